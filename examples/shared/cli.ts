@@ -1,0 +1,39 @@
+import { type Accelerator, accelerators, isRxtrainError } from '../../src/index.js'
+
+export interface ExampleArgs {
+  readonly epochs: number
+  readonly limit: number | undefined
+  readonly accelerator: Accelerator
+  readonly seed: number
+}
+
+const usage = '--epochs N  --limit N  --accelerator auto|cpu|wasm  --seed N'
+
+/** The examples' few command-line flags. */
+export const parseExampleArgs = (argv: readonly string[], defaults: { epochs: number; accelerator?: Accelerator }): ExampleArgs => {
+  const flags = new Map<string, string>()
+  for (let i = 0; i < argv.length; i += 2) {
+    const name = argv[i] ?? ''
+    const value = argv[i + 1]
+    if (!name.startsWith('--') || value === undefined) throw new Error(`bad arguments: ${argv.join(' ')}\nusage: ${usage}`)
+    flags.set(name.slice(2), value)
+  }
+  const int = (name: string, fallback: number | undefined): number | undefined => {
+    const v = flags.get(name)
+    if (v === undefined) return fallback
+    const n = Number(v)
+    if (!Number.isInteger(n)) throw new Error(`--${name} must be an integer, got ${v}`)
+    return n
+  }
+  const accelerator = (flags.get('accelerator') ?? defaults.accelerator ?? 'auto') as Accelerator
+  if (!accelerators.includes(accelerator)) throw new Error(`--accelerator must be one of ${accelerators.join(', ')}`)
+  for (const name of flags.keys())
+    if (!['epochs', 'limit', 'accelerator', 'seed'].includes(name)) throw new Error(`unknown flag --${name}\nusage: ${usage}`)
+  return { epochs: int('epochs', defaults.epochs) as number, limit: int('limit', undefined), accelerator, seed: int('seed', 0) as number }
+}
+
+/** Prints an error as its message (with the remedy), not as a stack trace, and exits 1. */
+export const exitOnError = (e: unknown): void => {
+  console.error(isRxtrainError(e) || e instanceof Error ? e.message : String(e))
+  process.exitCode = 1
+}

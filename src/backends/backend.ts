@@ -1,0 +1,69 @@
+import * as tf from '@tensorflow/tfjs-core'
+import { disposeTree, releaseGeneration } from '../tree/tree.js'
+
+export type BackendName = 'cpu' | 'wasm'
+export type DeviceKind = 'cpu' | 'gpu'
+
+export interface MemoryInfo {
+  readonly numTensors: number
+  readonly numBytes: number
+}
+
+/**
+ * The capability through which the loop touches the tensor engine. tfjs has one global engine
+ * per process; a `Backend` value is proof that its engine backend initialised, and `activate`
+ * makes it the current one. Everything else here is generic engine work, kept behind the record
+ * so that tests and later backends (webgpu, tensorflow) can change it in one place.
+ */
+export interface Backend {
+  readonly name: BackendName
+  readonly deviceKind: DeviceKind
+  /** A human description, e.g. `wasm (XNNPACK, SIMD, 1 thread)`. */
+  readonly description: string
+  /** Makes this backend the engine's current one (synchronous once initialised). */
+  activate(): void
+  /** Runs `f` in an allocation scope: tensors it creates and does not return are released. */
+  scoped<T>(f: () => T): T
+  /** Reads scalar tensors back to the host in one transfer, in order. */
+  readScalars(scalars: readonly tf.Tensor[]): number[]
+  /** Reads one tensor's values back to the host. */
+  read(t: tf.Tensor): Promise<tf.TypedArray>
+  /** Disposes the tensors of `previous` that `next` does not hold (a state generation). */
+  release(previous: unknown, next: unknown): void
+  /** Disposes every tensor inside `value`. */
+  dispose(value: unknown): void
+  memory(): MemoryInfo
+}
+
+/** The engine operations every tfjs backend shares. */
+export const engineBackend = (
+  name: BackendName,
+  deviceKind: DeviceKind,
+  description: string,
+): Backend => ({
+  name,
+  deviceKind,
+  description,
+  activate: () => {
+    if (tf.getBackend() !== name) {
+      // Safe to ignore the promise: an initialised backend switches synchronously.
+      void tf.setBackend(name)
+      if (tf.getBackend() !== name) throw new Error(`backend ${name} is not initialised`)
+    }
+  },
+  scoped: <T>(f: () => T): T => tf.tidy(f as () => tf.TensorContainer) as T,
+  readScalars: (scalars) => {
+    if (scalars.length === 0) return []
+    const packed = tf.tidy(() => tf.stack(scalars.map((s) => tf.cast(tf.reshape(s, []), 'float32'))))
+    const values = packed.dataSync()
+    packed.dispose()
+    return Array.from(values)
+  },
+  read: (t) => t.data(),
+  release: releaseGeneration,
+  dispose: disposeTree,
+  memory: () => {
+    const m = tf.memory()
+    return { numTensors: m.numTensors, numBytes: m.numBytes }
+  },
+})

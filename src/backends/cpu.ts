@@ -1,0 +1,15 @@
+import * as tf from '@tensorflow/tfjs-core'
+import type * as TE from 'fp-ts/lib/TaskEither.js'
+import type { RxtrainError } from '../errors/rxtrainError.js'
+import { type Backend, engineBackend } from './backend.js'
+import { initEngineBackend } from './initEngineBackend.js'
+import './gradients.js'
+
+/** The pure-JavaScript backend: always available, slowest. */
+export const cpuBackend: TE.TaskEither<RxtrainError<'BackendError'>, Backend> = initEngineBackend(
+  'cpu',
+  async () => {
+    await import('@tensorflow/tfjs-backend-cpu')
+  },
+  () => engineBackend('cpu', 'cpu', `cpu (pure JavaScript, tfjs ${tf.version_core})`),
+)

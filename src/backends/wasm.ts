@@ -1,0 +1,23 @@
+import * as tf from '@tensorflow/tfjs-core'
+import type * as TE from 'fp-ts/lib/TaskEither.js'
+import type { RxtrainError } from '../errors/rxtrainError.js'
+import { type Backend, engineBackend } from './backend.js'
+import { initEngineBackend } from './initEngineBackend.js'
+import { registerWasmKernelFixes } from './wasmKernels.js'
+import './gradients.js'
+
+/**
+ * WebAssembly backend (XNNPACK kernels, SIMD where the runtime has it). Single-threaded in
+ * Node, and the fastest CPU backend here. Its package is loaded on first use.
+ */
+export const wasmBackend: TE.TaskEither<RxtrainError<'BackendError'>, Backend> = initEngineBackend(
+  'wasm',
+  async () => {
+    await import('@tensorflow/tfjs-backend-wasm')
+    registerWasmKernelFixes()
+  },
+  async () => {
+    const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true
+    return engineBackend('wasm', 'cpu', `wasm (XNNPACK${simd ? ', SIMD' : ''}, 1 thread, tfjs ${tf.version_core})`)
+  },
+)

@@ -1,0 +1,107 @@
+import * as tf from '@tensorflow/tfjs-core'
+import { rxtrainError } from '../errors/rxtrainError.js'
+import { permutation } from '../random/sample.js'
+import { type BatchSource, done } from './source.js'
+import { batchCount, type BatchingOptions, validateBatching } from './batching.js'
+
+/** A typed array that can back a column. */
+export type ColumnData = Float32Array | Int32Array | Uint8Array | Uint8ClampedArray | Int8Array | Int16Array | Uint16Array
+
+/**
+ * One named field of a dataset held in host memory: `data` holds `n * prod(shape)` values,
+ * example after example. Values are multiplied by `scale` when a batch is built, so images can
+ * stay as bytes and arrive as floats in [0, 1].
+ */
+export interface Column {
+  readonly data: ColumnData
+  /** Shape of one example, e.g. `[784]`, `[28, 28, 1]`, or `[]` for a label. */
+  readonly shape: readonly number[]
+  readonly dtype?: 'float32' | 'int32'
+  readonly scale?: number
+}
+
+export type Columns = Readonly<Record<string, Column>>
+
+/** A batch of a column set: one tensor per column, batch dimension first. */
+export type ColumnBatch<C extends Columns> = { readonly [K in keyof C]: tf.Tensor }
+
+const rowSize = (c: Column): number => c.shape.reduce((a, b) => a * b, 1)
+
+/** The number of examples in the columns, or an error if they disagree. */
+export const exampleCount = (columns: Columns): number => {
+  const counts = Object.entries(columns).map(([name, c]) => {
+    const size = rowSize(c)
+    if (size === 0 || c.data.length % size !== 0)
+      throw rxtrainError(
+        'DataError',
+        `column ${name} has ${c.data.length} values, not a multiple of its example size ${size} (shape [${c.shape.join(',')}])`,
+        'give each column the shape of ONE example (without the batch dimension).',
+        { column: name },
+      )
+    return [name, c.data.length / size] as const
+  })
+  const first = counts[0]
+  if (first === undefined) throw rxtrainError('DataError', 'no columns given', 'pass at least one column, e.g. { x, y }.')
+  for (const [name, n] of counts)
+    if (n !== first[1])
+      throw rxtrainError(
+        'DataError',
+        `column ${name} has ${n} examples but ${first[0]} has ${first[1]}`,
+        'give every column the same number of examples.',
+        { column: name },
+      )
+  return first[1]
+}
+
+const gatherRows = (c: Column, indices: Int32Array, from: number, to: number): tf.Tensor => {
+  const size = rowSize(c)
+  const dtype = c.dtype ?? 'float32'
+  const out = dtype === 'int32' ? new Int32Array((to - from) * size) : new Float32Array((to - from) * size)
+  const scale = c.scale ?? 1
+  for (let i = from; i < to; i++) {
+    const src = (indices[i] as number) * size
+    const dst = (i - from) * size
+    if (scale === 1) out.set(c.data.subarray(src, src + size), dst)
+    else for (let j = 0; j < size; j++) out[dst + j] = (c.data[src + j] as number) * scale
+  }
+  return tf.tensor(out, [to - from, ...c.shape], dtype)
+}
+
+/**
+ * Batches from columns of host arrays. Each batch is built when pulled (one copy of the batch's
+ * rows), so the dataset itself never lives in the tensor engine. With `shuffle`, each pass uses a
+ * permutation drawn from the pass's key: the same seed gives the same order.
+ *
+ * @example
+ * const source = fromArrays(
+ *   { x: { data: xs, shape: [4] }, y: { data: ys, shape: [], dtype: 'int32' } },
+ *   { batchSize: 32, shuffle: true },
+ * )
+ */
+export const fromArrays = <C extends Columns>(columns: C, options: BatchingOptions): BatchSource<ColumnBatch<C>> => {
+  validateBatching(options)
+  const n = exampleCount(columns)
+  const numBatches = batchCount(n, options)
+  const natural = Int32Array.from({ length: n }, (_, i) => i)
+  return {
+    numBatches,
+    open: (order) => {
+      const indices = options.shuffle === true && order.noShuffle !== true ? permutation(order.key, n) : natural
+      let b = order.skipBatches ?? 0
+      return {
+        next: () => {
+          if (b >= numBatches) return done
+          const from = b * options.batchSize
+          const to = Math.min(n, from + options.batchSize)
+          b++
+          const batch: Record<string, tf.Tensor> = {}
+          for (const [name, c] of Object.entries(columns)) batch[name] = gatherRows(c, indices, from, to)
+          return { done: false, value: batch as ColumnBatch<C> }
+        },
+        close: () => {
+          b = numBatches
+        },
+      }
+    },
+  }
+}

@@ -1,0 +1,21 @@
+import { rxtrainError } from '../errors/rxtrainError.js'
+
+/** How a source cuts examples into batches. */
+export interface BatchingOptions {
+  readonly batchSize: number
+  /** Reshuffle every pass with the pass's key (training). Default false. */
+  readonly shuffle?: boolean
+  /** Drop a last, smaller batch. Default false. */
+  readonly dropLast?: boolean
+}
+
+export const validateBatching = (o: BatchingOptions): void => {
+  if (!Number.isInteger(o.batchSize) || o.batchSize < 1)
+    throw rxtrainError('ConfigError', `batchSize must be a positive integer, got ${o.batchSize}`, 'pass e.g. { batchSize: 32 }.', {
+      field: 'batchSize',
+    })
+}
+
+/** Batches per pass over `n` examples. */
+export const batchCount = (n: number, o: BatchingOptions): number =>
+  o.dropLast === true ? Math.floor(n / o.batchSize) : Math.ceil(n / o.batchSize)

@@ -1,0 +1,45 @@
+import type { Observable } from 'rxjs'
+import type { Key } from '../random/key.js'
+
+/**
+ * One pull from a batch iterator: the next batch, or `done` at the end of the pass. A source
+ * whose batches are ready in memory answers synchronously; one that loads asynchronously answers
+ * with an Observable that emits the result once and completes. The loop asks for the next batch
+ * only when the previous step has finished: data is pulled, never pushed.
+ */
+export type Pull<B> = IteratorResult<B, undefined> | Observable<IteratorResult<B, undefined>>
+
+/**
+ * One pass over a source's batches. The consumer owns every batch it pulls (and disposes its
+ * tensors after the step); `close` releases whatever the iterator still holds.
+ */
+export interface BatchIterator<B> {
+  next(): Pull<B>
+  close(): void
+}
+
+/** How to order one pass. */
+export interface PassOrder {
+  /** The randomness of this pass; the loop derives it from the run's seed and the epoch. */
+  readonly key: Key
+  /** Forces the natural order (validation, `overfitBatches`) even if the source shuffles. */
+  readonly noShuffle?: boolean
+  /** Skips this many batches at the start (an exact mid-epoch resume). */
+  readonly skipBatches?: number
+}
+
+/**
+ * A restartable sequence of batches (a Lightning dataloader). `numBatches` is the count per pass
+ * when it is known; fractional limits and validation intervals need it.
+ *
+ * @example
+ * const train = fromArrays({ x: { data: images, shape: [784] }, y: { data: labels, shape: [], dtype: 'int32' } },
+ *   { batchSize: 128, shuffle: true })
+ */
+export interface BatchSource<B> {
+  readonly numBatches: number | undefined
+  open(order: PassOrder): BatchIterator<B>
+}
+
+/** A finished pull. */
+export const done: IteratorResult<never, undefined> = { done: true, value: undefined }

@@ -1,0 +1,39 @@
+import type * as T from 'fp-ts/lib/Task.js'
+import type * as TE from 'fp-ts/lib/TaskEither.js'
+import { messageOf, type RxtrainError, rxtrainError } from '../errors/rxtrainError.js'
+
+export type FileError = RxtrainError<'FileError'>
+
+/**
+ * The file capability. Everything rxtrain reads or writes goes through one of these records, so
+ * a test can run a pipeline against `memoryFileSystem()` and inspect what it wrote.
+ * Paths are plain strings; directories are created on demand by `mkdir` (recursive).
+ */
+export interface FileSystem {
+  readFile(path: string): TE.TaskEither<FileError, Uint8Array>
+  readText(path: string): TE.TaskEither<FileError, string>
+  /** Replaces the file's contents (creating it). Not atomic: see `writeFileAtomic`. */
+  writeFile(path: string, data: Uint8Array | string): TE.TaskEither<FileError, void>
+  appendFile(path: string, data: Uint8Array | string): TE.TaskEither<FileError, void>
+  /**
+   * Writes to a temporary sibling, flushes it to disk, then renames it over `path`, so a crash
+   * leaves either the old file or the new one, never a torn one.
+   */
+  writeFileAtomic(path: string, data: Uint8Array | string): TE.TaskEither<FileError, void>
+  mkdir(path: string): TE.TaskEither<FileError, void>
+  rename(from: string, to: string): TE.TaskEither<FileError, void>
+  /** Removes a file or a directory tree; absent paths are fine. */
+  remove(path: string): TE.TaskEither<FileError, void>
+  exists(path: string): T.Task<boolean>
+  /** Names (not paths) of a directory's entries, sorted. */
+  list(dir: string): TE.TaskEither<FileError, string[]>
+}
+
+/** A `FileError` for an operation on a path, keeping the cause's message. */
+export const fileError = (operation: string, path: string, cause: unknown): FileError =>
+  rxtrainError(
+    'FileError',
+    `could not ${operation} ${path}: ${messageOf(cause)}`,
+    `check that the path exists and is writable, and that the disk has room.`,
+    { operation, path },
+  )

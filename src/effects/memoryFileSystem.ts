@@ -1,0 +1,104 @@
+import * as TE from 'fp-ts/lib/TaskEither.js'
+import { type FileError, type FileSystem, fileError } from './fileSystem.js'
+
+/** An in-memory file system, for tests: `files` shows what was written. */
+export interface MemoryFileSystem extends FileSystem {
+  readonly files: ReadonlyMap<string, Uint8Array>
+}
+
+const normalize = (path: string): string => {
+  const parts: string[] = []
+  for (const part of path.split('/')) {
+    if (part === '' || part === '.') continue
+    if (part === '..') parts.pop()
+    else parts.push(part)
+  }
+  return (path.startsWith('/') ? '/' : '') + parts.join('/')
+}
+
+const parentOf = (path: string): string => {
+  const i = path.lastIndexOf('/')
+  return i <= 0 ? (path.startsWith('/') ? '/' : '') : path.slice(0, i)
+}
+
+const encode = (data: Uint8Array | string): Uint8Array =>
+  typeof data === 'string' ? new TextEncoder().encode(data) : new Uint8Array(data)
+
+/**
+ * A fresh in-memory file system, optionally seeded with files. Writes require the parent
+ * directory to exist (as on disk), so tests catch a missing `mkdir`.
+ */
+export const memoryFileSystem = (seed: Readonly<Record<string, Uint8Array | string>> = {}): MemoryFileSystem => {
+  const files = new Map<string, Uint8Array>()
+  const dirs = new Set<string>(['', '/'])
+  const addDirs = (path: string): void => {
+    for (let p = path; !dirs.has(p); p = parentOf(p)) dirs.add(p)
+  }
+  for (const [path, data] of Object.entries(seed)) {
+    const p = normalize(path)
+    addDirs(parentOf(p))
+    files.set(p, encode(data))
+  }
+  const fail = <A>(operation: string, path: string, why: string): TE.TaskEither<FileError, A> =>
+    TE.left(fileError(operation, path, new Error(why)))
+  const write = (operation: string, path: string, f: (p: string) => void): TE.TaskEither<FileError, void> => {
+    const p = normalize(path)
+    if (!dirs.has(parentOf(p))) return fail(operation, path, 'no such directory')
+    if (dirs.has(p)) return fail(operation, path, 'is a directory')
+    f(p)
+    return TE.right(undefined)
+  }
+  const readFile = (path: string): TE.TaskEither<FileError, Uint8Array> => {
+    const data = files.get(normalize(path))
+    return data === undefined ? fail('read', path, 'no such file') : TE.right(new Uint8Array(data))
+  }
+  return {
+    files,
+    readFile,
+    readText: (path) => TE.map((b: Uint8Array) => new TextDecoder().decode(b))(readFile(path)),
+    writeFile: (path, data) => write('write', path, (p) => files.set(p, encode(data))),
+    writeFileAtomic: (path, data) => write('write', path, (p) => files.set(p, encode(data))),
+    appendFile: (path, data) =>
+      write('append to', path, (p) => {
+        const old = files.get(p) ?? new Uint8Array()
+        const add = encode(data)
+        const joined = new Uint8Array(old.length + add.length)
+        joined.set(old)
+        joined.set(add, old.length)
+        files.set(p, joined)
+      }),
+    mkdir: (path) => {
+      const p = normalize(path)
+      if (files.has(p)) return fail('create directory', path, 'a file is in the way')
+      addDirs(p)
+      return TE.right(undefined)
+    },
+    rename: (from, to) => {
+      const f = normalize(from)
+      const t = normalize(to)
+      const data = files.get(f)
+      if (data === undefined) return fail('rename', from, 'no such file')
+      if (!dirs.has(parentOf(t))) return fail('rename', to, 'no such directory')
+      files.delete(f)
+      files.set(t, data)
+      return TE.right(undefined)
+    },
+    remove: (path) => {
+      const p = normalize(path)
+      files.delete(p)
+      for (const k of [...files.keys()]) if (k.startsWith(`${p}/`)) files.delete(k)
+      for (const d of [...dirs]) if (d === p || d.startsWith(`${p}/`)) dirs.delete(d)
+      return TE.right(undefined)
+    },
+    exists: (path) => async () => files.has(normalize(path)) || dirs.has(normalize(path)),
+    list: (dir) => {
+      const d = normalize(dir)
+      if (!dirs.has(d)) return fail('list', dir, 'no such directory')
+      const prefix = d === '' ? '' : d === '/' ? '/' : `${d}/`
+      const names = new Set<string>()
+      for (const p of [...files.keys(), ...dirs])
+        if (p.startsWith(prefix) && p !== d && p.length > prefix.length) names.add(p.slice(prefix.length).split('/')[0] as string)
+      return TE.right([...names].sort())
+    },
+  }
+}

@@ -1,0 +1,50 @@
+import { promises as fsp } from 'node:fs'
+import * as nodePath from 'node:path'
+import * as TE from 'fp-ts/lib/TaskEither.js'
+import { type FileError, type FileSystem, fileError } from './fileSystem.js'
+
+const attempt = <A>(operation: string, path: string, f: () => Promise<A>): TE.TaskEither<FileError, A> =>
+  TE.tryCatch(f, (e) => fileError(operation, path, e))
+
+const bytes = (data: Uint8Array | string): Uint8Array | string => data
+
+let tempCounter = 0
+
+/** The live file system (node:fs). */
+export const nodeFileSystem: FileSystem = {
+  readFile: (path) => attempt('read', path, async () => new Uint8Array(await fsp.readFile(path))),
+  readText: (path) => attempt('read', path, () => fsp.readFile(path, 'utf8')),
+  writeFile: (path, data) => attempt('write', path, () => fsp.writeFile(path, bytes(data))),
+  appendFile: (path, data) => attempt('append to', path, () => fsp.appendFile(path, bytes(data))),
+  writeFileAtomic: (path, data) =>
+    attempt('write', path, async () => {
+      const temp = nodePath.join(nodePath.dirname(path), `.${nodePath.basename(path)}.${process.pid}.${tempCounter++}.tmp`)
+      const handle = await fsp.open(temp, 'w')
+      try {
+        await handle.writeFile(bytes(data))
+        await handle.sync()
+      } finally {
+        await handle.close()
+      }
+      await fsp.rename(temp, path)
+      // Make the rename itself durable.
+      const dir = await fsp.open(nodePath.dirname(path), 'r')
+      try {
+        await dir.sync()
+      } finally {
+        await dir.close()
+      }
+    }),
+  mkdir: (path) =>
+    attempt('create directory', path, async () => {
+      await fsp.mkdir(path, { recursive: true })
+    }),
+  rename: (from, to) => attempt('rename', `${from} -> ${to}`, () => fsp.rename(from, to)),
+  remove: (path) => attempt('remove', path, () => fsp.rm(path, { recursive: true, force: true })),
+  exists: (path) => () =>
+    fsp.access(path).then(
+      () => true,
+      () => false,
+    ),
+  list: (dir) => attempt('list', dir, async () => (await fsp.readdir(dir)).sort()),
+}

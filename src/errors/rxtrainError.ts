@@ -1,0 +1,51 @@
+/**
+ * Every failure rxtrain reports is an `RxtrainError`: a tagged value that says what went wrong
+ * (`problem`), where (`details`), and what to do about it (`remedy`). It extends `Error` only so
+ * that it travels through RxJS error channels, promises and `throw` unchanged; callers branch on
+ * `tag`, never on message text.
+ *
+ * @example
+ * import { isRxtrainError } from 'rxtrain'
+ * fit(module, data, { maxEpochs: -5 }).subscribe({
+ *   error: (e) => { if (isRxtrainError(e) && e.tag === 'ConfigError') console.error(e.message) },
+ * })
+ */
+export type ErrorTag =
+  | 'ConfigError'
+  | 'BackendError'
+  | 'DataError'
+  | 'ShapeError'
+  | 'NonFiniteError'
+  | 'StepError'
+  | 'FileError'
+  | 'StructureError'
+
+export type ErrorDetails = Readonly<Record<string, unknown>>
+
+export class RxtrainError<T extends ErrorTag = ErrorTag> extends Error {
+  override readonly name = 'RxtrainError'
+  constructor(
+    readonly tag: T,
+    readonly problem: string,
+    readonly remedy: string,
+    readonly details: ErrorDetails = {},
+  ) {
+    super(`${tag}: ${problem}\n  How to fix: ${remedy}`)
+  }
+}
+
+export const rxtrainError = <T extends ErrorTag>(
+  tag: T,
+  problem: string,
+  remedy: string,
+  details: ErrorDetails = {},
+): RxtrainError<T> => new RxtrainError(tag, problem, remedy, details)
+
+export const isRxtrainError = (u: unknown): u is RxtrainError => u instanceof RxtrainError
+
+/** Narrows to one tag, e.g. `hasTag(e, 'ConfigError')`. */
+export const hasTag = <T extends ErrorTag>(u: unknown, tag: T): u is RxtrainError<T> =>
+  isRxtrainError(u) && u.tag === tag
+
+/** The message of anything thrown, for wrapping foreign errors. */
+export const messageOf = (u: unknown): string => (u instanceof Error ? u.message : String(u))

@@ -1,0 +1,14 @@
+import * as tf from '@tensorflow/tfjs-core'
+import type { Stat } from './stat.js'
+
+/** Mean squared error over all elements, as a stat (exact over an epoch). */
+export const mse = (pred: tf.Tensor, target: tf.Tensor): Stat => ({
+  sum: tf.sum(tf.squaredDifference(pred, target)) as tf.Scalar,
+  weight: pred.size,
+})
+
+/** Mean absolute error over all elements, as a stat. */
+export const mae = (pred: tf.Tensor, target: tf.Tensor): Stat => ({
+  sum: tf.sum(tf.abs(tf.sub(pred, target))) as tf.Scalar,
+  weight: pred.size,
+})

@@ -1,0 +1,72 @@
+import * as tf from '@tensorflow/tfjs-core'
+import { rxtrainError } from '../errors/rxtrainError.js'
+import { split } from '../random/key.js'
+import { type Activation, type ActivationFn, activationFn } from './activations.js'
+import { type Initializer, glorotUniform, zeros } from './init.js'
+import { type Empty, type Layer, empty } from './layer.js'
+import { shapeError } from './shapes.js'
+
+/** Options of `dense`. */
+export interface DenseOptions {
+  /** Output features. */
+  readonly units: number
+  /** Add a bias vector (default true). */
+  readonly useBias?: boolean
+  /** Applied after the affine map (default none, i.e. `'linear'`). */
+  readonly activation?: Activation | ActivationFn
+  /** Kernel initialiser (default `glorotUniform`, as Keras). */
+  readonly kernelInit?: Initializer
+  /** Bias initialiser (default `zeros`). */
+  readonly biasInit?: Initializer
+}
+
+/** Variables of `dense`: `kernel` [in, units] and, with `useBias`, `bias` [units]. */
+export type DenseParams = { readonly kernel: tf.Tensor; readonly bias?: tf.Tensor }
+
+/**
+ * A fully connected layer: y = activation(x · kernel + bias). The input has rank ≥ 2 and its
+ * last dimension is the `in` the layer was initialised with; leading dimensions are kept
+ * (`[batch, t, in]` → `[batch, t, units]`).
+ *
+ * @example
+ * const layer = dense({ units: 10, activation: 'relu' })
+ * const { params } = layer.init(key(0), [784])        // kernel [784, 10], bias [10]
+ * const { y } = layer.apply({ params, state: empty }, x, ctx)   // x: [batch, 784] → y: [batch, 10]
+ */
+export const dense = (options: DenseOptions): Layer<DenseParams, Empty> => {
+  const { units, useBias = true, kernelInit = glorotUniform, biasInit = zeros } = options
+  if (!Number.isInteger(units) || units < 1)
+    throw rxtrainError('ConfigError', `dense: units must be a positive integer, got ${units}`, 'pass e.g. dense({ units: 128 }).', {
+      units,
+    })
+  const activate = options.activation === undefined ? undefined : activationFn(options.activation)
+  return {
+    kind: 'dense',
+    init: (k, inputShape) => {
+      const inFeatures = inputShape.at(-1)
+      if (inFeatures === undefined)
+        throw shapeError('dense', ['batch', '...', 'features'], [...inputShape], 'initialise dense with a feature shape such as [784].')
+      const [kernelKey, biasKey] = split(k) as [typeof k, typeof k]
+      const kernel = kernelInit(kernelKey, [inFeatures, units])
+      const params: DenseParams = useBias ? { kernel, bias: biasInit(biasKey, [units]) } : { kernel }
+      return { params, state: empty, outputShape: [...inputShape.slice(0, -1), units] }
+    },
+    apply: ({ params, state }, x, _ctx) => {
+      const inFeatures = params.kernel.shape[0] as number
+      if (x.rank < 2 || x.shape.at(-1) !== inFeatures)
+        throw shapeError(
+          'dense',
+          ['batch', ...(x.rank > 2 ? ['...'] : []), inFeatures],
+          x.shape,
+          x.rank < 2
+            ? 'add the batch dimension (e.g. tf.expandDims(x, 0)).'
+            : `feed ${inFeatures} features in the last dimension, or initialise dense for ${x.shape.at(-1)} (check a flatten() before it).`,
+        )
+      const flat = x.rank === 2 ? x : tf.reshape(x, [-1, inFeatures])
+      const linear = tf.matMul(flat, params.kernel)
+      const biased = params.bias === undefined ? linear : tf.add(linear, params.bias)
+      const shaped = x.rank === 2 ? biased : tf.reshape(biased, [...x.shape.slice(0, -1), units])
+      return { y: activate === undefined ? shaped : activate(shaped), state }
+    },
+  }
+}

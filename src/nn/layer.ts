@@ -1,0 +1,55 @@
+import type * as tf from '@tensorflow/tfjs-core'
+import type { Key } from '../random/key.js'
+import type { Params } from '../tree/tree.js'
+
+/** A feature shape without the batch dimension, e.g. `[28, 28, 1]` or `[784]`. */
+export type Shape = readonly number[]
+
+/**
+ * A model's variables: trainable `params` (what gradients flow to) and non-trainable `state`
+ * (batch-norm running statistics), both immutable tensor trees. Applying a layer returns a new
+ * state rather than mutating one (the Equinox design).
+ */
+export interface Model<P extends Params = Params, S extends Params = Params> {
+  readonly params: P
+  readonly state: S
+}
+
+/** What a layer needs to know about the call: train or eval mode, and a key for randomness. */
+export interface LayerContext {
+  readonly training: boolean
+  /** Randomness for this call (dropout). Layers derive their own keys from it with `foldIn`. */
+  readonly key: Key
+}
+
+/** What `init` returns: the variables and the output shape (so the next layer can size itself). */
+export interface LayerInit<P extends Params, S extends Params> extends Model<P, S> {
+  readonly outputShape: Shape
+}
+
+/** What `apply` returns: the output and the layer's next state (the same tree when stateless). */
+export interface LayerOutput<S extends Params> {
+  readonly y: tf.Tensor
+  readonly state: S
+}
+
+/**
+ * A functional layer: `init` builds variables for an input shape from a key; `apply` is a pure
+ * function of the variables, the input and the context. It allocates new tensors and never
+ * disposes its inputs; call it inside `tf.tidy` (the loop does) to release intermediates.
+ *
+ * @example
+ * const layer = dense({ units: 10 })
+ * const { params, state, outputShape } = layer.init(key(0), [784])   // outputShape = [10]
+ * const { y } = layer.apply({ params, state }, x, { training: false, key: key(1) })
+ */
+export interface Layer<P extends Params = Params, S extends Params = Params> {
+  /** What the layer is, e.g. `dense`; `sequential` uses it to name parameter paths. */
+  readonly kind: string
+  init(key: Key, inputShape: Shape): LayerInit<P, S>
+  apply(model: Model<P, S>, x: tf.Tensor, ctx: LayerContext): LayerOutput<S>
+}
+
+/** The empty tree: the params or state of a layer that has none. */
+export type Empty = Record<string, never>
+export const empty: Empty = {}

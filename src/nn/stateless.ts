@@ -1,0 +1,19 @@
+import type * as tf from '@tensorflow/tfjs-core'
+import { type Empty, type Layer, type LayerContext, type Shape, empty } from './layer.js'
+
+/**
+ * Builds a layer that has no variables (activations, pooling, flatten, dropout): `init` only
+ * infers the output shape, `apply` maps the input and hands the (empty) state back unchanged.
+ *
+ * @example
+ * const square = statelessLayer('square', (s) => s, (x) => tf.square(x))
+ */
+export const statelessLayer = (
+  kind: string,
+  outputShape: (inputShape: Shape) => Shape,
+  forward: (x: tf.Tensor, ctx: LayerContext) => tf.Tensor,
+): Layer<Empty, Empty> => ({
+  kind,
+  init: (_key, inputShape) => ({ params: empty, state: empty, outputShape: outputShape(inputShape) }),
+  apply: (model, x, ctx) => ({ y: forward(x, ctx), state: model.state }),
+})

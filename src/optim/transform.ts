@@ -1,0 +1,47 @@
+import type { Params, StateTree } from '../tree/tree.js'
+
+/**
+ * A gradient transformation (the Optax design): a pair of pure functions. `init` builds the
+ * transformation's memory from the parameters; `update` maps incoming updates (at first, the
+ * gradients) to outgoing updates and the next memory. An optimizer is a chain of them; the step
+ * applies the final updates with `applyUpdates(params, updates)` (i.e. `params + updates`, so
+ * a descent step's updates are already negated and scaled by the learning rate).
+ *
+ * Ownership: `update` allocates new tensors and never disposes its inputs. Its result may alias
+ * (momentum returns its new trace as both update and state); the loop releases the previous
+ * generation by identity. Call it inside `tf.tidy` to release intermediates.
+ *
+ * Counters (steps taken) are plain numbers, so schedules are ordinary `(step) => number`
+ * functions and states serialise to checkpoints as they are.
+ */
+export interface GradientTransform<S extends StateTree = StateTree> {
+  init(params: Params): S
+  update(updates: Params, state: S, params: Params): readonly [Params, S]
+  /**
+   * Reacts to epoch-level metrics (e.g. `val/loss`), for transforms driven by a monitored value
+   * such as `reduceOnPlateau`. The loop calls it after each validation with the reduced logs.
+   */
+  observe?(state: S, metrics: Readonly<Record<string, number>>): S
+  /** Current hyperparameters (e.g. `{ lr: 0.001 }`), for logging and learning-rate monitors. */
+  hyperparams?(state: S): Readonly<Record<string, number>>
+  /**
+   * True when the transform itself skips non-finite updates (`applyIfFinite`), in which case the
+   * loop keeps training through a non-finite loss instead of stopping with an error.
+   */
+  readonly guardsNonFinite?: boolean
+}
+
+/** The state type of a transform. */
+export type StateOf<T> = T extends GradientTransform<infer S> ? S : never
+
+/** A learning-rate (or any hyperparameter) schedule: a pure function of the optimizer step count. */
+export type Schedule = (step: number) => number
+
+/** A constant or a schedule. */
+export type ScalarOrSchedule = number | Schedule
+
+/**
+ * Lifts a constant to the schedule that returns it at every step; a schedule passes through.
+ * Builders that accept either (`scaleByLearningRate`, `sgd`, `adam`, ...) call this once.
+ */
+export const asSchedule = (v: ScalarOrSchedule): Schedule => (typeof v === 'number' ? () => v : v)

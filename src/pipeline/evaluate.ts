@@ -1,0 +1,154 @@
+import type * as tf from '@tensorflow/tfjs-core'
+import * as E from 'fp-ts/lib/Either.js'
+import { defer, type Observable, switchMap, throwError } from 'rxjs'
+import type { BatchSource } from '../data/source.js'
+import type { DataModule } from '../data/dataModule.js'
+import { liveEnv } from '../effects/env.js'
+import { rxtrainError } from '../errors/rxtrainError.js'
+import type { Model } from '../nn/layer.js'
+import { foldIn, key } from '../random/key.js'
+import type { Params } from '../tree/tree.js'
+import { pullBatch, stepError } from './batches.js'
+import { publish, stopSignal } from './control.js'
+import { drive, type Program } from './drive.js'
+import { evaluationPass } from './evaluation.js'
+import type { EvalEvent, PredictEvent } from './events.js'
+import { type RunEnv, runBackend } from './fit.js'
+import type { Module } from './module.js'
+import { parseTrainerOptions, type ResolvedOptions, type TrainerOptions } from './options.js'
+import { debugOverrides, limitBatches } from './plan.js'
+
+type Prepared<B> = { readonly options: ResolvedOptions; readonly source: BatchSource<B>; readonly numBatches: number }
+
+const prepare = <B>(
+  options: TrainerOptions,
+  source: BatchSource<B> | undefined,
+  stage: 'val' | 'test' | 'predict',
+  hasStep: boolean,
+): E.Either<unknown, Prepared<B>> => {
+  const parsed = parseTrainerOptions(options)
+  if (E.isLeft(parsed)) return parsed
+  const o = debugOverrides(parsed.right)
+  const stepName = { val: 'validationStep', test: 'testStep', predict: 'predictStep' }[stage]
+  if (!hasStep) return E.left(rxtrainError('ConfigError', `the module has no ${stepName}`, `define ${stepName} on the module.`, { field: stepName }))
+  if (source === undefined)
+    return E.left(rxtrainError('ConfigError', `the data module has no ${stage} source`, `give the data module a \`${stage}\` source.`, { field: stage }))
+  const limit = { val: o.limitValBatches, test: o.limitTestBatches, predict: o.limitPredictBatches }[stage]
+  const limitName = { val: 'limitValBatches', test: 'limitTestBatches', predict: 'limitPredictBatches' }[stage]
+  const numBatches = limitBatches(source.numBatches, limit, limitName)
+  if (E.isLeft(numBatches)) return numBatches
+  return E.right({ options: o, source, numBatches: numBatches.right })
+}
+
+const evaluate = <P extends Params, S extends Params, B>(
+  stage: 'val' | 'test',
+  module: Module<P, S, B, unknown>,
+  model: Model<P, S>,
+  data: DataModule<B, unknown>,
+  options: TrainerOptions,
+  env: Partial<RunEnv>,
+): Observable<EvalEvent> =>
+  defer(() => {
+    const step = stage === 'val' ? module.validationStep : module.testStep
+    const prepared = prepare(options, stage === 'val' ? data.val : data.test, stage, step !== undefined)
+    if (E.isLeft(prepared)) return throwError(() => prepared.left)
+    const { options: o, source, numBatches } = prepared.right
+    return runBackend(o, env).pipe(
+      switchMap((backend) =>
+        drive<EvalEvent>(function* (emit): Program {
+          backend.activate()
+          const out = { emit, clock: env.clock ?? liveEnv.clock, stop: stopSignal() }
+          yield* publish(out, (b) => ({ type: 'evalStart' as const, ...b, stage, numBatches }))
+          const result = yield* evaluationPass({
+            stage,
+            source,
+            numBatches,
+            step: (m, batch, ctx) => (step as NonNullable<typeof step>).call(module, m, batch, ctx),
+            model,
+            backend,
+            key: key(o.seed),
+            epoch: 0,
+            globalStep: 0,
+            afterBatch: (batchIdx) => publish(out, (b) => ({ type: 'evalStep' as const, ...b, stage, batchIdx, numBatches })),
+          })
+          yield* publish(out, (b) => ({ type: 'evalEnd' as const, ...b, stage, metrics: result.metrics }))
+        }),
+      ),
+    )
+  })
+
+/**
+ * Runs the module's `validationStep` over `data.val` with the given variables (Lightning's
+ * `trainer.validate`). The last event, `evalEnd`, carries the epoch-level metrics.
+ *
+ * @example
+ * const { metrics } = await lastValueFrom(validate(module, model, data).pipe(filter((e) => e.type === 'evalEnd')))
+ */
+export const validate = <P extends Params, S extends Params, B>(
+  module: Module<P, S, B, unknown>,
+  model: Model<P, S>,
+  data: DataModule<B, unknown>,
+  options: TrainerOptions = {},
+  env: Partial<RunEnv> = {},
+): Observable<EvalEvent> => evaluate('val', module, model, data, options, env)
+
+/** Runs the module's `testStep` over `data.test` (Lightning's `trainer.test`). */
+export const test = <P extends Params, S extends Params, B>(
+  module: Module<P, S, B, unknown>,
+  model: Model<P, S>,
+  data: DataModule<B, unknown>,
+  options: TrainerOptions = {},
+  env: Partial<RunEnv> = {},
+): Observable<EvalEvent> => evaluate('test', module, model, data, options, env)
+
+/**
+ * Runs the module's `predictStep` over `data.predict`. Each `predictStep` event's `output` is
+ * borrowed until the next event; `collectPredictions()` gathers them into one tensor you own.
+ */
+export const predict = <P extends Params, S extends Params, B, PB>(
+  module: Module<P, S, B, PB>,
+  model: Model<P, S>,
+  data: DataModule<B, PB>,
+  options: TrainerOptions = {},
+  env: Partial<RunEnv> = {},
+): Observable<PredictEvent> =>
+  defer(() => {
+    const prepared = prepare(options, data.predict, 'predict', module.predictStep !== undefined)
+    if (E.isLeft(prepared)) return throwError(() => prepared.left)
+    const { options: o, source, numBatches } = prepared.right
+    const predictStep = module.predictStep as NonNullable<typeof module.predictStep>
+    return runBackend(o, env).pipe(
+      switchMap((backend) =>
+        drive<PredictEvent>(function* (emit): Program {
+          backend.activate()
+          const out = { emit, clock: env.clock ?? liveEnv.clock, stop: stopSignal() }
+          const root = key(o.seed)
+          const iterator = source.open({ key: root, noShuffle: true })
+          try {
+            for (let batchIdx = 0; batchIdx < numBatches; batchIdx++) {
+              const pulled = yield* pullBatch(iterator, 'predict')
+              if (pulled.done === true) break
+              const batch = pulled.value
+              let output: tf.Tensor
+              try {
+                const ctx = { stage: 'predict' as const, training: false, key: foldIn(root, batchIdx), epoch: 0, batchIdx, globalStep: 0 }
+                output = backend.scoped(() => predictStep.call(module, model, batch, ctx))
+              } catch (e) {
+                throw stepError('predict', 0, batchIdx, batch, e)
+              } finally {
+                backend.dispose(batch)
+              }
+              try {
+                yield* publish(out, (b) => ({ type: 'predictStep' as const, ...b, batchIdx, numBatches, output }))
+              } finally {
+                output.dispose()
+              }
+            }
+          } finally {
+            iterator.close()
+          }
+          yield* publish(out, (b) => ({ type: 'predictEnd' as const, ...b, numBatches }))
+        }),
+      ),
+    )
+  })

@@ -1,0 +1,178 @@
+import type * as tf from '@tensorflow/tfjs-core'
+import type { ObservableInput } from 'rxjs'
+import type { Model } from '../nn/layer.js'
+import type { Params, StateTree } from '../tree/tree.js'
+import type { LoopPlan } from './plan.js'
+
+/**
+ * The tensors of a run at one moment: the model's variables and the optimizer's memory.
+ * In events it is borrowed: valid until the next event. A hook that uses it asynchronously
+ * copies it (`cloneTree`) or holds the stream until it is done (`control.hold`).
+ */
+export interface TrainState<P extends Params = Params, S extends Params = Params> extends Model<P, S> {
+  readonly optState: StateTree
+}
+
+/**
+ * What a subscriber may ask of the loop while it handles an event. The loop waits, before its
+ * next step, for every piece of work passed to `hold` (a checkpoint write, a log flush), so the
+ * state it saves is the state of that step and nothing is pulled meanwhile. `requestStop` is
+ * Lightning's `trainer.should_stop = True`: honoured once `minEpochs`/`minSteps` are met, with a
+ * validation at that point when stopping mid-epoch.
+ */
+export interface LoopControl {
+  hold(work: ObservableInput<unknown>): void
+  requestStop(reason: string): void
+  /** Whether a stop has been requested (by anyone) and not yet honoured. */
+  readonly stopRequested: () => boolean
+}
+
+/** Logged values by name, read back to the host. */
+export type Metrics = Readonly<Record<string, number>>
+
+interface Base {
+  /** Wall-clock time of the event (ms since the Unix epoch), from the run's clock. */
+  readonly time: number
+  readonly control: LoopControl
+}
+
+interface Position {
+  readonly epoch: number
+  /** Optimizer steps taken so far. */
+  readonly globalStep: number
+}
+
+export interface FitStart extends Base {
+  readonly type: 'fitStart'
+  readonly plan: LoopPlan
+  readonly backend: string
+  readonly state: TrainState
+}
+
+export interface SanityCheckStart extends Base {
+  readonly type: 'sanityCheckStart'
+  readonly numBatches: number
+}
+
+/** Sanity-check metrics are reported here and never logged (as in Lightning). */
+export interface SanityCheckEnd extends Base {
+  readonly type: 'sanityCheckEnd'
+  readonly metrics: Metrics
+}
+
+export interface EpochStart extends Base, Position {
+  readonly type: 'epochStart'
+  /** Training batches this epoch will run (`Infinity` when unknown). */
+  readonly numBatches: number
+}
+
+export interface TrainStep extends Base, Position {
+  readonly type: 'trainStep'
+  readonly batchIdx: number
+  /** Batches trained so far across epochs, this one included. */
+  readonly totalBatches: number
+  /** Whether this batch ended with an optimizer step (false while accumulating). */
+  readonly optimizerStepped: boolean
+  /** The step's loss (before division by `accumulateGradBatches`). */
+  readonly loss: number
+  /** Step-level logged values. */
+  readonly metrics: Metrics
+  /** Names in `metrics` marked for the progress bar. */
+  readonly progBar: readonly string[]
+  /** Whether a logger should write this step (Lightning's `log_every_n_steps` rule). */
+  readonly shouldLog: boolean
+  readonly batchSize: number
+  readonly state: TrainState
+}
+
+export interface ValidationStart extends Base, Position {
+  readonly type: 'validationStart'
+  readonly numBatches: number
+}
+
+/** One validation batch done (also during the sanity check, with `sanity: true`). */
+export interface ValidationStep extends Base, Position {
+  readonly type: 'validationStep'
+  readonly batchIdx: number
+  readonly numBatches: number
+  readonly sanity: boolean
+}
+
+export interface ValidationEnd extends Base, Position {
+  readonly type: 'validationEnd'
+  /** Epoch-level validation values, e.g. `{ 'val/acc': 0.97 }`. */
+  readonly metrics: Metrics
+  readonly progBar: readonly string[]
+  readonly state: TrainState
+}
+
+export interface EpochEnd extends Base, Position {
+  readonly type: 'epochEnd'
+  /** Epoch-level training values and the latest validation values. */
+  readonly metrics: Metrics
+  readonly progBar: readonly string[]
+  readonly state: TrainState
+}
+
+export type FitEndReason = 'maxEpochs' | 'maxSteps' | 'stopRequested' | 'noTrainBatches'
+
+export interface FitEnd extends Base, Position {
+  readonly type: 'fitEnd'
+  readonly reason: FitEndReason
+  /** The stop request's reason when `reason` is `stopRequested`. */
+  readonly stopReason: string | undefined
+  readonly state: TrainState
+}
+
+/** The events of `fit`, in the order the loop emits them. */
+export type FitEvent =
+  | FitStart
+  | SanityCheckStart
+  | ValidationStep
+  | SanityCheckEnd
+  | EpochStart
+  | TrainStep
+  | ValidationStart
+  | ValidationEnd
+  | EpochEnd
+  | FitEnd
+
+/** Events of `validate` and `test` runs. */
+export interface EvalStart extends Base {
+  readonly type: 'evalStart'
+  readonly stage: 'val' | 'test'
+  readonly numBatches: number
+}
+
+export interface EvalStep extends Base {
+  readonly type: 'evalStep'
+  readonly stage: 'val' | 'test'
+  readonly batchIdx: number
+  readonly numBatches: number
+}
+
+export interface EvalEnd extends Base {
+  readonly type: 'evalEnd'
+  readonly stage: 'val' | 'test'
+  readonly metrics: Metrics
+}
+
+export type EvalEvent = EvalStart | EvalStep | EvalEnd
+
+export interface PredictStep extends Base {
+  readonly type: 'predictStep'
+  readonly batchIdx: number
+  readonly numBatches: number
+  /** Borrowed until the next event: clone it (or use `collectPredictions`) to keep it. */
+  readonly output: tf.Tensor
+}
+
+export interface PredictEnd extends Base {
+  readonly type: 'predictEnd'
+  readonly numBatches: number
+}
+
+export type PredictEvent = PredictStep | PredictEnd
+
+/** The event of a type, e.g. `EventOf<FitEvent, 'trainStep'>`. */
+export type EventOf<E extends { type: string }, T extends E['type']> = Extract<E, { type: T }>

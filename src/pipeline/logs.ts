@@ -1,0 +1,148 @@
+import * as tf from '@tensorflow/tfjs-core'
+import { isStat, type Stat } from '../metrics/stat.js'
+
+/** How values logged over an epoch are combined. `mean` is weighted by batch size. */
+export type Reduction = 'mean' | 'sum' | 'min' | 'max'
+
+/** A scalar to log: a one-element tensor or a number. */
+export type LogScalar = tf.Tensor | number
+
+/**
+ * A logged value with Lightning's `self.log` options. Defaults follow Lightning: training values
+ * log per step, validation and test values per epoch; `mean` weighted by the batch size.
+ */
+export interface LogEntry {
+  readonly value: LogScalar | Stat
+  readonly reduce?: Reduction
+  readonly onStep?: boolean
+  readonly onEpoch?: boolean
+  /** Show on the progress bar. */
+  readonly progBar?: boolean
+  /** Weight of this value in an epoch mean; defaults to the batch size. */
+  readonly weight?: number
+}
+
+/** What a step may log under a name: a scalar, a metric stat, or an entry with options. */
+export type LogValue = LogScalar | Stat | LogEntry
+
+/** A step's logs, e.g. `{ 'train/loss': loss, 'val/acc': accuracy(logits, y) }`. */
+export type Logs = Readonly<Record<string, LogValue>>
+
+/**
+ * Logs a value with options.
+ *
+ * @example
+ * logs: { 'train/acc': log(accuracy(logits, y), { onEpoch: true, progBar: true }) }
+ */
+export const log = (value: LogScalar | Stat, options: Omit<LogEntry, 'value'> = {}): LogEntry => ({ value, ...options })
+
+/** A value combined over an epoch: for `mean`, `value` is a weighted sum. */
+export interface Accumulated {
+  readonly reduce: Reduction
+  readonly value: number
+  readonly weight: number
+}
+
+export const combine = (a: Accumulated, b: Accumulated): Accumulated => {
+  switch (a.reduce) {
+    case 'mean':
+    case 'sum':
+      return { reduce: a.reduce, value: a.value + b.value, weight: a.weight + b.weight }
+    case 'min':
+      return { reduce: 'min', value: Math.min(a.value, b.value), weight: a.weight + b.weight }
+    case 'max':
+      return { reduce: 'max', value: Math.max(a.value, b.value), weight: a.weight + b.weight }
+  }
+}
+
+export const resultOf = (a: Accumulated): number =>
+  a.reduce === 'mean' ? (a.weight === 0 ? Number.NaN : a.value / a.weight) : a.value
+
+/** One logged name of one step, normalised, with its value still possibly on the device. */
+export interface PendingLog {
+  readonly name: string
+  readonly source: tf.Tensor | number
+  /** The value counts `weight` times in a mean; a stat's source is already a sum. */
+  readonly weight: number
+  readonly isSum: boolean
+  readonly reduce: Reduction
+  readonly onStep: boolean
+  readonly onEpoch: boolean
+  readonly progBar: boolean
+}
+
+const isEntry = (u: LogValue): u is LogEntry => typeof u === 'object' && !(u instanceof tf.Tensor) && 'value' in u
+
+/** Normalises a step's logs with the stage's defaults. */
+export const pendingLogs = (
+  logs: Logs | undefined,
+  defaults: { readonly onStep: boolean; readonly onEpoch: boolean },
+  batchSize: number,
+): PendingLog[] =>
+  Object.entries(logs ?? {}).map(([name, raw]) => {
+    const entry: LogEntry = isEntry(raw) ? raw : { value: raw }
+    const stat = isStat(entry.value) ? entry.value : undefined
+    const source = stat !== undefined ? stat.sum : (entry.value as LogScalar)
+    return {
+      name,
+      source,
+      weight: stat?.weight ?? entry.weight ?? batchSize,
+      isSum: stat !== undefined,
+      reduce: entry.reduce ?? 'mean',
+      onStep: entry.onStep ?? defaults.onStep,
+      onEpoch: entry.onEpoch ?? defaults.onEpoch,
+      progBar: entry.progBar ?? false,
+    }
+  })
+
+/** A step's logs read back to the host. */
+export interface ReadLog {
+  readonly pending: PendingLog
+  /** The step's own value (a stat's mean). */
+  readonly value: number
+  readonly accumulated: Accumulated
+}
+
+export const readLog = (pending: PendingLog, raw: number): ReadLog => {
+  const value = pending.isSum ? raw / pending.weight : raw
+  const accumulatedValue = pending.reduce === 'mean' ? (pending.isSum ? raw : raw * pending.weight) : value
+  return { pending, value, accumulated: { reduce: pending.reduce, value: accumulatedValue, weight: pending.weight } }
+}
+
+/** The name a value is published under at step or epoch level (Lightning's `_step` / `_epoch`). */
+export const publishedName = (p: PendingLog, level: 'step' | 'epoch'): string =>
+  p.onStep && p.onEpoch ? `${p.name}_${level}` : p.name
+
+/** Step-level values of read logs, by published name. */
+export const stepValues = (logs: readonly ReadLog[]): Record<string, number> => {
+  const out: Record<string, number> = {}
+  for (const l of logs) if (l.pending.onStep) out[publishedName(l.pending, 'step')] = l.value
+  return out
+}
+
+/** Names to show on a progress bar. */
+export const progressBarNames = (logs: readonly ReadLog[], level: 'step' | 'epoch'): string[] =>
+  logs.filter((l) => l.pending.progBar && (level === 'step' ? l.pending.onStep : l.pending.onEpoch)).map((l) => publishedName(l.pending, level))
+
+/**
+ * The epoch-level accumulation of logged values: a map from published name to the combined
+ * value. Pure: `add` returns a new accumulator.
+ */
+export type EpochLogs = ReadonlyMap<string, Accumulated>
+
+export const addToEpoch = (epoch: EpochLogs, logs: readonly ReadLog[]): EpochLogs => {
+  const next = new Map(epoch)
+  for (const l of logs) {
+    if (!l.pending.onEpoch) continue
+    const name = publishedName(l.pending, 'epoch')
+    const old = next.get(name)
+    next.set(name, old === undefined ? l.accumulated : combine(old, l.accumulated))
+  }
+  return next
+}
+
+export const epochValues = (epoch: EpochLogs): Record<string, number> => {
+  const out: Record<string, number> = {}
+  for (const [name, acc] of epoch) out[name] = resultOf(acc)
+  return out
+}

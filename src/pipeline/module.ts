@@ -1,0 +1,67 @@
+import type * as tf from '@tensorflow/tfjs-core'
+import type { Model } from '../nn/layer.js'
+import type { GradientTransform } from '../optim/transform.js'
+import type { Key } from '../random/key.js'
+import type { Params, StateTree } from '../tree/tree.js'
+import type { Logs } from './logs.js'
+import type { LoopPlan } from './plan.js'
+
+export type Stage = 'train' | 'sanity' | 'val' | 'test' | 'predict'
+
+/**
+ * What a step knows about its call: the stage and position, and a key for its randomness.
+ * It is also a `LayerContext` (`training` and `key`), so it can be handed straight to layers.
+ * There is no trainer object to reach into.
+ */
+export interface StepContext {
+  readonly stage: Stage
+  /** True only in training steps (dropout active, batch norm updates its statistics). */
+  readonly training: boolean
+  readonly key: Key
+  readonly epoch: number
+  readonly batchIdx: number
+  /** Optimizer steps taken so far. */
+  readonly globalStep: number
+}
+
+/** What a training step returns. */
+export interface TrainStepOutput<S extends Params> {
+  /** The scalar to minimise. */
+  readonly loss: tf.Scalar
+  /** Named values to log (per step by default). */
+  readonly logs?: Logs
+  /** The next non-trainable state (batch-norm statistics); omit when it does not change. */
+  readonly state?: S
+}
+
+/**
+ * A model as pure functions (Lightning's `LightningModule`, without the mutable object). Each
+ * step receives the variables explicitly and returns values; it must not dispose what it was
+ * given. The optimizer is a `GradientTransform` or, like `configure_optimizers`, a function of the
+ * loop plan (e.g. to size a one-cycle schedule with `plan.estimatedSteppingBatches`).
+ *
+ * @example
+ * const net = nn.sequential(nn.dense({ units: 128, activation: 'relu' }), nn.dense({ units: 10 }))
+ * const classifier = defineModule({
+ *   init: (key) => net.init(key, [784]),
+ *   trainingStep: (model, { x, y }, ctx) => {
+ *     const logits = net.apply(model, x, ctx).y
+ *     const loss = nn.softmaxCrossEntropy(logits, y)
+ *     return { loss, logs: { 'train/loss': loss } }
+ *   },
+ *   validationStep: (model, { x, y }, ctx) => ({ 'val/acc': metrics.accuracy(net.apply(model, x, ctx).y, y) }),
+ *   optimizer: optim.adam({ lr: 1e-3 }),
+ * })
+ */
+export interface Module<P extends Params, S extends Params, B, PB = B> {
+  init(key: Key): Model<P, S>
+  trainingStep(model: Model<P, S>, batch: B, ctx: StepContext): TrainStepOutput<S>
+  validationStep?(model: Model<P, S>, batch: B, ctx: StepContext): Logs
+  testStep?(model: Model<P, S>, batch: B, ctx: StepContext): Logs
+  predictStep?(model: Model<P, S>, batch: PB, ctx: StepContext): tf.Tensor
+  readonly optimizer: GradientTransform<StateTree> | ((plan: LoopPlan) => GradientTransform<StateTree>)
+}
+
+/** Identity, for type inference of a module literal. */
+export const defineModule = <P extends Params, S extends Params, B, PB = B>(module: Module<P, S, B, PB>): Module<P, S, B, PB> =>
+  module

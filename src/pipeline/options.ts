@@ -1,0 +1,243 @@
+import * as E from 'fp-ts/lib/Either.js'
+import * as t from 'io-ts'
+import { type Accelerator, accelerators } from '../backends/accelerator.js'
+import { type PrecisionName, precisionNames } from '../backends/precision.js'
+import { type RxtrainError, rxtrainError } from '../errors/rxtrainError.js'
+
+/**
+ * A batch count or a fraction of the available batches. JavaScript has one number type, so
+ * Lightning's `1` (one batch) vs `1.0` (all batches) is written `1` vs `{ fraction: 1 }`; a
+ * non-integer number such as `0.25` is read as a fraction too.
+ */
+export type BatchLimit = number | { readonly fraction: number }
+
+/**
+ * The trainer's options, with PyTorch Lightning's names and meanings (see LIGHTNING-SEMANTICS.md).
+ * Every option is optional; `parseTrainerOptions` rejects unknown names and out-of-range values.
+ */
+export interface TrainerOptions {
+  /** Stop after this many epochs (-1: no limit). Default 1000 unless `maxSteps` is set. */
+  readonly maxEpochs?: number
+  /** Do not honour stop requests before this many epochs. */
+  readonly minEpochs?: number
+  /** Stop after this many optimizer steps (-1: no limit). */
+  readonly maxSteps?: number
+  /** Do not honour stop requests before this many optimizer steps. */
+  readonly minSteps?: number
+  readonly limitTrainBatches?: BatchLimit
+  readonly limitValBatches?: BatchLimit
+  readonly limitTestBatches?: BatchLimit
+  readonly limitPredictBatches?: BatchLimit
+  /** Validate every n training batches, or after this fraction of an epoch. Default `{ fraction: 1 }`. */
+  readonly valCheckInterval?: BatchLimit
+  /** Validate in every n-th epoch; `null` counts `valCheckInterval` batches across epochs. Default 1. */
+  readonly checkValEveryNEpoch?: number | null
+  /** Validation batches run before training to catch bugs early (-1: all). Default 2. */
+  readonly numSanityValSteps?: number
+  /** Sum gradients over k batches per optimizer step. Default 1. */
+  readonly accumulateGradBatches?: number
+  /** Clip gradients before each optimizer step (by global norm or by value). */
+  readonly gradientClipVal?: number
+  readonly gradientClipAlgorithm?: 'norm' | 'value'
+  /** `true`: one batch of each stage, one epoch, no sanity check, no loggers; n: n batches. */
+  readonly fastDevRun?: boolean | number
+  /** Train (unshuffled) and validate on the first n batches (or a fraction) every epoch. */
+  readonly overfitBatches?: BatchLimit
+  /** The run's seed: initialisation, shuffling and dropout are functions of it. Default 0. */
+  readonly seed?: number
+  /** Write training log rows every n optimizer steps. Default 50. */
+  readonly logEveryNSteps?: number
+  readonly accelerator?: Accelerator
+  readonly precision?: PrecisionName
+}
+
+/** Options after defaults: what the loop reads. */
+export interface ResolvedOptions {
+  readonly maxEpochs: number | undefined
+  readonly minEpochs: number
+  readonly maxSteps: number
+  readonly minSteps: number
+  readonly limitTrainBatches: BatchLimit
+  readonly limitValBatches: BatchLimit
+  readonly limitTestBatches: BatchLimit
+  readonly limitPredictBatches: BatchLimit
+  readonly valCheckInterval: BatchLimit
+  readonly checkValEveryNEpoch: number | null
+  readonly numSanityValSteps: number
+  readonly accumulateGradBatches: number
+  readonly gradientClipVal: number | undefined
+  readonly gradientClipAlgorithm: 'norm' | 'value'
+  readonly fastDevRun: number
+  readonly overfitBatches: BatchLimit
+  readonly seed: number
+  readonly logEveryNSteps: number
+  readonly accelerator: Accelerator
+  readonly precision: PrecisionName
+}
+
+const all: BatchLimit = { fraction: 1 }
+
+export const defaultOptions: ResolvedOptions = {
+  maxEpochs: undefined,
+  minEpochs: 0,
+  maxSteps: -1,
+  minSteps: 0,
+  limitTrainBatches: all,
+  limitValBatches: all,
+  limitTestBatches: all,
+  limitPredictBatches: all,
+  valCheckInterval: all,
+  checkValEveryNEpoch: 1,
+  numSanityValSteps: 2,
+  accumulateGradBatches: 1,
+  gradientClipVal: undefined,
+  gradientClipAlgorithm: 'norm',
+  fastDevRun: 0,
+  overfitBatches: 0,
+  seed: 0,
+  logEveryNSteps: 50,
+  accelerator: 'auto',
+  precision: '32-true',
+}
+
+const batchLimit = t.union([t.number, t.type({ fraction: t.number })])
+const keyOf = <const K extends string>(keys: readonly K[]) =>
+  t.keyof(Object.fromEntries(keys.map((k) => [k, null])) as Record<K, null>)
+
+/** The io-ts codec of `TrainerOptions` (types only; ranges are checked by `parseTrainerOptions`). */
+export const TrainerOptionsCodec = t.partial({
+  maxEpochs: t.number,
+  minEpochs: t.number,
+  maxSteps: t.number,
+  minSteps: t.number,
+  limitTrainBatches: batchLimit,
+  limitValBatches: batchLimit,
+  limitTestBatches: batchLimit,
+  limitPredictBatches: batchLimit,
+  valCheckInterval: batchLimit,
+  checkValEveryNEpoch: t.union([t.number, t.null]),
+  numSanityValSteps: t.number,
+  accumulateGradBatches: t.number,
+  gradientClipVal: t.number,
+  gradientClipAlgorithm: keyOf(['norm', 'value']),
+  fastDevRun: t.union([t.boolean, t.number]),
+  overfitBatches: batchLimit,
+  seed: t.number,
+  logEveryNSteps: t.number,
+  accelerator: keyOf(accelerators),
+  precision: keyOf(precisionNames),
+})
+
+// The codec and the documented interface must describe the same options (checked both ways).
+const decodedIsOptions = (o: t.TypeOf<typeof TrainerOptionsCodec>): TrainerOptions => o
+const optionsAreDecodable = (o: TrainerOptions): t.TypeOf<typeof TrainerOptionsCodec> => o as { [K in keyof TrainerOptions]: TrainerOptions[K] } & t.TypeOf<typeof TrainerOptionsCodec>
+void decodedIsOptions
+void optionsAreDecodable
+
+const optionNames = Object.keys(defaultOptions) as (keyof ResolvedOptions)[]
+
+type Check = (value: unknown) => string | undefined
+
+const integerAtLeast =
+  (min: number): Check =>
+  (v) =>
+    typeof v === 'number' && Number.isInteger(v) && v >= min ? undefined : `an integer >= ${min}`
+
+const limitCheck: Check = (v) => {
+  if (typeof v === 'number')
+    return Number.isInteger(v) ? (v >= 0 ? undefined : 'a count >= 0') : v > 0 && v < 1 ? undefined : 'a fraction in [0, 1]'
+  if (typeof v === 'object' && v !== null && 'fraction' in v) {
+    const f = (v as { fraction: number }).fraction
+    return f >= 0 && f <= 1 ? undefined : 'a fraction in [0, 1]'
+  }
+  return 'a batch count or { fraction }'
+}
+
+const rules: Partial<Record<keyof TrainerOptions, Check>> = {
+  maxEpochs: integerAtLeast(-1),
+  minEpochs: integerAtLeast(0),
+  maxSteps: integerAtLeast(-1),
+  minSteps: integerAtLeast(0),
+  limitTrainBatches: limitCheck,
+  limitValBatches: limitCheck,
+  limitTestBatches: limitCheck,
+  limitPredictBatches: limitCheck,
+  valCheckInterval: (v) => limitCheck(v) ?? (v === 0 || (typeof v === 'object' && v !== null && (v as { fraction: number }).fraction === 0) ? 'a positive interval (0 would never validate; use limitValBatches: 0 to disable validation)' : undefined),
+  checkValEveryNEpoch: (v) => (v === null ? undefined : integerAtLeast(1)(v)),
+  numSanityValSteps: integerAtLeast(-1),
+  accumulateGradBatches: integerAtLeast(1),
+  gradientClipVal: (v) => (typeof v === 'number' && v >= 0 && Number.isFinite(v) ? undefined : 'a finite number >= 0'),
+  fastDevRun: (v) => (typeof v === 'boolean' ? undefined : integerAtLeast(0)(v)),
+  overfitBatches: limitCheck,
+  seed: (v) => (typeof v === 'number' && Number.isSafeInteger(v) ? undefined : 'a safe integer'),
+  logEveryNSteps: integerAtLeast(1),
+}
+
+const editDistance = (a: string, b: string): number => {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)])
+  for (let j = 1; j <= b.length; j++) (d[0] as number[])[j] = j
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++) {
+      const row = d[i] as number[]
+      const prev = d[i - 1] as number[]
+      row[j] = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1))
+    }
+  return (d[a.length] as number[])[b.length] as number
+}
+
+/** The known option nearest to a misspelt one, if any is close. */
+export const suggestOption = (name: string): string | undefined => {
+  const best = optionNames
+    .map((n) => ({ n, d: editDistance(name.toLowerCase(), n.toLowerCase()) }))
+    .sort((a, b) => a.d - b.d)[0]
+  return best !== undefined && best.d <= Math.max(2, Math.floor(name.length / 4)) ? best.n : undefined
+}
+
+const configError = (field: string, problem: string, remedy: string): RxtrainError<'ConfigError'> =>
+  rxtrainError('ConfigError', problem, remedy, { field })
+
+const describe = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : JSON.stringify(v) ?? String(v))
+
+/**
+ * Validates trainer options and fills in defaults, or names the first bad option and how to fix it.
+ *
+ * @example
+ * parseTrainerOptions({ maxEpoch: 3 })
+ * // Left(ConfigError: unknown option 'maxEpoch' ... did you mean 'maxEpochs'?)
+ */
+export const parseTrainerOptions = (input: unknown): E.Either<RxtrainError<'ConfigError'>, ResolvedOptions> => {
+  if (typeof input !== 'object' || input === null || Array.isArray(input))
+    return E.left(configError('options', `trainer options must be an object, got ${describe(input)}`, 'pass e.g. { maxEpochs: 3 }.'))
+  for (const name of Object.keys(input)) {
+    if (!(optionNames as string[]).includes(name)) {
+      const near = suggestOption(name)
+      return E.left(
+        configError(
+          name,
+          `unknown option '${name}'`,
+          near !== undefined ? `did you mean '${near}'?` : `known options: ${optionNames.join(', ')}.`,
+        ),
+      )
+    }
+  }
+  const decoded = TrainerOptionsCodec.decode(input)
+  if (E.isLeft(decoded)) {
+    const first = decoded.left[0]
+    const field = first?.context.map((c) => c.key).filter((k) => k !== '')[0] ?? 'options'
+    return E.left(configError(field, `option ${field} has the wrong type: ${describe(first?.value)}`, `see the TrainerOptions documentation for ${field}.`))
+  }
+  const options = decoded.right
+  for (const [name, check] of Object.entries(rules) as [keyof TrainerOptions, Check][]) {
+    const value = options[name]
+    if (value === undefined) continue
+    const expected = check(value)
+    if (expected !== undefined)
+      return E.left(configError(name, `option ${name} must be ${expected}, got ${describe(value)}`, `set ${name} to ${expected}.`))
+  }
+  const fastDevRun = options.fastDevRun === true ? 1 : options.fastDevRun === false || options.fastDevRun === undefined ? 0 : options.fastDevRun
+  return E.right({
+    ...defaultOptions,
+    ...(Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<ResolvedOptions>),
+    fastDevRun,
+  })
+}

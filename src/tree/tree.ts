@@ -1,0 +1,184 @@
+import * as tf from '@tensorflow/tfjs-core'
+import { rxtrainError } from '../errors/rxtrainError.js'
+
+/**
+ * A model's parameters: an immutable record tree whose leaves are tensors. Paths join the keys
+ * with `/`, e.g. `dense0/kernel`.
+ */
+export type Params = { readonly [name: string]: tf.Tensor | Params }
+
+/**
+ * Any state a pure function returns: tensors and plain data, nested in records and arrays.
+ * Optimizer states, layer states and train states are `StateTree`s.
+ */
+export type StateTree =
+  | tf.Tensor
+  | number
+  | boolean
+  | string
+  | null
+  | undefined
+  | readonly StateTree[]
+  | { readonly [key: string]: StateTree }
+
+/** One parameter leaf with its path. */
+export interface ParamLeaf {
+  readonly path: string
+  readonly tensor: tf.Tensor
+}
+
+/** The shape description of a parameter leaf (what a checkpoint or an error message names). */
+export interface LeafSpec {
+  readonly path: string
+  readonly shape: readonly number[]
+  readonly dtype: tf.DataType
+}
+
+const isTensor = (u: unknown): u is tf.Tensor => u instanceof tf.Tensor
+
+/**
+ * The leaves of `params` in a deterministic order (keys sorted), so that flatten/unflatten
+ * and checkpoints agree whatever order the record was built in.
+ *
+ * @example
+ * flattenParams({ b: { w: tw }, a: ta }).map((l) => l.path) // ['a', 'b/w']
+ */
+export const flattenParams = (params: Params, prefix = ''): ParamLeaf[] => {
+  const out: ParamLeaf[] = []
+  for (const key of Object.keys(params).sort()) {
+    const value = params[key]
+    const path = prefix === '' ? key : `${prefix}/${key}`
+    if (isTensor(value)) out.push({ path, tensor: value })
+    else if (value !== undefined) out.push(...flattenParams(value, path))
+  }
+  return out
+}
+
+/** Rebuilds a tree shaped like `template` from leaves in `flattenParams` order. */
+export const unflattenParams = <P extends Params>(template: P, leaves: readonly tf.Tensor[]): P => {
+  let i = 0
+  const build = (node: Params): Params => {
+    const out: Record<string, tf.Tensor | Params> = {}
+    for (const key of Object.keys(node).sort()) {
+      const value = node[key]
+      if (isTensor(value)) {
+        const leaf = leaves[i++]
+        if (leaf === undefined) throw new Error('unflattenParams: fewer leaves than the template has')
+        out[key] = leaf
+      } else if (value !== undefined) out[key] = build(value)
+    }
+    return out
+  }
+  const result = build(template)
+  if (i !== leaves.length) throw new Error(`unflattenParams: ${leaves.length} leaves for a template of ${i}`)
+  return result as P
+}
+
+/** Applies `f` to every leaf; the result has the same structure. */
+export const mapParams = <P extends Params>(params: P, f: (t: tf.Tensor, path: string) => tf.Tensor): P =>
+  unflattenParams(
+    params,
+    flattenParams(params).map((l) => f(l.tensor, l.path)),
+  )
+
+/**
+ * Combines two trees of the same structure leaf by leaf.
+ * Throws a `StructureError` naming the differing paths when the structures differ.
+ */
+export const zipParams = <P extends Params>(
+  a: P,
+  b: Params,
+  f: (x: tf.Tensor, y: tf.Tensor, path: string) => tf.Tensor,
+): P => {
+  const la = flattenParams(a)
+  const lb = flattenParams(b)
+  assertSameStructure(la, lb)
+  return unflattenParams(
+    a,
+    la.map((l, i) => f(l.tensor, (lb[i] as ParamLeaf).tensor, l.path)),
+  )
+}
+
+/** Number of scalar parameters in the tree. */
+export const countParams = (params: Params): number =>
+  flattenParams(params).reduce((n, l) => n + l.tensor.size, 0)
+
+/** Path, shape and dtype of every leaf. */
+export const specOf = (params: Params): LeafSpec[] =>
+  flattenParams(params).map((l) => ({ path: l.path, shape: l.tensor.shape, dtype: l.tensor.dtype }))
+
+/** The differences between two parameter specs, one readable line each. */
+export const structureDiff = (expected: readonly LeafSpec[], actual: readonly LeafSpec[]): string[] => {
+  const byPath = new Map(actual.map((s) => [s.path, s]))
+  const lines: string[] = []
+  for (const e of expected) {
+    const a = byPath.get(e.path)
+    if (a === undefined) lines.push(`missing ${e.path} [${e.shape.join(',')}]`)
+    else if (a.shape.join(',') !== e.shape.join(',') || a.dtype !== e.dtype)
+      lines.push(`${e.path}: expected [${e.shape.join(',')}] ${e.dtype}, got [${a.shape.join(',')}] ${a.dtype}`)
+    byPath.delete(e.path)
+  }
+  for (const a of byPath.values()) lines.push(`unexpected ${a.path} [${a.shape.join(',')}]`)
+  return lines
+}
+
+const assertSameStructure = (a: readonly ParamLeaf[], b: readonly ParamLeaf[]): void => {
+  const spec = (ls: readonly ParamLeaf[]): LeafSpec[] =>
+    ls.map((l) => ({ path: l.path, shape: l.tensor.shape, dtype: l.tensor.dtype }))
+  const diff = structureDiff(spec(a), spec(b))
+  if (diff.length > 0)
+    throw rxtrainError(
+      'StructureError',
+      `the two parameter trees differ: ${diff.slice(0, 8).join('; ')}${diff.length > 8 ? ` (+${diff.length - 8} more)` : ''}`,
+      'combine only trees built from the same model (e.g. params and their gradients).',
+      { diff },
+    )
+}
+
+/** Every tensor inside any nested value (records, arrays, tensors), each once. */
+export const tensorsOf = (value: unknown): tf.Tensor[] => {
+  const seen = new Set<number>()
+  const out: tf.Tensor[] = []
+  const walk = (v: unknown): void => {
+    if (isTensor(v)) {
+      if (!seen.has(v.id)) {
+        seen.add(v.id)
+        out.push(v)
+      }
+    } else if (Array.isArray(v)) v.forEach(walk)
+    else if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype)
+      Object.values(v).forEach(walk)
+  }
+  walk(value)
+  return out
+}
+
+/** Disposes every tensor inside `value` (safe to call on already-disposed tensors). */
+export const disposeTree = (value: unknown): void => {
+  for (const t of tensorsOf(value)) if (!t.isDisposed) t.dispose()
+}
+
+/**
+ * Releases a state generation: disposes every tensor of `previous` that `next` does not hold.
+ * Pure transforms may alias (momentum returns its trace as update and state), so identity, not
+ * position, decides what survives.
+ */
+export const releaseGeneration = (previous: unknown, next: unknown): void => {
+  const keep = new Set(tensorsOf(next).map((t) => t.id))
+  for (const t of tensorsOf(previous)) if (!keep.has(t.id) && !t.isDisposed) t.dispose()
+}
+
+/**
+ * A copy of `value` whose tensors are new handles on the same data (`tf.clone` shares the
+ * buffer), so the copy outlives the original's release.
+ */
+export const cloneTree = <T>(value: T): T => {
+  const walk = (v: unknown): unknown => {
+    if (isTensor(v)) return tf.clone(v)
+    if (Array.isArray(v)) return v.map(walk)
+    if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype)
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]))
+    return v
+  }
+  return walk(value) as T
+}
