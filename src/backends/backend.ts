@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { disposeTree, releaseGeneration } from '../tree/tree.js'
+import { tidy } from './tidy.js'
 
 export type BackendName = 'cpu' | 'wasm'
 export type DeviceKind = 'cpu' | 'gpu'
@@ -51,7 +52,7 @@ export const engineBackend = (
       if (tf.getBackend() !== name) throw new Error(`backend ${name} is not initialised`)
     }
   },
-  scoped: <T>(f: () => T): T => tf.tidy(f as () => tf.TensorContainer) as T,
+  scoped: tidy,
   readScalars: (scalars) => {
     if (scalars.length === 0) return []
     const packed = tf.tidy(() => tf.stack(scalars.map((s) => tf.cast(tf.reshape(s, []), 'float32'))))

@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core'
 
 /**
- * Corrections to tfjs-backend-wasm 4.22 kernels that give wrong results, registered when the wasm
- * backend initialises. Each replaces a kernel with one that delegates to the original.
+ * Corrections and additions to tfjs-backend-wasm 4.22's kernels, registered when the wasm backend
+ * initialises: kernels that give wrong results are replaced by ones that delegate to the
+ * original, and training kernels it lacks are built from its existing kernels.
  */
 
 type KernelFunc = tf.KernelConfig['kernelFunc']
@@ -32,7 +33,67 @@ const oneHotWithDtype = (original: KernelFunc): KernelFunc => (args) => {
   return out
 }
 
-/** Registers rxtrain's wasm kernel corrections (idempotent). */
+const wasmKernel = (name: string): KernelFunc => {
+  const k = tf.getKernel(name, 'wasm')
+  if (k === undefined) throw new Error(`wasm backend has no ${name} kernel`)
+  return k.kernelFunc
+}
+
+/**
+ * The filter gradient of a convolution, which tfjs-backend-wasm does not implement (so no CNN
+ * could train on wasm). It is the correlation of the input with the output gradient, computed
+ * with wasm's own kernels: with the batch and channel axes of both swapped, the filter gradient
+ * is a convolution of x by dy dilated by the forward stride, over the forward padding:
+ * dW[i, j, c, o] = sum over n, h, w of x[n, s*h + i, s*w + j, c] * dy[n, h, w, o].
+ */
+const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo }
+  const { strides, pad, dimRoundingMode, filterShape } = attrs as unknown as {
+    strides: [number, number] | number
+    pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding
+    dimRoundingMode?: 'floor' | 'round' | 'ceil'
+    filterShape: [number, number, number, number]
+  }
+  const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode)
+  const wasm = backend as tf.KernelBackend
+  const transpose = wasmKernel('Transpose')
+  const temporaries: tf.TensorInfo[] = []
+  const keep = (t: tf.TensorInfo): tf.TensorInfo => {
+    temporaries.push(t)
+    return t
+  }
+  try {
+    const xT = keep(transpose({ inputs: { x }, backend, attrs: { perm: [3, 1, 2, 0] } }) as tf.TensorInfo)
+    const dyT = keep(transpose({ inputs: { x: dy }, backend, attrs: { perm: [1, 2, 0, 3] } }) as tf.TensorInfo)
+    const { top, bottom, left, right } = info.padInfo
+    const correlation = keep(
+      wasmKernel('Conv2D')({
+        inputs: { x: xT, filter: dyT },
+        backend,
+        attrs: {
+          strides: [1, 1],
+          pad: [
+            [0, 0],
+            [top, bottom],
+            [left, right],
+            [0, 0],
+          ],
+          dataFormat: 'NHWC',
+          dilations: [info.strideHeight, info.strideWidth],
+        },
+      }) as tf.TensorInfo,
+    )
+    const [kh, kw, cin, cout] = filterShape
+    const cropped = keep(wasmKernel('Slice')({ inputs: { x: correlation }, backend, attrs: { begin: [0, 0, 0, 0], size: [cin, kh, kw, cout] } }) as tf.TensorInfo)
+    return transpose({ inputs: { x: cropped }, backend, attrs: { perm: [1, 2, 0, 3] } })
+  } finally {
+    for (const t of temporaries) wasm.disposeData(t.dataId)
+  }
+}
+
+/** Registers rxtrain's wasm kernel corrections and additions (idempotent). */
 export const registerWasmKernelFixes = (): void => {
   replaceKernel('OneHot', oneHotWithDtype)
+  if (tf.getKernel('Conv2DBackpropFilter', 'wasm') === undefined)
+    tf.registerKernel({ kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: conv2DBackpropFilter })
 }

@@ -1,8 +1,8 @@
 import type * as tf from '@tensorflow/tfjs-core'
 import type { Dataset } from '@tensorflow/tfjs-data'
 import { defer, from, map, type Observable, of, switchMap } from 'rxjs'
-import { tensorsOf } from '../tree/tree.js'
-import type { BatchIterator, BatchSource } from './source.js'
+import { disposeTree } from '../tree/tree.js'
+import { type BatchIterator, type BatchSource, done } from './source.js'
 
 /** A tfjs-data iterator, as far as this adapter uses it. */
 interface LazyIterator<T> {
@@ -32,26 +32,34 @@ export const fromDataset = <B extends tf.TensorContainer>(
   open: (order): BatchIterator<B> => {
     let iterator: Promise<LazyIterator<B>> | undefined
     let closed = false
-    let skip = order.skipBatches ?? 0
-    const pullOne = (): Observable<IteratorResult<B, undefined>> =>
-      defer(() => {
-        iterator ??= dataset.iterator() as Promise<LazyIterator<B>>
-        return from(iterator)
-      }).pipe(
-        switchMap((it) => from(it.next())),
-        map((r): IteratorResult<B, undefined> => (r.done === true || closed ? { done: true, value: undefined } : { done: false, value: r.value })),
-      )
+    // Skipping happens once, inside the iterator's promise, so that concurrent pulls (a
+    // prefetching consumer) cannot each skip: every pull waits for the skip to finish.
+    const skipped = async (it: LazyIterator<B>): Promise<LazyIterator<B>> => {
+      for (let i = 0; i < (order.skipBatches ?? 0) && !closed; i++) {
+        const r = await it.next()
+        if (r.done === true) break
+        disposeTree(r.value)
+      }
+      return it
+    }
     const next = (): Observable<IteratorResult<B, undefined>> =>
-      skip > 0
-        ? pullOne().pipe(
-            switchMap((r) => {
-              if (r.done === true) return of(r)
-              for (const t of tensorsOf(r.value)) t.dispose()
-              skip--
-              return next()
+      closed
+        ? of(done)
+        : defer(() => {
+            iterator ??= (dataset.iterator() as Promise<LazyIterator<B>>).then(skipped)
+            return from(iterator)
+          }).pipe(
+            switchMap((it) => (closed ? of(done) : from(it.next()))),
+            map((r): IteratorResult<B, undefined> => {
+              if (r.done === true) return done
+              // A batch that arrives after close has no consumer: dispose it, do not leak it.
+              if (closed) {
+                disposeTree(r.value)
+                return done
+              }
+              return { done: false, value: r.value }
             }),
           )
-        : pullOne()
     return {
       next,
       close: () => {

@@ -69,25 +69,47 @@ export const memoryFileSystem = (seed: Readonly<Record<string, Uint8Array | stri
       }),
     mkdir: (path) => {
       const p = normalize(path)
-      if (files.has(p)) return fail('create directory', path, 'a file is in the way')
+      for (let q = p; !dirs.has(q); q = parentOf(q)) if (files.has(q)) return fail('create directory', path, 'a file is in the way')
       addDirs(p)
       return TE.right(undefined)
     },
     rename: (from, to) => {
       const f = normalize(from)
       const t = normalize(to)
-      const data = files.get(f)
-      if (data === undefined) return fail('rename', from, 'no such file')
       if (!dirs.has(parentOf(t))) return fail('rename', to, 'no such directory')
-      files.delete(f)
-      files.set(t, data)
+      const data = files.get(f)
+      if (data !== undefined) {
+        if (dirs.has(t)) return fail('rename', to, 'is a directory')
+        files.delete(f)
+        files.set(t, data)
+        return TE.right(undefined)
+      }
+      // A directory moves with everything under it (as rename(2) does); the target may only be
+      // an empty directory, never a file or a place inside the source.
+      if (!dirs.has(f) || f === '' || f === '/') return fail('rename', from, 'no such file or directory')
+      if (t === f) return TE.right(undefined)
+      if (t.startsWith(`${f}/`)) return fail('rename', to, 'is inside the directory being moved')
+      if (files.has(t)) return fail('rename', to, 'is a file')
+      const under = (p: string): boolean => p.startsWith(`${t}/`)
+      if ([...files.keys()].some(under) || [...dirs].some(under)) return fail('rename', to, 'directory not empty')
+      const moved = (p: string): string => t + p.slice(f.length)
+      for (const [k, v] of [...files]) if (k.startsWith(`${f}/`)) {
+        files.delete(k)
+        files.set(moved(k), v)
+      }
+      for (const d of [...dirs]) if (d === f || d.startsWith(`${f}/`)) {
+        dirs.delete(d)
+        dirs.add(moved(d))
+      }
       return TE.right(undefined)
     },
     remove: (path) => {
       const p = normalize(path)
+      const inside = p === '/' || p === '' ? p : `${p}/`
       files.delete(p)
-      for (const k of [...files.keys()]) if (k.startsWith(`${p}/`)) files.delete(k)
-      for (const d of [...dirs]) if (d === p || d.startsWith(`${p}/`)) dirs.delete(d)
+      for (const k of [...files.keys()]) if (k.startsWith(inside)) files.delete(k)
+      // The roots always exist, as on disk.
+      for (const d of [...dirs]) if ((d === p || d.startsWith(inside)) && d !== '' && d !== '/') dirs.delete(d)
       return TE.right(undefined)
     },
     exists: (path) => async () => files.has(normalize(path)) || dirs.has(normalize(path)),

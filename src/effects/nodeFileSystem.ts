@@ -19,14 +19,20 @@ export const nodeFileSystem: FileSystem = {
   writeFileAtomic: (path, data) =>
     attempt('write', path, async () => {
       const temp = nodePath.join(nodePath.dirname(path), `.${nodePath.basename(path)}.${process.pid}.${tempCounter++}.tmp`)
-      const handle = await fsp.open(temp, 'w')
       try {
-        await handle.writeFile(bytes(data))
-        await handle.sync()
-      } finally {
-        await handle.close()
+        const handle = await fsp.open(temp, 'w')
+        try {
+          await handle.writeFile(bytes(data))
+          await handle.sync()
+        } finally {
+          await handle.close()
+        }
+        await fsp.rename(temp, path)
+      } catch (e) {
+        // Leave no temporary file behind when the write or the rename fails.
+        await fsp.rm(temp, { force: true }).catch(() => undefined)
+        throw e
       }
-      await fsp.rename(temp, path)
       // Make the rename itself durable.
       const dir = await fsp.open(nodePath.dirname(path), 'r')
       try {

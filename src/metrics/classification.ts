@@ -1,13 +1,26 @@
 import * as tf from '@tensorflow/tfjs-core'
 import type { Stat } from './stat.js'
 
-/** Class ids [batch] from int labels or one-hot / probability rows [batch, classes]. */
-const classIds = (labels: tf.Tensor, logitsRank: number): tf.Tensor =>
-  labels.rank === logitsRank ? tf.argMax(labels, -1) : tf.cast(labels, 'int32')
+/**
+ * Whether labels are one-hot / probability rows [batch, classes] (else class ids: [batch], or
+ * [batch, 1] as tf.data often yields them, which must not be read as one-hot rows of one class).
+ */
+const isRows = (labels: tf.Tensor, logits: tf.Tensor): boolean =>
+  labels.rank === logits.rank && labels.shape[labels.rank - 1] === logits.shape[logits.rank - 1]
+
+/** Class ids [batch] from int labels ([batch] or [batch, 1]) or one-hot / probability rows. */
+const classIds = (labels: tf.Tensor, logits: tf.Tensor): tf.Tensor =>
+  isRows(labels, logits)
+    ? tf.argMax(labels, -1)
+    : tf.cast(labels.rank === logits.rank ? tf.squeeze(labels, [labels.rank - 1]) : labels, 'int32')
+
+/** Predictions in a batch of logits: examples, times any extra positions ([batch, time, classes]). */
+const predictionCount = (logits: tf.Tensor): number => logits.size / (logits.shape[logits.rank - 1] ?? 1)
 
 /**
  * Top-k accuracy of `logits` [batch, classes] against labels (class ids [batch] or one-hot
- * [batch, classes]), as a stat: correct predictions over examples.
+ * [batch, classes]), as a stat: correct predictions over predictions (over every position when
+ * the logits are [batch, time, classes]).
  *
  * @example
  * logs: { 'val/acc': accuracy(logits, batch.y) }            // exact epoch accuracy
@@ -15,8 +28,7 @@ const classIds = (labels: tf.Tensor, logitsRank: number): tf.Tensor =>
  */
 export const accuracy = (logits: tf.Tensor, labels: tf.Tensor, options: { readonly k?: number } = {}): Stat => {
   const k = options.k ?? 1
-  const batch = logits.shape[0] ?? 1
-  const ids = classIds(labels, logits.rank)
+  const ids = classIds(labels, logits)
   const correct =
     k === 1
       ? tf.sum(tf.cast(tf.equal(tf.cast(tf.argMax(logits, -1), 'int32'), tf.cast(ids, 'int32')), 'float32'))
@@ -26,7 +38,7 @@ export const accuracy = (logits: tf.Tensor, labels: tf.Tensor, options: { readon
             'float32',
           ),
         )
-  return { sum: correct as tf.Scalar, weight: batch }
+  return { sum: correct as tf.Scalar, weight: predictionCount(logits) }
 }
 
 /**
@@ -36,6 +48,6 @@ export const accuracy = (logits: tf.Tensor, labels: tf.Tensor, options: { readon
 export const crossEntropy = (logits: tf.Tensor, labels: tf.Tensor): Stat => {
   const logp = tf.logSoftmax(logits, -1)
   const classes = logits.shape[logits.rank - 1] ?? 1
-  const target = labels.rank === logits.rank ? tf.cast(labels, 'float32') : tf.oneHot(tf.cast(labels, 'int32'), classes)
-  return { sum: tf.neg(tf.sum(tf.mul(target, logp))) as tf.Scalar, weight: logits.shape[0] ?? 1 }
+  const target = isRows(labels, logits) ? tf.cast(labels, 'float32') : tf.oneHot(classIds(labels, logits), classes)
+  return { sum: tf.neg(tf.sum(tf.mul(target, logp))) as tf.Scalar, weight: predictionCount(logits) }
 }

@@ -32,17 +32,15 @@ export const drive = <E>(start: (emit: (event: E) => void) => Program): Observab
     const program = start((event) => {
       if (!subscriber.closed) subscriber.next(event)
     })
+    // Runs the program's finally blocks. A failure there surfaces as RxJS's UnsubscriptionError.
     const finish = (): void => {
-      try {
-        program.return(undefined)
-      } catch (e) {
-        // The subscriber is gone; a failure while releasing can only be reported, not delivered.
-        console.error('rxtrain: error while cancelling a run:', e)
-      }
+      program.return(undefined)
     }
     const resume = (resumeWith: { ok: true; value: unknown } | { ok: false; error: unknown }): void => {
       let input = resumeWith
       for (;;) {
+        // A synchronous unsubscription happens before the teardown below can be registered.
+        if (subscriber.closed) cancelled = true
         if (cancelled) return finish()
         let step: IteratorResult<Observable<unknown>, void>
         running = true
@@ -59,6 +57,7 @@ export const drive = <E>(start: (emit: (event: E) => void) => Program): Observab
           subscriber.complete()
           return
         }
+        if (subscriber.closed) cancelled = true
         if (cancelled) return finish()
         let synchronous = true
         let settled: typeof input | undefined
@@ -86,11 +85,11 @@ export const drive = <E>(start: (emit: (event: E) => void) => Program): Observab
         input = settled
       }
     }
-    resume({ ok: true, value: undefined })
-    return () => {
+    subscriber.add(() => {
       cancelled = true
       pending?.unsubscribe()
       pending = undefined
       if (!running) finish()
-    }
+    })
+    resume({ ok: true, value: undefined })
   })

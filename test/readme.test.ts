@@ -1,0 +1,38 @@
+import { readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+
+// The README's TypeScript blocks are the files of examples/readme (type-checked with the rest of
+// the project); this test keeps the two identical and runs every snippet.
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const readme = readFileSync(join(root, 'README.md'), 'utf8')
+const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] as string)
+const files = ['1-module', '2-optimizer', '3-fit', '4-test-a-step', '5-effects'].map((name) => join(root, 'examples', 'readme', `${name}.ts`))
+
+const printed: string[] = []
+beforeAll(() => {
+  vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void printed.push(args.map(String).join(' ')))
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: unknown) => (printed.push(String(chunk)), true))
+})
+afterAll(() => vi.restoreAllMocks())
+
+describe('README snippets', () => {
+  it('are exactly the files of examples/readme, in order', () => {
+    expect(blocks).toEqual(files.map((f) => readFileSync(f, 'utf8')))
+  })
+
+  files.forEach((file, i) =>
+    it(`snippet ${i + 1} runs`, async () => {
+      printed.length = 0
+      await import(/* @vite-ignore */ file)
+      if (i === 2) {
+        // the regression snippet learns the line: kernel ≈ 3
+        const kernel = printed.find((l) => l.startsWith('kernel'))
+        expect(Number(kernel?.split(' ')[1])).toBeCloseTo(3, 1)
+      }
+      // fitStart, epochStart, 2 trainSteps, epochEnd, fitEnd, all at t = 1000
+      if (i === 4) expect(printed).toContain('6 1')
+    }),
+  )
+})
