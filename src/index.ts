@@ -9,7 +9,7 @@ export { hasTag, isRxtrainError, RxtrainError, rxtrainError } from './errors/rxt
 export type { ErrorDetails, ErrorTag } from './errors/rxtrainError.js'
 
 // Trees and randomness
-export { cloneTree, countParams, disposeTree, flattenParams, mapParams, releaseGeneration, specOf, structureDiff, tensorsOf, unflattenParams, zipParams } from './tree/tree.js'
+export { cloneTree, countParams, disposeTree, flattenParams, mapParams, mapTensors, releaseGeneration, specOf, structureDiff, tensorsOf, unflattenParams, zipParams } from './tree/tree.js'
 export type { LeafSpec, ParamLeaf, Params, StateTree } from './tree/tree.js'
 export { foldIn, key, keyEquals, keyFromWords, randomBits, split } from './random/key.js'
 export type { Key } from './random/key.js'

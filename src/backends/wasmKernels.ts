@@ -48,12 +48,14 @@ const wasmKernel = (name: string): KernelFunc => {
  */
 const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo }
-  const { strides, pad, dimRoundingMode, filterShape } = attrs as unknown as {
+  const { strides, pad, dimRoundingMode, filterShape, dataFormat } = attrs as unknown as {
     strides: [number, number] | number
     pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding
     dimRoundingMode?: 'floor' | 'round' | 'ceil'
     filterShape: [number, number, number, number]
+    dataFormat?: 'NHWC' | 'NCHW'
   }
+  if (dataFormat === 'NCHW') throw new Error("wasm Conv2DBackpropFilter supports dataFormat 'NHWC' only")
   const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode)
   const wasm = backend as tf.KernelBackend
   const transpose = wasmKernel('Transpose')
@@ -65,7 +67,14 @@ const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
   try {
     const xT = keep(transpose({ inputs: { x }, backend, attrs: { perm: [3, 1, 2, 0] } }) as tf.TensorInfo)
     const dyT = keep(transpose({ inputs: { x: dy }, backend, attrs: { perm: [1, 2, 0, 3] } }) as tf.TensorInfo)
-    const { top, bottom, left, right } = info.padInfo
+    const { top, left } = info.padInfo
+    const [kh, kw, cin, cout] = filterShape
+    const [, inH, inW] = x.shape as [number, number, number, number]
+    const [, dyH, dyW] = dy.shape as [number, number, number, number]
+    // With 'ceil' rounding the last output rows read past the stated padding: pad until every
+    // window that dy covers lies inside.
+    const bottom = Math.max(info.padInfo.bottom, (dyH - 1) * info.strideHeight + kh - inH - top)
+    const right = Math.max(info.padInfo.right, (dyW - 1) * info.strideWidth + kw - inW - left)
     const correlation = keep(
       wasmKernel('Conv2D')({
         inputs: { x: xT, filter: dyT },
@@ -83,7 +92,6 @@ const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
         },
       }) as tf.TensorInfo,
     )
-    const [kh, kw, cin, cout] = filterShape
     const cropped = keep(wasmKernel('Slice')({ inputs: { x: correlation }, backend, attrs: { begin: [0, 0, 0, 0], size: [cin, kh, kw, cout] } }) as tf.TensorInfo)
     return transpose({ inputs: { x: cropped }, backend, attrs: { perm: [1, 2, 0, 3] } })
   } finally {

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core'
 import type { Dataset } from '@tensorflow/tfjs-data'
-import { defer, from, map, type Observable, of, switchMap } from 'rxjs'
+import { Observable, of } from 'rxjs'
 import { disposeTree } from '../tree/tree.js'
 import { type BatchIterator, type BatchSource, done } from './source.js'
 
@@ -42,24 +42,42 @@ export const fromDataset = <B extends tf.TensorContainer>(
       }
       return it
     }
+    // A pull starts when subscribed. Whoever stops listening before its batch arrives (an
+    // unsubscribed run, a closed pass) leaves the batch to be disposed on arrival.
     const next = (): Observable<IteratorResult<B, undefined>> =>
       closed
         ? of(done)
-        : defer(() => {
+        : new Observable<IteratorResult<B, undefined>>((subscriber) => {
             iterator ??= (dataset.iterator() as Promise<LazyIterator<B>>).then(skipped)
-            return from(iterator)
-          }).pipe(
-            switchMap((it) => (closed ? of(done) : from(it.next()))),
-            map((r): IteratorResult<B, undefined> => {
-              if (r.done === true) return done
-              // A batch that arrives after close has no consumer: dispose it, do not leak it.
-              if (closed) {
-                disposeTree(r.value)
-                return done
-              }
-              return { done: false, value: r.value }
-            }),
-          )
+            let listening = true
+            iterator
+              .then((it) => (closed ? { done: true as const, value: undefined } : it.next()))
+              .then(
+                (r) => {
+                  if (r.done === true) {
+                    if (listening) {
+                      subscriber.next(done)
+                      subscriber.complete()
+                    }
+                  } else if (!listening || closed) {
+                    disposeTree(r.value)
+                    if (listening) {
+                      subscriber.next(done)
+                      subscriber.complete()
+                    }
+                  } else {
+                    subscriber.next({ done: false, value: r.value })
+                    subscriber.complete()
+                  }
+                },
+                (e: unknown) => {
+                  if (listening) subscriber.error(e)
+                },
+              )
+            return () => {
+              listening = false
+            }
+          })
     return {
       next,
       close: () => {

@@ -42,7 +42,7 @@ const MIN_REDUCTION = 1e-8
  * Reduces the step size when a monitored metric stops improving (PyTorch `ReduceLROnPlateau`,
  * as a transform like Optax's `contrib.reduce_on_plateau`). `update` multiplies the updates by
  * the current `scale` (initially 1; the updates pass through untouched while it is 1); `observe`,
- * called by the loop with each validation's logs, applies PyTorch's rules to `metrics[monitor]`:
+ * called by the loop once per epoch with the epoch's metrics, applies PyTorch's rules to `metrics[monitor]`:
  * an improvement (beyond `threshold`) resets the bad count; otherwise it grows, and when it
  * exceeds `patience` the scale becomes `max(scale * factor, minScale)` and a `cooldown` starts,
  * during which bad observations are not counted. Metrics without `monitor` leave the state as it

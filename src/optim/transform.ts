@@ -19,7 +19,9 @@ export interface GradientTransform<S extends StateTree = StateTree> {
   update(updates: Params, state: S, params: Params): readonly [Params, S]
   /**
    * Reacts to epoch-level metrics (e.g. `val/loss`), for transforms driven by a monitored value
-   * such as `reduceOnPlateau`. The loop calls it after each validation with the reduced logs.
+   * such as `reduceOnPlateau`. The loop calls it once per epoch, at the epoch's end, with the
+   * epoch's training values and the latest validation values (as Lightning steps plateau
+   * schedulers), before the `epochEnd` event.
    */
   observe?(state: S, metrics: Readonly<Record<string, number>>): S
   /** Current hyperparameters (e.g. `{ lr: 0.001 }`), for logging and learning-rate monitors. */

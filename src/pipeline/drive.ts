@@ -1,4 +1,4 @@
-import { EMPTY, Observable, type Subscription } from 'rxjs'
+import { config, EMPTY, Observable, type Subscription } from 'rxjs'
 
 /**
  * A loop written as a generator: it runs synchronously between `yield`s, and each `yield`
@@ -20,47 +20,67 @@ export function* yieldPoint(): Program {
   yield EMPTY
 }
 
+/** Where an error goes once nobody is subscribed (RxJS's own rule for unhandled errors). */
+const reportUnhandled = (error: unknown): void => {
+  if (config.onUnhandledError !== null) config.onUnhandledError(error)
+  else
+    setTimeout(() => {
+      throw error
+    })
+}
+
+type Resume = { ok: true; value: unknown } | { ok: false; error: unknown }
+
 /**
  * Runs a program as a cold Observable. `start` receives the function that emits to this
  * subscriber. Synchronous waits are trampolined (no stack growth over thousands of steps).
+ *
+ * Cancellation (unsubscribing, also from inside an emission) stops the program at its next
+ * `yield` with `return()`. Its `finally` blocks may still wait (`yield`) for work that must
+ * finish before tensors are released; those waits are driven to the end, with nothing emitted.
+ * A failure after cancellation is reported as an unhandled error.
  */
 export const drive = <E>(start: (emit: (event: E) => void) => Program): Observable<E> =>
   new Observable<E>((subscriber) => {
     let cancelled = false
+    let returning = false
     let running = false
     let pending: Subscription | undefined
     const program = start((event) => {
-      if (!subscriber.closed) subscriber.next(event)
+      if (!cancelled && !subscriber.closed) subscriber.next(event)
     })
-    // Runs the program's finally blocks. A failure there surfaces as RxJS's UnsubscriptionError.
-    const finish = (): void => {
-      program.return(undefined)
+    const fail = (error: unknown): void => {
+      if (!cancelled && !subscriber.closed) subscriber.error(error)
+      else reportUnhandled(error)
     }
-    const resume = (resumeWith: { ok: true; value: unknown } | { ok: false; error: unknown }): void => {
+    const advance = (resumeWith: Resume): void => {
       let input = resumeWith
       for (;;) {
         // A synchronous unsubscription happens before the teardown below can be registered.
-        if (subscriber.closed) cancelled = true
-        if (cancelled) return finish()
+        if (subscriber.closed && !cancelled) cancelled = true
         let step: IteratorResult<Observable<unknown>, void>
         running = true
         try {
-          step = input.ok ? program.next(input.value) : program.throw(input.error)
+          if (cancelled && !returning) {
+            returning = true
+            step = program.return(undefined)
+          } else step = input.ok ? program.next(input.value) : program.throw(input.error)
         } catch (e) {
           running = false
-          subscriber.error(e)
+          fail(e)
           return
-        } finally {
-          running = false
         }
+        running = false
         if (step.done === true) {
-          subscriber.complete()
+          if (!cancelled) subscriber.complete()
           return
         }
-        if (subscriber.closed) cancelled = true
-        if (cancelled) return finish()
+        if (subscriber.closed && !cancelled) {
+          cancelled = true
+          continue
+        }
         let synchronous = true
-        let settled: typeof input | undefined
+        let settled: Resume | undefined
         let last: unknown
         const subscription = step.value.subscribe({
           next: (v) => {
@@ -69,12 +89,12 @@ export const drive = <E>(start: (emit: (event: E) => void) => Program): Observab
           error: (error: unknown) => {
             pending = undefined
             if (synchronous) settled = { ok: false, error }
-            else resume({ ok: false, error })
+            else advance({ ok: false, error })
           },
           complete: () => {
             pending = undefined
             if (synchronous) settled = { ok: true, value: last }
-            else resume({ ok: true, value: last })
+            else advance({ ok: true, value: last })
           },
         })
         synchronous = false
@@ -86,10 +106,13 @@ export const drive = <E>(start: (emit: (event: E) => void) => Program): Observab
       }
     }
     subscriber.add(() => {
+      if (cancelled) return
       cancelled = true
+      // Waits inside `finally` (after `return()`) are never cut short.
+      if (returning) return
       pending?.unsubscribe()
       pending = undefined
-      if (!running) finish()
+      if (!running) advance({ ok: true, value: undefined })
     })
-    resume({ ok: true, value: undefined })
+    advance({ ok: true, value: undefined })
   })

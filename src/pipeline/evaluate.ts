@@ -9,7 +9,7 @@ import type { Model } from '../nn/layer.js'
 import { foldIn, key } from '../random/key.js'
 import type { Params } from '../tree/tree.js'
 import { pullBatch, stepError } from './batches.js'
-import { publish, stopSignal } from './control.js'
+import { publish, publisher, settleHolds } from './control.js'
 import { drive, type Program } from './drive.js'
 import { evaluationPass } from './evaluation.js'
 import type { EvalEvent, PredictEvent } from './events.js'
@@ -57,7 +57,7 @@ const evaluate = <P extends Params, S extends Params, B>(
       switchMap((backend) =>
         drive<EvalEvent>(function* (emit): Program {
           backend.activate()
-          const out = { emit, clock: env.clock ?? liveEnv.clock, stop: stopSignal() }
+          const out = publisher(emit, env.clock ?? liveEnv.clock)
           yield* publish(out, (b) => ({ type: 'evalStart' as const, ...b, stage, numBatches }))
           const result = yield* evaluationPass({
             stage,
@@ -121,7 +121,7 @@ export const predict = <P extends Params, S extends Params, B, PB>(
       switchMap((backend) =>
         drive<PredictEvent>(function* (emit): Program {
           backend.activate()
-          const out = { emit, clock: env.clock ?? liveEnv.clock, stop: stopSignal() }
+          const out = publisher(emit, env.clock ?? liveEnv.clock)
           const root = key(o.seed)
           const iterator = source.open({ key: root, noShuffle: true })
           try {
@@ -134,14 +134,17 @@ export const predict = <P extends Params, S extends Params, B, PB>(
                 const ctx = { stage: 'predict' as const, training: false, key: foldIn(root, batchIdx), epoch: 0, batchIdx, globalStep: 0 }
                 output = backend.scoped(() => predictStep.call(module, model, batch, ctx))
               } catch (e) {
-                throw stepError('predict', 0, batchIdx, batch, e)
-              } finally {
                 backend.dispose(batch)
+                throw stepError('predict', 0, batchIdx, batch, e)
               }
+              // The output may be the batch itself, or a parameter: release by identity.
+              backend.release(batch, output)
               try {
                 yield* publish(out, (b) => ({ type: 'predictStep' as const, ...b, batchIdx, numBatches, output }))
               } finally {
-                output.dispose()
+                // A hook may still be reading the output (cancelled while it held the stream).
+                yield* settleHolds(out)
+                backend.release(output, model)
               }
             }
           } finally {

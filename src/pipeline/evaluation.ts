@@ -9,6 +9,7 @@ import type { Metrics } from './events.js'
 import { addToEpoch, type EpochLogs, epochValues, type Logs, progressBarNames, stepValues } from './logs.js'
 import type { Stage } from './module.js'
 import { readBack } from './readBack.js'
+import { sourceEndedEarly } from './sourceEndedEarly.js'
 
 /** One evaluation pass: sanity check, validation inside fit, or a standalone validate/test. */
 export interface EvaluationPass<P extends Params, S extends Params, B> {
@@ -42,7 +43,10 @@ export function* evaluationPass<P extends Params, S extends Params, B>(pass: Eva
   try {
     for (let batchIdx = 0; batchIdx < pass.numBatches; batchIdx++) {
       const pulled = yield* pullBatch(iterator, pass.stage)
-      if (pulled.done === true) break
+      if (pulled.done === true) {
+        if (Number.isFinite(pass.numBatches)) throw sourceEndedEarly(pass.stage, pass.source.numBatches, batchIdx)
+        break
+      }
       const batch = pulled.value
       let stepMetrics: Metrics
       try {

@@ -7,7 +7,7 @@ import type { GradientTransform } from '../optim/transform.js'
 import { foldIn, key, split } from '../random/key.js'
 import type { Params, StateTree } from '../tree/tree.js'
 import { batchSizeOf, pullBatch, stepError } from './batches.js'
-import { type Publisher, publish, stopSignal } from './control.js'
+import { type Publisher, publish, publisher, settleHolds } from './control.js'
 import type { Program } from './drive.js'
 import { evaluationPass } from './evaluation.js'
 import type { FitEndReason, FitEvent, Metrics, TrainState } from './events.js'
@@ -15,6 +15,7 @@ import { addToEpoch, type EpochLogs, epochValues, progressBarNames, type ReadLog
 import type { Module } from './module.js'
 import { canStopEarly, isOptimizerStepBatch, isValidationEpoch, isValidationPoint, type LoopPlan } from './plan.js'
 import { readBack } from './readBack.js'
+import { sourceEndedEarly } from './sourceEndedEarly.js'
 import { addGradients, applyGradients, computeGradients } from './step.js'
 
 export interface FitProgramArgs<P extends Params, S extends Params, B> {
@@ -49,8 +50,8 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
   if (train === undefined) throw rxtrainError('ConfigError', 'fit needs a training source', 'give the data module a `train` source.')
   backend.activate()
   const [initKey, shuffleKey, stepKey, valKey] = split(key(plan.seed), 4) as [ReturnType<typeof key>, ReturnType<typeof key>, ReturnType<typeof key>, ReturnType<typeof key>]
-  const stop = stopSignal()
-  const out: Publisher<FitEvent> = { emit, clock: args.clock, stop }
+  const out: Publisher<FitEvent> = publisher(emit, args.clock)
+  const stop = out.stop
   let state: TrainState<P, S> | undefined
   let accumulated: Params | undefined
   try {
@@ -89,13 +90,6 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
         yield* publish(out, (b) => ({ type: 'sanityCheckEnd' as const, ...b, metrics: result.metrics }))
         return result.metrics
       }
-      const observe = optimizer.observe
-      if (observe !== undefined) {
-        const before = current()
-        const next = { ...before, optState: observe.call(optimizer, before.optState, result.metrics) }
-        backend.release(before, next)
-        state = next
-      }
       yield* publish(out, (b) => ({ type: 'validationEnd' as const, ...b, epoch, globalStep, metrics: result.metrics, progBar: result.progBar, state: current() }))
       return result.metrics
     }
@@ -118,8 +112,11 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
         let exhausted = false
         try {
           for (let batchIdx = 0; batchIdx < plan.numTrainBatches; batchIdx++) {
+            // Lightning checks a pending stop before every batch (e.g. one requested at epochStart).
+            if (stopPending()) break
             const pulled = yield* pullBatch(iterator, 'train')
             if (pulled.done === true) {
+              if (Number.isFinite(plan.numTrainBatches)) throw sourceEndedEarly('train', train.numBatches, batchIdx)
               exhausted = true
               break
             }
@@ -139,12 +136,16 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
                   ? { next: applyGradients(optimizer, withState, grads), grads: undefined, loss: g.loss, logs: g.logs }
                   : { next: withState, grads, loss: g.loss, logs: g.logs }
               })
-              backend.release([before, accumulated], [step.next, step.grads])
-              state = step.next
-              accumulated = step.grads
-              const values = readBack(backend, step.logs, { onStep: true, onEpoch: false }, batchSizeOf(batch), [step.loss], [state, batch])
-              loss = values.extra[0] as number
-              read = values.logs
+              try {
+                // Read before releasing: a logged value may be a tensor of the previous generation.
+                const values = readBack(backend, step.logs, { onStep: true, onEpoch: false }, batchSizeOf(batch), [step.loss], [before, step.next, step.grads, batch])
+                loss = values.extra[0] as number
+                read = values.logs
+              } finally {
+                backend.release([before, accumulated], [step.next, step.grads])
+                state = step.next
+                accumulated = step.grads
+              }
             } catch (e) {
               throw stepError('train', epoch, batchIdx, batch, e)
             } finally {
@@ -196,6 +197,15 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
         if (exhausted && !Number.isFinite(plan.valCheckBatch) && isValidationEpoch(plan, epoch)) lastValidation = yield* validation(epoch, 'val')
         epochsFinished++
         const metrics = { ...epochValues(epochLogs), ...lastValidation }
+        // Monitored transforms (reduceOnPlateau) step once per epoch on the epoch's metrics, as
+        // Lightning steps plateau schedulers; before the event, so a checkpoint there includes it.
+        const observe = optimizer.observe
+        if (observe !== undefined) {
+          const before = current()
+          const next = { ...before, optState: observe.call(optimizer, before.optState, metrics) }
+          backend.release(before, next)
+          state = next
+        }
         yield* publish(out, (b) => ({ type: 'epochEnd' as const, ...b, epoch, globalStep, metrics, progBar: [...epochBar], state: current() }))
         continue
       }
@@ -204,6 +214,8 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
     const stopReason = reason === 'stopRequested' ? stop.reason() : undefined
     yield* publish(out, (b) => ({ type: 'fitEnd' as const, ...b, epoch: epochsFinished, globalStep, reason, stopReason, state: current() }))
   } finally {
+    // Held work (a checkpoint write) may still read the state: let it finish first.
+    yield* settleHolds(out)
     backend.dispose([state, accumulated])
   }
 }

@@ -5,7 +5,7 @@ import { rxtrainError } from '../errors/rxtrainError.js'
 import type { Model } from '../nn/layer.js'
 import { applyUpdates } from '../optim/applyUpdates.js'
 import type { GradientTransform } from '../optim/transform.js'
-import { flattenParams, type Params, type StateTree, tensorsOf, unflattenParams, zipParams } from '../tree/tree.js'
+import { flattenParams, mapTensors, type Params, type StateTree, tensorsOf, unflattenParams, zipParams } from '../tree/tree.js'
 import type { TrainState } from './events.js'
 import type { Logs } from './logs.js'
 import type { Module, StepContext } from './module.js'
@@ -44,33 +44,46 @@ export const computeGradients = <P extends Params, S extends Params, B>(
   const lossScale = options.lossScale ?? precision.initScale()
   const divisor = options.lossDivisor ?? 1
   const leaves = flattenParams(model.params).map((l) => l.tensor)
+  const given = new Set(tensorsOf([model, batch]).map((t) => t.id))
+  // The tape's forward scope releases everything but the loss, so what the step returns besides
+  // is kept through it, then handed to the caller's scope as clones (a kept tensor would escape
+  // every enclosing tidy, and leak if anything later failed).
+  const kept: tf.Tensor[] = []
   let side: { loss: tf.Scalar; logs: Logs | undefined; state: S | undefined } | undefined
-  const { grads } = tf.engine().gradients(
-    () => {
-      const out = module.trainingStep(model, batch, ctx)
-      if (!(out.loss instanceof tf.Tensor) || out.loss.rank !== 0)
-        throw rxtrainError(
-          'ShapeError',
-          `trainingStep must return a scalar loss, got ${out.loss instanceof tf.Tensor ? `a tensor of shape [${out.loss.shape.join(',')}]` : typeof out.loss}`,
-          'reduce the loss to a scalar, e.g. with tf.mean(...).',
-        )
-      // The tape's forward scope would release everything but the loss; keep what the step returns.
-      for (const t of tensorsOf([out.loss, out.logs, out.state])) tf.keep(t)
-      side = { loss: out.loss, logs: out.logs, state: out.state }
-      const divided = divisor === 1 ? out.loss : tf.div(out.loss, divisor)
-      return precision.scaleLoss(divided as tf.Scalar, lossScale)
-    },
-    leaves,
-    undefined,
-    true,
-  )
-  if (side === undefined) throw new Error('computeGradients: the training step did not run')
-  const filled = grads.map((g, i) => g ?? tf.zerosLike(leaves[i] as tf.Tensor))
-  return {
-    grads: precision.unscale(unflattenParams(model.params, filled), lossScale),
-    loss: side.loss,
-    logs: side.logs,
-    state: side.state ?? model.state,
+  try {
+    const { value, grads } = tf.engine().gradients(
+      () => {
+        const out = module.trainingStep(model, batch, ctx)
+        if (!(out.loss instanceof tf.Tensor) || out.loss.rank !== 0)
+          throw rxtrainError(
+            'ShapeError',
+            `trainingStep must return a scalar loss, got ${out.loss instanceof tf.Tensor ? `a tensor of shape [${out.loss.shape.join(',')}]` : typeof out.loss}`,
+            'reduce the loss to a scalar, e.g. with tf.mean(...).',
+          )
+        for (const t of tensorsOf([out.loss, out.logs, out.state]))
+          if (!given.has(t.id)) kept.push(tf.keep(t))
+        side = { loss: out.loss, logs: out.logs, state: out.state }
+        const divided = divisor === 1 ? out.loss : tf.div(out.loss, divisor)
+        return precision.scaleLoss(divided as tf.Scalar, lossScale)
+      },
+      leaves,
+      undefined,
+      true,
+    )
+    if (side === undefined) throw new Error('computeGradients: the training step did not run')
+    // The differentiated scalar (the loss divided and scaled) is of no further use.
+    if (!kept.includes(value)) value.dispose()
+    const clones = new Map(kept.map((t) => [t.id, tf.clone(t)]))
+    const owned = mapTensors(side, (t) => clones.get(t.id) ?? t)
+    const filled = grads.map((g, i) => g ?? tf.zerosLike(leaves[i] as tf.Tensor))
+    return {
+      grads: precision.unscale(unflattenParams(model.params, filled), lossScale),
+      loss: owned.loss,
+      logs: owned.logs,
+      state: owned.state ?? model.state,
+    }
+  } finally {
+    for (const t of kept) t.dispose()
   }
 }
 

@@ -169,12 +169,12 @@ export const releaseGeneration = (previous: unknown, next: unknown): void => {
 }
 
 /**
- * A copy of `value` whose tensors are new handles on the same data (`tf.clone` shares the
- * buffer), so the copy outlives the original's release.
+ * `value` with every tensor replaced by `f(tensor)`, through records and arrays (other values
+ * are kept as they are).
  */
-export const cloneTree = <T>(value: T): T => {
+export const mapTensors = <T>(value: T, f: (t: tf.Tensor) => tf.Tensor): T => {
   const walk = (v: unknown): unknown => {
-    if (isTensor(v)) return tf.clone(v)
+    if (isTensor(v)) return f(v)
     if (Array.isArray(v)) return v.map(walk)
     if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype)
       return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]))
@@ -182,3 +182,9 @@ export const cloneTree = <T>(value: T): T => {
   }
   return walk(value) as T
 }
+
+/**
+ * A copy of `value` whose tensors are new handles on the same data (`tf.clone` shares the
+ * buffer), so the copy outlives the original's release.
+ */
+export const cloneTree = <T>(value: T): T => mapTensors(value, (t) => tf.clone(t))

@@ -65,3 +65,21 @@ describe('the wasm backend', () => {
       })
     })
 })
+
+describe('the wasm filter gradient called as a kernel', () => {
+  // tfjs' conv2d gradient drops dimRoundingMode, so 'ceil' reaches the kernel only when called directly.
+  it("matches cpu with dimRoundingMode 'ceil' (windows past the stated padding)", () => {
+    const x = Array.from({ length: 2 * 6 * 6 * 2 }, (_, i) => Math.sin(i * 0.3))
+    const dy = Array.from({ length: 2 * 4 * 4 * 3 }, (_, i) => Math.cos(i * 0.7))
+    const run = () => [
+      tf.engine().runKernel(
+        'Conv2DBackpropFilter',
+        { x: tf.tensor4d(x, [2, 6, 6, 2]), dy: tf.tensor4d(dy, [2, 4, 4, 3]) },
+        { strides: 2, pad: 1, dataFormat: 'NHWC', dimRoundingMode: 'ceil', filterShape: [3, 3, 2, 3] },
+      ) as tf.Tensor,
+    ]
+    const expected = on(cpu, run)
+    const actual = on(wasm, run)
+    expect(maxDiff(actual[0] as number[], expected[0] as number[])).toBeLessThan(1e-4)
+  })
+})

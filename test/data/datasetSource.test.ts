@@ -118,3 +118,37 @@ describe('fromDataset', () => {
     expect(numTensors()).toBe(start)
   })
 })
+
+describe('fromDataset when the consumer stops listening', () => {
+  // A dataset whose batches take 10 ms to load (only `iterator` is used by fromDataset).
+  const slowDataset = () =>
+    ({
+      iterator: async () => ({
+        next: () => new Promise<IteratorResult<XY>>((resolve) => setTimeout(() => resolve({ done: false, value: { x: tf.ones([2, 2]), y: tf.zeros([2], 'int32') } }), 10)),
+      }),
+    }) as unknown as tfdata.Dataset<XY>
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+  it('disposes a batch that arrives after its pull was unsubscribed (a cancelled run)', async () => {
+    const before = numTensors()
+    const it = fromDataset(slowDataset()).open({ key: key(0) })
+    const subscription = pull(it).subscribe()
+    await sleep(2) // the load is under way
+    subscription.unsubscribe()
+    await sleep(20) // and has finished, with nobody listening
+    it.close()
+    expect(numTensors()).toBe(before)
+  })
+
+  it('disposes a batch that arrives after close', async () => {
+    const before = numTensors()
+    const it = fromDataset(slowDataset()).open({ key: key(0) })
+    const results: Result[] = []
+    pull(it).subscribe((r) => results.push(r))
+    await sleep(2)
+    it.close()
+    await sleep(20)
+    expect(results).toEqual([{ done: true, value: undefined }])
+    expect(numTensors()).toBe(before)
+  })
+})

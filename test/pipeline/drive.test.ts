@@ -105,3 +105,48 @@ describe('drive', () => {
     })
   })
 })
+
+describe('drive after cancellation', () => {
+  it('drives the waits of finally blocks to the end, emitting nothing', () => {
+    scheduler().run(({ cold, expectObservable, flush }) => {
+      const order: string[] = []
+      const run = drive<string>(function* (emit): Program {
+        try {
+          emit('start')
+          yield cold('10ms (a|)')
+        } finally {
+          order.push('finally starts')
+          yield cold('20ms (b|)')
+          order.push('finally ends')
+          emit('not delivered')
+        }
+      })
+      expectObservable(run, '5ms !').toBe('s', { s: 'start' })
+      flush()
+      expect(order).toEqual(['finally starts', 'finally ends'])
+    })
+  })
+
+  it('reports a failure in a finally block after cancellation as an unhandled error', async () => {
+    const { config } = await import('rxjs')
+    const reported: unknown[] = []
+    const previous = config.onUnhandledError
+    config.onUnhandledError = (e) => reported.push(e)
+    try {
+      drive<number>(function* (emit): Program {
+        try {
+          emit(1)
+          yield* yieldPoint()
+        } finally {
+          // biome-ignore lint: a finally that throws is what this test is about
+          throw new Error('release failed')
+        }
+      })
+        .pipe(take(1))
+        .subscribe()
+    } finally {
+      config.onUnhandledError = previous
+    }
+    expect(reported.map((e) => (e as Error).message)).toEqual(['release failed'])
+  })
+})

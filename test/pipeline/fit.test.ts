@@ -99,6 +99,33 @@ describe('no leaks', () => {
     expect(tf.memory().numTensors).toBe(before)
   })
 
+  it('cancelling while a hook holds the stream keeps the state alive until the held work finishes', async () => {
+    const before = tf.memory().numTensors
+    let read: number[] | undefined
+    let readError: unknown
+    await new Promise<void>((resolve) => {
+      const subscription = fit(classifier(), blobData(), { maxEpochs: 5 }, { backend }).subscribe((e) => {
+        if (e.type !== 'trainStep' || e.batchIdx !== 2) return
+        const params = e.state.params
+        e.control.hold(
+          (async () => {
+            await new Promise((r) => setTimeout(r, 20))
+            try {
+              read = flattenParams(params).map((l) => l.tensor.dataSync()[0] as number)
+            } catch (err) {
+              readError = err
+            }
+            setTimeout(resolve, 5)
+          })(),
+        )
+        setTimeout(() => subscription.unsubscribe(), 5) // cancel while the write is under way
+      })
+    })
+    expect(readError).toBeUndefined()
+    expect(read?.length).toBe(4)
+    expect(tf.memory().numTensors).toBe(before)
+  })
+
   it('a run that fails releases everything', () => {
     const before = tf.memory().numTensors
     expect(isRxtrainError(failureOf(fit(classifier(), blobData(5), { maxEpochs: 1 }, { backend })))).toBe(true)
@@ -162,6 +189,35 @@ describe('bad input gets a tagged error that names the problem', () => {
   })
 })
 
+describe('what a step may log', () => {
+  it('a parameter itself (read before the generation that holds it is released)', () => {
+    const module = {
+      ...lineModule(0.1),
+      trainingStep: (model: Model, batch: XY) => {
+        const w = model.params.w as tf.Tensor
+        const loss = tf.mean(tf.squaredDifference(tf.matMul(batch.x, w), batch.y)) as tf.Scalar
+        return { loss, logs: { w } }
+      },
+    }
+    const before = tf.memory().numTensors
+    const steps = runSync(fit(module, tinyData(3, 1), { maxEpochs: 1 }, { backend })).filter((e) => e.type === 'trainStep')
+    expect(steps.map((e) => (e.type === 'trainStep' ? e.metrics.w : -1))[0]).toBe(0) // w starts at 0
+    expect(steps).toHaveLength(3)
+    expect(tf.memory().numTensors).toBe(before)
+  })
+})
+
+describe('sources that lie about their length', () => {
+  it('a source that ends before its declared numBatches is a DataError', () => {
+    const short = tinyData(4, 1)
+    const train = short.train!
+    const lying = { numBatches: 5, open: train.open }
+    const e = failureOf(fit(lineModule(), { train: lying }, { maxEpochs: 2 }, { backend }))
+    expect(isRxtrainError(e) && e.tag).toBe('DataError')
+    expect((e as Error).message).toMatch(/train source declared 5 batches per pass but ended after 4/)
+  })
+})
+
 describe('evaluation streams', () => {
   const fixed: Model = { params: { w: tf.tensor2d([[2]]), b: tf.tensor1d([0.5]) }, state: {} }
 
@@ -180,6 +236,19 @@ describe('evaluation streams', () => {
     const [p] = runSync(predict(lineModule(), fixed, data, {}, { backend }).pipe(collectPredictions()))
     expect(Array.from(p!.dataSync())).toEqual([2.5, 4.5, 6.5, 8.5, 10.5])
     p!.dispose()
+  })
+
+  it('predict outputs may alias the batch or a parameter: nothing is used after release, the model is untouched', () => {
+    const data = { predict: fromArrays({ x: { data: new Float32Array([1, 2, 3]), shape: [1] }, y: { data: new Float32Array(3), shape: [1] } }, { batchSize: 2 }) }
+    const before = tf.memory().numTensors
+    const [echo] = runSync(predict({ ...lineModule(), predictStep: (_m: Model, batch: XY) => batch.x }, fixed, data, {}, { backend }).pipe(collectPredictions()))
+    expect(Array.from(echo!.dataSync())).toEqual([1, 2, 3])
+    echo!.dispose()
+    const [weights] = runSync(predict({ ...lineModule(), predictStep: (m: Model) => m.params.w as tf.Tensor }, fixed, data, {}, { backend }).pipe(collectPredictions()))
+    expect((fixed.params.w as tf.Tensor).isDisposed).toBe(false)
+    expect(Array.from(weights!.dataSync())).toEqual([2, 2])
+    weights!.dispose()
+    expect(tf.memory().numTensors).toBe(before)
   })
 
   it('limitTestBatches limits a test run', () => {

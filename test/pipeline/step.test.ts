@@ -82,6 +82,26 @@ describe('a training step is a pure function', () => {
     disposeTree([state, batch])
   })
 
+  it('keeping only the next state (the README pattern) leaves nothing else behind', () => {
+    const { state, batch } = setup()
+    const before = tf.memory().numTensors
+    const step = trainStep(classifier, classifier.optimizer)
+    const next = tidy(() => step(state, batch, ctx).state)
+    const kept = new Set(tensorsOf([state, batch]).map((t) => t.id))
+    for (const t of tensorsOf(next)) if (!kept.has(t.id)) t.dispose()
+    expect(tf.memory().numTensors).toBe(before)
+    disposeTree([state, batch])
+  })
+
+  it('a step that fails after the forward pass (in the optimizer) leaks nothing', () => {
+    const { state, batch } = setup()
+    const before = tf.memory().numTensors
+    const failing = { ...classifier.optimizer, update: () => { throw new Error('optimizer failed') } }
+    expect(() => tidy(() => trainStep(classifier, failing)(state, batch, ctx))).toThrow(/optimizer failed/)
+    expect(tf.memory().numTensors).toBe(before)
+    disposeTree([state, batch])
+  })
+
   it('computeGradients gives zeros for parameters the loss does not use', () => {
     const params = { used: tf.scalar(2), unused: tf.scalar(5) }
     const g = tidy(() =>

@@ -62,6 +62,14 @@ describe('stop requests (Lightning trainer.should_stop)', () => {
     expect(s.validations).toEqual(['0:6'])
   })
 
+  it('a stop requested at epoch start runs no batch of that epoch (Lightning checks before each batch)', () => {
+    const events = runStopping(5, 2, { maxEpochs: 10 }, (e) => e.type === 'epochStart' && e.epoch === 1)
+    const s = scheduleOf(events)
+    expect(s.trainSteps).toBe(5)
+    expect(s.epochs).toBe(2)
+    expect(s.validations).toEqual(['0:4'])
+  })
+
   it('a stop requested at epoch end stops before the next epoch', () => {
     const s = scheduleOf(runStopping(3, 2, { maxEpochs: 10 }, (e) => e.type === 'epochEnd'))
     expect(s.epochs).toBe(1)
