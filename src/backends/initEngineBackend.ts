@@ -1,46 +1,69 @@
 import * as tf from '@tensorflow/tfjs-core'
-import * as TE from 'fp-ts/lib/TaskEither.js'
+import * as E from 'fp-ts/lib/Either.js'
+import type * as TE from 'fp-ts/lib/TaskEither.js'
 import { messageOf, type RxtrainError, rxtrainError } from '../errors/rxtrainError.js'
 import type { Backend, BackendName } from './backend.js'
 
+type BackendError = RxtrainError<'BackendError'>
+
+/** Why a registered backend failed to initialise: its factory's own error, when it throws one. */
+const failureReason = async (name: BackendName): Promise<string> => {
+  const factory = tf.findBackendFactory(name)
+  if (factory === null) return `no ${name} backend is registered`
+  try {
+    await factory()
+    return 'tf.setBackend returned false'
+  } catch (e) {
+    return messageOf(e)
+  }
+}
+
+const initialise = async (
+  name: BackendName,
+  load: () => Promise<void>,
+  make: () => Backend | Promise<Backend>,
+): Promise<E.Either<BackendError, Backend>> => {
+  try {
+    await load()
+  } catch (e) {
+    return E.left(
+      rxtrainError('BackendError', `the ${name} backend's package could not be loaded: ${messageOf(e)}`, "reinstall dependencies with `npm ci`, or choose accelerator: 'cpu'.", {
+        backend: name,
+      }),
+    )
+  }
+  let ok = false
+  try {
+    ok = await tf.setBackend(name)
+    await tf.ready()
+  } catch {
+    ok = false
+  }
+  if (!ok || tf.getBackend() !== name)
+    return E.left(
+      rxtrainError('BackendError', `the ${name} backend failed to initialise: ${await failureReason(name)}`, "choose accelerator: 'cpu'.", {
+        backend: name,
+      }),
+    )
+  return E.right(await make())
+}
+
 /**
  * Loads a backend's package, initialises it in the engine and returns its capability record,
- * or a `BackendError` that says why not. Initialisation leaves the new backend current.
+ * or a `BackendError` that says why not. The first attempt's outcome is remembered: a backend
+ * initialises once per process, and one that failed is not retried on every run. Running the
+ * task again makes an initialised backend current again.
  */
-export const initEngineBackend =
-  (
-    name: BackendName,
-    load: () => Promise<void>,
-    make: () => Backend | Promise<Backend>,
-  ): TE.TaskEither<RxtrainError<'BackendError'>, Backend> =>
-  async () => {
-    try {
-      await load()
-    } catch (e) {
-      return {
-        _tag: 'Left',
-        left: rxtrainError(
-          'BackendError',
-          `the ${name} backend's package could not be loaded: ${messageOf(e)}`,
-          `reinstall dependencies with \`npm ci\`, or choose accelerator: 'cpu'.`,
-          { backend: name },
-        ),
-      }
-    }
-    let ok = false
-    let reason = 'tf.setBackend returned false'
-    try {
-      ok = await tf.setBackend(name)
-      await tf.ready()
-    } catch (e) {
-      reason = messageOf(e)
-    }
-    if (!ok || tf.getBackend() !== name)
-      return {
-        _tag: 'Left',
-        left: rxtrainError('BackendError', `the ${name} backend failed to initialise: ${reason}`, `choose accelerator: 'cpu'.`, {
-          backend: name,
-        }),
-      }
-    return { _tag: 'Right', right: await make() }
+export const initEngineBackend = (
+  name: BackendName,
+  load: () => Promise<void>,
+  make: () => Backend | Promise<Backend>,
+): TE.TaskEither<BackendError, Backend> => {
+  let outcome: Promise<E.Either<BackendError, Backend>> | undefined
+  return async () => {
+    outcome ??= initialise(name, load, make)
+    const result = await outcome
+    if (E.isRight(result)) result.right.activate()
+    return result
   }
+}

@@ -1,0 +1,26 @@
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm'
+import * as E from 'fp-ts/lib/Either.js'
+import { describe, expect, it, vi } from 'vitest'
+import { resolveAccelerator } from '../../src/backends/accelerator.js'
+
+// This file's process gets a wasm backend that cannot find its binary.
+setWasmPaths('/nonexistent/')
+
+describe('a wasm backend that cannot initialise', () => {
+  it("'wasm' is a BackendError that says why and what to do; 'auto' falls back to cpu", async () => {
+    // Emscripten reports the missing file on stderr as well; keep the test output clean.
+    const quiet = vi.spyOn(console, 'error').mockImplementation(() => undefined)
+    const quietWarn = vi.spyOn(console, 'warn').mockImplementation(() => undefined)
+    const wasm = await resolveAccelerator('wasm')()
+    expect(E.isLeft(wasm)).toBe(true)
+    if (E.isLeft(wasm)) {
+      expect(wasm.left.tag).toBe('BackendError')
+      expect(wasm.left.problem).toMatch(/^the wasm backend failed to initialise: .*ENOENT.*tfjs-backend-wasm/)
+      expect(wasm.left.remedy).toMatch(/accelerator: 'cpu'/)
+    }
+    const auto = await resolveAccelerator('auto')()
+    expect(E.isRight(auto) && auto.right.name).toBe('cpu')
+    quiet.mockRestore()
+    quietWarn.mockRestore()
+  })
+})
