@@ -19,6 +19,7 @@ export type ErrorTag =
   | 'StepError'
   | 'FileError'
   | 'StructureError'
+  | 'CheckpointError'
 
 export type ErrorDetails = Readonly<Record<string, unknown>>
 

@@ -42,7 +42,7 @@ export const printMetrics = (options: PrintMetricsOptions = {}): MonoTypeOperato
         break
       case 'epochEnd': {
         const of = Number.isFinite(maxEpochs) ? `/${maxEpochs}` : ''
-        const metrics = formatMetrics(event.metrics, digits)
+        const metrics = formatMetrics(event.callbackMetrics, digits)
         out.out(`epoch ${event.epoch + 1}${of}${metrics === '' ? '' : ` · ${metrics}`} · ${seconds(event.time - epochStarted)}`)
         break
       }

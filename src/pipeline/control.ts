@@ -1,7 +1,7 @@
 import { catchError, EMPTY, from, ignoreElements, merge, type Observable, type ObservableInput, ReplaySubject } from 'rxjs'
 import type { Clock } from '../effects/clock.js'
 import type { Program } from './drive.js'
-import type { LoopControl } from './events.js'
+import type { HookStates, LoopControl } from './events.js'
 
 /** The loop's record of a pending stop request (Lightning's `should_stop`). */
 export interface StopSignal {
@@ -26,19 +26,22 @@ export interface Publisher<E> {
   readonly stop: StopSignal
   /** Work passed to `hold` that has not finished yet. */
   readonly inflight: Set<Observable<never>>
+  /** The latest state each stateful hook reported, by hook name (what checkpoints store). */
+  readonly hookStates: Map<string, unknown>
 }
 
-export const publisher = <E>(emit: (event: E) => void, clock: Clock, stop: StopSignal = stopSignal()): Publisher<E> => ({
+export const publisher = <E>(emit: (event: E) => void, clock: Clock, hookStates: HookStates = {}): Publisher<E> => ({
   emit,
   clock,
-  stop,
+  stop: stopSignal(),
   inflight: new Set(),
+  hookStates: new Map(Object.entries(hookStates)),
 })
 
 /**
- * Starts a hook's work at once and tracks it until it settles. The work runs to its end even if
- * the run is cancelled meanwhile: a checkpoint write is never cut in half, and the loop releases
- * no tensor the work may still read (see `settleHolds`).
+ * Starts a hook's work and tracks it until it settles. The work runs to its end even if the run
+ * is cancelled meanwhile: a checkpoint write is never cut in half, and the loop releases no
+ * tensor the work may still read (see `settleHolds`).
  */
 const track = (inflight: Set<Observable<never>>, work: ObservableInput<unknown>): Observable<never> => {
   const settled = new ReplaySubject<never>()
@@ -56,24 +59,39 @@ const track = (inflight: Set<Observable<never>>, work: ObservableInput<unknown>)
   return settled
 }
 
+/** Work for `hold`: started at once, or, given as a function, once every hook has seen the event. */
+export type HoldWork = ObservableInput<unknown> | (() => ObservableInput<unknown>)
+
 /**
  * Emits one event and waits for the work its subscribers passed to `control.hold`. The window
  * for `hold` closes when emission returns: a hook must decide to hold while it handles the event.
+ * Work given as a function starts only after the event has passed through the whole pipe, so a
+ * checkpoint written there sees the states of hooks placed after it.
  */
 export function* publish<E>(out: Publisher<E>, make: (base: { time: number; control: LoopControl }) => NoInfer<E>): Program {
-  const holds: Observable<never>[] = []
+  const works: HoldWork[] = []
   let open = true
   const control: LoopControl = {
     hold: (work) => {
       if (!open) throw new Error('rxtrain: control.hold() was called after the event was handled; call it synchronously in the handler')
-      holds.push(track(out.inflight, work))
+      works.push(work)
     },
     requestStop: out.stop.request,
     stopRequested: () => out.stop.reason() !== undefined,
+    setHookState: (name, state) => {
+      out.hookStates.set(name, state)
+    },
+    hookStates: () => Object.fromEntries(out.hookStates),
   }
   out.emit(make({ time: out.clock.now(), control }))
   open = false
-  yield holds.length === 0 ? EMPTY : merge(...holds).pipe(ignoreElements())
+  // Always a yield point: the driver notices an unsubscription made while the event was handled.
+  if (works.length === 0) {
+    yield EMPTY
+    return
+  }
+  const holds = works.map((w) => track(out.inflight, typeof w === 'function' ? w() : w))
+  yield merge(...holds).pipe(ignoreElements())
 }
 
 /**

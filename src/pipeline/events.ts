@@ -1,7 +1,10 @@
 import type * as tf from '@tensorflow/tfjs-core'
 import type { ObservableInput } from 'rxjs'
 import type { Model } from '../nn/layer.js'
+import type { GradientTransform } from '../optim/transform.js'
 import type { Params, StateTree } from '../tree/tree.js'
+import type { LoopState } from './loopState.js'
+import type { ResolvedOptions } from './options.js'
 import type { LoopPlan } from './plan.js'
 
 /**
@@ -11,7 +14,12 @@ import type { LoopPlan } from './plan.js'
  */
 export interface TrainState<P extends Params = Params, S extends Params = Params> extends Model<P, S> {
   readonly optState: StateTree
+  /** Gradients summed so far in an unfinished accumulation window (`accumulateGradBatches`); absent or null outside one. */
+  readonly gradAccumulator?: Params | null
 }
+
+/** Each stateful hook's state by hook name, as JSON-compatible data (what a checkpoint stores). */
+export type HookStates = Readonly<Record<string, unknown>>
 
 /**
  * What a subscriber may ask of the loop while it handles an event. The loop waits, before its
@@ -21,10 +29,18 @@ export interface TrainState<P extends Params = Params, S extends Params = Params
  * validation at that point when stopping mid-epoch.
  */
 export interface LoopControl {
-  hold(work: ObservableInput<unknown>): void
+  /**
+   * Makes the loop wait for `work` before it goes on. Work given as a function starts only once
+   * every hook has handled the event (so what it reads from `hookStates()` is complete).
+   */
+  hold(work: ObservableInput<unknown> | (() => ObservableInput<unknown>)): void
   requestStop(reason: string): void
   /** Whether a stop has been requested (by anyone) and not yet honoured. */
   readonly stopRequested: () => boolean
+  /** Records a stateful hook's state (JSON-compatible data) under its name, for checkpoints. */
+  setHookState(name: string, state: unknown): void
+  /** The latest state of every stateful hook. */
+  hookStates(): HookStates
 }
 
 /** Logged values by name, read back to the host. */
@@ -42,11 +58,25 @@ interface Position {
   readonly globalStep: number
 }
 
+/** Where a resumed run came from: hooks restore their state from `hookStates`. */
+export interface Resumed {
+  /** The checkpoint directory. */
+  readonly from: string
+  readonly loop: LoopState
+  readonly hookStates: HookStates
+}
+
 export interface FitStart extends Base {
   readonly type: 'fitStart'
   readonly plan: LoopPlan
+  readonly options: ResolvedOptions
   readonly backend: string
+  /** The run's optimizer (e.g. for a learning-rate monitor: `optimizer.hyperparams(optState)`). */
+  readonly optimizer: GradientTransform<StateTree>
   readonly state: TrainState
+  readonly loop: LoopState
+  /** Set when the run resumes from a checkpoint. */
+  readonly resumed: Resumed | undefined
 }
 
 export interface SanityCheckStart extends Base {
@@ -64,6 +94,8 @@ export interface EpochStart extends Base, Position {
   readonly type: 'epochStart'
   /** Training batches this epoch will run (`Infinity` when unknown). */
   readonly numBatches: number
+  /** The first batch this epoch runs: 0, or where a resumed run continues. */
+  readonly firstBatch: number
 }
 
 export interface TrainStep extends Base, Position {
@@ -83,6 +115,7 @@ export interface TrainStep extends Base, Position {
   readonly shouldLog: boolean
   readonly batchSize: number
   readonly state: TrainState
+  readonly loop: LoopState
 }
 
 export interface ValidationStart extends Base, Position {
@@ -103,25 +136,33 @@ export interface ValidationEnd extends Base, Position {
   /** Epoch-level validation values, e.g. `{ 'val/acc': 0.97 }`. */
   readonly metrics: Metrics
   readonly progBar: readonly string[]
+  /** The training batch this validation followed. */
+  readonly batchIdx: number
   readonly state: TrainState
+  readonly loop: LoopState
 }
 
 export interface EpochEnd extends Base, Position {
   readonly type: 'epochEnd'
-  /** Epoch-level training values and the latest validation values. */
+  /** Epoch-level training values (what a logger writes for the epoch). */
   readonly metrics: Metrics
+  /** The training values and the latest validation values: what monitors read (Lightning's `callback_metrics`). */
+  readonly callbackMetrics: Metrics
   readonly progBar: readonly string[]
   readonly state: TrainState
+  readonly loop: LoopState
 }
 
-export type FitEndReason = 'maxEpochs' | 'maxSteps' | 'stopRequested' | 'noTrainBatches'
+export type FitEndReason = 'maxEpochs' | 'maxSteps' | 'stopRequested' | 'noTrainBatches' | 'interrupted'
 
 export interface FitEnd extends Base, Position {
   readonly type: 'fitEnd'
   readonly reason: FitEndReason
-  /** The stop request's reason when `reason` is `stopRequested`. */
+  /** The stop request's reason (`stopRequested`), or the signal (`interrupted`). */
   readonly stopReason: string | undefined
   readonly state: TrainState
+  /** Where the loop stands: an interrupted run resumes exactly from here. */
+  readonly loop: LoopState
 }
 
 /** The events of `fit`, in the order the loop emits them. */

@@ -12,10 +12,11 @@ import type { GradientTransform } from '../optim/transform.js'
 import type { Params, StateTree } from '../tree/tree.js'
 import { drive } from './drive.js'
 import type { FitEvent } from './events.js'
-import { fitProgram } from './fitLoop.js'
+import { fitProgram, type ResumePoint } from './fitLoop.js'
 import type { Module } from './module.js'
 import { parseTrainerOptions, type ResolvedOptions, type TrainerOptions } from './options.js'
 import { type LoopPlan, planFit } from './plan.js'
+import { checkpointPathOf, resumeFrom } from './resumeFrom.js'
 
 /**
  * The capabilities a run uses. `backend`, when given, must already be initialised (tests pass
@@ -78,22 +79,33 @@ export const fit = <P extends Params, S extends Params, B>(
     })
     if (E.isLeft(plan)) return throwError(() => plan.left)
     const clock = env.clock ?? liveEnv.clock
+    const ckptPath = checkpointPathOf(o)
     return runBackend(o, env).pipe(
-      switchMap((backend) =>
-        drive<FitEvent>((emit) =>
-          fitProgram(
-            {
-              module,
-              data,
-              plan: plan.right,
-              optimizer: effectiveOptimizer(module.optimizer as Module<Params, Params, unknown>['optimizer'], o, plan.right),
-              backend,
-              precision: resolvePrecision(o.precision),
-              clock,
-            },
-            emit,
+      switchMap((backend) => {
+        backend.activate()
+        const resume$: Observable<ResumePoint<P, S> | undefined> =
+          ckptPath === undefined ? of(undefined) : resumeFrom(env.fs ?? liveEnv.fs, ckptPath, module as Module<P, S, unknown, unknown>, backend, o.seed)
+        return resume$.pipe(
+          switchMap((resume) =>
+            drive<FitEvent>((emit) =>
+              fitProgram(
+                {
+                  module,
+                  data,
+                  plan: plan.right,
+                  options: o,
+                  optimizer: effectiveOptimizer(module.optimizer as Module<Params, Params, unknown>['optimizer'], o, plan.right),
+                  backend,
+                  precision: resolvePrecision(o.precision),
+                  clock,
+                  signals: env.signals ?? liveEnv.signals,
+                  ...(resume !== undefined && { resume }),
+                },
+                emit,
+              ),
+            ),
           ),
-        ),
-      ),
+        )
+      }),
     )
   })

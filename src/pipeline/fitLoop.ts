@@ -2,72 +2,99 @@ import type { Backend } from '../backends/backend.js'
 import type { Precision } from '../backends/precision.js'
 import type { DataModule } from '../data/dataModule.js'
 import type { Clock } from '../effects/clock.js'
+import type { InterruptSignal, Signals } from '../effects/signals.js'
 import { rxtrainError } from '../errors/rxtrainError.js'
 import type { GradientTransform } from '../optim/transform.js'
-import { foldIn, key, split } from '../random/key.js'
+import { foldIn, type Key, key, split } from '../random/key.js'
 import type { Params, StateTree } from '../tree/tree.js'
-import { batchSizeOf, pullBatch, stepError } from './batches.js'
+import { pullBatch } from './batches.js'
 import { type Publisher, publish, publisher, settleHolds } from './control.js'
 import type { Program } from './drive.js'
 import { evaluationPass } from './evaluation.js'
-import type { FitEndReason, FitEvent, Metrics, TrainState } from './events.js'
-import { addToEpoch, type EpochLogs, epochValues, progressBarNames, type ReadLog, stepValues } from './logs.js'
+import type { FitEndReason, FitEvent, HookStates, Metrics, TrainState } from './events.js'
+import { addToEpoch, type EpochLogs, epochValues, progressBarNames, stepValues } from './logs.js'
+import { initialLoopState, type LoopState } from './loopState.js'
 import type { Module } from './module.js'
+import type { ResolvedOptions } from './options.js'
 import { canStopEarly, isOptimizerStepBatch, isValidationEpoch, isValidationPoint, type LoopPlan } from './plan.js'
-import { readBack } from './readBack.js'
 import { sourceEndedEarly } from './sourceEndedEarly.js'
-import { addGradients, applyGradients, computeGradients } from './step.js'
+import { applyGradients } from './step.js'
+import { trainOnBatch } from './trainOnBatch.js'
+
+/** A checkpoint to continue from: its tensors (now owned by the loop), its loop state, its hooks. */
+export interface ResumePoint<P extends Params, S extends Params> {
+  readonly from: string
+  readonly state: TrainState<P, S>
+  readonly loop: LoopState
+  readonly hookStates: HookStates
+}
 
 export interface FitProgramArgs<P extends Params, S extends Params, B> {
   readonly module: Module<P, S, B, unknown>
   readonly data: DataModule<B, unknown>
   readonly plan: LoopPlan
+  readonly options: ResolvedOptions
   /** The module's optimizer, resolved against the plan, with the trainer's gradient clipping. */
   readonly optimizer: GradientTransform<StateTree>
   readonly backend: Backend
   readonly precision: Precision
   readonly clock: Clock
+  readonly signals: Signals
+  readonly resume?: ResumePoint<P, S>
 }
 
-const nonFiniteLoss = (epoch: number, batchIdx: number, globalStep: number, loss: number, logs: readonly ReadLog[]) => {
-  const others = logs.filter((l) => !Number.isFinite(l.value)).map((l) => `${l.pending.name} = ${l.value}`)
-  return rxtrainError(
-    'NonFiniteError',
-    `the training loss is ${loss} at epoch ${epoch}, batch ${batchIdx} (global step ${globalStep})${others.length > 0 ? `; also non-finite: ${others.join(', ')}` : ''}`,
-    'lower the learning rate, clip gradients (gradientClipVal), check the data for NaN or Inf, or put applyIfFinite(...) in the optimizer chain to skip such steps.',
-    { epoch, batchIdx, globalStep, loss },
-  )
-}
+type EpochOutcome = 'done' | 'interrupted'
+type AfterBatch = 'continue' | 'endEpoch' | 'interrupted'
 
 /**
  * The fit loop (Lightning's `FitLoop` + `TrainingEpochLoop`) as a program for `drive`. It owns
  * the state generations: after each step it releases the tensors of the previous generation
  * that the new one does not reuse, and on completion, error or cancellation it releases the rest.
+ * It starts fresh or from a `ResumePoint`, continuing at exactly the next action, and stops at
+ * the next step boundary on SIGINT/SIGTERM with a `fitEnd` whose `loop` a checkpoint can resume.
  */
 export function* fitProgram<P extends Params, S extends Params, B>(args: FitProgramArgs<P, S, B>, emit: (e: FitEvent) => void): Program {
-  const { module, data, plan, optimizer, backend, precision } = args
+  const { module, data, plan, optimizer, backend, precision, resume } = args
   const train = data.train
   if (train === undefined) throw rxtrainError('ConfigError', 'fit needs a training source', 'give the data module a `train` source.')
   backend.activate()
-  const [initKey, shuffleKey, stepKey, valKey] = split(key(plan.seed), 4) as [ReturnType<typeof key>, ReturnType<typeof key>, ReturnType<typeof key>, ReturnType<typeof key>]
-  const out: Publisher<FitEvent> = publisher(emit, args.clock)
+  const [initKey, shuffleKey, stepKey, valKey] = split(key(plan.seed), 4) as [Key, Key, Key, Key]
+  const out: Publisher<FitEvent> = publisher(emit, args.clock, resume?.hookStates)
   const stop = out.stop
-  let state: TrainState<P, S> | undefined
-  let accumulated: Params | undefined
+  let interrupted: InterruptSignal | undefined
+  const unlisten = args.signals.onInterrupt((signal) => {
+    interrupted ??= signal
+  })
+  let state: TrainState<P, S> | undefined = resume?.state
   try {
-    state = backend.scoped(() => {
+    state ??= backend.scoped(() => {
       const model = module.init(initKey)
-      return { params: model.params, state: model.state, optState: optimizer.init(model.params) }
+      return { params: model.params, state: model.state, optState: optimizer.init(model.params), gradAccumulator: null }
     })
-    let lossScale = precision.initScale()
-    let globalStep = 0
-    let epochsFinished = 0
-    let totalBatches = 0
-    let lastValidation: Metrics = {}
+    const start = resume?.loop ?? initialLoopState(plan.seed, precision.initScale())
+    let { globalStep, totalBatches, epochsFinished, lossScale } = start
+    let lastValidation: Metrics = { ...start.lastValidation }
+    let epochLogs: EpochLogs = new Map(start.epochLogs)
+    let epochBar = new Set(start.epochProgBar)
+    let last: LoopState = start
     const current = (): TrainState<P, S> => state as TrainState<P, S>
     const stopPending = (): boolean => stop.reason() !== undefined && canStopEarly(plan, epochsFinished, globalStep)
+    const snapshot = (phase: LoopState['phase'], epoch: number, batchIdx: number): LoopState =>
+      (last = {
+        phase,
+        epoch,
+        batchIdx,
+        globalStep,
+        totalBatches,
+        epochsFinished,
+        epochLogs: [...epochLogs],
+        epochProgBar: [...epochBar],
+        lastValidation,
+        lossScale,
+        seed: plan.seed,
+      })
 
-    const validation = function* (epoch: number, stage: 'sanity' | 'val'): Program<Metrics> {
+    const validation = function* (epoch: number, stage: 'sanity' | 'val', afterBatch: number): Program<Metrics> {
       const validationStep = module.validationStep
       if (data.val === undefined || validationStep === undefined) return {}
       const numBatches = stage === 'sanity' ? plan.numSanityBatches : plan.numValBatches
@@ -90,28 +117,47 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
         yield* publish(out, (b) => ({ type: 'sanityCheckEnd' as const, ...b, metrics: result.metrics }))
         return result.metrics
       }
-      yield* publish(out, (b) => ({ type: 'validationEnd' as const, ...b, epoch, globalStep, metrics: result.metrics, progBar: result.progBar, state: current() }))
+      lastValidation = result.metrics
+      const loop = snapshot('afterValidation', epoch, afterBatch)
+      yield* publish(out, (b) => ({
+        type: 'validationEnd' as const,
+        ...b,
+        epoch,
+        globalStep,
+        batchIdx: afterBatch,
+        metrics: result.metrics,
+        progBar: result.progBar,
+        state: current(),
+        loop,
+      }))
       return result.metrics
     }
 
-    yield* publish(out, (b) => ({ type: 'fitStart' as const, ...b, plan, backend: backend.description, state: current() }))
-    if (plan.numSanityBatches > 0) yield* validation(0, 'sanity')
+    /** What follows a training batch: a validation at validation points (or at a stop), then the end checks. */
+    const afterBatch = function* (epoch: number, batchIdx: number): Program<AfterBatch> {
+      const isLast = batchIdx === plan.numTrainBatches - 1
+      // A stop honoured mid-epoch validates at this point (Lightning's `_should_check_val_fx`).
+      if (isValidationPoint(plan, epoch, batchIdx, totalBatches - 1, isLast) || (stopPending() && isValidationEpoch(plan, epoch))) {
+        yield* validation(epoch, 'val', batchIdx)
+        if (interrupted !== undefined) return 'interrupted'
+      }
+      return globalStep >= plan.maxSteps || stopPending() ? 'endEpoch' : 'continue'
+    }
 
-    let reason: FitEndReason
-    for (;;) {
-      if (plan.numTrainBatches === 0) reason = 'noTrainBatches'
-      else if (globalStep >= plan.maxSteps) reason = 'maxSteps'
-      else if (epochsFinished >= plan.maxEpochs) reason = 'maxEpochs'
-      else if (stopPending()) reason = 'stopRequested'
-      else {
-        const epoch = epochsFinished
-        yield* publish(out, (b) => ({ type: 'epochStart' as const, ...b, epoch, globalStep, numBatches: plan.numTrainBatches }))
-        const iterator = train.open({ key: foldIn(shuffleKey, epoch), noShuffle: plan.noShuffle })
-        let epochLogs: EpochLogs = new Map()
-        const epochBar = new Set<string>()
-        let exhausted = false
+    const runEpoch = function* (epoch: number, firstBatch: number, pendingBatch: number | undefined): Program<EpochOutcome> {
+      if (firstBatch === 0) {
+        epochLogs = new Map()
+        epochBar = new Set()
+      }
+      yield* publish(out, (b) => ({ type: 'epochStart' as const, ...b, epoch, globalStep, numBatches: plan.numTrainBatches, firstBatch }))
+      let next: AfterBatch = pendingBatch === undefined ? 'continue' : yield* afterBatch(epoch, pendingBatch)
+      if (next === 'interrupted') return 'interrupted'
+      let exhausted = false
+      let lastBatch = firstBatch - 1
+      if (next === 'continue') {
+        const iterator = train.open({ key: foldIn(shuffleKey, epoch), noShuffle: plan.noShuffle, skipBatches: firstBatch })
         try {
-          for (let batchIdx = 0; batchIdx < plan.numTrainBatches; batchIdx++) {
+          for (let batchIdx = firstBatch; batchIdx < plan.numTrainBatches; batchIdx++) {
             // Lightning checks a pending stop before every batch (e.g. one requested at epochStart).
             if (stopPending()) break
             const pulled = yield* pullBatch(iterator, 'train')
@@ -120,45 +166,19 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
               exhausted = true
               break
             }
-            const batch = pulled.value
             const isLast = batchIdx === plan.numTrainBatches - 1
             const stepping = isOptimizerStepBatch(plan, batchIdx, isLast)
-            let loss: number
-            let read: ReadLog[]
-            try {
-              const before = current()
-              const ctx = { stage: 'train' as const, training: true, key: foldIn(foldIn(stepKey, epoch), batchIdx), epoch, batchIdx, globalStep }
-              const step = backend.scoped(() => {
-                const g = computeGradients(module, before, batch, ctx, { lossDivisor: plan.accumulateGradBatches, precision, lossScale })
-                const grads = accumulated === undefined ? g.grads : addGradients(accumulated, g.grads)
-                const withState = { ...before, state: g.state }
-                return stepping
-                  ? { next: applyGradients(optimizer, withState, grads), grads: undefined, loss: g.loss, logs: g.logs }
-                  : { next: withState, grads, loss: g.loss, logs: g.logs }
-              })
-              try {
-                // Read before releasing: a logged value may be a tensor of the previous generation.
-                const values = readBack(backend, step.logs, { onStep: true, onEpoch: false }, batchSizeOf(batch), [step.loss], [before, step.next, step.grads, batch])
-                loss = values.extra[0] as number
-                read = values.logs
-              } finally {
-                backend.release([before, accumulated], [step.next, step.grads])
-                state = step.next
-                accumulated = step.grads
-              }
-            } catch (e) {
-              throw stepError('train', epoch, batchIdx, batch, e)
-            } finally {
-              backend.dispose(batch)
-            }
-            if (!Number.isFinite(loss) && optimizer.guardsNonFinite !== true) throw nonFiniteLoss(epoch, batchIdx, globalStep, loss, read)
-            if (precision.tracksFiniteness) lossScale = precision.nextScale(lossScale, Number.isFinite(loss))
+            const ctx = { stage: 'train' as const, training: true, key: foldIn(foldIn(stepKey, epoch), batchIdx), epoch, batchIdx, globalStep }
+            const result = trainOnBatch({ module, optimizer, backend, precision, plan, lossScale, state: current(), batch: pulled.value, ctx, stepping })
+            state = result.state
+            if (precision.tracksFiniteness) lossScale = precision.nextScale(lossScale, Number.isFinite(result.loss))
             if (stepping) globalStep++
             totalBatches++
-            epochLogs = addToEpoch(epochLogs, read)
-            for (const name of progressBarNames(read, 'epoch')) epochBar.add(name)
+            lastBatch = batchIdx
+            epochLogs = addToEpoch(epochLogs, result.logs)
+            for (const name of progressBarNames(result.logs, 'epoch')) epochBar.add(name)
             const shouldLog = stepping && (globalStep % plan.logEveryNSteps === 0 || stopPending())
-            const metrics = stepValues(read)
+            const loop = snapshot('afterStep', epoch, batchIdx)
             yield* publish(out, (b) => ({
               type: 'trainStep' as const,
               ...b,
@@ -167,55 +187,95 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
               globalStep,
               totalBatches,
               optimizerStepped: stepping,
-              loss,
-              metrics,
-              progBar: progressBarNames(read, 'step'),
+              loss: result.loss,
+              metrics: stepValues(result.logs),
+              progBar: progressBarNames(result.logs, 'step'),
               shouldLog,
-              batchSize: batchSizeOf(batch),
+              batchSize: result.batchSize,
               state: current(),
+              loop,
             }))
-            // A stop honoured mid-epoch validates at this point (Lightning's `_should_check_val_fx`).
-            if (isValidationPoint(plan, epoch, batchIdx, totalBatches - 1, isLast) || (stopPending() && isValidationEpoch(plan, epoch)))
-              lastValidation = yield* validation(epoch, 'val')
-            if (globalStep >= plan.maxSteps || stopPending()) break
+            if (interrupted !== undefined) return 'interrupted'
+            next = yield* afterBatch(epoch, batchIdx)
+            if (next === 'interrupted') return 'interrupted'
+            if (next === 'endEpoch') break
           }
         } finally {
           iterator.close()
         }
-        if (exhausted && accumulated !== undefined) {
-          // A source of unknown length ran out inside an accumulation window: step on what was gathered.
-          const before = current()
-          const grads = accumulated
-          const next = backend.scoped(() => applyGradients(optimizer, before, grads))
-          backend.release([before, grads], next)
-          state = next
-          accumulated = undefined
-          globalStep++
-        }
-        backend.dispose(accumulated)
-        accumulated = undefined
-        if (exhausted && !Number.isFinite(plan.valCheckBatch) && isValidationEpoch(plan, epoch)) lastValidation = yield* validation(epoch, 'val')
-        epochsFinished++
-        const metrics = { ...epochValues(epochLogs), ...lastValidation }
-        // Monitored transforms (reduceOnPlateau) step once per epoch on the epoch's metrics, as
-        // Lightning steps plateau schedulers; before the event, so a checkpoint there includes it.
-        const observe = optimizer.observe
-        if (observe !== undefined) {
-          const before = current()
-          const next = { ...before, optState: observe.call(optimizer, before.optState, metrics) }
-          backend.release(before, next)
-          state = next
-        }
-        yield* publish(out, (b) => ({ type: 'epochEnd' as const, ...b, epoch, globalStep, metrics, progBar: [...epochBar], state: current() }))
-        continue
       }
-      break
+      const pending = current().gradAccumulator ?? null
+      if (exhausted && pending !== null) {
+        // A source of unknown length ran out inside an accumulation window: step on what was gathered.
+        const before = current()
+        const stepped = backend.scoped(() => applyGradients(optimizer, before, pending))
+        const nextState = { ...stepped, gradAccumulator: null }
+        backend.release(before, nextState)
+        state = nextState
+        globalStep++
+      } else if (pending !== null) {
+        // A window cut short by maxSteps or a stop: Lightning drops those gradients too.
+        const before = current()
+        state = { ...before, gradAccumulator: null }
+        backend.release(before, state)
+      }
+      if (exhausted && !Number.isFinite(plan.valCheckBatch) && isValidationEpoch(plan, epoch)) {
+        yield* validation(epoch, 'val', lastBatch)
+        if (interrupted !== undefined) return 'interrupted'
+      }
+      epochsFinished++
+      const metrics = epochValues(epochLogs)
+      const callbackMetrics = { ...metrics, ...lastValidation }
+      // Monitored transforms (reduceOnPlateau) step once per epoch on the epoch's metrics, as
+      // Lightning steps plateau schedulers; before the event, so a checkpoint there includes it.
+      const observe = optimizer.observe
+      if (observe !== undefined) {
+        const before = current()
+        const observed = { ...before, optState: observe.call(optimizer, before.optState, callbackMetrics) }
+        backend.release(before, observed)
+        state = observed
+      }
+      const loop = snapshot('epochEnd', epoch, lastBatch)
+      yield* publish(out, (b) => ({ type: 'epochEnd' as const, ...b, epoch, globalStep, metrics, callbackMetrics, progBar: [...epochBar], state: current(), loop }))
+      return interrupted !== undefined ? 'interrupted' : 'done'
     }
-    const stopReason = reason === 'stopRequested' ? stop.reason() : undefined
-    yield* publish(out, (b) => ({ type: 'fitEnd' as const, ...b, epoch: epochsFinished, globalStep, reason, stopReason, state: current() }))
+
+    yield* publish(out, (b) => ({
+      type: 'fitStart' as const,
+      ...b,
+      plan,
+      options: args.options,
+      backend: backend.description,
+      optimizer,
+      state: current(),
+      loop: start,
+      resumed: resume === undefined ? undefined : { from: resume.from, loop: resume.loop, hookStates: resume.hookStates },
+    }))
+    // Lightning skips the sanity check when it restarts from a checkpoint.
+    if (resume === undefined && plan.numSanityBatches > 0) yield* validation(0, 'sanity', -1)
+
+    // A checkpoint taken inside an epoch continues that epoch at its next action.
+    const midEpoch = start.phase === 'afterStep' || start.phase === 'afterValidation'
+    let reason: FitEndReason | undefined
+    if (midEpoch) {
+      const outcome = yield* runEpoch(start.epoch, start.batchIdx + 1, start.phase === 'afterStep' ? start.batchIdx : undefined)
+      if (outcome === 'interrupted') reason = 'interrupted'
+    }
+    while (reason === undefined) {
+      if (interrupted !== undefined) reason = 'interrupted'
+      else if (plan.numTrainBatches === 0) reason = 'noTrainBatches'
+      else if (globalStep >= plan.maxSteps) reason = 'maxSteps'
+      else if (epochsFinished >= plan.maxEpochs) reason = 'maxEpochs'
+      else if (stopPending()) reason = 'stopRequested'
+      else if ((yield* runEpoch(epochsFinished, 0, undefined)) === 'interrupted') reason = 'interrupted'
+    }
+    const stopReason = reason === 'stopRequested' ? stop.reason() : reason === 'interrupted' ? interrupted : undefined
+    const loop = last
+    yield* publish(out, (b) => ({ type: 'fitEnd' as const, ...b, epoch: epochsFinished, globalStep, reason, stopReason, state: current(), loop }))
   } finally {
+    unlisten()
     // Held work (a checkpoint write) may still read the state: let it finish first.
     yield* settleHolds(out)
-    backend.dispose([state, accumulated])
+    backend.dispose(state)
   }
 }

@@ -49,6 +49,16 @@ export interface TrainerOptions {
   readonly logEveryNSteps?: number
   readonly accelerator?: Accelerator
   readonly precision?: PrecisionName
+  /**
+   * The run's directory: hooks write under it unless given their own (checkpoints in
+   * `<dir>/checkpoints`, logs in `<dir>`). Default `'.'`.
+   */
+  readonly defaultRootDir?: string
+  /**
+   * Resume from a checkpoint: a checkpoint directory, a pointer such as
+   * `runs/x/checkpoints/last`, or `'last'` / `'best'` in `<defaultRootDir>/checkpoints`.
+   */
+  readonly ckptPath?: string
 }
 
 /** Options after defaults: what the loop reads. */
@@ -73,6 +83,8 @@ export interface ResolvedOptions {
   readonly logEveryNSteps: number
   readonly accelerator: Accelerator
   readonly precision: PrecisionName
+  readonly defaultRootDir: string
+  readonly ckptPath: string | undefined
 }
 
 const all: BatchLimit = { fraction: 1 }
@@ -98,6 +110,8 @@ export const defaultOptions: ResolvedOptions = {
   logEveryNSteps: 50,
   accelerator: 'auto',
   precision: '32-true',
+  defaultRootDir: '.',
+  ckptPath: undefined,
 }
 
 const batchLimit = t.union([t.number, t.type({ fraction: t.number })])
@@ -126,6 +140,8 @@ export const TrainerOptionsCodec = t.partial({
   logEveryNSteps: t.number,
   accelerator: keyOf(accelerators),
   precision: keyOf(precisionNames),
+  defaultRootDir: t.string,
+  ckptPath: t.string,
 })
 
 // The codec and the documented interface must describe the same options (checked both ways).
@@ -171,6 +187,8 @@ const rules: Partial<Record<keyof TrainerOptions, Check>> = {
   overfitBatches: limitCheck,
   seed: (v) => (typeof v === 'number' && Number.isSafeInteger(v) ? undefined : 'a safe integer'),
   logEveryNSteps: integerAtLeast(1),
+  defaultRootDir: (v) => (typeof v === 'string' && v !== '' ? undefined : 'a non-empty path'),
+  ckptPath: (v) => (typeof v === 'string' && v !== '' ? undefined : "a checkpoint path, 'last' or 'best'"),
 }
 
 const editDistance = (a: string, b: string): number => {

@@ -100,7 +100,7 @@ export const applyGradients = <P extends Params, S extends Params>(
   grads: Params,
 ): TrainState<P, S> => {
   const [updates, optState] = optimizer.update(grads, state.optState, state.params)
-  return { params: applyUpdates(state.params, updates), state: state.state, optState }
+  return { ...state, params: applyUpdates(state.params, updates), optState }
 }
 
 /** What one complete training step returns. */

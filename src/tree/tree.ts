@@ -108,7 +108,10 @@ export const specOf = (params: Params): LeafSpec[] =>
   flattenParams(params).map((l) => ({ path: l.path, shape: l.tensor.shape, dtype: l.tensor.dtype }))
 
 /** The differences between two parameter specs, one readable line each. */
-export const structureDiff = (expected: readonly LeafSpec[], actual: readonly LeafSpec[]): string[] => {
+export const structureDiff = (
+  expected: readonly { readonly path: string; readonly shape: readonly number[]; readonly dtype: string }[],
+  actual: readonly { readonly path: string; readonly shape: readonly number[]; readonly dtype: string }[],
+): string[] => {
   const byPath = new Map(actual.map((s) => [s.path, s]))
   const lines: string[] = []
   for (const e of expected) {

@@ -1,0 +1,106 @@
+import * as tf from '@tensorflow/tfjs-core'
+import { rxtrainError } from '../errors/rxtrainError.js'
+import type { Json } from './jsonValues.js'
+import { fromJson, toJson } from './jsonValues.js'
+
+/** Where one tensor's bytes lie in a checkpoint's tensor file. */
+export interface TensorEntry {
+  readonly shape: readonly number[]
+  readonly dtype: 'float32' | 'int32' | 'bool'
+  readonly offset: number
+  readonly byteLength: number
+}
+
+const REF = '$tensor'
+
+/** A tree with its tensors replaced by references into a tensor table. */
+export interface EncodedTrees {
+  readonly trees: Json[]
+  readonly entries: TensorEntry[]
+  readonly bytes: Uint8Array
+}
+
+const align = (n: number): number => Math.ceil(n / 8) * 8
+
+/**
+ * Replaces every tensor in `trees` by `{ "$tensor": i }` and lays the tensors' bytes out one
+ * after another (8-byte aligned) in one buffer. Tensors shared between trees (aliases) are
+ * stored once. Reads the values synchronously: call it while the tensors are alive.
+ */
+export const encodeTrees = (trees: readonly unknown[]): EncodedTrees => {
+  const index = new Map<number, number>()
+  const tensors: tf.Tensor[] = []
+  const walk = (v: unknown): unknown => {
+    if (v instanceof tf.Tensor) {
+      let i = index.get(v.id)
+      if (i === undefined) {
+        i = tensors.length
+        index.set(v.id, i)
+        tensors.push(v)
+      }
+      return { [REF]: i }
+    }
+    if (Array.isArray(v)) return v.map(walk)
+    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]))
+    return v
+  }
+  const encoded = trees.map((t) => toJson(walk(t)))
+  const values = tensors.map((t) => {
+    if (t.dtype !== 'float32' && t.dtype !== 'int32' && t.dtype !== 'bool')
+      throw rxtrainError('CheckpointError', `a ${t.dtype} tensor of shape [${t.shape.join(',')}] cannot be stored`, 'keep string and complex tensors out of model and optimizer state.')
+    const data = t.dataSync()
+    return data instanceof Float32Array || data instanceof Int32Array ? data : Uint8Array.from(data as ArrayLike<number>)
+  })
+  let offset = 0
+  const entries: TensorEntry[] = tensors.map((t, i) => {
+    const byteLength = (values[i] as ArrayBufferView).byteLength
+    const entry = { shape: [...t.shape], dtype: t.dtype as TensorEntry['dtype'], offset, byteLength }
+    offset = align(offset + byteLength)
+    return entry
+  })
+  const bytes = new Uint8Array(offset)
+  values.forEach((v, i) => bytes.set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), (entries[i] as TensorEntry).offset))
+  return { trees: encoded, entries, bytes }
+}
+
+const elementBytes = { float32: 4, int32: 4, bool: 1 } as const
+
+/**
+ * Rebuilds trees from their encoded form and the tensor file's bytes, creating one tensor per
+ * table entry (shared by every reference to it). Throws a `CheckpointError` naming `file` when
+ * a reference or an entry does not fit the bytes.
+ */
+export const decodeTrees = (trees: readonly unknown[], entries: readonly TensorEntry[], bytes: Uint8Array, file: string): unknown[] => {
+  const bad = (why: string) => rxtrainError('CheckpointError', `${file} is inconsistent with its manifest: ${why}`, 'the checkpoint is damaged; resume from another one.', { file })
+  const tensors = entries.map((e, i) => {
+    const count = e.shape.reduce((a, b) => a * b, 1)
+    if (e.byteLength !== count * elementBytes[e.dtype] || e.offset + e.byteLength > bytes.byteLength) throw bad(`tensor ${i} does not fit`)
+    const slice = bytes.slice(e.offset, e.offset + e.byteLength)
+    const values = e.dtype === 'float32' ? new Float32Array(slice.buffer) : e.dtype === 'int32' ? new Int32Array(slice.buffer) : slice
+    return tf.tensor(values, [...e.shape], e.dtype)
+  })
+  const used = new Set<number>()
+  const walk = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(walk)
+    if (v !== null && typeof v === 'object') {
+      const keys = Object.keys(v)
+      if (keys.length === 1 && keys[0] === REF) {
+        const i = (v as Record<string, unknown>)[REF]
+        const t = typeof i === 'number' ? tensors[i] : undefined
+        if (t === undefined) throw bad(`reference ${String(i)} has no tensor`)
+        used.add(i as number)
+        return t
+      }
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]))
+    }
+    return v
+  }
+  try {
+    const out = trees.map((t) => walk(fromJson(t)))
+    tf.dispose(tensors.filter((_, i) => !used.has(i)))
+    return out
+  } catch (e) {
+    tf.dispose(tensors)
+    throw e
+  }
+}

@@ -1,0 +1,68 @@
+import * as t from 'io-ts'
+import type { LossScale } from '../backends/precision.js'
+import type { Accumulated } from './logs.js'
+
+/**
+ * Where a run's loop stands, as plain data: what a checkpoint stores, besides tensors, to resume
+ * exactly. Every random key is a function of the seed, the epoch and the batch index, so the
+ * position is all the randomness there is to restore.
+ *
+ * `phase` says what the loop had finished when the state was taken:
+ * - `afterStep`: the training step of batch `batchIdx` (its validation and stop checks not yet);
+ * - `afterValidation`: that batch's validation too;
+ * - `epochEnd`: the whole of epoch `epoch`;
+ * - `fitStart`: nothing yet.
+ */
+export interface LoopState {
+  readonly phase: 'fitStart' | 'afterStep' | 'afterValidation' | 'epochEnd'
+  readonly epoch: number
+  /** The last training batch of `epoch` that was run (-1 before the first). */
+  readonly batchIdx: number
+  readonly globalStep: number
+  /** Training batches run across epochs. */
+  readonly totalBatches: number
+  readonly epochsFinished: number
+  /** The epoch's logged training values so far, combined. */
+  readonly epochLogs: readonly (readonly [string, Accumulated])[]
+  readonly epochProgBar: readonly string[]
+  /** The latest validation metrics (Lightning's callback metrics keep them across epochs). */
+  readonly lastValidation: Readonly<Record<string, number>>
+  readonly lossScale: LossScale
+  readonly seed: number
+}
+
+/** The io-ts codec of `LoopState` (files carry non-finite numbers encoded; see checkpoint/jsonValues). */
+export const LoopStateCodec = t.type({
+  phase: t.keyof({ fitStart: null, afterStep: null, afterValidation: null, epochEnd: null }),
+  epoch: t.number,
+  batchIdx: t.number,
+  globalStep: t.number,
+  totalBatches: t.number,
+  epochsFinished: t.number,
+  epochLogs: t.array(
+    t.tuple([t.string, t.type({ reduce: t.keyof({ mean: null, sum: null, min: null, max: null }), value: t.number, weight: t.number })]),
+  ),
+  epochProgBar: t.array(t.string),
+  lastValidation: t.record(t.string, t.number),
+  lossScale: t.type({ scale: t.number, goodSteps: t.number }),
+  seed: t.number,
+})
+
+/** The loop state a fresh run starts from. */
+export const initialLoopState = (seed: number, lossScale: LossScale): LoopState => ({
+  phase: 'fitStart',
+  epoch: 0,
+  batchIdx: -1,
+  globalStep: 0,
+  totalBatches: 0,
+  epochsFinished: 0,
+  epochLogs: [],
+  epochProgBar: [],
+  lastValidation: {},
+  lossScale,
+  seed,
+})
+
+// The codec decodes to exactly the documented interface.
+const decodesToLoopState = (s: t.TypeOf<typeof LoopStateCodec>): LoopState => s
+void decodesToLoopState

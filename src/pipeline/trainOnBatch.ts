@@ -1,0 +1,86 @@
+import type { Backend } from '../backends/backend.js'
+import type { LossScale, Precision } from '../backends/precision.js'
+import { rxtrainError } from '../errors/rxtrainError.js'
+import type { GradientTransform } from '../optim/transform.js'
+import type { Params, StateTree } from '../tree/tree.js'
+import { batchSizeOf, stepError } from './batches.js'
+import type { TrainState } from './events.js'
+import type { ReadLog } from './logs.js'
+import type { Module, StepContext } from './module.js'
+import type { LoopPlan } from './plan.js'
+import { readBack } from './readBack.js'
+import { addGradients, applyGradients, computeGradients } from './step.js'
+
+export interface TrainOnBatch<P extends Params, S extends Params, B> {
+  readonly module: Module<P, S, B, unknown>
+  readonly optimizer: GradientTransform<StateTree>
+  readonly backend: Backend
+  readonly precision: Precision
+  readonly plan: LoopPlan
+  readonly lossScale: LossScale
+  readonly state: TrainState<P, S>
+  /** Owned by this call: released before it returns. */
+  readonly batch: B
+  readonly ctx: StepContext
+  /** Whether this batch ends with an optimizer step (else its gradients accumulate). */
+  readonly stepping: boolean
+}
+
+export interface TrainedBatch<P extends Params, S extends Params> {
+  /** The next generation; the previous one's tensors that it does not reuse are released. */
+  readonly state: TrainState<P, S>
+  readonly loss: number
+  readonly logs: ReadLog[]
+  readonly batchSize: number
+}
+
+const nonFiniteLoss = (ctx: StepContext, loss: number, logs: readonly ReadLog[]) => {
+  const others = logs.filter((l) => !Number.isFinite(l.value)).map((l) => `${l.pending.name} = ${l.value}`)
+  return rxtrainError(
+    'NonFiniteError',
+    `the training loss is ${loss} at epoch ${ctx.epoch}, batch ${ctx.batchIdx} (global step ${ctx.globalStep})${others.length > 0 ? `; also non-finite: ${others.join(', ')}` : ''}`,
+    'lower the learning rate, clip gradients (gradientClipVal), check the data for NaN or Inf, or put applyIfFinite(...) in the optimizer chain to skip such steps.',
+    { epoch: ctx.epoch, batchIdx: ctx.batchIdx, globalStep: ctx.globalStep, loss },
+  )
+}
+
+/**
+ * One training batch inside the loop: forward and backward, then either an optimizer step or
+ * one more addition to the gradient accumulator; then the step's loss and logs are read back in
+ * one transfer, and the previous generation is released. The batch is released whatever happens.
+ */
+export const trainOnBatch = <P extends Params, S extends Params, B>(a: TrainOnBatch<P, S, B>): TrainedBatch<P, S> => {
+  const { backend, ctx } = a
+  const before = a.state
+  const batchSize = batchSizeOf(a.batch)
+  let next: TrainState<P, S> | undefined
+  let loss: number
+  let logs: ReadLog[]
+  try {
+    const step = backend.scoped(() => {
+      const g = computeGradients(a.module, before, a.batch, ctx, { lossDivisor: a.plan.accumulateGradBatches, precision: a.precision, lossScale: a.lossScale })
+      const grads = before.gradAccumulator == null ? g.grads : addGradients(before.gradAccumulator, g.grads)
+      const withState = { ...before, state: g.state }
+      const stepped: TrainState<P, S> = a.stepping
+        ? { ...applyGradients(a.optimizer, withState, grads), gradAccumulator: null }
+        : { ...withState, gradAccumulator: grads }
+      return { next: stepped, loss: g.loss, logs: g.logs }
+    })
+    next = step.next
+    // Read before releasing: a logged value may be a tensor of the previous generation.
+    const values = readBack(backend, step.logs, { onStep: true, onEpoch: false }, batchSize, [step.loss], [before, next, a.batch])
+    loss = values.extra[0] as number
+    logs = values.logs
+  } catch (e) {
+    if (next !== undefined) backend.release(next, before)
+    throw stepError('train', ctx.epoch, ctx.batchIdx, a.batch, e)
+  } finally {
+    backend.release(a.batch, [before, next])
+  }
+  backend.release(before, next)
+  if (!Number.isFinite(loss) && a.optimizer.guardsNonFinite !== true) {
+    backend.release(next, [])
+    throw nonFiniteLoss(ctx, loss, logs)
+  }
+  return { state: next, loss, logs, batchSize }
+}
