@@ -113,6 +113,8 @@ export interface TrainStep extends Base, Position {
   readonly progBar: readonly string[]
   /** Whether a logger should write this step (Lightning's `log_every_n_steps` rule). */
   readonly shouldLog: boolean
+  /** The step number a logger writes this row under (Lightning's: optimizer steps before this one). */
+  readonly logStep: number
   readonly batchSize: number
   readonly state: TrainState
   readonly loop: LoopState
@@ -138,6 +140,8 @@ export interface ValidationEnd extends Base, Position {
   readonly progBar: readonly string[]
   /** The training batch this validation followed. */
   readonly batchIdx: number
+  /** The step number a logger writes this row under (as the training row of that batch). */
+  readonly logStep: number
   readonly state: TrainState
   readonly loop: LoopState
 }
@@ -149,6 +153,8 @@ export interface EpochEnd extends Base, Position {
   /** The training values and the latest validation values: what monitors read (Lightning's `callback_metrics`). */
   readonly callbackMetrics: Metrics
   readonly progBar: readonly string[]
+  /** The step number a logger writes the epoch's row under (optimizer steps so far). */
+  readonly logStep: number
   readonly state: TrainState
   readonly loop: LoopState
 }

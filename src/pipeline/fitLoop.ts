@@ -119,12 +119,15 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
       }
       lastValidation = result.metrics
       const loop = snapshot('afterValidation', epoch, afterBatch)
+      // Lightning logs validation under the step count before that batch's optimizer step.
+      const logStep = afterBatch >= 0 && isOptimizerStepBatch(plan, afterBatch, afterBatch === plan.numTrainBatches - 1) ? globalStep - 1 : globalStep
       yield* publish(out, (b) => ({
         type: 'validationEnd' as const,
         ...b,
         epoch,
         globalStep,
         batchIdx: afterBatch,
+        logStep,
         metrics: result.metrics,
         progBar: result.progBar,
         state: current(),
@@ -191,6 +194,7 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
               metrics: stepValues(result.logs),
               progBar: progressBarNames(result.logs, 'step'),
               shouldLog,
+              logStep: stepping ? globalStep - 1 : globalStep,
               batchSize: result.batchSize,
               state: current(),
               loop,
@@ -236,7 +240,7 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
         state = observed
       }
       const loop = snapshot('epochEnd', epoch, lastBatch)
-      yield* publish(out, (b) => ({ type: 'epochEnd' as const, ...b, epoch, globalStep, metrics, callbackMetrics, progBar: [...epochBar], state: current(), loop }))
+      yield* publish(out, (b) => ({ type: 'epochEnd' as const, ...b, epoch, globalStep, logStep: globalStep, metrics, callbackMetrics, progBar: [...epochBar], state: current(), loop }))
       return interrupted !== undefined ? 'interrupted' : 'done'
     }
 
