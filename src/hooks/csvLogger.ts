@@ -1,0 +1,109 @@
+import type * as TE from 'fp-ts/lib/TaskEither.js'
+import type { MonoTypeOperatorFunction } from 'rxjs'
+import { stringify } from 'yaml'
+import type { FileSystem } from '../effects/fileSystem.js'
+import { nodeFileSystem } from '../effects/nodeFileSystem.js'
+import type { FitEvent, FitStart } from '../pipeline/events.js'
+import { bufferedLog, type LogFormat } from './bufferedLog.js'
+import { flatHparams, type LogRow } from './logRows.js'
+
+export interface CsvLoggerOptions {
+  /** The directory of `metrics.csv` and `hparams.yaml`. Default: the run's `defaultRootDir`. */
+  readonly dir?: string
+  /** Your own hyperparameters, written to `hparams.yaml` beside the trainer options. */
+  readonly hparams?: Readonly<Record<string, unknown>>
+  readonly flushEvery?: number
+  readonly fs?: FileSystem
+}
+
+/** A number as Python's csv module writes it, so pandas and spreadsheets read it back. */
+const cell = (v: number | undefined): string =>
+  v === undefined ? '' : Number.isNaN(v) ? 'nan' : v === Infinity ? 'inf' : v === -Infinity ? '-inf' : String(v)
+
+const quote = (s: string): string => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s)
+
+const parseCell = (s: string): number | undefined =>
+  s === '' ? undefined : s === 'nan' ? Number.NaN : s === 'inf' ? Infinity : s === '-inf' ? -Infinity : Number(s)
+
+/** Splits one CSV line (the quoting this logger writes). */
+const splitLine = (line: string): string[] => {
+  const out: string[] = []
+  let field = ''
+  let quoted = false
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i] as string
+    if (quoted) {
+      if (c === '"' && line[i + 1] === '"') {
+        field += '"'
+        i++
+      } else if (c === '"') quoted = false
+      else field += c
+    } else if (c === '"') quoted = true
+    else if (c === ',') {
+      out.push(field)
+      field = ''
+    } else field += c
+  }
+  out.push(field)
+  return out
+}
+
+const columnsOf = (rows: readonly LogRow[]): string[] => {
+  const seen = new Set<string>()
+  for (const r of rows) for (const k of Object.keys(r.metrics)) seen.add(k)
+  return ['epoch', 'step', ...seen]
+}
+
+const line = (columns: readonly string[], r: LogRow): string =>
+  columns.map((c) => (c === 'epoch' ? String(r.epoch) : c === 'step' ? String(r.step) : cell(r.metrics[c]))).join(',')
+
+const csvFormat: LogFormat = {
+  name: 'csvLogger',
+  file: 'metrics.csv',
+  render: (rows, fresh, previous) => {
+    const columns = columnsOf(rows)
+    const header = columns.map(quote).join(',')
+    if (rows.length === 0) return { rewrite: '' }
+    // A new metric name widens the header: rewrite the file, as Lightning's CSVLogger does.
+    if (previous === undefined || previous === '' || !previous.startsWith(`${header}\n`))
+      return { rewrite: `${[header, ...rows.map((r) => line(columns, r))].join('\n')}\n` }
+    return { append: fresh.map((r) => `${line(columns, r)}\n`).join('') }
+  },
+  parse: (text) => {
+    const [head, ...body] = text.split('\n').filter((l) => l !== '')
+    if (head === undefined) return []
+    const columns = splitLine(head)
+    return body.map((l) => {
+      const cells = splitLine(l)
+      const metrics: Record<string, number> = {}
+      columns.forEach((c, i) => {
+        const v = parseCell(cells[i] ?? '')
+        if (c !== 'epoch' && c !== 'step' && v !== undefined) metrics[c] = v
+      })
+      return { kind: 'train', epoch: Number(cells[0]), step: Number(cells[1]), time: 0, metrics }
+    })
+  },
+}
+
+const writeHparams =
+  (fs: FileSystem, extra: Readonly<Record<string, unknown>>) =>
+  (e: FitStart, dir: string): TE.TaskEither<unknown, void> =>
+    fs.writeFileAtomic(`${dir}/hparams.yaml`, stringify(flatHparams({ ...e.options, ckptPath: e.options.ckptPath ?? null }, extra)))
+
+/**
+ * Logs to `metrics.csv` (Lightning's `CSVLogger`): columns `epoch`, `step`, then every logged
+ * name in the order first seen (a new name rewrites the file with the wider header), one row per
+ * logged step, validation and epoch. Hyperparameters go to `hparams.yaml`. Any CSV reader loads it.
+ *
+ * @example
+ * fit(module, data, { defaultRootDir: 'runs/mnist/version_0' }).pipe(csvLogger())
+ */
+export const csvLogger = (options: CsvLoggerOptions = {}): MonoTypeOperatorFunction<FitEvent> => {
+  const fs = options.fs ?? nodeFileSystem
+  return bufferedLog(csvFormat, {
+    fs,
+    ...(options.dir !== undefined && { dir: options.dir }),
+    ...(options.flushEvery !== undefined && { flushEvery: options.flushEvery }),
+    onStart: writeHparams(fs, options.hparams ?? {}),
+  })
+}
