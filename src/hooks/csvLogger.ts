@@ -5,7 +5,7 @@ import type { FileSystem } from '../effects/fileSystem.js'
 import { nodeFileSystem } from '../effects/nodeFileSystem.js'
 import type { FitEvent, FitStart } from '../pipeline/events.js'
 import { bufferedLog, type LogFormat } from './bufferedLog.js'
-import { flatHparams, type LogRow } from './logRows.js'
+import { type LogRow, runHparams } from './logRows.js'
 
 export interface CsvLoggerOptions {
   /** The directory of `metrics.csv` and `hparams.yaml`. Default: the run's `defaultRootDir`. */
@@ -88,7 +88,7 @@ const csvFormat: LogFormat = {
 const writeHparams =
   (fs: FileSystem, extra: Readonly<Record<string, unknown>>) =>
   (e: FitStart, dir: string): TE.TaskEither<unknown, void> =>
-    fs.writeFileAtomic(`${dir}/hparams.yaml`, stringify(flatHparams({ ...e.options, ckptPath: e.options.ckptPath ?? null }, extra)))
+    fs.writeFileAtomic(`${dir}/hparams.yaml`, stringify(runHparams(e.options, extra)))
 
 /**
  * Logs to `metrics.csv` (Lightning's `CSVLogger`): columns `epoch`, `step`, then every logged

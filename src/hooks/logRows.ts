@@ -29,14 +29,28 @@ export const logRowOf = (e: FitEvent): LogRow | undefined => {
   }
 }
 
-/** The hyperparameters of a run as flat name → scalar pairs (trainer options plus the user's own). */
-export const flatHparams = (options: unknown, extra: Readonly<Record<string, unknown>> = {}): Record<string, number | string | boolean> => {
+/** Hyperparameter values every logger can show: numbers, strings and booleans. */
+export type HParams = Readonly<Record<string, number | string | boolean>>
+
+/** Trainer options that say where, not how, a run trains (and change when it resumes). */
+const notHyperparameters: ReadonlySet<string> = new Set(['defaultRootDir', 'ckptPath'])
+
+const flattenInto = (out: Record<string, number | string | boolean>, prefix: string, value: unknown): void => {
+  if (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean') out[prefix] = value
+  else if (typeof value === 'object' && value !== null && !Array.isArray(value))
+    for (const [k, v] of Object.entries(value)) flattenInto(out, prefix === '' ? k : `${prefix}.${k}`, v)
+  // functions, undefined, null and arrays are not hyperparameters a logger can show
+}
+
+/**
+ * A run's hyperparameters as flat name → scalar pairs: the resolved trainer options (nested
+ * records such as `{ fraction: 0.5 }` flattened to `limitTrainBatches.fraction`; paths,
+ * `undefined`, `null` and functions left out), then the user's own, which win on a clash. The
+ * CSV logger's `hparams.yaml` and TensorBoard's HParams dashboard show exactly these.
+ */
+export const runHparams = (options: object, extra: Readonly<Record<string, unknown>> = {}): HParams => {
   const out: Record<string, number | string | boolean> = {}
-  const put = (prefix: string, v: unknown): void => {
-    if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') out[prefix] = v
-    else if (v !== null && typeof v === 'object' && !Array.isArray(v)) for (const [k, x] of Object.entries(v)) put(prefix === '' ? k : `${prefix}.${k}`, x)
-  }
-  put('', options)
-  put('', extra)
+  for (const [k, v] of Object.entries(options)) if (!notHyperparameters.has(k)) flattenInto(out, k, v)
+  for (const [k, v] of Object.entries(extra)) flattenInto(out, k, v)
   return out
 }

@@ -158,7 +158,7 @@ describe('what is on disk (in-memory file system)', () => {
   })
 
   it('clears half-written temporary directories left by a crash', async () => {
-    const fs = memoryFileSystem({ '/run/checkpoints/.tmp-epoch=9-step=1/tensors.bin': 'xx' })
+    const fs = memoryFileSystem({ '/run/checkpoints/.tmp-epoch=9-step=1/tensors.bin': 'xx', '/run/checkpoints/.last.json.77.3.tmp': '{' })
     const run = fakeRun()
     await feed(run, checkpoint({ fs }), [() => run.fitStart()])
     expect(names(fs)).toEqual([])

@@ -206,14 +206,14 @@ export const checkpoint = (options: CheckpointOptions = {}): MonoTypeOperatorFun
               run = { dir, fastDevRun: plan.fastDevRun, onTrainEpochEnd, options: e.options, start: e, taken }
               if (plan.fastDevRun) break
               e.control.setHookState(hookName, hook)
-              // Learn the names already there (never overwrite one) and clear half-written temp dirs of crashed runs.
+              // Learn the names already there (never overwrite one) and clear what crashed runs left half-written.
               e.control.hold(
                 pipe(
                   fs.mkdir(dir),
                   TE.chainW(() => fs.list(dir)),
                   TE.chainW((names) => {
                     for (const n of names) taken.add(n.replace(/\.json$/, ''))
-                    return TE.sequenceSeqArray(names.filter((n) => n.startsWith('.tmp-')).map((n) => fs.remove(`${dir}/${n}`)))
+                    return TE.sequenceSeqArray(names.filter((n) => n.startsWith('.tmp-') || /^\..*\.tmp$/.test(n)).map((n) => fs.remove(`${dir}/${n}`)))
                   }),
                   TE.getOrElse((err): never => {
                     throw err

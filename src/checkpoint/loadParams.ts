@@ -1,0 +1,50 @@
+import * as E from 'fp-ts/lib/Either.js'
+import { pipe } from 'fp-ts/lib/function.js'
+import * as TE from 'fp-ts/lib/TaskEither.js'
+import type { FileSystem } from '../effects/fileSystem.js'
+import { nodeFileSystem } from '../effects/nodeFileSystem.js'
+import { type RxtrainError, rxtrainError } from '../errors/rxtrainError.js'
+import type { Model } from '../nn/layer.js'
+import { disposeTree, type Params, specOf, structureDiff } from '../tree/tree.js'
+import { type CheckpointReadError, loadCheckpoint } from './readCheckpoint.js'
+
+export interface LoadParamsOptions {
+  readonly fs?: FileSystem
+  /**
+   * The parameters the loaded ones must match (e.g. `module.init(key(0)).params`): a checkpoint of
+   * another structure is a `StructureError` listing every differing name and shape.
+   */
+  readonly like?: Params
+}
+
+/**
+ * Loads a checkpoint's model variables (`{ params, state }`) for inference or fine-tuning, from
+ * a full or a weights-only checkpoint. The tensors are yours to dispose.
+ *
+ * @example
+ * const model = await loadParams('runs/mnist-mlp/version_0/checkpoints/best', { like: mlp.init(key(0)).params })()
+ */
+export const loadParams = (path: string, options: LoadParamsOptions = {}): TE.TaskEither<CheckpointReadError | RxtrainError<'StructureError'>, Model> =>
+  pipe(
+    loadCheckpoint(options.fs ?? nodeFileSystem, path),
+    TE.chainEitherKW((loaded) => {
+      const { params, state, optState, gradAccumulator } = loaded.state
+      disposeTree([optState, gradAccumulator])
+      const like = options.like
+      if (like !== undefined) {
+        const diff = structureDiff(specOf(like), specOf(params))
+        if (diff.length > 0) {
+          disposeTree([params, state])
+          return E.left(
+            rxtrainError(
+              'StructureError',
+              `${loaded.path} does not fit the model: ${diff.slice(0, 10).join('; ')}${diff.length > 10 ? ` (+${diff.length - 10} more)` : ''}`,
+              'load it into the model that wrote it, or adapt the parameter tree (mapParams) before loading.',
+              { file: loaded.path, diff },
+            ),
+          )
+        }
+      }
+      return E.right({ params, state })
+    }),
+  )

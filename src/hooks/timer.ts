@@ -1,0 +1,98 @@
+import { defer, type MonoTypeOperatorFunction, tap } from 'rxjs'
+import { rxtrainError } from '../errors/rxtrainError.js'
+import type { FitEvent } from '../pipeline/events.js'
+
+/** A duration as parts, like Python's `timedelta(days=..., hours=...)`. */
+export interface Duration {
+  readonly days?: number
+  readonly hours?: number
+  readonly minutes?: number
+  readonly seconds?: number
+}
+
+export interface TimerOptions {
+  /** The training time budget: milliseconds, or `{ days, hours, minutes, seconds }`. */
+  readonly maxTime: number | Duration
+  /** Check after every training batch (`'step'`, default) or at each epoch end (`'epoch'`). */
+  readonly interval?: 'step' | 'epoch'
+  /** Name of its state in checkpoints (`hookStates`). Default `'timer'`. */
+  readonly name?: string
+}
+
+/** What the timer keeps in a checkpoint: the training time spent so far. */
+export interface TimerState {
+  readonly elapsedMs: number
+}
+
+const isTimerState = (u: unknown): u is TimerState =>
+  typeof u === 'object' && u !== null && typeof (u as { elapsedMs?: unknown }).elapsedMs === 'number' && Number.isFinite((u as TimerState).elapsedMs)
+
+/** Milliseconds of a budget; a `ConfigError` when it is not a non-negative finite duration. */
+export const durationMs = (maxTime: number | Duration): number => {
+  const ms =
+    typeof maxTime === 'number'
+      ? maxTime
+      : (((maxTime.days ?? 0) * 24 + (maxTime.hours ?? 0)) * 60 + (maxTime.minutes ?? 0)) * 60_000 + (maxTime.seconds ?? 0) * 1000
+  if (Number.isFinite(ms) && ms >= 0) return ms
+  throw rxtrainError(
+    'ConfigError',
+    `timer: maxTime is ${JSON.stringify(maxTime)}`,
+    'give maxTime as milliseconds or as { days, hours, minutes, seconds }, finite and not negative.',
+    { field: 'maxTime' },
+  )
+}
+
+const two = (n: number): string => String(n).padStart(2, '0')
+
+/** `HH:MM:SS`, `DD:HH:MM:SS` from a day on, with milliseconds when there are any: `00:00:02.500`. */
+export const formatClock = (ms: number): string => {
+  const whole = Math.floor(ms / 1000)
+  const rest = Math.round(ms - whole * 1000)
+  const days = Math.floor(whole / 86_400)
+  const hms = `${two(Math.floor((whole % 86_400) / 3600))}:${two(Math.floor((whole % 3600) / 60))}:${two(whole % 60)}`
+  return `${days > 0 ? `${two(days)}:` : ''}${hms}${rest > 0 ? `.${String(rest).padStart(3, '0')}` : ''}`
+}
+
+/**
+ * Lightning's `Timer`: stops training once it has run for `maxTime`. Time is measured with the
+ * events' `time` (the run's clock) from `fitStart`, validation included, and checked after each
+ * training batch (or at each epoch end with `interval: 'epoch'`); once `maxTime` has elapsed it
+ * requests a stop (`timer: maxTime 00:01:00 elapsed`), which the loop honours as any stop
+ * request: after `minEpochs`/`minSteps`, with a validation where it stops mid-epoch.
+ *
+ * The time spent is hook state (`{ elapsedMs }`, recorded at every event under `name`), so a run
+ * resumed from a checkpoint goes on counting from there rather than from zero.
+ *
+ * @example
+ * fit(module, data, { maxEpochs: 100 }).pipe(timer({ maxTime: { hours: 2 } }), checkpoint(...))
+ */
+export const timer = (options: TimerOptions): MonoTypeOperatorFunction<FitEvent> => {
+  const budget = durationMs(options.maxTime)
+  const interval = options.interval ?? 'step'
+  const name = options.name ?? 'timer'
+  const reason = `timer: maxTime ${formatClock(budget)} elapsed`
+  return (source) =>
+    defer(() => {
+      let start: number | undefined
+      let offset = 0
+      let requested = false
+      return source.pipe(
+        tap((e) => {
+          if (e.type === 'fitStart') {
+            start = e.time
+            const restored = e.resumed?.hookStates[name]
+            offset = isTimerState(restored) ? restored.elapsedMs : 0
+            requested = false
+          }
+          if (start === undefined) return
+          const elapsedMs = offset + (e.time - start)
+          e.control.setHookState(name, { elapsedMs } satisfies TimerState)
+          const checkNow = interval === 'step' ? e.type === 'trainStep' : e.type === 'epochEnd'
+          if (checkNow && !requested && elapsedMs >= budget) {
+            requested = true
+            e.control.requestStop(reason)
+          }
+        }),
+      )
+    })
+}

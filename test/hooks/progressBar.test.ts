@@ -1,0 +1,216 @@
+import * as tf from '@tensorflow/tfjs-core'
+import { from, type Observable, take, tap } from 'rxjs'
+import { beforeAll, describe, expect, it } from 'vitest'
+import type { Backend } from '../../src/backends/backend.js'
+import { manualClock } from '../../src/effects/clock.js'
+import { bufferConsole } from '../../src/effects/console.js'
+import type { TerminalStream } from '../../src/effects/terminal.js'
+import { isRxtrainError } from '../../src/errors/rxtrainError.js'
+import { progressBar } from '../../src/hooks/progressBar.js'
+import type { FitEvent, LoopControl } from '../../src/pipeline/events.js'
+import { fit } from '../../src/pipeline/fit.js'
+import { runSync } from '../support/run.js'
+import { useBackend } from '../support/backend.js'
+import { lineModule, tinyData } from '../support/tiny.js'
+
+let backend: Backend
+beforeAll(async () => {
+  backend = await useBackend('cpu')
+})
+
+/**
+ * A fit of 2 epochs × 5 training batches (2 validation batches) whose clock moves only here:
+ * +150 ms after each epochStart, +100 ms after each training batch, +1175 ms after each
+ * (non-sanity) validation batch. So in each epoch batch i ends 150 + 100·i ms after the epoch
+ * starts, and the end-of-epoch validation takes 2350 ms.
+ */
+const timedRun = (hook: ReturnType<typeof progressBar>, extra: (e: FitEvent) => void = () => {}): Observable<FitEvent> => {
+  const clock = manualClock(1_000_000)
+  return fit(lineModule(), tinyData(5, 2), { maxEpochs: 2 }, { backend, clock }).pipe(
+    tap((e) => {
+      if (e.type === 'epochStart') clock.advance(150)
+      else if (e.type === 'trainStep') clock.advance(100)
+      else if (e.type === 'validationStep' && !e.sanity) clock.advance(1175)
+    }),
+    hook,
+    tap(extra),
+  )
+}
+
+const fakeTerminal = () => {
+  const chunks: string[] = []
+  const stream: TerminalStream = {
+    isTTY: true,
+    columns: 160,
+    write: (s) => {
+      chunks.push(s)
+      return true
+    },
+  }
+  return { stream, chunks, text: () => chunks.join('') }
+}
+
+const count = (text: string, part: string): number => text.split(part).length - 1
+
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]/
+
+describe('progressBar without a TTY: plain lines', () => {
+  it('prints every N training batches with hand-computed rate and ETA, and each epoch end with its metrics', () => {
+    const out = bufferConsole(false)
+    const losses: number[] = []
+    const valLoss: number[] = []
+    const events = runSync(
+      timedRun(progressBar({ console: out, everyNSteps: 2 }), (e) => {
+        if (e.type === 'trainStep') losses.push(e.loss)
+        if (e.type === 'validationEnd') valLoss.push(e.metrics['val/loss'] as number)
+      }),
+    )
+    expect(events.at(-1)?.type).toBe('fitEnd')
+    const l = (i: number) => (losses[i] as number).toFixed(4)
+    const v = (i: number) => (valLoss[i] as number).toFixed(4)
+    // batch 2: 2 batches in 250 ms = 8.0 it/s, 3 left → 0.375 s; batch 4: 4 in 450 ms = 8.89 it/s,
+    // 1 left → 0.1125 s; epoch end: 5 in 550 ms = 9.09 it/s (the 2.35 s of validation excluded),
+    // and the epoch took 650 + 2350 = 3000 ms.
+    expect(out.lines).toEqual([
+      `epoch 1/2 · 2/5 · 8.0 it/s · ETA 0.4s · loss ${l(1)}`,
+      `epoch 1/2 · 4/5 · 8.9 it/s · ETA 0.1s · loss ${l(3)}`,
+      `epoch 1/2 · 5/5 · 9.1 it/s · 3.0s · loss ${l(4)} · val/loss ${v(0)}`,
+      `epoch 2/2 · 2/5 · 8.0 it/s · ETA 0.4s · loss ${l(6)}`,
+      `epoch 2/2 · 4/5 · 8.9 it/s · ETA 0.1s · loss ${l(8)}`,
+      `epoch 2/2 · 5/5 · 9.1 it/s · 3.0s · loss ${l(9)} · val/loss ${v(1)}`,
+    ])
+    expect(out.lines.some((line) => CONTROL.test(line))).toBe(false)
+    expect(out.errors).toEqual([])
+  })
+
+  it('defaults to a line every 50 batches and still reports each epoch (also in fastDevRun)', () => {
+    const out = bufferConsole(false)
+    runSync(fit(lineModule(), tinyData(5, 2), { fastDevRun: true }, { backend, clock: manualClock() }).pipe(progressBar({ console: out })))
+    expect(out.lines).toHaveLength(1)
+    expect(out.lines[0]).toMatch(/^epoch 1\/1 · 1\/1 · \? it\/s · 0\.0s · loss \d+\.\d{4} · val\/loss \d+\.\d{4}$/)
+  })
+
+  it('a console that is a TTY with a stream that is not prints lines, not a bar', () => {
+    const out = bufferConsole(true)
+    const term = fakeTerminal()
+    runSync(timedRun(progressBar({ console: out, stream: { ...term.stream, isTTY: false }, everyNSteps: 2 })))
+    expect(term.chunks).toEqual([])
+    expect(out.lines).toHaveLength(6)
+    expect(out.lines[0]).toMatch(/^epoch 1\/2 · 2\/5 · 8\.0 it\/s · ETA 0\.4s · loss \d\.\d{4}$/)
+  })
+})
+
+/** Hand-made events, to control exactly what the bar is given. */
+const control: LoopControl = {
+  hold: () => {},
+  requestStop: () => {},
+  stopRequested: () => false,
+  setHookState: () => {},
+  hookStates: () => ({}),
+}
+const event = (e: Record<string, unknown>): FitEvent => ({ control, epoch: 0, globalStep: 0, ...e }) as unknown as FitEvent
+const step = (batchIdx: number, time: number, loss: number, metrics: Record<string, number> = {}, progBar: string[] = []): FitEvent =>
+  event({ type: 'trainStep', batchIdx, time, loss, metrics, progBar })
+
+describe('progressBar metrics and unknown lengths (hand-made events)', () => {
+  it('shows the progBar names of the step, and at epoch end the marked epoch and validation values', () => {
+    const out = bufferConsole(false)
+    const events = [
+      event({ type: 'fitStart', time: 0, plan: { maxEpochs: 3 } }),
+      event({ type: 'epochStart', time: 0, numBatches: 4, firstBatch: 0 }),
+      step(0, 500, 1.5, { 'train/acc': 0.25, 'train/mae': 9 }, ['train/acc']),
+      step(1, 1000, 1.25, { 'train/acc': 0.5, 'train/mae': 8 }, ['train/acc']),
+      event({ type: 'validationStart', time: 1000, numBatches: 1 }),
+      event({ type: 'validationEnd', time: 2000, metrics: { 'val/acc': 0.75, 'val/loss': 0.3 }, progBar: ['val/acc'] }),
+      step(2, 2500, 1, { 'train/acc': 0.75 }, ['train/acc']),
+      step(3, 3000, 0.5, { 'train/acc': 1 }, ['train/acc']),
+      event({
+        type: 'epochEnd',
+        time: 3000,
+        metrics: { 'train/acc_epoch': 0.625, 'train/mae': 7 },
+        callbackMetrics: { 'train/acc_epoch': 0.625, 'train/mae': 7, 'val/acc': 0.75, 'val/loss': 0.3 },
+        progBar: ['train/acc_epoch'],
+      }),
+    ]
+    runSync(from(events).pipe(progressBar({ console: out, everyNSteps: 2, digits: 2 })))
+    // 2 batches in 1 s = 2.0 it/s, 2 left → 1 s; 4 batches in 3 s − 1 s of validation = 2.0 it/s.
+    expect(out.lines).toEqual([
+      'epoch 1/3 · 2/4 · 2.0 it/s · ETA 1.0s · loss 1.25 · train/acc 0.50',
+      'epoch 1/3 · 4/4 · 2.0 it/s · 3.0s · loss 0.50 · train/acc 1.00 · train/acc_epoch 0.63 · val/acc 0.75',
+    ])
+  })
+
+  it('without a maxEpochs or an epoch length it shows counts only, and slow steps in s/it', () => {
+    const out = bufferConsole(false)
+    const events = [
+      event({ type: 'fitStart', time: 0, plan: { maxEpochs: Number.POSITIVE_INFINITY } }),
+      event({ type: 'epochStart', time: 0, numBatches: Number.POSITIVE_INFINITY, firstBatch: 0 }),
+      step(0, 2500, 2),
+      step(1, 5000, 1),
+      event({ type: 'epochEnd', time: 90_000, metrics: {}, callbackMetrics: { 'val/loss': 0.5 }, progBar: [] }),
+    ]
+    runSync(from(events).pipe(progressBar({ console: out, everyNSteps: 2 })))
+    // 2 batches in 5 s = 0.4 it/s → 2.50 s/it; the epoch took 90 s → 1:30.
+    expect(out.lines).toEqual(['epoch 1 · 2 · 2.50 s/it · loss 1.0000', 'epoch 1 · 2 · 2.50 s/it · 1:30 · loss 1.0000 · val/loss 0.5000'])
+  })
+
+  it('counts a resumed epoch from its first batch', () => {
+    const out = bufferConsole(false)
+    const events = [
+      event({ type: 'fitStart', time: 0, plan: { maxEpochs: 1 } }),
+      event({ type: 'epochStart', time: 0, numBatches: 10, firstBatch: 6 }),
+      step(6, 250, 1),
+      step(7, 500, 1),
+    ]
+    runSync(from(events).pipe(progressBar({ console: out, everyNSteps: 4 })))
+    // 2 batches (7 and 8 of 10) in 0.5 s = 4.0 it/s; 2 left → 0.5 s.
+    expect(out.lines).toEqual(['epoch 1/1 · 8/10 · 4.0 it/s · ETA 0.5s · loss 1.0000'])
+  })
+})
+
+describe('progressBar on a TTY', () => {
+  it('draws the epoch and batch count on the stream, prints no lines, and finishes every bar it starts', () => {
+    const out = bufferConsole(true)
+    const term = fakeTerminal()
+    const before = tf.memory().numTensors
+    runSync(timedRun(progressBar({ console: out, stream: term.stream })))
+    expect(tf.memory().numTensors).toBe(before)
+    const text = term.text()
+    expect(out.lines).toEqual([])
+    expect(text).toContain('sanity check')
+    expect(text).toContain('epoch 1/2')
+    expect(text).toMatch(/epoch 2\/2 █{25} 5\/5 · 9\.1 it\/s · 3\.0s · loss \d\.\d{4} · val\/loss \d\.\d{4}/)
+    // cli-progress turns line wrapping off when a bar starts and back on when it stops:
+    // three bars (sanity check, two epochs), all stopped.
+    expect(count(text, '\u001b[?7l')).toBe(3)
+    expect(count(text, '\u001b[?7h')).toBe(3)
+  })
+
+  it('stops the bar when the subscriber unsubscribes mid-epoch or the pipeline fails', () => {
+    const term = fakeTerminal()
+    runSync(timedRun(progressBar({ console: bufferConsole(true), stream: term.stream })).pipe(take(6)))
+    expect(count(term.text(), '\u001b[?7l')).toBe(2)
+    expect(count(term.text(), '\u001b[?7h')).toBe(2)
+    expect(term.text()).toContain('epoch 1/2')
+
+    const failing = fakeTerminal()
+    const boom = new Error('boom')
+    let failure: unknown
+    timedRun(progressBar({ console: bufferConsole(true), stream: failing.stream }), (e) => {
+      if (e.type === 'trainStep' && e.batchIdx === 2) throw boom
+    }).subscribe({ error: (e: unknown) => (failure = e) })
+    expect(failure).toBe(boom)
+    expect(count(failing.text(), '\u001b[?7l')).toBe(2)
+    expect(count(failing.text(), '\u001b[?7h')).toBe(2)
+  })
+
+  it('rejects a refresh rate below one batch', () => {
+    let error: unknown
+    try {
+      progressBar({ refreshRate: 0 })
+    } catch (e) {
+      error = e
+    }
+    expect(isRxtrainError(error) && error.tag).toBe('ConfigError')
+  })
+})
