@@ -46,6 +46,7 @@ export type { MemoryFileSystem } from './effects/memoryFileSystem.js'
 export { nodeFileSystem } from './effects/nodeFileSystem.js'
 export { manualSignals, processSignals } from './effects/signals.js'
 export { fixedProcessInfo, liveProcessInfo } from './effects/processInfo.js'
+export { latestVersionDir, nextVersionDir } from './effects/versionDir.js'
 export type { ProcessInfo } from './effects/processInfo.js'
 export { liveTerminal } from './effects/terminal.js'
 export type { TerminalStream } from './effects/terminal.js'
@@ -94,6 +95,12 @@ export { encodeCheckpoint, writeCheckpoint, writePointer } from './checkpoint/wr
 export type { CheckpointContent } from './checkpoint/writeCheckpoint.js'
 export { initialLoopState, LoopStateCodec } from './pipeline/loopState.js'
 export type { LoopState } from './pipeline/loopState.js'
+
+// Export to the TensorFlow.js LayersModel format
+export { exportLayersModel, MODEL_JSON_FILE, WEIGHTS_FILE } from './export/saveLayersModel.js'
+export type { ExportedLayersModel } from './export/saveLayersModel.js'
+export { layersModelArtifacts, layersModelJson, layersModelPlan } from './export/layersModel.js'
+export type { LayersModelArtifacts, LayersModelJson, LayersModelOptions, LayersModelPlan, LayersModelTopology, WeightSpec } from './export/layersModel.js'
 
 // Hooks
 export { checkpoint } from './hooks/checkpoint/checkpoint.js'

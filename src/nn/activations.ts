@@ -64,16 +64,23 @@ export const activations: Readonly<Record<Activation, ActivationFn>> = {
 export const activationFn = (activation: Activation | ActivationFn): ActivationFn =>
   typeof activation === 'function' ? activation : activations[activation]
 
+/**
+ * How an activation option appears in a layer's `config`: its name, `'linear'` when absent,
+ * `'custom'` for a function (which no exporter can name).
+ */
+export const activationConfigName = (activation: Activation | ActivationFn | undefined): Activation | 'custom' =>
+  activation === undefined ? 'linear' : typeof activation === 'function' ? 'custom' : activation
+
 /** A layer applying a named activation; its params and state are empty and it keeps the shape. */
 export const activationLayer = (name: Activation): Layer<Empty, Empty> =>
-  statelessLayer(name, (s) => s, activations[name])
+  statelessLayer(name, (s) => s, activations[name], { activation: name })
 
 /** ReLU layer: max(x, 0). @example sequential(dense({ units: 128 }), relu(), dense({ units: 10 })) */
 export const relu = (): Layer<Empty, Empty> => activationLayer('relu')
 
 /** Leaky ReLU layer: x for x ≥ 0, alpha·x otherwise (default alpha 0.01, as in PyTorch). */
 export const leakyRelu = (alpha = LEAKY_RELU_SLOPE): Layer<Empty, Empty> =>
-  statelessLayer('leakyRelu', (s) => s, (x) => tf.leakyRelu(x, alpha))
+  statelessLayer('leakyRelu', (s) => s, (x) => tf.leakyRelu(x, alpha), { activation: 'leakyRelu', alpha })
 
 /** ELU layer (alpha 1): x for x > 0, eˣ − 1 otherwise. */
 export const elu = (): Layer<Empty, Empty> => activationLayer('elu')

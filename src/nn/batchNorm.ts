@@ -65,6 +65,7 @@ export const batchNorm = (options: BatchNormOptions = {}): Layer<BatchNormParams
     )
   return {
     kind: 'batchNorm',
+    config: { momentum, eps, axis },
     init: (k, inputShape) => {
       const a = channelAxisOf(axis, inputShape.length + 1)
       const channels = inputShape[a - 1]

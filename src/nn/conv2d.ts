@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { rxtrainError } from '../errors/rxtrainError.js'
 import { type Key, split } from '../random/key.js'
-import { type Activation, type ActivationFn, activationFn } from './activations.js'
+import { type Activation, type ActivationFn, activationConfigName, activationFn } from './activations.js'
 import { type Initializer, glorotUniform, zeros } from './init.js'
 import { type Empty, type Layer, empty } from './layer.js'
 import { type Padding, type Pair, expectHwc, expectNhwc, pairOf, windowOutputShape } from './shapes.js'
@@ -86,6 +86,7 @@ export const conv2d = (options: Conv2dOptions): Layer<Conv2dParams, Empty> => {
   const activate = options.activation === undefined ? undefined : activationFn(options.activation)
   return {
     kind: 'conv2d',
+    config: { filters, kernelSize: window, strides, padding, dilation, useBias, activation: activationConfigName(options.activation) },
     init: (k, inputShape) => {
       const hwc = expectHwc('conv2d', inputShape)
       const [h, w] = windowOutputShape('conv2d', hwc, window, strides, dilation, padding)

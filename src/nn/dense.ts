@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { rxtrainError } from '../errors/rxtrainError.js'
 import { split } from '../random/key.js'
-import { type Activation, type ActivationFn, activationFn } from './activations.js'
+import { type Activation, type ActivationFn, activationConfigName, activationFn } from './activations.js'
 import { type Initializer, glorotUniform, zeros } from './init.js'
 import { type Empty, type Layer, empty } from './layer.js'
 import { shapeError } from './shapes.js'
@@ -42,6 +42,7 @@ export const dense = (options: DenseOptions): Layer<DenseParams, Empty> => {
   const activate = options.activation === undefined ? undefined : activationFn(options.activation)
   return {
     kind: 'dense',
+    config: { units, useBias, activation: activationConfigName(options.activation) },
     init: (k, inputShape) => {
       const inFeatures = inputShape.at(-1)
       if (inFeatures === undefined)

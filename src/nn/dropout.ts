@@ -44,5 +44,6 @@ export const dropout = (rate: number): Layer<Empty, Empty> => {
       const mask = tf.tensor(dropoutMask(ctx.key, x.size, rate), x.shape, 'float32')
       return tf.mul(x, mask)
     },
+    { rate },
   )
 }

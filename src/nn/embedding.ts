@@ -39,6 +39,7 @@ export const embedding = (options: EmbeddingOptions): Layer<EmbeddingParams, Emp
     )
   return {
     kind: 'embedding',
+    config: { vocabSize, dim },
     init: (k, inputShape) => ({ params: { table: init(k, [vocabSize, dim]) }, state: empty, outputShape: [...inputShape, dim] }),
     apply: ({ params, state }, ids, _ctx) => {
       if (ids.dtype !== 'int32')

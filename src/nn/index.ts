@@ -7,7 +7,7 @@
  * import { nn } from 'rxtrain'
  * const model = nn.sequential(nn.flatten(), nn.dense({ units: 128, activation: 'relu' }), nn.dense({ units: 10 }))
  */
-export type { Empty, Layer, LayerContext, LayerInit, LayerOutput, Model, Shape } from './layer.js'
+export type { Empty, Layer, LayerConfig, LayerContext, LayerInit, LayerOutput, Model, Shape } from './layer.js'
 export { empty } from './layer.js'
 export type { Fans, Initializer } from './init.js'
 export {
@@ -27,6 +27,7 @@ export {
 export type { Activation, ActivationFn } from './activations.js'
 export {
   LEAKY_RELU_SLOPE,
+  activationConfigName,
   activationFn,
   activationLayer,
   activations,

@@ -34,6 +34,13 @@ export interface LayerOutput<S extends Params> {
 }
 
 /**
+ * A layer's resolved options as plain read-only data (e.g. dense's `{ units, useBias, activation }`),
+ * for tools that describe a layer without running it, such as the TensorFlow.js export
+ * (`src/export`). An activation given as a function appears as `'custom'`.
+ */
+export type LayerConfig = Readonly<Record<string, unknown>>
+
+/**
  * A functional layer: `init` builds variables for an input shape from a key; `apply` is a pure
  * function of the variables, the input and the context. It allocates new tensors and never
  * disposes its inputs; call it inside `tf.tidy` (the loop does) to release intermediates.
@@ -46,6 +53,8 @@ export interface LayerOutput<S extends Params> {
 export interface Layer<P extends Params = Params, S extends Params = Params> {
   /** What the layer is, e.g. `dense`; `sequential` uses it to name parameter paths. */
   readonly kind: string
+  /** The layer's resolved options (absent for layers built outside rxtrain's `nn`). Read-only; never consulted by `apply`. */
+  readonly config?: LayerConfig
   init(key: Key, inputShape: Shape): LayerInit<P, S>
   apply(model: Model<P, S>, x: tf.Tensor, ctx: LayerContext): LayerOutput<S>
 }

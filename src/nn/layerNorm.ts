@@ -33,6 +33,7 @@ export const layerNorm = (options: LayerNormOptions = {}): Layer<LayerNormParams
     throw rxtrainError('ConfigError', `layerNorm: eps must be positive, got ${eps}`, 'use e.g. layerNorm({ eps: 1e-5 }).', { eps })
   return {
     kind: 'layerNorm',
+    config: { eps },
     init: (k, inputShape) => {
       const features = inputShape.at(-1)
       if (features === undefined)

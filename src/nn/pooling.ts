@@ -29,6 +29,7 @@ const pool2d = (kind: 'maxPool2d' | 'avgPool2d', options: Pool2dOptions): Layer<
       windowOutputShape(kind, [h, w, c], window, strides, [1, 1], padding)
       return op(x as tf.Tensor4D, [window[0], window[1]], [strides[0], strides[1]], padding)
     },
+    { poolSize: window, strides, padding },
   )
 }
 

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core'
-import { type Empty, type Layer, type LayerContext, type Shape, empty } from './layer.js'
+import { type Empty, type Layer, type LayerConfig, type LayerContext, type Shape, empty } from './layer.js'
 
 /**
  * Builds a layer that has no variables (activations, pooling, flatten, dropout): `init` only
@@ -12,8 +12,10 @@ export const statelessLayer = (
   kind: string,
   outputShape: (inputShape: Shape) => Shape,
   forward: (x: tf.Tensor, ctx: LayerContext) => tf.Tensor,
+  config?: LayerConfig,
 ): Layer<Empty, Empty> => ({
   kind,
+  ...(config === undefined ? {} : { config }),
   init: (_key, inputShape) => ({ params: empty, state: empty, outputShape: outputShape(inputShape) }),
   apply: (model, x, ctx) => ({ y: forward(x, ctx), state: model.state }),
 })
