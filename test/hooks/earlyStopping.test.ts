@@ -5,7 +5,7 @@ import type { Backend } from '../../src/backends/backend.js'
 import { type EarlyStoppingOptions, earlyStopping, earlyStoppingCheck } from '../../src/hooks/earlyStopping.js'
 import type { FitEvent } from '../../src/pipeline/events.js'
 import { fit } from '../../src/pipeline/fit.js'
-import { useBackend } from '../support/backend.js'
+import { quiet, useBackend } from '../support/backend.js'
 import { type FakeRun, fakeRun } from '../support/events.js'
 import { failureOf, runSync } from '../support/run.js'
 import { lineModule, tinyData } from '../support/tiny.js'
@@ -108,7 +108,7 @@ describe('in a real run', () => {
   const frozen = lineModule(0)
 
   it('ends the stream with a fitEnd that says why', () => {
-    const events = runSync(fit(frozen, tinyData(3, 2), { maxEpochs: 50 }, { backend }).pipe(earlyStopping({ monitor: 'val/loss', patience: 3 })))
+    const events = runSync(fit(frozen, tinyData(3, 2), { maxEpochs: 50 }, { backend, signals: quiet }).pipe(earlyStopping({ monitor: 'val/loss', patience: 3 })))
     const end = events.at(-1)
     expect(end?.type === 'fitEnd' && end.reason).toBe('stopRequested')
     expect(end?.type === 'fitEnd' && end.stopReason).toMatch(/^Monitored metric val\/loss did not improve in the last 3 records/)
@@ -116,16 +116,16 @@ describe('in a real run', () => {
   })
 
   it('waits for minEpochs', () => {
-    const events = runSync(fit(frozen, tinyData(3, 2), { maxEpochs: 50, minEpochs: 7 }, { backend }).pipe(earlyStopping({ monitor: 'val/loss', patience: 1 })))
+    const events = runSync(fit(frozen, tinyData(3, 2), { maxEpochs: 50, minEpochs: 7 }, { backend, signals: quiet }).pipe(earlyStopping({ monitor: 'val/loss', patience: 1 })))
     expect(events.filter((e) => e.type === 'epochEnd')).toHaveLength(7)
   })
 
   it('a monitor that is not logged is an error (strict), or skipped (strict: false)', async () => {
-    expect((failureOf(fit(frozen, tinyData(3, 2), { maxEpochs: 2 }, { backend }).pipe(earlyStopping({ monitor: 'val/acc' }))) as Error).message).toMatch(
+    expect((failureOf(fit(frozen, tinyData(3, 2), { maxEpochs: 2 }, { backend, signals: quiet }).pipe(earlyStopping({ monitor: 'val/acc' }))) as Error).message).toMatch(
       /early stopping monitors 'val\/acc', which was not logged[\s\S]*val\/loss/,
     )
     const events = await lastValueFrom(
-      fit(frozen, tinyData(3, 2), { maxEpochs: 2 }, { backend }).pipe(earlyStopping({ monitor: 'val/acc', strict: false }), map((e) => e.type)),
+      fit(frozen, tinyData(3, 2), { maxEpochs: 2 }, { backend, signals: quiet }).pipe(earlyStopping({ monitor: 'val/acc', strict: false }), map((e) => e.type)),
     )
     expect(events).toBe('fitEnd')
   })

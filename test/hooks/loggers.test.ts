@@ -10,7 +10,7 @@ import { logRowOf } from '../../src/hooks/logRows.js'
 import type { FitEvent } from '../../src/pipeline/events.js'
 import { fit } from '../../src/pipeline/fit.js'
 import type { TrainerOptions } from '../../src/pipeline/options.js'
-import { useBackend } from '../support/backend.js'
+import { quiet, useBackend } from '../support/backend.js'
 import { type FakeRun, fakeRun, feed } from '../support/events.js'
 import { lineModule, tinyData, type XY } from '../support/tiny.js'
 
@@ -35,7 +35,7 @@ const growing = () => {
 
 const runLogged = async (options: TrainerOptions, hook: ReturnType<typeof csvLogger>) => {
   const events: FitEvent[] = []
-  await lastValueFrom(fit(growing(), tinyData(3, 2), { logEveryNSteps: 1, defaultRootDir: '/run', ...options }, { backend }).pipe(tap((e) => events.push(e)), hook, toArray()))
+  await lastValueFrom(fit(growing(), tinyData(3, 2), { logEveryNSteps: 1, defaultRootDir: '/run', ...options }, { backend, signals: quiet }).pipe(tap((e) => events.push(e)), hook, toArray()))
   return events
 }
 
@@ -65,7 +65,7 @@ describe('csvLogger', () => {
 
   it('follows logEveryNSteps: rows at steps 1 and 3 for every second step (Lightning: 49, 99 for 50)', async () => {
     const fs = memoryFileSystem()
-    await lastValueFrom(fit(lineModule(), tinyData(4, 1), { maxEpochs: 1, logEveryNSteps: 2, limitValBatches: 0, defaultRootDir: '/run' }, { backend }).pipe(csvLogger({ fs }), toArray()))
+    await lastValueFrom(fit(lineModule(), tinyData(4, 1), { maxEpochs: 1, logEveryNSteps: 2, limitValBatches: 0, defaultRootDir: '/run' }, { backend, signals: quiet }).pipe(csvLogger({ fs }), toArray()))
     expect(text(fs, '/run/metrics.csv').trimEnd().split('\n').map((l) => l.split(',')[1])).toEqual(['step', '1', '3'])
   })
 

@@ -9,7 +9,7 @@ import { fit } from '../../src/pipeline/fit.js'
 import { defineModule } from '../../src/pipeline/module.js'
 import type { TrainerOptions } from '../../src/pipeline/options.js'
 import type { GradientTransform } from '../../src/optim/transform.js'
-import { useBackend } from '../support/backend.js'
+import { quiet, useBackend } from '../support/backend.js'
 import { runSync } from '../support/run.js'
 import { lineModule, tinyData } from '../support/tiny.js'
 
@@ -31,7 +31,7 @@ const moduleWith = (optimizer: GradientTransform) => {
 const run = (optimizer: GradientTransform, options: TrainerOptions, hook = lrMonitor()) => {
   const seenBefore: FitEvent[] = []
   const events = runSync(
-    fit(moduleWith(optimizer), tinyData(3, 1), options, { backend }).pipe(
+    fit(moduleWith(optimizer), tinyData(3, 1), options, { backend, signals: quiet }).pipe(
       tap((e) => seenBefore.push(e)),
       hook,
     ),

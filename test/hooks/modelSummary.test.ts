@@ -9,7 +9,7 @@ import { fit } from '../../src/pipeline/fit.js'
 import { defineModule } from '../../src/pipeline/module.js'
 import { disposeTree, unflattenParams } from '../../src/tree/tree.js'
 import { key } from '../../src/random/key.js'
-import { useBackend } from '../support/backend.js'
+import { quiet, useBackend } from '../support/backend.js'
 import { runSync } from '../support/run.js'
 import { tinyData, type XY } from '../support/tiny.js'
 
@@ -138,7 +138,7 @@ describe('modelSummary', () => {
     })
     const out = bufferConsole()
     const before = tf.memory().numTensors
-    const events = runSync(fit(module, tinyData(3, 0, 2), { maxEpochs: 2 }, { backend }).pipe(modelSummary({ console: out })))
+    const events = runSync(fit(module, tinyData(3, 0, 2), { maxEpochs: 2 }, { backend, signals: quiet }).pipe(modelSummary({ console: out })))
     expect(tf.memory().numTensors).toBe(before)
     expect(events.at(-1)?.type).toBe('fitEnd')
     // dense0 1·4 + 4 = 8; batchNorm1 4 + 4 trainable, 8 state; dense2 4·1 + 1 = 5.

@@ -10,7 +10,7 @@ import { progressBar } from '../../src/hooks/progressBar.js'
 import type { FitEvent, LoopControl } from '../../src/pipeline/events.js'
 import { fit } from '../../src/pipeline/fit.js'
 import { runSync } from '../support/run.js'
-import { useBackend } from '../support/backend.js'
+import { quiet, useBackend } from '../support/backend.js'
 import { lineModule, tinyData } from '../support/tiny.js'
 
 let backend: Backend
@@ -26,7 +26,7 @@ beforeAll(async () => {
  */
 const timedRun = (hook: ReturnType<typeof progressBar>, extra: (e: FitEvent) => void = () => {}): Observable<FitEvent> => {
   const clock = manualClock(1_000_000)
-  return fit(lineModule(), tinyData(5, 2), { maxEpochs: 2 }, { backend, clock }).pipe(
+  return fit(lineModule(), tinyData(5, 2), { maxEpochs: 2 }, { backend, clock, signals: quiet }).pipe(
     tap((e) => {
       if (e.type === 'epochStart') clock.advance(150)
       else if (e.type === 'trainStep') clock.advance(100)
@@ -85,7 +85,7 @@ describe('progressBar without a TTY: plain lines', () => {
 
   it('defaults to a line every 50 batches and still reports each epoch (also in fastDevRun)', () => {
     const out = bufferConsole(false)
-    runSync(fit(lineModule(), tinyData(5, 2), { fastDevRun: true }, { backend, clock: manualClock() }).pipe(progressBar({ console: out })))
+    runSync(fit(lineModule(), tinyData(5, 2), { fastDevRun: true }, { backend, clock: manualClock(), signals: quiet }).pipe(progressBar({ console: out })))
     expect(out.lines).toHaveLength(1)
     expect(out.lines[0]).toMatch(/^epoch 1\/1 · 1\/1 · \? it\/s · 0\.0s · loss \d+\.\d{4} · val\/loss \d+\.\d{4}$/)
   })

@@ -24,7 +24,7 @@ import { fit, type RunEnv } from '../../src/pipeline/fit.js'
 import { log } from '../../src/pipeline/logs.js'
 import { defineModule } from '../../src/pipeline/module.js'
 import { defaultOptions, type TrainerOptions } from '../../src/pipeline/options.js'
-import { useBackend } from '../support/backend.js'
+import { quiet, useBackend } from '../support/backend.js'
 import { tinyData, type XY } from '../support/tiny.js'
 
 let backend: Backend
@@ -337,7 +337,7 @@ describe('tensorboard', () => {
   it('tensorboard(dir) writes to disk with the live host name and pid', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'rxtrain-tb-'))
     try {
-      await lastValueFrom(fit(module, tinyData(3, 1), { maxEpochs: 1, logEveryNSteps: 1 }, { backend }).pipe(tensorboard(join(dir, 'tb')), toArray()))
+      await lastValueFrom(fit(module, tinyData(3, 1), { maxEpochs: 1, logEveryNSteps: 1 }, { backend, signals: quiet }).pipe(tensorboard(join(dir, 'tb')), toArray()))
       const names = await readdir(join(dir, 'tb'))
       expect(names).toHaveLength(1)
       expect(names[0]).toMatch(new RegExp(`^events\\.out\\.tfevents\\.\\d+\\.[^.]+.*\\.${process.pid}\\.0$`))
@@ -352,7 +352,7 @@ describe('tensorboard', () => {
   it('a run cut short still gets the rows it logged', async () => {
     const fs = memoryFileSystem()
     const seen: FitEvent[] = []
-    const run = fit(module, tinyData(6, 2), { maxEpochs: 2, logEveryNSteps: 1, defaultRootDir: 'cut' }, { backend, clock: tickingClock() }).pipe(
+    const run = fit(module, tinyData(6, 2), { maxEpochs: 2, logEveryNSteps: 1, defaultRootDir: 'cut' }, { backend, clock: tickingClock(), signals: quiet }).pipe(
       tap((e) => seen.push(e)),
       tensorboard({ fs, processInfo: host }),
       takeWhile((e) => !(e.type === 'trainStep' && e.epoch === 1 && e.batchIdx === 2), true),
@@ -423,7 +423,7 @@ describe('tensorboard', () => {
   it('a failed write fails the run with the FileError', async () => {
     const memory = memoryFileSystem()
     const fs = { ...memory, appendFile: (path: string) => TE.left(fileError('append to', path, new Error('disk full'))) }
-    const run = fit(module, tinyData(3, 1), { maxEpochs: 1, logEveryNSteps: 1 }, { backend }).pipe(tensorboard({ fs, processInfo: host }))
+    const run = fit(module, tinyData(3, 1), { maxEpochs: 1, logEveryNSteps: 1 }, { backend, signals: quiet }).pipe(tensorboard({ fs, processInfo: host }))
     const error = await lastValueFrom(run).then(
       () => undefined,
       (e: unknown) => e,

@@ -11,7 +11,7 @@ import { durationMs, formatClock, timer, type TimerOptions } from '../../src/hoo
 import type { FitEvent, HookStates, LoopControl } from '../../src/pipeline/events.js'
 import type { TrainerOptions } from '../../src/pipeline/options.js'
 import { fit } from '../../src/pipeline/fit.js'
-import { useBackend } from '../support/backend.js'
+import { quiet, useBackend } from '../support/backend.js'
 import { runSync } from '../support/run.js'
 import { lineModule, scheduleOf, tinyData } from '../support/tiny.js'
 
@@ -27,7 +27,7 @@ beforeAll(async () => {
 const timedFit = (T: number, options: TrainerOptions, timerOptions: TimerOptions): FitEvent[] => {
   const clock = manualClock(5_000_000)
   return runSync(
-    fit(lineModule(), tinyData(T, 2), options, { backend, clock }).pipe(
+    fit(lineModule(), tinyData(T, 2), options, { backend, clock, signals: quiet }).pipe(
       timer(timerOptions),
       tap((e) => {
         if (e.type === 'trainStep') clock.advance(1000)

@@ -7,7 +7,7 @@ import { trainedModel } from '../../src/hooks/trainedModel.js'
 import { fit } from '../../src/pipeline/fit.js'
 import { disposeTree, flattenParams } from '../../src/tree/tree.js'
 import { mlp } from '../../examples/mnist-mlp/main.js'
-import { useBackend } from '../support/backend.js'
+import { quiet, useBackend } from '../support/backend.js'
 
 let cpu: Backend
 let wasm: Backend
@@ -33,7 +33,7 @@ const maxDiff = (a: Map<string, Float32Array>, b: Map<string, Float32Array>): nu
 const train = async (backend: Backend, maxSteps = 50): Promise<Map<string, Float32Array>> => {
   const data = mnistDataModule(arrays, { batchSize: 32, limit: 4000 })
   const model = await new Promise<import('../../src/nn/layer.js').Model>((resolve, reject) =>
-    fit(mlp, data, { maxSteps, numSanityValSteps: 0, limitValBatches: 0, seed: 3 }, { backend }).pipe(trainedModel()).subscribe({ next: resolve, error: reject }),
+    fit(mlp, data, { maxSteps, numSanityValSteps: 0, limitValBatches: 0, seed: 3 }, { backend, signals: quiet }).pipe(trainedModel()).subscribe({ next: resolve, error: reject }),
   )
   const params = new Map(flattenParams(model.params).map((l) => [l.path, l.tensor.dataSync() as Float32Array]))
   disposeTree(model)

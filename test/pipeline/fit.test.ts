@@ -15,7 +15,7 @@ import { fit } from '../../src/pipeline/fit.js'
 import { defineModule } from '../../src/pipeline/module.js'
 import type { TrainerOptions } from '../../src/pipeline/options.js'
 import { disposeTree, flattenParams, tensorsOf } from '../../src/tree/tree.js'
-import { useBackend } from '../support/backend.js'
+import { quiet, useBackend } from '../support/backend.js'
 import { failureOf, runSync } from '../support/run.js'
 import { lineModule, tinyData, type XY } from '../support/tiny.js'
 
@@ -55,7 +55,7 @@ const blobData = (features = 4) => ({
 const paramValues = (model: Model): Float32Array[] => flattenParams(model.params).map((l) => l.tensor.dataSync() as Float32Array)
 
 const train = (options: TrainerOptions, module = classifier()) => {
-  const model = runSync(fit(module, blobData(), options, { backend }).pipe(trainedModel()))[0] as Model
+  const model = runSync(fit(module, blobData(), options, { backend, signals: quiet }).pipe(trainedModel()))[0] as Model
   const values = paramValues(model)
   disposeTree(model)
   return values
@@ -73,19 +73,19 @@ describe('determinism', () => {
 describe('no leaks', () => {
   it('fit leaves exactly the returned model behind', () => {
     const before = tf.memory().numTensors
-    const [model] = runSync(fit(classifier(), blobData(), { maxEpochs: 2, accumulateGradBatches: 3, valCheckInterval: 0.5 }, { backend }).pipe(trainedModel()))
+    const [model] = runSync(fit(classifier(), blobData(), { maxEpochs: 2, accumulateGradBatches: 3, valCheckInterval: 0.5 }, { backend, signals: quiet }).pipe(trainedModel()))
     expect(tf.memory().numTensors).toBe(before + tensorsOf(model).length)
     disposeTree(model)
     expect(tf.memory().numTensors).toBe(before)
   })
 
   it('validate and test leave nothing; predict leaves the one tensor it returns', () => {
-    const [model] = runSync(fit(classifier(), blobData(), { maxEpochs: 1 }, { backend }).pipe(trainedModel()))
+    const [model] = runSync(fit(classifier(), blobData(), { maxEpochs: 1 }, { backend, signals: quiet }).pipe(trainedModel()))
     const before = tf.memory().numTensors
-    runSync(validate(classifier(), model!, blobData(), {}, { backend }))
-    runSync(test(classifier(), model!, blobData(), {}, { backend }))
+    runSync(validate(classifier(), model!, blobData(), {}, { backend, signals: quiet }))
+    runSync(test(classifier(), model!, blobData(), {}, { backend, signals: quiet }))
     expect(tf.memory().numTensors).toBe(before)
-    const [predictions] = runSync(predict(classifier(), model!, blobData(), {}, { backend }).pipe(collectPredictions()))
+    const [predictions] = runSync(predict(classifier(), model!, blobData(), {}, { backend, signals: quiet }).pipe(collectPredictions()))
     expect(tf.memory().numTensors).toBe(before + 1)
     expect(predictions?.shape).toEqual([20, 3])
     disposeTree([predictions, model])
@@ -94,7 +94,7 @@ describe('no leaks', () => {
   it('unsubscribing synchronously (take) stops at the next step boundary and releases everything', () => {
     const before = tf.memory().numTensors
     let steps = 0
-    runSync(fit(classifier(), blobData(), { maxEpochs: 100 }, { backend }).pipe(tap((e) => { if (e.type === 'trainStep') steps++ }), take(12)))
+    runSync(fit(classifier(), blobData(), { maxEpochs: 100 }, { backend, signals: quiet }).pipe(tap((e) => { if (e.type === 'trainStep') steps++ }), take(12)))
     expect(steps).toBeLessThan(12)
     expect(tf.memory().numTensors).toBe(before)
   })
@@ -104,7 +104,7 @@ describe('no leaks', () => {
     let read: number[] | undefined
     let readError: unknown
     await new Promise<void>((resolve) => {
-      const subscription = fit(classifier(), blobData(), { maxEpochs: 5 }, { backend }).subscribe((e) => {
+      const subscription = fit(classifier(), blobData(), { maxEpochs: 5 }, { backend, signals: quiet }).subscribe((e) => {
         if (e.type !== 'trainStep' || e.batchIdx !== 2) return
         const params = e.state.params
         e.control.hold(
@@ -128,20 +128,20 @@ describe('no leaks', () => {
 
   it('a run that fails releases everything', () => {
     const before = tf.memory().numTensors
-    expect(isRxtrainError(failureOf(fit(classifier(), blobData(5), { maxEpochs: 1 }, { backend })))).toBe(true)
+    expect(isRxtrainError(failureOf(fit(classifier(), blobData(5), { maxEpochs: 1 }, { backend, signals: quiet })))).toBe(true)
     expect(tf.memory().numTensors).toBe(before)
   })
 })
 
 describe('bad input gets a tagged error that names the problem', () => {
   it('a batch whose shape does not fit the model (caught by the sanity check, as in Lightning)', () => {
-    const e = failureOf(fit(classifier(), blobData(5), { maxEpochs: 1 }, { backend }))
+    const e = failureOf(fit(classifier(), blobData(5), { maxEpochs: 1 }, { backend, signals: quiet }))
     expect(isRxtrainError(e) && e.tag).toBe('ShapeError')
     expect((e as Error).message).toMatch(/^ShapeError: sanity step at epoch 0, batch 0 \(batch: x \[8,5\] float32, y \[8\] int32\): dense expects inputs of shape \[batch, 4\], got \[8, 5\]/)
   })
 
   it('without a sanity check, the first training step names it', () => {
-    const e = failureOf(fit(classifier(), blobData(5), { maxEpochs: 1, numSanityValSteps: 0 }, { backend }))
+    const e = failureOf(fit(classifier(), blobData(5), { maxEpochs: 1, numSanityValSteps: 0 }, { backend, signals: quiet }))
     expect((e as Error).message).toMatch(/^ShapeError: train step at epoch 0, batch 0 .*got \[8, 5\]/)
     expect(isRxtrainError(e) && e.remedy.length).toBeGreaterThan(10)
   })
@@ -157,7 +157,7 @@ describe('bad input gets a tagged error that names the problem', () => {
     })
 
   it('a non-finite loss stops the run with the step and the metric named', () => {
-    const e = failureOf(fit(nanAfter(3), tinyData(10, 1), { maxEpochs: 1 }, { backend }))
+    const e = failureOf(fit(nanAfter(3), tinyData(10, 1), { maxEpochs: 1 }, { backend, signals: quiet }))
     expect(isRxtrainError(e) && e.tag).toBe('NonFiniteError')
     expect((e as Error).message).toMatch(/NaN at epoch 0, batch 3 \(global step 3\).*train\/loss = NaN/)
     expect((e as Error).message).toMatch(/applyIfFinite/)
@@ -165,27 +165,27 @@ describe('bad input gets a tagged error that names the problem', () => {
 
   it('with applyIfFinite in the chain, non-finite steps are skipped and training goes on', () => {
     const guarded = { ...nanAfter(3), optimizer: optim.applyIfFinite(optim.sgd({ lr: 0.1 })) }
-    const events = runSync(fit(guarded, tinyData(10, 1), { maxEpochs: 1 }, { backend }))
+    const events = runSync(fit(guarded, tinyData(10, 1), { maxEpochs: 1 }, { backend, signals: quiet }))
     const end = events.at(-1) as Extract<FitEvent, { type: 'fitEnd' }>
     expect(end.globalStep).toBe(10)
   })
 
   it('an unknown option, with the likely intended one', () => {
-    const e = failureOf(fit(lineModule(), tinyData(2, 1), { maxEpoch: 3 } as TrainerOptions, { backend }))
+    const e = failureOf(fit(lineModule(), tinyData(2, 1), { maxEpoch: 3 } as TrainerOptions, { backend, signals: quiet }))
     expect(isRxtrainError(e) && e.tag).toBe('ConfigError')
     expect((e as Error).message).toMatch(/unknown option 'maxEpoch'.*\n.*did you mean 'maxEpochs'/)
   })
 
   it('a negative maxEpochs', () => {
-    const e = failureOf(fit(lineModule(), tinyData(2, 1), { maxEpochs: -3 }, { backend }))
+    const e = failureOf(fit(lineModule(), tinyData(2, 1), { maxEpochs: -3 }, { backend, signals: quiet }))
     expect(isRxtrainError(e) && e.tag).toBe('ConfigError')
     expect((e as Error).message).toMatch(/maxEpochs must be an integer >= -1, got -3/)
   })
 
   it('a data module without training data, a module without a predict step', () => {
-    expect((failureOf(fit(lineModule(), {}, {}, { backend })) as Error).message).toMatch(/training source/)
+    expect((failureOf(fit(lineModule(), {}, {}, { backend, signals: quiet })) as Error).message).toMatch(/training source/)
     const noPredict = { ...lineModule(), predictStep: undefined }
-    expect((failureOf(predict(noPredict, { params: { w: tf.zeros([1, 1]), b: tf.zeros([1]) }, state: {} }, tinyData(2, 2), {}, { backend })) as Error).message).toMatch(/no predictStep/)
+    expect((failureOf(predict(noPredict, { params: { w: tf.zeros([1, 1]), b: tf.zeros([1]) }, state: {} }, tinyData(2, 2), {}, { backend, signals: quiet })) as Error).message).toMatch(/no predictStep/)
   })
 })
 
@@ -200,7 +200,7 @@ describe('what a step may log', () => {
       },
     }
     const before = tf.memory().numTensors
-    const steps = runSync(fit(module, tinyData(3, 1), { maxEpochs: 1 }, { backend })).filter((e) => e.type === 'trainStep')
+    const steps = runSync(fit(module, tinyData(3, 1), { maxEpochs: 1 }, { backend, signals: quiet })).filter((e) => e.type === 'trainStep')
     expect(steps.map((e) => (e.type === 'trainStep' ? e.metrics.w : -1))[0]).toBe(0) // w starts at 0
     expect(steps).toHaveLength(3)
     expect(tf.memory().numTensors).toBe(before)
@@ -212,7 +212,7 @@ describe('sources that lie about their length', () => {
     const short = tinyData(4, 1)
     const train = short.train!
     const lying = { numBatches: 5, open: train.open }
-    const e = failureOf(fit(lineModule(), { train: lying }, { maxEpochs: 2 }, { backend }))
+    const e = failureOf(fit(lineModule(), { train: lying }, { maxEpochs: 2 }, { backend, signals: quiet }))
     expect(isRxtrainError(e) && e.tag).toBe('DataError')
     expect((e as Error).message).toMatch(/train source declared 5 batches per pass but ended after 4/)
   })
@@ -225,15 +225,15 @@ describe('evaluation streams', () => {
     // lineSource targets y = 2x + 1; this model predicts 2x + 0.5: squared error 0.25 on every example.
     const xs = { x: { data: new Float32Array([0, 0.1, 0.2, 0.3, 0.4]), shape: [1] }, y: { data: new Float32Array([1, 1.2, 1.4, 1.6, 1.8]), shape: [1] } }
     const data = { val: fromArrays(xs, { batchSize: 2 }) }
-    const [m] = runSync(validate(lineModule(), fixed, data, {}, { backend }).pipe(evalMetrics()))
+    const [m] = runSync(validate(lineModule(), fixed, data, {}, { backend, signals: quiet }).pipe(evalMetrics()))
     expect(m?.['val/loss']).toBeCloseTo(0.25, 6)
-    const [t] = runSync(test(lineModule(), fixed, tinyData(1, 7, 1), {}, { backend }).pipe(evalMetrics()))
+    const [t] = runSync(test(lineModule(), fixed, tinyData(1, 7, 1), {}, { backend, signals: quiet }).pipe(evalMetrics()))
     expect(t?.['test/loss']).toBeCloseTo(0.25, 6)
   })
 
   it('predict keeps the order of the batches', () => {
     const data = { predict: fromArrays({ x: { data: new Float32Array([1, 2, 3, 4, 5]), shape: [1] }, y: { data: new Float32Array(5), shape: [1] } }, { batchSize: 2 }) }
-    const [p] = runSync(predict(lineModule(), fixed, data, {}, { backend }).pipe(collectPredictions()))
+    const [p] = runSync(predict(lineModule(), fixed, data, {}, { backend, signals: quiet }).pipe(collectPredictions()))
     expect(Array.from(p!.dataSync())).toEqual([2.5, 4.5, 6.5, 8.5, 10.5])
     p!.dispose()
   })
@@ -241,10 +241,10 @@ describe('evaluation streams', () => {
   it('predict outputs may alias the batch or a parameter: nothing is used after release, the model is untouched', () => {
     const data = { predict: fromArrays({ x: { data: new Float32Array([1, 2, 3]), shape: [1] }, y: { data: new Float32Array(3), shape: [1] } }, { batchSize: 2 }) }
     const before = tf.memory().numTensors
-    const [echo] = runSync(predict({ ...lineModule(), predictStep: (_m: Model, batch: XY) => batch.x }, fixed, data, {}, { backend }).pipe(collectPredictions()))
+    const [echo] = runSync(predict({ ...lineModule(), predictStep: (_m: Model, batch: XY) => batch.x }, fixed, data, {}, { backend, signals: quiet }).pipe(collectPredictions()))
     expect(Array.from(echo!.dataSync())).toEqual([1, 2, 3])
     echo!.dispose()
-    const [weights] = runSync(predict({ ...lineModule(), predictStep: (m: Model) => m.params.w as tf.Tensor }, fixed, data, {}, { backend }).pipe(collectPredictions()))
+    const [weights] = runSync(predict({ ...lineModule(), predictStep: (m: Model) => m.params.w as tf.Tensor }, fixed, data, {}, { backend, signals: quiet }).pipe(collectPredictions()))
     expect((fixed.params.w as tf.Tensor).isDisposed).toBe(false)
     expect(Array.from(weights!.dataSync())).toEqual([2, 2])
     weights!.dispose()
@@ -252,7 +252,7 @@ describe('evaluation streams', () => {
   })
 
   it('limitTestBatches limits a test run', () => {
-    const events = runSync(test(lineModule(), fixed, tinyData(1, 7, 1), { limitTestBatches: 3 }, { backend }))
+    const events = runSync(test(lineModule(), fixed, tinyData(1, 7, 1), { limitTestBatches: 3 }, { backend, signals: quiet }))
     expect(events.filter((e) => e.type === 'evalStep')).toHaveLength(3)
   })
 })
@@ -265,7 +265,7 @@ describe('trainer options that change the update', () => {
       optimizer,
     })
   const finalW = (module: ReturnType<typeof oneParam>, options: TrainerOptions) => {
-    const [model] = runSync(fit(module, tinyData(1, 1), { maxEpochs: 1, ...options }, { backend }).pipe(trainedModel()))
+    const [model] = runSync(fit(module, tinyData(1, 1), { maxEpochs: 1, ...options }, { backend, signals: quiet }).pipe(trainedModel()))
     const w = Array.from((model!.params.w as tf.Tensor).dataSync())
     disposeTree(model)
     return w
@@ -285,13 +285,13 @@ describe('trainer options that change the update', () => {
   it('an optimizer given as a function of the plan sees the planned steps', () => {
     let seen = -1
     const module = { ...lineModule(), optimizer: (plan: { estimatedSteppingBatches: number }) => ((seen = plan.estimatedSteppingBatches), optim.sgd({ lr: 0.1 })) }
-    runSync(fit(module, tinyData(10, 1), { maxEpochs: 3, accumulateGradBatches: 4 }, { backend }))
+    runSync(fit(module, tinyData(10, 1), { maxEpochs: 3, accumulateGradBatches: 4 }, { backend, signals: quiet }))
     expect(seen).toBe(9) // ceil(10 / 4) = 3 steps per epoch, 3 epochs
   })
 
   it('reduceOnPlateau is driven by the validation metrics', () => {
     const plateau = optim.chain(optim.sgd({ lr: 0 }), optim.reduceOnPlateau({ monitor: 'val/loss', patience: 1, factor: 0.5 }))
-    const events = runSync(fit({ ...lineModule(), optimizer: plateau }, tinyData(2, 1), { maxEpochs: 4 }, { backend }))
+    const events = runSync(fit({ ...lineModule(), optimizer: plateau }, tinyData(2, 1), { maxEpochs: 4 }, { backend, signals: quiet }))
     const end = events.at(-1) as Extract<FitEvent, { type: 'fitEnd' }>
     // lr 0: the validation loss never improves after the first epoch; with patience 1 the second
     // bad epoch (epoch 3) halves the scale, and the counter starts again.

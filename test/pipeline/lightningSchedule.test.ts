@@ -4,7 +4,7 @@ import type { Backend } from '../../src/backends/backend.js'
 import type { FitEvent } from '../../src/pipeline/events.js'
 import { fit } from '../../src/pipeline/fit.js'
 import type { TrainerOptions } from '../../src/pipeline/options.js'
-import { useBackend } from '../support/backend.js'
+import { quiet, useBackend } from '../support/backend.js'
 import { lineModule, scheduleOf, tinyData } from '../support/tiny.js'
 
 let backend: Backend
@@ -16,7 +16,7 @@ beforeAll(async () => {
 const run = (T: number, V: number, options: TrainerOptions): FitEvent[] => {
   const events: FitEvent[] = []
   let failure: unknown
-  fit(lineModule(), tinyData(T, V), options, { backend }).subscribe({ next: (e) => events.push(e), error: (e: unknown) => (failure = e) })
+  fit(lineModule(), tinyData(T, V), options, { backend, signals: quiet }).subscribe({ next: (e) => events.push(e), error: (e: unknown) => (failure = e) })
   if (failure !== undefined) throw failure
   expect(events.at(-1)?.type).toBe('fitEnd')
   return events

@@ -8,7 +8,7 @@ import type { BatchSource } from '../../src/data/source.js'
 import type { FitEvent } from '../../src/pipeline/events.js'
 import { fit } from '../../src/pipeline/fit.js'
 import type { TrainerOptions } from '../../src/pipeline/options.js'
-import { useBackend } from '../support/backend.js'
+import { quiet, useBackend } from '../support/backend.js'
 import { lineModule, tinyData, type XY } from '../support/tiny.js'
 
 let backend: Backend
@@ -52,7 +52,7 @@ const timedSource = (inner: BatchSource<XY>, pull: Observable<unknown>): BatchSo
 describe('schedule marbles (synchronous data: the whole run is one frame)', () => {
   const marble = (T: number, V: number, options: TrainerOptions, expected: string) =>
     scheduler().run(({ expectObservable }) => {
-      expectObservable(fit(lineModule(), tinyData(T, V), options, { backend }).pipe(map(letter))).toBe(expected)
+      expectObservable(fit(lineModule(), tinyData(T, V), options, { backend, signals: quiet }).pipe(map(letter))).toBe(expected)
     })
 
   it('sanity validation, then one validation at the end of the epoch', () =>
@@ -78,7 +78,7 @@ describe('timed marbles', () => {
       const valPull = cold('10ms (a|)')
       const data = tinyData(2, 1)
       const timed = { train: timedSource(data.train!, trainPull), val: timedSource(data.val!, valPull) }
-      const run = fit(lineModule(), timed, { maxEpochs: 1, numSanityValSteps: 1 }, { backend }).pipe(map(letter))
+      const run = fit(lineModule(), timed, { maxEpochs: 1, numSanityValSteps: 1 }, { backend, signals: quiet }).pipe(map(letter))
       expectObservable(run).toBe('(FS) 6ms (vse) 5ms t 9ms (tV) 6ms (vWEZ|)')
       expectSubscriptions(trainPull.subscriptions).toBe(['10ms ^ 9ms !', '20ms ^ 9ms !'])
       expectSubscriptions(valPull.subscriptions).toBe(['^ 9ms !', '30ms ^ 9ms !'])
@@ -92,7 +92,7 @@ describe('timed marbles', () => {
       const holdEachStep = tap((e: FitEvent) => {
         if (e.type === 'trainStep') e.control.hold(timer(5))
       })
-      const run = fit(lineModule(), { train: timedSource(data.train!, trainPull) }, { maxEpochs: 1 }, { backend }).pipe(holdEachStep, map(letter))
+      const run = fit(lineModule(), { train: timedSource(data.train!, trainPull) }, { maxEpochs: 1 }, { backend, signals: quiet }).pipe(holdEachStep, map(letter))
       // pull 5 frames, step, hold 5 frames, only then the next pull
       expectObservable(run).toBe('(Fe) 1ms t 9ms t 9ms t 4ms (EZ|)')
       expectSubscriptions(trainPull.subscriptions).toBe(['^ 4ms !', '10ms ^ 4ms !', '20ms ^ 4ms !'])
@@ -107,7 +107,7 @@ describe('timed marbles', () => {
       const slowSteps = tap((e: FitEvent) => {
         if (e.type === 'trainStep') e.control.hold(timer(10))
       })
-      const run = fit(lineModule(), { train: source }, { maxEpochs: 1 }, { backend }).pipe(slowSteps, map(letter))
+      const run = fit(lineModule(), { train: source }, { maxEpochs: 1 }, { backend, signals: quiet }).pipe(slowSteps, map(letter))
       expectObservable(run).toBe('(Fe) 1ms t 9ms t 9ms t 9ms t 9ms (EZ|)')
       // The first pull starts the batch needed plus one ahead; afterwards one new pull per finished
       // step, however fast the source is (the last one finds the end of the pass).
@@ -120,7 +120,7 @@ describe('timed marbles', () => {
     scheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
       const trainPull = cold('10ms (a|)')
       const data = tinyData(5, 1)
-      const run = fit(lineModule(), { train: timedSource(data.train!, trainPull) }, { maxEpochs: 1 }, { backend }).pipe(map(letter))
+      const run = fit(lineModule(), { train: timedSource(data.train!, trainPull) }, { maxEpochs: 1 }, { backend, signals: quiet }).pipe(map(letter))
       expectObservable(run, '25ms !').toBe('(Fe) 6ms t 9ms t')
       expectSubscriptions(trainPull.subscriptions).toBe(['^ 9ms !', '10ms ^ 9ms !', '20ms ^ 4ms !'])
     })

@@ -4,7 +4,7 @@ import type { Backend } from '../../src/backends/backend.js'
 import type { FitEvent } from '../../src/pipeline/events.js'
 import { fit } from '../../src/pipeline/fit.js'
 import type { TrainerOptions } from '../../src/pipeline/options.js'
-import { useBackend } from '../support/backend.js'
+import { quiet, useBackend } from '../support/backend.js'
 import { lineModule, scheduleOf, tinyData } from '../support/tiny.js'
 
 let backend: Backend
@@ -16,7 +16,7 @@ beforeAll(async () => {
 const runStopping = (T: number, V: number, options: TrainerOptions, when: (e: FitEvent) => boolean): FitEvent[] => {
   const events: FitEvent[] = []
   let asked = false
-  fit(lineModule(), tinyData(T, V), options, { backend })
+  fit(lineModule(), tinyData(T, V), options, { backend, signals: quiet })
     .pipe(
       tap((e) => {
         if (!asked && when(e)) {

@@ -2,6 +2,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import type { Backend } from '../../src/backends/backend.js'
 import { cpuBackend } from '../../src/backends/cpu.js'
 import { wasmBackend } from '../../src/backends/wasm.js'
+import { manualSignals } from '../../src/effects/signals.js'
 
 /** Initialises a backend for a test file and makes it current; fails the test if it cannot. */
 export const useBackend = async (name: 'cpu' | 'wasm' = 'cpu'): Promise<Backend> => {
@@ -10,3 +11,9 @@ export const useBackend = async (name: 'cpu' | 'wasm' = 'cpu'): Promise<Backend>
   result.right.activate()
   return result.right
 }
+
+/**
+ * Signals that never fire and never make a run wait: with them a run over in-memory data is
+ * synchronous from start to end (the live ones yield to the event loop now and then).
+ */
+export const quiet = manualSignals()

@@ -151,8 +151,9 @@ export const checkpoint = (options: CheckpointOptions = {}): MonoTypeOperatorFun
           }
         }
         const wantsLast = options.saveLast === true || forceLast
-        if (written === undefined && wantsLast)
-          written = uniqueName(formatCheckpointName(options.filename ?? '{epoch}-{step}', values, options.autoInsertMetricName ?? true))
+        // A checkpoint kept only as `last` is named like Lightning's last.ckpt, without the
+        // template (whose metrics may not be logged yet, e.g. when interrupted early).
+        if (written === undefined && wantsLast) written = uniqueName(`last-${formatCheckpointName('{epoch}-{step}', values)}`)
         if (written === undefined) return
         const best = options.monitor === undefined ? (kept.at(-1)?.name ?? null) : (ranked(kept, mode)[0]?.name ?? null)
         const previousLast = hook.last

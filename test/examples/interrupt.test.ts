@@ -1,0 +1,66 @@
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import * as E from 'fp-ts/lib/Either.js'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loadCheckpoint } from '../../src/checkpoint/readCheckpoint.js'
+import { nodeFileSystem } from '../../src/effects/nodeFileSystem.js'
+import { disposeTree } from '../../src/tree/tree.js'
+import { useBackend } from '../support/backend.js'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+const runs = mkdtempSync(join(tmpdir(), 'rxtrain-sigint-'))
+beforeAll(async () => {
+  await useBackend('cpu')
+})
+afterAll(() => rmSync(runs, { recursive: true, force: true }))
+
+/** Runs `npm start`'s command (node --import tsx examples/mnist-mlp/main.ts) with extra flags. */
+const start = (flags: string[], interruptAfterStepLine?: RegExp): Promise<{ code: number | null; out: string }> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'examples', 'mnist-mlp', 'main.ts'), ...flags], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let sent = false
+    const onData = (chunk: Buffer): void => {
+      out += chunk.toString()
+      if (interruptAfterStepLine !== undefined && !sent && interruptAfterStepLine.test(out)) {
+        sent = true
+        child.kill('SIGINT')
+      }
+    }
+    child.stdout.on('data', onData)
+    child.stderr.on('data', onData)
+    child.on('error', reject)
+    child.on('exit', (code) => resolve({ code, out }))
+  })
+
+describe('Ctrl-C during npm start', () => {
+  it('stops at the next step, leaves a resumable last checkpoint, says how to resume; resuming finishes the run', async () => {
+    const flags = ['--limit', '24000', '--epochs', '2', '--runs', runs]
+    // Interrupt in the middle of the first epoch (progress lines come every 50 steps when not a TTY).
+    const first = await start(flags, /epoch 1\/2 · 50\/149/)
+    expect(first.code).toBe(130)
+    const runDir = join(runs, 'version_0')
+    expect(first.out).toContain(`SIGINT received: stopped at step`)
+    expect(first.out).toContain(`Resume with: npm start -- --resume ${runDir}`)
+    const loaded = await loadCheckpoint(nodeFileSystem, join(runDir, 'checkpoints', 'last'))()
+    expect(E.isRight(loaded)).toBe(true)
+    if (E.isRight(loaded)) {
+      expect(loaded.right.loop?.phase).toBe('afterStep')
+      expect(loaded.right.loop?.globalStep).toBeGreaterThanOrEqual(50)
+      disposeTree(loaded.right.state)
+    }
+    const resumed = await start([...flags, '--resume', runDir])
+    expect(resumed.code).toBe(0)
+    expect(resumed.out).toMatch(/test accuracy 0\.\d{4} \(best checkpoint/)
+    // the log has every step once: no row repeated across the interruption
+    const steps = readFileSync(join(runDir, 'metrics.csv'), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(',').slice(0, 2).join(','))
+    expect(new Set(steps).size).toBe(steps.length)
+  }, 120_000)
+})
