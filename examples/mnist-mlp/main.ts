@@ -107,7 +107,9 @@ export const main = async (argv: readonly string[]): Promise<ExampleResult> => {
   disposeTree(model)
   if (end?.reason === 'interrupted') {
     console.log(`\n${end.stopReason} received: stopped at step ${end.globalStep} and saved ${runDir}/checkpoints/last.`)
-    console.log(`Resume with: npm start -- --resume ${runDir}`)
+    // The resume command repeats the flags that shape the run (epochs, data, seed, accelerator).
+    const flags = argv.filter((_, i) => argv[i - (i % 2)] !== '--resume').join(' ')
+    console.log(`Resume with: npm start -- ${flags === '' ? '' : `${flags} `}--resume ${runDir}`)
     return { accuracy: Number.NaN, interrupted: true, runDir }
   }
 

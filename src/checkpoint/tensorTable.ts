@@ -72,13 +72,19 @@ const elementBytes = { float32: 4, int32: 4, bool: 1 } as const
  */
 export const decodeTrees = (trees: readonly unknown[], entries: readonly TensorEntry[], bytes: Uint8Array, file: string): unknown[] => {
   const bad = (why: string) => rxtrainError('CheckpointError', `${file} is inconsistent with its manifest: ${why}`, 'the checkpoint is damaged; resume from another one.', { file })
-  const tensors = entries.map((e, i) => {
-    const count = e.shape.reduce((a, b) => a * b, 1)
-    if (e.byteLength !== count * elementBytes[e.dtype] || e.offset + e.byteLength > bytes.byteLength) throw bad(`tensor ${i} does not fit`)
-    const slice = bytes.slice(e.offset, e.offset + e.byteLength)
-    const values = e.dtype === 'float32' ? new Float32Array(slice.buffer) : e.dtype === 'int32' ? new Int32Array(slice.buffer) : slice
-    return tf.tensor(values, [...e.shape], e.dtype)
-  })
+  const tensors: tf.Tensor[] = []
+  try {
+    entries.forEach((e, i) => {
+      const count = e.shape.reduce((a, b) => a * b, 1)
+      if (e.byteLength !== count * elementBytes[e.dtype] || e.offset + e.byteLength > bytes.byteLength) throw bad(`tensor ${i} does not fit`)
+      const slice = bytes.slice(e.offset, e.offset + e.byteLength)
+      const values = e.dtype === 'float32' ? new Float32Array(slice.buffer) : e.dtype === 'int32' ? new Int32Array(slice.buffer) : slice
+      tensors.push(tf.tensor(values, [...e.shape], e.dtype))
+    })
+  } catch (e) {
+    tf.dispose(tensors)
+    throw e
+  }
   const used = new Set<number>()
   const walk = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(walk)

@@ -27,62 +27,74 @@ export interface DatasetSourceOptions {
 export const fromDataset = <B extends tf.TensorContainer>(
   dataset: Dataset<B>,
   options: DatasetSourceOptions = {},
-): BatchSource<B> => ({
-  numBatches: options.numBatches,
-  open: (order): BatchIterator<B> => {
-    let iterator: Promise<LazyIterator<B>> | undefined
-    let closed = false
-    // Skipping happens once, inside the iterator's promise, so that concurrent pulls (a
-    // prefetching consumer) cannot each skip: every pull waits for the skip to finish.
-    const skipped = async (it: LazyIterator<B>): Promise<LazyIterator<B>> => {
-      for (let i = 0; i < (order.skipBatches ?? 0) && !closed; i++) {
-        const r = await it.next()
-        if (r.done === true) break
-        disposeTree(r.value)
+): BatchSource<B> => {
+  // tf.data draws a new shuffle seed for every pass (`iterator()` call): to give pass k the order
+  // it had in an uninterrupted run, a resumed process first opens and drops the passes before it.
+  let passes = 0
+  return {
+    numBatches: options.numBatches,
+    open: (order): BatchIterator<B> => {
+      const missed = Math.max(0, (order.epoch ?? passes) - passes)
+      passes += missed + 1
+      const catchUp = async (): Promise<void> => {
+        for (let i = 0; i < missed; i++) await dataset.iterator()
       }
-      return it
-    }
-    // A pull starts when subscribed. Whoever stops listening before its batch arrives (an
-    // unsubscribed run, a closed pass) leaves the batch to be disposed on arrival.
-    const next = (): Observable<IteratorResult<B, undefined>> =>
-      closed
-        ? of(done)
-        : new Observable<IteratorResult<B, undefined>>((subscriber) => {
-            iterator ??= (dataset.iterator() as Promise<LazyIterator<B>>).then(skipped)
-            let listening = true
-            iterator
-              .then((it) => (closed ? { done: true as const, value: undefined } : it.next()))
-              .then(
-                (r) => {
-                  if (r.done === true) {
-                    if (listening) {
-                      subscriber.next(done)
+      let iterator: Promise<LazyIterator<B>> | undefined
+      let closed = false
+      // Skipping happens once, inside the iterator's promise, so that concurrent pulls (a
+      // prefetching consumer) cannot each skip: every pull waits for the skip to finish.
+      const skipped = async (it: LazyIterator<B>): Promise<LazyIterator<B>> => {
+        for (let i = 0; i < (order.skipBatches ?? 0) && !closed; i++) {
+          const r = await it.next()
+          if (r.done === true) break
+          disposeTree(r.value)
+        }
+        return it
+      }
+      // A pull starts when subscribed. Whoever stops listening before its batch arrives (an
+      // unsubscribed run, a closed pass) leaves the batch to be disposed on arrival.
+      const next = (): Observable<IteratorResult<B, undefined>> =>
+        closed
+          ? of(done)
+          : new Observable<IteratorResult<B, undefined>>((subscriber) => {
+              iterator ??= catchUp()
+                .then(() => dataset.iterator() as Promise<LazyIterator<B>>)
+                .then(skipped)
+              let listening = true
+              iterator
+                .then((it) => (closed ? { done: true as const, value: undefined } : it.next()))
+                .then(
+                  (r) => {
+                    if (r.done === true) {
+                      if (listening) {
+                        subscriber.next(done)
+                        subscriber.complete()
+                      }
+                    } else if (!listening || closed) {
+                      disposeTree(r.value)
+                      if (listening) {
+                        subscriber.next(done)
+                        subscriber.complete()
+                      }
+                    } else {
+                      subscriber.next({ done: false, value: r.value })
                       subscriber.complete()
                     }
-                  } else if (!listening || closed) {
-                    disposeTree(r.value)
-                    if (listening) {
-                      subscriber.next(done)
-                      subscriber.complete()
-                    }
-                  } else {
-                    subscriber.next({ done: false, value: r.value })
-                    subscriber.complete()
-                  }
-                },
-                (e: unknown) => {
-                  if (listening) subscriber.error(e)
-                },
-              )
-            return () => {
-              listening = false
-            }
-          })
-    return {
-      next,
-      close: () => {
-        closed = true
-      },
-    }
-  },
-})
+                  },
+                  (e: unknown) => {
+                    if (listening) subscriber.error(e)
+                  },
+                )
+              return () => {
+                listening = false
+              }
+            })
+      return {
+        next,
+        close: () => {
+          closed = true
+        },
+      }
+    },
+  }
+}

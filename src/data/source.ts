@@ -26,6 +26,11 @@ export interface PassOrder {
   readonly noShuffle?: boolean
   /** Skips this many batches at the start (an exact mid-epoch resume). */
   readonly skipBatches?: number
+  /**
+   * Which pass of this source this is (the epoch, for training data). Sources whose order depends
+   * on how many passes came before (tf.data's reshuffling) use it to catch up after a resume.
+   */
+  readonly epoch?: number
 }
 
 /**

@@ -28,6 +28,17 @@ export interface BufferedLogOptions {
   readonly onStart?: (e: FitStart, dir: string) => TE.TaskEither<unknown, void>
 }
 
+/** A text logger's checkpointed state: the rows logged, and those not yet known to be on disk. */
+interface LogState {
+  readonly count: number
+  readonly tail: readonly LogRow[]
+}
+
+const asLogState = (u: unknown): LogState | undefined =>
+  typeof u === 'object' && u !== null && typeof (u as { count?: unknown }).count === 'number' && Array.isArray((u as { tail?: unknown }).tail)
+    ? (u as LogState)
+    : undefined
+
 const orThrow = <A>(te: TE.TaskEither<unknown, A>): (() => Promise<A>) =>
   pipe(
     te,
@@ -49,15 +60,25 @@ export const bufferedLog = (format: LogFormat, options: BufferedLogOptions): Mon
     defer(() => {
       let path: string | undefined
       let rows: LogRow[] = []
+      // Rows handed to a write, and rows known to be on disk (the write finished).
       let written = 0
+      let durable = 0
       let text: string | undefined
       let quiet = false
+      /**
+       * The hook's state in checkpoints: how many rows there are, and those not known to be on disk
+       * (a crash may still lose them from the file), so a resumed run rebuilds exactly these rows.
+       */
+      const record = (e: FitEvent): void => {
+        e.control.setHookState(format.name, { count: rows.length, tail: rows.slice(durable) } satisfies LogState)
+      }
       const flush = (e: FitEvent): void => {
         if (path === undefined || quiet || written === rows.length) return
         const target = path
         const all = rows
         const fresh = rows.slice(written)
         written = rows.length
+        const upTo = written
         e.control.hold(async () => {
           const out = format.render(all, fresh, text)
           if ('rewrite' in out) {
@@ -67,6 +88,7 @@ export const bufferedLog = (format: LogFormat, options: BufferedLogOptions): Mon
             text = (text ?? '') + out.append
             await orThrow(fs.appendFile(target, out.append))()
           }
+          durable = Math.max(durable, upTo)
         })
       }
       return source.pipe(
@@ -76,17 +98,23 @@ export const bufferedLog = (format: LogFormat, options: BufferedLogOptions): Mon
             if (quiet) return
             const dir = options.dir ?? e.options.defaultRootDir
             path = `${dir}/${format.file}`
-            const keep = e.resumed === undefined ? 0 : Number(e.resumed.hookStates[format.name] ?? 0)
+            const restored = e.resumed === undefined ? undefined : asLogState(e.resumed.hookStates[format.name])
             const target = path
-            e.control.setHookState(format.name, keep)
+            rows = []
+            written = 0
+            durable = 0
+            record(e)
             e.control.hold(async () => {
               await orThrow(fs.mkdir(dir))()
               if (options.onStart !== undefined) await orThrow(options.onStart(e, dir))()
-              const existing = e.resumed === undefined ? undefined : await fs.readText(target)()
-              // A resumed run keeps the rows its checkpoint had logged and drops any written after it.
-              rows = existing !== undefined && existing._tag === 'Right' ? format.parse(existing.right).slice(0, keep) : []
+              if (restored !== undefined) {
+                // The rows the checkpoint had seen: those it knew were on disk, then its own copy of the rest.
+                const existing = await fs.readText(target)()
+                const onDisk = existing._tag === 'Right' ? format.parse(existing.right) : []
+                rows = [...onDisk.slice(0, restored.count - restored.tail.length), ...restored.tail]
+              }
               written = rows.length
-              e.control.setHookState(format.name, rows.length)
+              durable = rows.length
               const rewritten = format.render(rows, [], undefined)
               text = 'rewrite' in rewritten ? rewritten.rewrite : ''
               await orThrow(fs.writeFileAtomic(target, text))()
@@ -94,12 +122,10 @@ export const bufferedLog = (format: LogFormat, options: BufferedLogOptions): Mon
             return
           }
           const row = logRowOf(e)
-          if (row !== undefined && !quiet) {
-            rows.push(row)
-            e.control.setHookState(format.name, rows.length)
-            if (rows.length - written >= flushEvery) flush(e)
-          }
-          if (e.type === 'epochEnd' || e.type === 'fitEnd') flush(e)
+          if (quiet) return
+          if (row !== undefined) rows.push(row)
+          if ((row !== undefined && rows.length - written >= flushEvery) || e.type === 'epochEnd' || e.type === 'fitEnd') flush(e)
+          record(e)
         }),
       )
     })

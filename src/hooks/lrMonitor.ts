@@ -53,6 +53,7 @@ export const lrMonitor = (options: LrMonitorOptions = {}): MonoTypeOperatorFunct
     if (entries.length === 0) return e
     return { ...e, metrics: { ...e.metrics, ...Object.fromEntries(entries.map(([k, v]) => [`${prefix}${k}`, v])) } }
   }
+  const stateName = `lrMonitor${options.prefix ?? ''}`
   return (source) =>
     defer(() => {
       let optimizer: GradientTransform<StateTree> | undefined
@@ -66,12 +67,17 @@ export const lrMonitor = (options: LrMonitorOptions = {}): MonoTypeOperatorFunct
       return source.pipe(
         map((e): FitEvent => {
           switch (e.type) {
-            case 'fitStart':
+            case 'fitStart': {
               optimizer = e.optimizer
               read(e.state.optState)
+              // A run resumed inside an epoch logs the rate that epoch started with, as it would have.
+              const restored = e.resumed?.hookStates[stateName]
+              if (typeof restored === 'object' && restored !== null) epochStarted = restored as Record<string, number>
               return e
+            }
             case 'epochStart':
-              epochStarted = upcoming
+              if (e.firstBatch === 0) epochStarted = upcoming
+              if (epochStarted !== undefined) e.control.setHookState(stateName, epochStarted)
               return e
             case 'trainStep': {
               const used = upcoming

@@ -5,7 +5,7 @@ import type { FileError, FileSystem } from '../effects/fileSystem.js'
 import { nodeFileSystem } from '../effects/nodeFileSystem.js'
 import { liveProcessInfo, type ProcessInfo } from '../effects/processInfo.js'
 import type { FitEvent, FitStart } from '../pipeline/events.js'
-import { fileVersionEvent, scalarsEvent } from './tensorboard/eventProto.js'
+import { fileVersionEvent, scalarsEvent, sessionStartEvent } from './tensorboard/eventProto.js'
 import { logRowOf } from './logRows.js'
 import { type HParams, hparamsEvent, hparamsOf } from './tensorboard/hparams.js'
 import { concatBytes, tfRecord } from './tensorboard/tfrecord.js'
@@ -81,6 +81,8 @@ export const tensorboard = (options: TensorBoardOptions | string = {}): MonoType
         const dir = o.dir ?? event.options.defaultRootDir
         const wallTime = event.time / 1000
         pending.push(tfRecord(fileVersionEvent(wallTime)))
+        // A resumed run restarts the session where its checkpoint was (Lightning's loggers append instead).
+        if (event.resumed !== undefined) pending.push(tfRecord(sessionStartEvent(wallTime, event.resumed.loop.globalStep, event.resumed.from)))
         if (o.hparams !== false) pending.push(tfRecord(hparamsEvent(hparamsOf(event.options, o.hparams), wallTime)))
         written = (async () => {
           await perform(fs.mkdir(dir))

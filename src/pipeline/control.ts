@@ -78,6 +78,7 @@ export function* publish<E>(out: Publisher<E>, make: (base: { time: number; cont
     },
     requestStop: out.stop.request,
     stopRequested: () => out.stop.reason() !== undefined,
+    pendingStop: () => out.stop.reason(),
     setHookState: (name, state) => {
       out.hookStates.set(name, state)
     },

@@ -37,6 +37,8 @@ export interface LoopControl {
   requestStop(reason: string): void
   /** Whether a stop has been requested (by anyone) and not yet honoured. */
   readonly stopRequested: () => boolean
+  /** The reason of a stop requested and not yet honoured (what a checkpoint must carry on). */
+  readonly pendingStop: () => string | undefined
   /** Records a stateful hook's state (JSON-compatible data) under its name, for checkpoints. */
   setHookState(name: string, state: unknown): void
   /** The latest state of every stateful hook. */

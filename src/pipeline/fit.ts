@@ -83,8 +83,9 @@ export const fit = <P extends Params, S extends Params, B>(
     return runBackend(o, env).pipe(
       switchMap((backend) => {
         backend.activate()
+        const optimizer = effectiveOptimizer(module.optimizer as Module<Params, Params, unknown>['optimizer'], o, plan.right)
         const resume$: Observable<ResumePoint<P, S> | undefined> =
-          ckptPath === undefined ? of(undefined) : resumeFrom(env.fs ?? liveEnv.fs, ckptPath, module as Module<P, S, unknown, unknown>, backend, o.seed)
+          ckptPath === undefined ? of(undefined) : resumeFrom(env.fs ?? liveEnv.fs, ckptPath, module as Module<P, S, unknown, unknown>, optimizer, backend, o.seed)
         return resume$.pipe(
           switchMap((resume) =>
             drive<FitEvent>((emit) =>
@@ -94,7 +95,7 @@ export const fit = <P extends Params, S extends Params, B>(
                   data,
                   plan: plan.right,
                   options: o,
-                  optimizer: effectiveOptimizer(module.optimizer as Module<Params, Params, unknown>['optimizer'], o, plan.right),
+                  optimizer,
                   backend,
                   precision: resolvePrecision(o.precision),
                   clock,

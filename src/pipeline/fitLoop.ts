@@ -58,7 +58,9 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
   const train = data.train
   if (train === undefined) throw rxtrainError('ConfigError', 'fit needs a training source', 'give the data module a `train` source.')
   backend.activate()
-  const [initKey, shuffleKey, stepKey, valKey] = split(key(plan.seed), 4) as [Key, Key, Key, Key]
+  // A resumed run continues with its checkpoint's seed: every key derives from it.
+  const seed = resume?.loop.seed ?? plan.seed
+  const [initKey, shuffleKey, stepKey, valKey] = split(key(seed), 4) as [Key, Key, Key, Key]
   const out: Publisher<FitEvent> = publisher(emit, args.clock, resume?.hookStates)
   const stop = out.stop
   let interrupted: InterruptSignal | undefined
@@ -71,12 +73,16 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
       const model = module.init(initKey)
       return { params: model.params, state: model.state, optState: optimizer.init(model.params), gradAccumulator: null }
     })
-    const start = resume?.loop ?? initialLoopState(plan.seed, precision.initScale())
+    const start = resume?.loop ?? initialLoopState(seed, precision.initScale())
     let { globalStep, totalBatches, epochsFinished, lossScale } = start
     let lastValidation: Metrics = { ...start.lastValidation }
+    let lastStepMetrics: Metrics = { ...start.lastStepMetrics }
     let epochLogs: EpochLogs = new Map(start.epochLogs)
     let epochBar = new Set(start.epochProgBar)
+    let sourceExhausted = start.sourceExhausted
     let last: LoopState = start
+    // A stop requested before the checkpoint is still pending after it.
+    if (start.stopReason !== null) stop.request(start.stopReason)
     const current = (): TrainState<P, S> => state as TrainState<P, S>
     const stopPending = (): boolean => stop.reason() !== undefined && canStopEarly(plan, epochsFinished, globalStep)
     const snapshot = (phase: LoopState['phase'], epoch: number, batchIdx: number): LoopState =>
@@ -91,7 +97,10 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
         epochProgBar: [...epochBar],
         lastValidation,
         lossScale,
-        seed: plan.seed,
+        seed,
+        lastStepMetrics,
+        stopReason: stop.reason() ?? null,
+        sourceExhausted,
       })
 
     const validation = function* (epoch: number, stage: 'sanity' | 'val', afterBatch: number): Program<Metrics> {
@@ -136,6 +145,9 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
       return result.metrics
     }
 
+    /** Whether the epoch ends after the batch just run (Lightning's `TrainingEpochLoop.done`). */
+    const endChecks = (): AfterBatch => (globalStep >= plan.maxSteps || stopPending() ? 'endEpoch' : 'continue')
+
     /** What follows a training batch: a validation at validation points (or at a stop), then the end checks. */
     const afterBatch = function* (epoch: number, batchIdx: number): Program<AfterBatch> {
       const isLast = batchIdx === plan.numTrainBatches - 1
@@ -144,21 +156,30 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
         yield* validation(epoch, 'val', batchIdx)
         if (interrupted !== undefined) return 'interrupted'
       }
-      return globalStep >= plan.maxSteps || stopPending() ? 'endEpoch' : 'continue'
+      return endChecks()
     }
 
-    const runEpoch = function* (epoch: number, firstBatch: number, pendingBatch: number | undefined): Program<EpochOutcome> {
-      if (firstBatch === 0) {
+    /** One epoch, from its start or from where a checkpoint inside it left off. */
+    const runEpoch = function* (epoch: number, resumeAt?: Pick<LoopState, 'phase' | 'batchIdx' | 'sourceExhausted'>): Program<EpochOutcome> {
+      const firstBatch = resumeAt === undefined ? 0 : resumeAt.batchIdx + 1
+      if (resumeAt === undefined) {
         epochLogs = new Map()
         epochBar = new Set()
+        sourceExhausted = false
       }
       yield* publish(out, (b) => ({ type: 'epochStart' as const, ...b, epoch, globalStep, numBatches: plan.numTrainBatches, firstBatch }))
-      let next: AfterBatch = pendingBatch === undefined ? 'continue' : yield* afterBatch(epoch, pendingBatch)
-      if (next === 'interrupted') return 'interrupted'
-      let exhausted = false
+      let next: AfterBatch = 'continue'
+      let exhausted = sourceExhausted
+      // A source of unknown length that ran out was validated at once: resuming after that validation leaves only the epoch's end.
+      let validatedAtEnd = exhausted && resumeAt?.phase === 'afterValidation'
+      if (resumeAt !== undefined && !exhausted) {
+        // Resume the actions that followed the checkpointed batch: its validation (if not done yet), then the end checks.
+        next = resumeAt.phase === 'afterStep' ? yield* afterBatch(epoch, resumeAt.batchIdx) : endChecks()
+        if (next === 'interrupted') return 'interrupted'
+      }
       let lastBatch = firstBatch - 1
-      if (next === 'continue') {
-        const iterator = train.open({ key: foldIn(shuffleKey, epoch), noShuffle: plan.noShuffle, skipBatches: firstBatch })
+      if (next === 'continue' && !exhausted) {
+        const iterator = train.open({ key: foldIn(shuffleKey, epoch), noShuffle: plan.noShuffle, skipBatches: firstBatch, epoch })
         try {
           for (let batchIdx = firstBatch; batchIdx < plan.numTrainBatches; batchIdx++) {
             // Lightning checks a pending stop before every batch (e.g. one requested at epochStart).
@@ -167,6 +188,7 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
             if (pulled.done === true) {
               if (Number.isFinite(plan.numTrainBatches)) throw sourceEndedEarly('train', train.numBatches, batchIdx)
               exhausted = true
+              sourceExhausted = true
               break
             }
             const isLast = batchIdx === plan.numTrainBatches - 1
@@ -180,6 +202,8 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
             lastBatch = batchIdx
             epochLogs = addToEpoch(epochLogs, result.logs)
             for (const name of progressBarNames(result.logs, 'epoch')) epochBar.add(name)
+            const metricsOfStep = stepValues(result.logs)
+            lastStepMetrics = { ...lastStepMetrics, ...metricsOfStep }
             const shouldLog = stepping && (globalStep % plan.logEveryNSteps === 0 || stopPending())
             const loop = snapshot('afterStep', epoch, batchIdx)
             yield* publish(out, (b) => ({
@@ -191,7 +215,7 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
               totalBatches,
               optimizerStepped: stepping,
               loss: result.loss,
-              metrics: stepValues(result.logs),
+              metrics: metricsOfStep,
               progBar: progressBarNames(result.logs, 'step'),
               shouldLog,
               logStep: stepping ? globalStep - 1 : globalStep,
@@ -212,7 +236,7 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
         }
       }
       const pending = current().gradAccumulator ?? null
-      if (exhausted && pending !== null) {
+      if (exhausted && pending !== null && !validatedAtEnd) {
         // A source of unknown length ran out inside an accumulation window: step on what was gathered.
         const before = current()
         const stepped = backend.scoped(() => applyGradients(optimizer, before, pending))
@@ -226,13 +250,14 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
         state = { ...before, gradAccumulator: null }
         backend.release(before, state)
       }
-      if (exhausted && !Number.isFinite(plan.valCheckBatch) && isValidationEpoch(plan, epoch)) {
+      if (exhausted && !validatedAtEnd && !Number.isFinite(plan.valCheckBatch) && isValidationEpoch(plan, epoch)) {
+        validatedAtEnd = true
         yield* validation(epoch, 'val', lastBatch)
         if (interrupted !== undefined) return 'interrupted'
       }
       epochsFinished++
       const metrics = epochValues(epochLogs)
-      const callbackMetrics = { ...metrics, ...lastValidation }
+      const callbackMetrics = { ...lastStepMetrics, ...metrics, ...lastValidation }
       // Monitored transforms (reduceOnPlateau) step once per epoch on the epoch's metrics, as
       // Lightning steps plateau schedulers; before the event, so a checkpoint there includes it.
       const observe = optimizer.observe
@@ -265,7 +290,7 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
     const midEpoch = start.phase === 'afterStep' || start.phase === 'afterValidation'
     let reason: FitEndReason | undefined
     if (midEpoch) {
-      const outcome = yield* runEpoch(start.epoch, start.batchIdx + 1, start.phase === 'afterStep' ? start.batchIdx : undefined)
+      const outcome = yield* runEpoch(start.epoch, start)
       if (outcome === 'interrupted') reason = 'interrupted'
     }
     while (reason === undefined) {
@@ -274,10 +299,11 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
       else if (globalStep >= plan.maxSteps) reason = 'maxSteps'
       else if (epochsFinished >= plan.maxEpochs) reason = 'maxEpochs'
       else if (stopPending()) reason = 'stopRequested'
-      else if ((yield* runEpoch(epochsFinished, 0, undefined)) === 'interrupted') reason = 'interrupted'
+      else if ((yield* runEpoch(epochsFinished)) === 'interrupted') reason = 'interrupted'
     }
     const stopReason = reason === 'stopRequested' ? stop.reason() : reason === 'interrupted' ? interrupted : undefined
-    const loop = last
+    // An interrupted run may have a stop pending (early stopping fired on its last event).
+    const loop: LoopState = { ...last, stopReason: stop.reason() ?? null }
     yield* publish(out, (b) => ({ type: 'fitEnd' as const, ...b, epoch: epochsFinished, globalStep, reason, stopReason, state: current(), loop }))
   } finally {
     unlisten()

@@ -29,6 +29,12 @@ export interface LoopState {
   readonly lastValidation: Readonly<Record<string, number>>
   readonly lossScale: LossScale
   readonly seed: number
+  /** The latest value of each value logged per step (part of the monitors' callback metrics). */
+  readonly lastStepMetrics: Readonly<Record<string, number>>
+  /** A stop that was requested and not yet honoured (it is honoured after resuming too). */
+  readonly stopReason: string | null
+  /** The epoch's source (of unknown length) has run out: the epoch only has its end left. */
+  readonly sourceExhausted: boolean
 }
 
 /** The io-ts codec of `LoopState` (files carry non-finite numbers encoded; see checkpoint/jsonValues). */
@@ -46,6 +52,9 @@ export const LoopStateCodec = t.type({
   lastValidation: t.record(t.string, t.number),
   lossScale: t.type({ scale: t.number, goodSteps: t.number }),
   seed: t.number,
+  lastStepMetrics: t.record(t.string, t.number),
+  stopReason: t.union([t.string, t.null]),
+  sourceExhausted: t.boolean,
 })
 
 /** The loop state a fresh run starts from. */
@@ -61,6 +70,9 @@ export const initialLoopState = (seed: number, lossScale: LossScale): LoopState 
   lastValidation: {},
   lossScale,
   seed,
+  lastStepMetrics: {},
+  stopReason: null,
+  sourceExhausted: false,
 })
 
 // The codec decodes to exactly the documented interface.

@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs-core'
 import * as E from 'fp-ts/lib/Either.js'
 import { Observable } from 'rxjs'
 import type { Backend } from '../backends/backend.js'
@@ -5,7 +6,8 @@ import { type LoadedCheckpoint, loadCheckpoint } from '../checkpoint/readCheckpo
 import type { FileSystem } from '../effects/fileSystem.js'
 import { rxtrainError } from '../errors/rxtrainError.js'
 import { key, split } from '../random/key.js'
-import { disposeTree, type Params, specOf, structureDiff } from '../tree/tree.js'
+import type { GradientTransform } from '../optim/transform.js'
+import { disposeTree, type Params, specOf, type StateTree, structureDiff } from '../tree/tree.js'
 import type { ResumePoint } from './fitLoop.js'
 import type { Module } from './module.js'
 import type { ResolvedOptions } from './options.js'
@@ -17,9 +19,45 @@ export const checkpointPathOf = (options: ResolvedOptions): string | undefined =
 }
 
 /** Checks that a checkpoint can resume this module, or says why not (and releases it). */
+/**
+ * The first place where two state trees differ in structure: a record's keys, an array's length,
+ * a tensor's shape or dtype, or a tensor where plain data was (numbers, null and the like may
+ * change value between checkpoints and are not compared).
+ */
+export const stateMismatch = (expected: unknown, actual: unknown, path = 'optimizer state'): string | undefined => {
+  if (expected instanceof tf.Tensor || actual instanceof tf.Tensor) {
+    if (!(expected instanceof tf.Tensor) || !(actual instanceof tf.Tensor)) return `${path}: a tensor on one side only`
+    return expected.dtype === actual.dtype && expected.shape.join(',') === actual.shape.join(',')
+      ? undefined
+      : `${path}: expected [${expected.shape.join(',')}] ${expected.dtype}, got [${actual.shape.join(',')}] ${actual.dtype}`
+  }
+  if (Array.isArray(expected) || Array.isArray(actual)) {
+    if (!Array.isArray(expected) || !Array.isArray(actual) || expected.length !== actual.length)
+      return `${path}: expected ${Array.isArray(expected) ? `a list of ${expected.length}` : 'no list'}, got ${Array.isArray(actual) ? `a list of ${actual.length}` : 'no list'}`
+    for (let i = 0; i < expected.length; i++) {
+      const m = stateMismatch(expected[i], actual[i], `${path}[${i}]`)
+      if (m !== undefined) return m
+    }
+    return undefined
+  }
+  const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === 'object' && u !== null
+  if (isRecord(expected) || isRecord(actual)) {
+    if (!isRecord(expected) || !isRecord(actual)) return `${path}: a record on one side only`
+    const keys = [...new Set([...Object.keys(expected), ...Object.keys(actual)])].sort()
+    for (const k of keys) {
+      if (!(k in expected)) return `${path}.${k}: not expected`
+      if (!(k in actual)) return `${path}.${k}: missing`
+      const m = stateMismatch(expected[k], actual[k], `${path}.${k}`)
+      if (m !== undefined) return m
+    }
+  }
+  return undefined
+}
+
 const resumable = <P extends Params, S extends Params>(
   loaded: LoadedCheckpoint,
   module: Module<P, S, unknown, unknown>,
+  optimizer: GradientTransform<StateTree>,
   backend: Backend,
   seed: number,
 ): E.Either<unknown, ResumePoint<P, S>> => {
@@ -44,6 +82,17 @@ const resumable = <P extends Params, S extends Params>(
         { file: loaded.path, diff },
       ),
     )
+  // The optimizer must be the one that wrote the state (a different chain fails much later, obscurely).
+  const mismatch = backend.scoped(() => stateMismatch(optimizer.init(loaded.state.params), loaded.state.optState))
+  if (mismatch !== undefined)
+    return fail(
+      rxtrainError(
+        'StructureError',
+        `${loaded.path} holds the state of another optimizer: ${mismatch}`,
+        'resume with the optimizer (and gradientClipVal) that wrote the checkpoint, or load its weights with loadParams and start a new optimizer.',
+        { file: loaded.path },
+      ),
+    )
   return E.right({ from: loaded.path, state: loaded.state as ResumePoint<P, S>['state'], loop: loaded.loop, hookStates: loaded.hookStates })
 }
 
@@ -55,6 +104,7 @@ export const resumeFrom = <P extends Params, S extends Params>(
   fs: FileSystem,
   path: string,
   module: Module<P, S, unknown, unknown>,
+  optimizer: GradientTransform<StateTree>,
   backend: Backend,
   seed: number,
 ): Observable<ResumePoint<P, S>> =>
@@ -70,7 +120,13 @@ export const resumeFrom = <P extends Params, S extends Params>(
           disposeTree(loaded.right.state)
           return
         }
-        const point = resumable(loaded.right, module, backend, seed)
+        let point: E.Either<unknown, ResumePoint<P, S>>
+        try {
+          point = resumable(loaded.right, module, optimizer, backend, seed)
+        } catch (e) {
+          disposeTree(loaded.right.state)
+          point = E.left(e)
+        }
         if (E.isLeft(point)) subscriber.error(point.left)
         else {
           subscriber.next(point.right)

@@ -44,7 +44,8 @@ describe('Ctrl-C during npm start', () => {
     expect(first.code).toBe(130)
     const runDir = join(runs, 'version_0')
     expect(first.out).toContain(`SIGINT received: stopped at step`)
-    expect(first.out).toContain(`Resume with: npm start -- --resume ${runDir}`)
+    // the resume command repeats the run's flags
+    expect(first.out).toContain(`Resume with: npm start -- ${flags.join(' ')} --resume ${runDir}`)
     const loaded = await loadCheckpoint(nodeFileSystem, join(runDir, 'checkpoints', 'last'))()
     expect(E.isRight(loaded)).toBe(true)
     if (E.isRight(loaded)) {

@@ -80,11 +80,21 @@ describe('csvLogger', () => {
     const old = ['epoch,step,a', '0,0,1', '0,1,2', '0,2,3', '0,3,4', ''].join('\n')
     const fs = memoryFileSystem({ '/run/metrics.csv': old })
     await feed(run, csvLogger({ fs }), [
-      () => run.fitStart({}, { hookStates: { csvLogger: 2 } }),
+      () => run.fitStart({}, { hookStates: { csvLogger: { count: 2, tail: [] } } }),
       () => run.trainStep(0, 2, 3, { a: 30 }),
       () => run.epochEnd(0, 4, { b: 5 }),
     ])
     expect(text(fs, '/run/metrics.csv')).toBe(['epoch,step,a,b', '0,0,1,', '0,1,2,', '0,2,30,', '0,4,,5', ''].join('\n'))
+    run.dispose()
+  })
+
+  it('on resume rebuilds the rows the checkpoint had not seen written (a crash before the flush)', async () => {
+    const run: FakeRun = fakeRun()
+    // On disk: two rows and half a third (the process died while appending).
+    const fs = memoryFileSystem({ '/run/metrics.csv': ['epoch,step,a', '0,0,1', '0,1,2', '0,2'].join('\n') })
+    const tail = [3, 4].map((v) => ({ kind: 'train', epoch: 0, step: v - 1, time: 0, metrics: { a: v } }))
+    await feed(run, csvLogger({ fs }), [() => run.fitStart({}, { hookStates: { csvLogger: { count: 4, tail } } }), () => run.epochEnd(0, 4, { a: 5 })])
+    expect(text(fs, '/run/metrics.csv')).toBe(['epoch,step,a', '0,0,1', '0,1,2', '0,2,3', '0,3,4', '0,4,5', ''].join('\n'))
     run.dispose()
   })
 

@@ -105,6 +105,7 @@ const control: LoopControl = {
   hold: () => {},
   requestStop: () => {},
   stopRequested: () => false,
+  pendingStop: () => undefined,
   setHookState: () => {},
   hookStates: () => ({}),
 }

@@ -73,9 +73,16 @@ const schema = protobuf.Root.fromJSON(<protobuf.INamespace>{
     tb: {
       nested: {
         Event: {
-          oneofs: { what: { oneof: ['file_version', 'summary'] } },
-          fields: { wall_time: { type: 'double', id: 1 }, step: { type: 'int64', id: 2 }, file_version: { type: 'string', id: 3 }, summary: { type: 'Summary', id: 5 } },
+          oneofs: { what: { oneof: ['file_version', 'summary', 'session_log'] } },
+          fields: {
+            wall_time: { type: 'double', id: 1 },
+            step: { type: 'int64', id: 2 },
+            file_version: { type: 'string', id: 3 },
+            summary: { type: 'Summary', id: 5 },
+            session_log: { type: 'SessionLog', id: 7 },
+          },
         },
+        SessionLog: { fields: { status: { type: 'int32', id: 1 }, checkpoint_path: { type: 'string', id: 2 }, msg: { type: 'string', id: 3 } } },
         Summary: {
           fields: { value: { rule: 'repeated', type: 'Value', id: 1 } },
           nested: {
@@ -413,6 +420,12 @@ describe('tensorboard', () => {
       expect(decoded[0]?.file_version).toBe('brain.Event:2')
       expect(scalarRows(decoded)).toEqual(expectedRows(run.seen))
     }
+    // the resumed file restarts the session at the checkpoint's step (TensorBoard drops later points of the first file)
+    const restart = decodeFile(fs.files.get(`${dir}/${names[1]}`)).find((e) => (e as { session_log?: unknown }).session_log !== undefined) as
+      | { step: number | { toNumber(): number }; session_log: { status: number; checkpoint_path: string } }
+      | undefined
+    expect(restart?.session_log).toMatchObject({ status: 1, checkpoint_path: '/ckpt/last' })
+    expect(Number(restart?.step)).toBe(resumed?.type === 'fitStart' ? resumed.resumed?.loop.globalStep : -1)
     // the resumed run carries on from where the first stopped
     const firstSteps = scalarRows(decodeFile(fs.files.get(`${dir}/${names[0]}`))).map((r) => r.step)
     const secondSteps = scalarRows(decodeFile(fs.files.get(`${dir}/${names[1]}`))).map((r) => r.step)

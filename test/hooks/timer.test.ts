@@ -146,6 +146,7 @@ const recorder = () => {
       stops.push(reason)
     },
     stopRequested: () => stops.length > 0,
+    pendingStop: () => stops[0],
     setHookState: (name, state) => {
       states.push({ [name]: state })
     },

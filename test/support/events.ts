@@ -63,6 +63,7 @@ export const fakeRun = (): FakeRun => {
         stops.push(r)
       },
       stopRequested: () => stops.length > 0,
+      pendingStop: () => stops[0],
       setHookState: (n, s) => {
         hookStates.set(n, s)
       },

@@ -3,7 +3,7 @@ import { pipe } from 'fp-ts/lib/function.js'
 import * as TE from 'fp-ts/lib/TaskEither.js'
 import { defer, type MonoTypeOperatorFunction, tap } from 'rxjs'
 import { encodeCheckpoint, writeCheckpoint, writePointer } from '../../checkpoint/writeCheckpoint.js'
-import type { FileSystem } from '../../effects/fileSystem.js'
+import type { FileError, FileSystem } from '../../effects/fileSystem.js'
 import { nodeFileSystem } from '../../effects/nodeFileSystem.js'
 import { rxtrainError } from '../../errors/rxtrainError.js'
 import type { EpochEnd, FitEnd, FitEvent, FitStart, TrainStep, ValidationEnd } from '../../pipeline/events.js'
@@ -158,18 +158,20 @@ export const checkpoint = (options: CheckpointOptions = {}): MonoTypeOperatorFun
         const best = options.monitor === undefined ? (kept.at(-1)?.name ?? null) : (ranked(kept, mode)[0]?.name ?? null)
         const previousLast = hook.last
         const last = wantsLast ? written : hook.last
-        hook = { kept, best, last, lastGlobalStepSaved: e.globalStep, lastTimeSaved: e.time }
+        // An interrupt's save is extra: the schedule's own save at this step still happens after resuming.
+        hook = forceLast ? { ...hook, last } : { kept, best, last, lastGlobalStepSaved: e.globalStep, lastTimeSaved: e.time }
         e.control.setHookState(hookName, hook)
         const name = written
         const keep = new Set([...kept.map((k) => k.name), ...(last === null ? [] : [last]), ...(best === null ? [] : [best])])
-        const prune = [...evicted, ...(previousLast !== null && previousLast !== last ? [previousLast] : [])].filter((n) => !keep.has(n))
+        const prune = [...new Set([...evicted, ...(previousLast !== null && previousLast !== last ? [previousLast] : [])])].filter((n) => !keep.has(n))
         const pointBest = best !== null && best === name
         e.control.hold(() => {
           // Runs once every hook has seen the event: the hook states it stores are current.
           const files = encodeCheckpoint({
             state: e.state,
             weightsOnly: options.saveWeightsOnly === true,
-            loop: e.loop,
+            // A stop requested while this event was handled (early stopping) belongs to this state.
+            loop: { ...e.loop, stopReason: e.control.pendingStop() ?? e.loop.stopReason },
             hookStates: e.control.hookStates(),
             options: r.options,
             precision: { name: r.start.options.precision, storageDtype: 'float32' },
@@ -180,7 +182,18 @@ export const checkpoint = (options: CheckpointOptions = {}): MonoTypeOperatorFun
             writeCheckpoint(fs, r.dir, name, files),
             TE.chainW(() => (wantsLast ? writePointer(fs, r.dir, 'last', name) : TE.right(undefined))),
             TE.chainW(() => (pointBest ? writePointer(fs, r.dir, 'best', name) : TE.right(undefined))),
-            TE.chainW(() => TE.sequenceSeqArray(prune.map((n) => fs.remove(`${r.dir}/${n}`)))),
+            // Hide a checkpoint before deleting it, so a crash mid-delete leaves only a `.tmp-` leftover.
+            TE.chainW(() =>
+              TE.sequenceSeqArray(
+                prune.map((n) =>
+                  pipe(
+                    TE.fromTask<boolean, FileError>(fs.exists(`${r.dir}/${n}`)),
+                    TE.chain((present) => (present ? fs.rename(`${r.dir}/${n}`, `${r.dir}/.tmp-del-${n}`) : TE.right(undefined))),
+                    TE.chain(() => fs.remove(`${r.dir}/.tmp-del-${n}`)),
+                  ),
+                ),
+              ),
+            ),
             TE.getOrElse((err): never => {
               throw err
             }),
@@ -203,6 +216,7 @@ export const checkpoint = (options: CheckpointOptions = {}): MonoTypeOperatorFun
                 options.saveOnTrainEpochEnd ??
                 (plan.checkValEveryNEpoch !== 1 ? false : plan.numValBatches === 0 ? true : !Number.isFinite(plan.valCheckBatch) || plan.valCheckBatch >= plan.numTrainBatches)
               const dir = options.dir ?? `${e.options.defaultRootDir}/checkpoints`
+              claim(e.control, hookName, dir)
               const taken = new Set<string>()
               run = { dir, fastDevRun: plan.fastDevRun, onTrainEpochEnd, options: e.options, start: e, taken }
               if (plan.fastDevRun) break
@@ -249,6 +263,25 @@ export const checkpoint = (options: CheckpointOptions = {}): MonoTypeOperatorFun
         }),
       )
     })
+}
+
+/** The checkpoint hooks of each run (keyed by its fitStart's control), to catch two that would collide. */
+const claims = new WeakMap<object, Map<string, string>>()
+
+const claim = (control: object, name: string, dir: string): void => {
+  const run = claims.get(control) ?? new Map<string, string>()
+  claims.set(control, run)
+  if (run.has(name))
+    throw rxtrainError('ConfigError', `two checkpoint hooks are named '${name}'`, "give each its own name: checkpoint({ name: 'periodic', ... }).", { name })
+  for (const [other, otherDir] of run)
+    if (otherDir === dir)
+      throw rxtrainError(
+        'ConfigError',
+        `checkpoint hooks '${other}' and '${name}' both write into ${dir}`,
+        "give each its own dir (their pruning and last/best pointers would overwrite each other's).",
+        { dir },
+      )
+  run.set(name, dir)
 }
 
 /** Reads a hook state restored from a checkpoint, for tools and tests. */

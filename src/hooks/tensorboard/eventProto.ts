@@ -6,7 +6,8 @@ import protobuf from 'protobufjs'
  * omit). Checked against:
  *   tensorflow/tensorboard  tensorboard/compat/proto/event.proto   (= tensorflow/core/util/event.proto)
  *     Event: wall_time = 1 (double), step = 2 (int64), oneof what { file_version = 3 (string),
- *     summary = 5 (Summary) }
+ *     summary = 5 (Summary), session_log = 7 (SessionLog) }
+ *     SessionLog: status = 1 (SessionStatus: START = 1), checkpoint_path = 2, msg = 3
  *   tensorflow/tensorboard  tensorboard/compat/proto/summary.proto
  *     Summary: repeated Value value = 1
  *     Summary.Value: tag = 1 (string), metadata = 9 (SummaryMetadata),
@@ -26,7 +27,20 @@ message Event {
   oneof what {
     string file_version = 3;
     Summary summary = 5;
+    SessionLog session_log = 7;
   }
+}
+
+message SessionLog {
+  enum SessionStatus {
+    STATUS_UNSPECIFIED = 0;
+    START = 1;
+    STOP = 2;
+    CHECKPOINT = 3;
+  }
+  SessionStatus status = 1;
+  string checkpoint_path = 2;
+  string msg = 3;
 }
 
 message Summary {
@@ -91,6 +105,7 @@ export interface EventMessage {
   readonly step?: number
   readonly file_version?: string
   readonly summary?: { readonly value: readonly SummaryValueMessage[] }
+  readonly session_log?: { readonly status: number; readonly checkpoint_path?: string; readonly msg?: string }
 }
 
 /** The serialized `Event`. */
@@ -98,6 +113,14 @@ export const encodeEvent = (event: EventMessage): Uint8Array => EventType.encode
 
 /** The first event of a file: `file_version: "brain.Event:2"`. */
 export const fileVersionEvent = (wallTime: number): Uint8Array => encodeEvent({ wall_time: wallTime, step: 0, file_version: FILE_VERSION })
+
+/**
+ * A session restart at `step` (`SessionLog.START`): TensorBoard drops the data it has at or after
+ * that step from earlier files, so a run resumed from a checkpoint does not show the steps a crash
+ * made twice.
+ */
+export const sessionStartEvent = (wallTime: number, step: number, checkpointPath: string): Uint8Array =>
+  encodeEvent({ wall_time: wallTime, step, session_log: { status: 1, checkpoint_path: checkpointPath } })
 
 /**
  * One event of scalar summaries (`simple_value`, float32) at a step, one value per tag, in the
