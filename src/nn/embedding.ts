@@ -21,8 +21,8 @@ export type EmbeddingParams = { readonly table: tf.Tensor }
  * (`tf.gather` on axis 0). Ids outside [0, vocabSize) are not checked here (that would need a
  * device read-back every step): the cpu backend throws on them, other backends may return zeros.
  *
- * Training note: the gradient of `gather` uses the `UnsortedSegmentSum` kernel, which the wasm
- * backend lacks until `src/backends` registers a shim; the cpu backend has it.
+ * Training note: the gradient of `gather` uses the `UnsortedSegmentSum` kernel; tfjs-backend-wasm
+ * lacks it, and rxtrain's wasm backend runs the cpu implementation for it (src/backends/wasmKernels.ts).
  *
  * @example
  * const emb = embedding({ vocabSize: 10000, dim: 64 })

@@ -34,7 +34,7 @@ export interface SoftmaxCrossEntropyOptions {
  * (`[batch, time, classes]`) are averaged too.
  *
  * It multiplies a one-hot mask with log-probabilities instead of gathering them, so its gradient
- * needs no `gather` gradient (which the wasm backend lacks); the gradient w.r.t. the logits is
+ * needs no `gather` gradient (slow on wasm, which lacks the kernel); the gradient w.r.t. the logits is
  * (softmax − target) / batch. Ids outside [0, classes) give an all-zero target (loss 0 for that row).
  *
  * @example

@@ -83,3 +83,68 @@ describe('the wasm filter gradient called as a kernel', () => {
     expect(maxDiff(actual[0] as number[], expected[0] as number[])).toBeLessThan(1e-4)
   })
 })
+
+describe('wasm matrix products with transposed operands (computed by transposing first)', () => {
+  const cases: { name: string; a: number[]; b: number[]; ta: boolean; tb: boolean }[] = [
+    { name: 'plain', a: [5, 7], b: [7, 3], ta: false, tb: false },
+    { name: 'transposeA (a dense weight gradient)', a: [7, 5], b: [7, 3], ta: true, tb: false },
+    { name: 'transposeB (a dense input gradient)', a: [5, 7], b: [3, 7], ta: false, tb: true },
+    { name: 'both', a: [7, 5], b: [3, 7], ta: true, tb: true },
+    { name: 'batched, transposeA', a: [2, 7, 5], b: [2, 7, 3], ta: true, tb: false },
+  ]
+  for (const c of cases)
+    it(`match cpu in values and gradients: ${c.name}`, () => {
+      const size = (s: number[]) => s.reduce((x, y) => x * y, 1)
+      const av = Array.from({ length: size(c.a) }, (_, i) => Math.sin(i * 0.7))
+      const bv = Array.from({ length: size(c.b) }, (_, i) => Math.cos(i * 0.3))
+      const run = () => {
+        const a = tf.tensor(av, c.a)
+        const b = tf.tensor(bv, c.b)
+        const f = (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.square(tf.matMul(x, y, c.ta, c.tb))) as tf.Scalar
+        const [ga, gb] = tf.grads(f)([a, b])
+        return [tf.matMul(a, b, c.ta, c.tb), ga as tf.Tensor, gb as tf.Tensor]
+      }
+      const expected = on(cpu, run)
+      wasm.activate()
+      const before = tf.memory().numTensors
+      const actual = on(wasm, run)
+      expect(tf.memory().numTensors).toBe(before)
+      expected.forEach((e, i) => expect(maxDiff(actual[i] as number[], e)).toBeLessThan(1e-4))
+    })
+})
+
+describe('training kernels wasm lacks, run by the cpu implementation', () => {
+  it('depthwise convolution: values and both gradients match cpu', () => {
+    const xv = Array.from({ length: 2 * 6 * 6 * 3 }, (_, i) => Math.sin(i * 0.37))
+    const wv = Array.from({ length: 3 * 3 * 3 * 2 }, (_, i) => Math.cos(i * 0.21))
+    const run = () => {
+      const x = tf.tensor4d(xv, [2, 6, 6, 3])
+      const w = tf.tensor4d(wv, [3, 3, 3, 2])
+      const f = (xx: tf.Tensor, ww: tf.Tensor) => tf.sum(tf.square(tf.depthwiseConv2d(xx as tf.Tensor4D, ww as tf.Tensor4D, 2, 'same'))) as tf.Scalar
+      const [dx, dw] = tf.grads(f)([x, w])
+      return [tf.depthwiseConv2d(x, w, 2, 'same'), dx as tf.Tensor, dw as tf.Tensor]
+    }
+    const expected = on(cpu, run)
+    wasm.activate()
+    const before = tf.memory().numTensors
+    const actual = on(wasm, run)
+    expect(tf.memory().numTensors).toBe(before)
+    expected.forEach((e, i) => expect(maxDiff(actual[i] as number[], e)).toBeLessThan(1e-4))
+  })
+
+  it('an embedding lookup (gather): its gradient (UnsortedSegmentSum) matches cpu, repeated ids included', () => {
+    const table = Array.from({ length: 6 * 4 }, (_, i) => Math.sin(i))
+    const run = () => {
+      const t = tf.tensor2d(table, [6, 4])
+      const ids = tf.tensor2d([0, 2, 2, 5, 1, 2], [2, 3], 'int32')
+      const g = tf.grad((tt: tf.Tensor) => tf.sum(tf.mul(tf.gather(tt, ids), tf.reshape(tf.range(0, 24), [2, 3, 4]))) as tf.Scalar)(t)
+      return [tf.gather(t, ids), g]
+    }
+    const expected = on(cpu, run)
+    wasm.activate()
+    const before = tf.memory().numTensors
+    const actual = on(wasm, run)
+    expect(tf.memory().numTensors).toBe(before)
+    expected.forEach((e, i) => expect(maxDiff(actual[i] as number[], e)).toBeLessThan(1e-4))
+  })
+})
