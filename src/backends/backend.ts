@@ -55,6 +55,9 @@ export const engineBackend = (
   scoped: tidy,
   readScalars: (scalars) => {
     if (scalars.length === 0) return []
+    // On a CPU device the values are already in host memory: read each one directly. On a GPU,
+    // pack them into one tensor so that there is a single transfer.
+    if (deviceKind === 'cpu') return scalars.map((s) => s.dataSync()[0] as number)
     const packed = tf.tidy(() => tf.stack(scalars.map((s) => tf.cast(tf.reshape(s, []), 'float32'))))
     const values = packed.dataSync()
     packed.dispose()

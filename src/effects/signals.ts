@@ -1,4 +1,4 @@
-import { type Observable, timer } from 'rxjs'
+import { Observable } from 'rxjs'
 
 /** The termination signals a run reacts to. */
 export type InterruptSignal = 'SIGINT' | 'SIGTERM'
@@ -54,9 +54,18 @@ export const processSignals: Signals = {
     const now = performance.now()
     if (now - lastLetIn < LET_IN_EVERY_MS) return undefined
     lastLetIn = now
-    return timer(0)
+    return nextTask
   },
 }
+
+/** The next turn of Node's event loop (setImmediate: no 1 ms floor, unlike setTimeout). */
+const nextTask = new Observable<void>((subscriber) => {
+  const handle = setImmediate(() => {
+    subscriber.next()
+    subscriber.complete()
+  })
+  return () => clearImmediate(handle)
+})
 
 /** How often a synchronous loop yields to the event loop (a Ctrl-C waits at most about this long). */
 const LET_IN_EVERY_MS = 100
