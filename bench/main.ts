@@ -31,7 +31,7 @@ import {
   tidy,
   wasmBackend,
 } from '../src/index.js'
-import { cnn, handLoop, mlp, moduleOf, sourceOf, type Workload } from './workloads.js'
+import { cnn, handLoop, mlp, moduleOf, moduleWithSource, sourceOf, type Workload } from './workloads.js'
 
 const quick = process.argv.includes('--quick')
 const here = dirname(fileURLToPath(import.meta.url))
@@ -48,23 +48,38 @@ const unwrap = <A>(e: E.Either<unknown, A>): A => {
   return e.right
 }
 
-/** One rxtrain run of `steps` steps; returns its seconds and final loss. */
-const rxtrainRun = async (w: Workload, backend: Backend, arrays: MnistArrays, steps: number, withHooks: boolean): Promise<{ seconds: number; loss: number }> => {
+type Variant = 'plain' | 'hooks' | 'ddp' | 'ddpSplit'
+
+/**
+ * One rxtrain run of `steps` steps: its seconds, its steady seconds (first finished step to last,
+ * which leaves out starting DDP's worker threads) and final loss. `ddp` runs 2 ranks, each with the
+ * workload's batch size (Lightning's per-device `batch_size`), so its global batches are twice as big;
+ * `ddpSplit` splits the workload's batch between 2 ranks.
+ */
+const rxtrainRun = async (w: Workload, backend: Backend, arrays: MnistArrays, steps: number, variant: Variant) => {
   const dir = mkdtempSync(join(tmpdir(), 'rxtrain-bench-'))
   let loss = Number.NaN
-  let run: Observable<FitEvent> = fit(moduleOf(w), { train: sourceOf(w, arrays, steps) }, { maxEpochs: 1, numSanityValSteps: 0, defaultRootDir: dir }, { backend })
-  if (withHooks) run = run.pipe(checkpoint({ saveLast: true }), csvLogger(), tensorboard(), progressBar({ console: bufferConsole() }))
+  let first = 0
+  let last = 0
+  const global = variant === 'ddp' ? { ...w, batchSize: 2 * w.batchSize } : w
+  const parallel = variant === 'ddp' || variant === 'ddpSplit'
+  const options = { maxEpochs: 1, numSanityValSteps: 0, defaultRootDir: dir, ...(parallel && { strategy: 'ddp' as const, devices: 2 }) }
+  let run: Observable<FitEvent> = fit(parallel ? moduleWithSource(w) : moduleOf(w), { train: sourceOf(global, arrays, steps) }, options, { backend })
+  if (variant === 'hooks') run = run.pipe(checkpoint({ saveLast: true }), csvLogger(), tensorboard(), progressBar({ console: bufferConsole() }))
   const start = performance.now()
   await lastValueFrom(
     run.pipe(
       tap((e) => {
-        if (e.type === 'trainStep') loss = e.loss
+        if (e.type !== 'trainStep') return
+        loss = e.loss
+        last = performance.now()
+        if (e.globalStep === 1) first = last
       }),
     ),
   )
   const seconds = (performance.now() - start) / 1000
   rmSync(dir, { recursive: true, force: true })
-  return { seconds, loss }
+  return { seconds, steadySamplesPerSecond: ((steps - 1) * global.batchSize) / ((last - first) / 1000), loss }
 }
 
 interface Row {
@@ -72,6 +87,8 @@ interface Row {
   readonly backend: string
   readonly steps: number
   readonly samplesPerSecond: { a?: number; b?: number; c?: number; d?: number; e?: number }
+  /** Steady-state samples/s (first finished step to last) of (c) and (e), for e/c. */
+  readonly steady: { c?: number; e?: number }
   readonly lossA?: number
   readonly lossC?: number
   /** Why (b) has no number (tfjs-layers failed on this backend). */
@@ -90,11 +107,12 @@ const measure = async (
   arrays: MnistArrays,
   steps: number,
   reps: number,
-  methods: readonly ('a' | 'b' | 'c' | 'd')[],
+  methods: readonly ('a' | 'b' | 'c' | 'd' | 'e')[],
   warmSteps = Math.min(3, steps),
 ): Promise<Row> => {
   backend.activate()
-  const times: Record<string, number[]> = { a: [], b: [], c: [], d: [] }
+  const times: Record<string, number[]> = { a: [], b: [], c: [], d: [], e: [] }
+  const steady: Record<string, number[]> = { c: [], e: [] }
   let lossA: number | undefined
   let lossC: number | undefined
   const initial = () => tidy(() => moduleOf(w).init(split(key(0), 4)[0] as ReturnType<typeof key>))
@@ -105,7 +123,7 @@ const measure = async (
       const init = initial()
       handLoop(w, init, arrays, warm)
       disposeTree(init)
-    } else if (m !== 'b') await rxtrainRun(w, backend, arrays, warm, m === 'd')
+    } else if (m !== 'b') await rxtrainRun(w, backend, arrays, warm, variantOf(m))
   }
   for (let r = 0; r < reps; r++)
     for (const m of methods) {
@@ -117,19 +135,22 @@ const measure = async (
         disposeTree(init)
       } else if (m === 'b') continue
       else {
-        const result = await rxtrainRun(w, backend, arrays, steps, m === 'd')
+        const result = await rxtrainRun(w, backend, arrays, steps, variantOf(m))
         times[m]?.push(result.seconds)
+        steady[m]?.push(result.steadySamplesPerSecond)
         if (m === 'c') lossC = result.loss
       }
     }
-  const sps = (m: string) => ((times[m]?.length ?? 0) > 0 ? (steps * w.batchSize) / median(times[m] as number[]) : undefined)
+  const sps = (m: string) => ((times[m]?.length ?? 0) > 0 ? (steps * w.batchSize * (m === 'e' ? 2 : 1)) / median(times[m] as number[]) : undefined)
+  const steadySps = (m: string) => ((steady[m]?.length ?? 0) > 0 ? median(steady[m] as number[]) : undefined)
   const layers = methods.includes('b') ? layersBaseline(w, backend.name, steps, reps) : {}
   backend.activate()
   return {
     workload: w.name,
     backend: backend.name,
     steps,
-    samplesPerSecond: { a: sps('a'), b: layers.samplesPerSecond, c: sps('c'), d: sps('d') },
+    samplesPerSecond: { a: sps('a'), b: layers.samplesPerSecond, c: sps('c'), d: sps('d'), e: steadySps('e') },
+    steady: { c: steadySps('c'), e: steadySps('e') },
     ...(layers.error !== undefined && { layersError: layers.error }),
     ...(lossA !== undefined && { lossA }),
     ...(lossC !== undefined && { lossC }),
@@ -180,10 +201,25 @@ const flatMemory = async (backend: Backend, arrays: MnistArrays, steps: number) 
   return { steps, tensorGrowth: atEnd.tensors - atWarm.tensors, rssGrowthMb: atEnd.rss - atWarm.rss, leftAfter: tf.memory().numTensors - before }
 }
 
+/** Data-parallel training with the same global batches as (c): each of 2 ranks takes half. */
+const ddpSplit = async (w: Workload, backend: Backend, arrays: MnistArrays, steps: number, reps: number) => {
+  backend.activate()
+  await rxtrainRun(w, backend, arrays, 3, 'ddpSplit')
+  const split: number[] = []
+  const single: number[] = []
+  for (let r = 0; r < reps; r++) {
+    single.push((await rxtrainRun(w, backend, arrays, steps, 'plain')).steadySamplesPerSecond)
+    split.push((await rxtrainRun(w, backend, arrays, steps, 'ddpSplit')).steadySamplesPerSecond)
+  }
+  return { workload: w.name, batch: w.batchSize, single: median(single), split: median(split) }
+}
+
 const firstStep = (): { processStartToFirstStepMs: number; dataLoadMs: number } => {
   const out = execFileSync(process.execPath, ['--import', 'tsx', join(here, 'firstStep.ts')], { encoding: 'utf8' })
   return JSON.parse(out.trim().split('\n').at(-1) as string)
 }
+
+const variantOf = (m: 'c' | 'd' | 'e'): Variant => (m === 'c' ? 'plain' : m === 'd' ? 'hooks' : 'ddp')
 
 const fmt = (x: number | undefined, digits = 0): string => (x === undefined ? 'n/a' : x.toFixed(digits))
 const ratio = (x: number | undefined, y: number | undefined): string => (x === undefined || y === undefined ? 'n/a' : (x / y).toFixed(2))
@@ -195,11 +231,12 @@ const main = async (): Promise<void> => {
   const wasm = unwrap(await wasmBackend())
   const reps = quick ? 2 : 5
   const rows: Row[] = []
-  rows.push(await measure(mlp, wasm, arrays, quick ? 30 : 150, reps, ['a', 'b', 'c', 'd']))
+  rows.push(await measure(mlp, wasm, arrays, quick ? 30 : 150, reps, ['a', 'b', 'c', 'd', 'e']))
   rows.push(await measure(mlp, cpu, arrays, quick ? 5 : 20, quick ? 1 : 3, ['a', 'b', 'c', 'd']))
-  rows.push(await measure(cnn, wasm, arrays, quick ? 5 : 30, quick ? 1 : 3, ['a', 'b', 'c', 'd']))
+  rows.push(await measure(cnn, wasm, arrays, quick ? 5 : 30, quick ? 1 : 3, ['a', 'b', 'c', 'd', 'e']))
   // The cpu backend takes about a minute per CNN step: one step, no warm-up.
   rows.push(await measure(cnn, cpu, arrays, 1, 1, ['c'], 0))
+  const splits = [await ddpSplit(mlp, wasm, arrays, quick ? 30 : 150, reps), await ddpSplit(cnn, wasm, arrays, quick ? 5 : 30, quick ? 1 : 3)]
   const same = await sameLoop(mlp, wasm, arrays, quick ? 30 : 150)
   const memory = await flatMemory(wasm, arrays, quick ? 2000 : 10_000)
   const start = firstStep()
@@ -212,18 +249,23 @@ const main = async (): Promise<void> => {
     '',
     'Samples per second (median of repeated runs after warm-up; same data, same initial parameters):',
     '(a) hand-written tfjs loop (`tf.train.adam` + `minimize`, loss read every step), (b) tfjs-layers `model.fit` as tfjs ships it (own process, without rxtrain\'s wasm kernel corrections),',
-    '(c) rxtrain `fit`, no hooks, (d) rxtrain `fit` with checkpoint + CSV + TensorBoard + progress bar, (e) rxtrain DDP on 2 workers.',
+    '(c) rxtrain `fit`, no hooks, (d) rxtrain `fit` with checkpoint + CSV + TensorBoard + progress bar, (e) rxtrain `strategy: \'ddp\'` on 2 workers, each with the',
+    "workload's batch size (global batches twice as big, as Lightning's per-device `batch_size`), steady state: first finished step to last, leaving out the workers' start; e/c compares it with (c)'s steady state.",
     '',
     '| workload | backend | steps | (a) hand loop | (b) layers fit | (c) rxtrain | (d) + hooks | (e) ddp | c/a | c/b | d/c | e/c | final loss a | final loss c |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map((r) => {
       const s = r.samplesPerSecond
-      return `| ${r.workload} | ${r.backend} | ${r.steps} | ${fmt(s.a)} | ${fmt(s.b)} | ${fmt(s.c)} | ${fmt(s.d)} | ${fmt(s.e)} | ${ratio(s.c, s.a)} | ${ratio(s.c, s.b)} | ${ratio(s.d, s.c)} | ${ratio(s.e, s.c)} | ${r.lossA === undefined ? 'n/a' : r.lossA.toFixed(6)} | ${r.lossC === undefined ? 'n/a' : r.lossC.toFixed(6)} |`
+      return `| ${r.workload} | ${r.backend} | ${r.steps} | ${fmt(s.a)} | ${fmt(s.b)} | ${fmt(s.c)} | ${fmt(s.d)} | ${fmt(s.e)} | ${ratio(s.c, s.a)} | ${ratio(s.c, s.b)} | ${ratio(s.d, s.c)} | ${ratio(r.steady.e, r.steady.c)} | ${r.lossA === undefined ? 'n/a' : r.lossA.toFixed(6)} | ${r.lossC === undefined ? 'n/a' : r.lossC.toFixed(6)} |`
     }),
     '',
     ...rows.filter((r) => r.layersError !== undefined).map((r) => `(b) on ${r.workload}/${r.backend}: tfjs-layers fails: ${r.layersError}`),
     '',
     `CNN on wasm vs cpu (rxtrain): ${ratio(rows[2]?.samplesPerSecond.c, rows[3]?.samplesPerSecond.c)}x.`,
+    '',
+    'DDP with the same global batch as one device (each of 2 ranks takes half; steady state, wasm): ' +
+      splits.map((s) => `${s.workload} (batch ${s.batch}) ${fmt(s.split)} vs ${fmt(s.single)} samples/s, ${ratio(s.split, s.single)}x`).join('; ') +
+      '. Halving a small batch costs more than a second core gives: a 64-example MLP step runs at about 60% of the throughput of a 128-example one.',
     '',
     `Memory over ${memory.steps} steps (small MLP, wasm, checkpoint + CSV + TensorBoard): tensor count growth ${memory.tensorGrowth}, RSS growth ${memory.rssGrowthMb.toFixed(1)} MB (after a 500-step warm-up), tensors left after the run ${memory.leftAfter}.`,
     '',

@@ -112,3 +112,10 @@ export const layersFit = async (w: Workload, arrays: MnistArrays, steps: number)
   model.dispose()
   return { seconds, loss: Number(history.history.loss?.at(-1)) }
 }
+
+/** The workloads' modules, exported by name so that data-parallel workers can import them. */
+export const mlpModule = { ...moduleOf(mlp), source: { url: import.meta.url, exportName: 'mlpModule' } }
+export const cnnModule = { ...moduleOf(cnn), source: { url: import.meta.url, exportName: 'cnnModule' } }
+
+/** The workload's module with its source, for `strategy: 'ddp'`. */
+export const moduleWithSource = (w: Workload) => (w.name === 'mlp' ? mlpModule : cnnModule)

@@ -2,8 +2,10 @@
  * Train a small convolutional network on MNIST: `npm run example:cnn`.
  *
  * conv 3x3x32 -> max-pool -> conv 3x3x64 -> max-pool -> dense 10. Options as for the MLP:
- * --epochs N (default 1), --limit N, --accelerator auto|cpu|wasm, --seed N.
+ * --epochs N (default 1), --limit N, --accelerator auto|cpu|wasm, --seed N, and --devices N for
+ * data-parallel training on N ranks (one per core: wasm runs one thread each).
  */
+import { isMainThread } from 'node:worker_threads'
 import * as E from 'fp-ts/lib/Either.js'
 import { lastValueFrom } from 'rxjs'
 import {
@@ -48,6 +50,8 @@ export const cnn = defineModule({
   },
   testStep: (model, batch: MnistBatch, ctx) => ({ 'test/acc': metrics.accuracy(net.apply(model, batch.x, ctx).y, batch.y) }),
   optimizer: optim.adamw({ lr: 2e-3, weightDecay: 1e-4 }),
+  // Data-parallel workers (--devices 2) import this module from here.
+  source: { url: import.meta.url, exportName: 'cnn' },
 })
 
 export const main = async (argv: readonly string[]): Promise<number> => {
@@ -58,7 +62,8 @@ export const main = async (argv: readonly string[]): Promise<number> => {
   const data = mnistDataModule(arrays.right, { batchSize: 64, layout: 'image', ...(args.limit !== undefined && { limit: args.limit }) })
 
   const options = { maxEpochs: args.epochs, accelerator: args.accelerator, seed: args.seed }
-  const model = await lastValueFrom(fit(cnn, data, options).pipe(printMetrics(), trainedModel()))
+  const strategy = args.devices > 1 ? { strategy: 'ddp' as const, devices: args.devices } : {}
+  const model = await lastValueFrom(fit(cnn, data, { ...options, ...strategy }).pipe(printMetrics(), trainedModel()))
   const result = await lastValueFrom(test(cnn, model, data, options).pipe(evalMetrics()))
   const accuracy = result['test/acc'] ?? Number.NaN
   console.log(`test accuracy ${accuracy.toFixed(4)}`)
@@ -66,4 +71,5 @@ export const main = async (argv: readonly string[]): Promise<number> => {
   return accuracy
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) main(process.argv.slice(2)).catch(exitOnError)
+// Not in a data-parallel worker, which imports this file for the module only.
+if (isMainThread && import.meta.url === `file://${process.argv[1]}`) main(process.argv.slice(2)).catch(exitOnError)

@@ -6,8 +6,9 @@
  * Ctrl-C stops at the next step, saves, and prints the command that resumes exactly there.
  *
  * Flags: --epochs N (3), --limit N (train on N digits), --accelerator auto|cpu|wasm, --seed N,
- * --resume <run dir>|last, --runs <dir> (runs/mnist-mlp).
+ * --devices N (data-parallel ranks), --resume <run dir>|last, --runs <dir> (runs/mnist-mlp).
  */
+import { isMainThread } from 'node:worker_threads'
 import * as E from 'fp-ts/lib/Either.js'
 import { lastValueFrom, tap } from 'rxjs'
 import {
@@ -64,6 +65,8 @@ export const mlp = defineModule({
   // configure_optimizers with trainer.estimated_stepping_batches).
   optimizer: (plan) =>
     optim.adam({ lr: optim.cosineDecay({ init: 2e-3, decaySteps: Math.max(1, plan.estimatedSteppingBatches), alpha: 0.05 }) }),
+  // Data-parallel workers (--devices 2) import this module from here.
+  source: { url: import.meta.url, exportName: 'mlp' },
 })
 
 export interface ExampleResult {
@@ -87,11 +90,12 @@ export const main = async (argv: readonly string[]): Promise<ExampleResult> => {
   const resumeDir = args.resume === 'last' ? unwrap(await latestVersionDir(nodeFileSystem, args.runs)()) : args.resume
   const runDir = resumeDir ?? unwrap(await nextVersionDir(nodeFileSystem, args.runs)())
   const options = { maxEpochs: args.epochs, accelerator: args.accelerator, seed: args.seed, defaultRootDir: runDir, ...(resumeDir !== undefined && { ckptPath: 'last' }) }
+  const strategy = args.devices > 1 ? { strategy: 'ddp' as const, devices: args.devices } : {}
 
   // Train. Each hook is an operator, and they run in this order.
   let end: FitEnd | undefined
   const model = await lastValueFrom(
-    fit(mlp, data, options).pipe(
+    fit(mlp, data, { ...options, ...strategy }).pipe(
       modelSummary(),
       lrMonitor(),
       checkpoint({ monitor: 'val/loss', mode: 'min', saveTopK: 2, saveLast: true, filename: '{epoch}-{step}-{val/loss:.4f}' }),
@@ -122,7 +126,8 @@ export const main = async (argv: readonly string[]): Promise<ExampleResult> => {
   return { accuracy, interrupted: false, runDir }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`)
+// Not in a data-parallel worker, which imports this file for the module only.
+if (isMainThread && import.meta.url === `file://${process.argv[1]}`)
   main(process.argv.slice(2)).then((r) => {
     if (r.interrupted) process.exitCode = 130
   }, exitOnError)

@@ -5,14 +5,16 @@ export interface ExampleArgs {
   readonly limit: number | undefined
   readonly accelerator: Accelerator
   readonly seed: number
+  /** Data-parallel ranks (`strategy: 'ddp'` when above 1). */
+  readonly devices: number
   /** A run directory to resume (`runs/mnist-mlp/version_0`), or `last` for the newest run. */
   readonly resume: string | undefined
   /** Where run directories go. */
   readonly runs: string
 }
 
-const usage = '--epochs N  --limit N  --accelerator auto|cpu|wasm  --seed N  --resume <run dir>|last  --runs <dir>'
-const flagNames = ['epochs', 'limit', 'accelerator', 'seed', 'resume', 'runs']
+const usage = '--epochs N  --limit N  --accelerator auto|cpu|wasm  --seed N  --devices N  --resume <run dir>|last  --runs <dir>'
+const flagNames = ['epochs', 'limit', 'accelerator', 'seed', 'devices', 'resume', 'runs']
 
 /** The examples' few command-line flags. */
 export const parseExampleArgs = (argv: readonly string[], defaults: { epochs: number; runs?: string; accelerator?: Accelerator }): ExampleArgs => {
@@ -38,6 +40,7 @@ export const parseExampleArgs = (argv: readonly string[], defaults: { epochs: nu
     limit: int('limit', undefined),
     accelerator,
     seed: int('seed', 0) as number,
+    devices: int('devices', 1) as number,
     resume: flags.get('resume'),
     runs: flags.get('runs') ?? defaults.runs ?? 'runs',
   }

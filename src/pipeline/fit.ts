@@ -10,6 +10,8 @@ import { chain } from '../optim/chain.js'
 import { clipByGlobalNorm, clipByValue } from '../optim/clip.js'
 import type { GradientTransform } from '../optim/transform.js'
 import type { Params, StateTree } from '../tree/tree.js'
+import { ddp } from '../strategies/ddp.js'
+import { singleDevice, type TrainStrategy } from '../strategies/strategy.js'
 import { drive } from './drive.js'
 import type { FitEvent } from './events.js'
 import { fitProgram, type ResumePoint } from './fitLoop.js'
@@ -37,6 +39,19 @@ export const runBackend = (options: ResolvedOptions, env: Partial<RunEnv>): Obse
           }),
         ),
       )
+
+/** How batches are computed: this thread, or `devices` data-parallel ranks. */
+const strategyFor = (o: ResolvedOptions, module: Module<Params, Params, unknown>, backend: Backend, optimizer: GradientTransform<StateTree>): TrainStrategy => {
+  if (o.strategy !== 'ddp' || o.devices === 1) return singleDevice
+  if (module.source === undefined)
+    throw rxtrainError(
+      'ConfigError',
+      "strategy 'ddp' runs the module in worker threads, which must import it, but the module has no source",
+      "give it one: defineModule({ ..., source: { url: import.meta.url, exportName: 'myModule' } }) in the file that exports it.",
+      { field: 'strategy' },
+    )
+  return ddp({ devices: o.devices, module, source: module.source, backend, precision: resolvePrecision(o.precision), optimizer })
+}
 
 /** The module's optimizer for this plan, behind the trainer's gradient clipping if any. */
 export const effectiveOptimizer = (
@@ -100,6 +115,7 @@ export const fit = <P extends Params, S extends Params, B>(
                   precision: resolvePrecision(o.precision),
                   clock,
                   signals: env.signals ?? liveEnv.signals,
+                  strategy: strategyFor(o, module as Module<Params, Params, unknown>, backend, optimizer),
                   ...(resume !== undefined && { resume }),
                 },
                 emit,

@@ -9,7 +9,7 @@ import { foldIn, type Key, key, split } from '../random/key.js'
 import type { Params, StateTree } from '../tree/tree.js'
 import { pullBatch } from './batches.js'
 import { type Publisher, publish, publisher, settleHolds } from './control.js'
-import type { Program } from './drive.js'
+import { type Program, wait } from './drive.js'
 import { evaluationPass } from './evaluation.js'
 import type { FitEndReason, FitEvent, HookStates, Metrics, TrainState } from './events.js'
 import { addToEpoch, type EpochLogs, epochValues, progressBarNames, stepValues } from './logs.js'
@@ -19,7 +19,9 @@ import type { ResolvedOptions } from './options.js'
 import { canStopEarly, isOptimizerStepBatch, isValidationEpoch, isValidationPoint, type LoopPlan } from './plan.js'
 import { sourceEndedEarly } from './sourceEndedEarly.js'
 import { applyGradients } from './step.js'
-import { trainOnBatch } from './trainOnBatch.js'
+import type { TrainedBatch } from './trainOnBatch.js'
+import type { TrainStrategy } from '../strategies/strategy.js'
+import { isObservable } from 'rxjs'
 
 /** A checkpoint to continue from: its tensors (now owned by the loop), its loop state, its hooks. */
 export interface ResumePoint<P extends Params, S extends Params> {
@@ -40,6 +42,8 @@ export interface FitProgramArgs<P extends Params, S extends Params, B> {
   readonly precision: Precision
   readonly clock: Clock
   readonly signals: Signals
+  /** How batches are computed (this thread, or data-parallel workers). */
+  readonly strategy: TrainStrategy
   readonly resume?: ResumePoint<P, S>
 }
 
@@ -73,6 +77,9 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
       const model = module.init(initKey)
       return { params: model.params, state: model.state, optState: optimizer.init(model.params), gradAccumulator: null }
     })
+    // A data-parallel strategy starts its workers now, with the initial variables.
+    const started = args.strategy.start?.(state)
+    if (started !== undefined) yield started
     const start = resume?.loop ?? initialLoopState(seed, precision.initScale())
     let { globalStep, totalBatches, epochsFinished, lossScale } = start
     let lastValidation: Metrics = { ...start.lastValidation }
@@ -194,7 +201,8 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
             const isLast = batchIdx === plan.numTrainBatches - 1
             const stepping = isOptimizerStepBatch(plan, batchIdx, isLast)
             const ctx = { stage: 'train' as const, training: true, key: foldIn(foldIn(stepKey, epoch), batchIdx), epoch, batchIdx, globalStep }
-            const result = trainOnBatch({ module, optimizer, backend, precision, plan, lossScale, state: current(), batch: pulled.value, ctx, stepping })
+            const trained = args.strategy.trainBatch({ module, optimizer, backend, precision, plan, lossScale, state: current(), batch: pulled.value, ctx, stepping })
+            const result = isObservable(trained) ? ((yield* wait(trained)) as TrainedBatch<P, S>) : trained
             state = result.state
             if (precision.tracksFiniteness) lossScale = precision.nextScale(lossScale, Number.isFinite(result.loss))
             if (stepping) globalStep++
@@ -307,6 +315,7 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
     yield* publish(out, (b) => ({ type: 'fitEnd' as const, ...b, epoch: epochsFinished, globalStep, reason, stopReason, state: current(), loop }))
   } finally {
     unlisten()
+    args.strategy.close()
     // Held work (a checkpoint write) may still read the state: let it finish first.
     yield* settleHolds(out)
     backend.dispose(state)

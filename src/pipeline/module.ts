@@ -63,6 +63,11 @@ export interface Module<P extends Params, S extends Params, B, PB = B, O extends
   testStep?(model: Model<P, S>, batch: B, ctx: StepContext): Logs
   predictStep?(model: Model<P, S>, batch: PB, ctx: StepContext): tf.Tensor
   readonly optimizer: O
+  /**
+   * Where this module can be imported from (`{ url: import.meta.url, exportName: 'mlp' }`):
+   * data-parallel workers (`strategy: 'ddp'`) run in threads of their own and import it there.
+   */
+  readonly source?: { readonly url: string; readonly exportName: string }
 }
 
 /** Identity, for type inference of a module literal (it keeps the optimizer's own type). */

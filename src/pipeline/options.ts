@@ -50,6 +50,14 @@ export interface TrainerOptions {
   readonly accelerator?: Accelerator
   readonly precision?: PrecisionName
   /**
+   * `'ddp'`: data-parallel training on `devices` ranks (this thread and worker threads), each with
+   * its own tfjs engine; the module must say where workers import it from (`source`). Default
+   * `'auto'` (one device).
+   */
+  readonly strategy?: 'auto' | 'single' | 'ddp'
+  /** Ranks for `strategy: 'ddp'`. Default 1. */
+  readonly devices?: number
+  /**
    * The run's directory: hooks write under it unless given their own (checkpoints in
    * `<dir>/checkpoints`, logs in `<dir>`). Default `'.'`.
    */
@@ -83,6 +91,8 @@ export interface ResolvedOptions {
   readonly logEveryNSteps: number
   readonly accelerator: Accelerator
   readonly precision: PrecisionName
+  readonly strategy: 'auto' | 'single' | 'ddp'
+  readonly devices: number
   readonly defaultRootDir: string
   readonly ckptPath: string | undefined
 }
@@ -110,6 +120,8 @@ export const defaultOptions: ResolvedOptions = {
   logEveryNSteps: 50,
   accelerator: 'auto',
   precision: '32-true',
+  strategy: 'auto',
+  devices: 1,
   defaultRootDir: '.',
   ckptPath: undefined,
 }
@@ -140,6 +152,8 @@ export const TrainerOptionsCodec = t.partial({
   logEveryNSteps: t.number,
   accelerator: keyOf(accelerators),
   precision: keyOf(precisionNames),
+  strategy: keyOf(['auto', 'single', 'ddp']),
+  devices: t.number,
   defaultRootDir: t.string,
   ckptPath: t.string,
 })
@@ -187,6 +201,7 @@ const rules: Partial<Record<keyof TrainerOptions, Check>> = {
   overfitBatches: limitCheck,
   seed: (v) => (typeof v === 'number' && Number.isSafeInteger(v) ? undefined : 'a safe integer'),
   logEveryNSteps: integerAtLeast(1),
+  devices: integerAtLeast(1),
   defaultRootDir: (v) => (typeof v === 'string' && v !== '' ? undefined : 'a non-empty path'),
   ckptPath: (v) => (typeof v === 'string' && v !== '' ? undefined : "a checkpoint path, 'last' or 'best'"),
 }

@@ -34,7 +34,7 @@ export interface TrainedBatch<P extends Params, S extends Params> {
   readonly batchSize: number
 }
 
-const nonFiniteLoss = (ctx: StepContext, loss: number, logs: readonly ReadLog[]) => {
+export const nonFiniteLoss = (ctx: StepContext, loss: number, logs: readonly ReadLog[]) => {
   const others = logs.filter((l) => !Number.isFinite(l.value)).map((l) => `${l.pending.name} = ${l.value}`)
   return rxtrainError(
     'NonFiniteError',

@@ -41,6 +41,12 @@ describe('examples, end to end on a slice of MNIST', () => {
     expect(printed.some((l) => l.startsWith('training on wasm'))).toBe(true)
   })
 
+  it('mnist-cnn trains data-parallel with --devices 2 (two ranks, each a wasm engine)', async () => {
+    printed.length = 0
+    const accuracy = await cnnMain(['--limit', '1800', '--devices', '2'])
+    expect(accuracy).toBeGreaterThan(0.6)
+  })
+
   it('the examples reject bad flags with a usage line', () => {
     expect(() => parseExampleArgs(['--epoch', '3'], { epochs: 1 })).toThrow(/unknown flag --epoch\nusage/)
     expect(() => parseExampleArgs(['--epochs', 'x'], { epochs: 1 })).toThrow(/--epochs must be an integer/)

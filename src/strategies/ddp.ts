@@ -1,0 +1,272 @@
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { Worker } from 'node:worker_threads'
+import * as tf from '@tensorflow/tfjs-core'
+import { Observable } from 'rxjs'
+import type { Backend } from '../backends/backend.js'
+import type { Precision } from '../backends/precision.js'
+import { type ErrorTag, RxtrainError, rxtrainError } from '../errors/rxtrainError.js'
+import type { TrainState } from '../pipeline/events.js'
+import { combine, type ReadLog, resultOf } from '../pipeline/logs.js'
+import type { Module } from '../pipeline/module.js'
+import { readBack } from '../pipeline/readBack.js'
+import { foldIn } from '../random/key.js'
+import { addGradients, applyGradients, computeGradients } from '../pipeline/step.js'
+import { nonFiniteLoss, type TrainedBatch, type TrainOnBatch } from '../pipeline/trainOnBatch.js'
+import type { GradientTransform } from '../optim/transform.js'
+import { flattenParams, type Params, type StateTree, unflattenParams } from '../tree/tree.js'
+import { buffersOf, shardBatch } from './batchShards.js'
+import type { FromWorker, ReadLogData, SharedLayout, ToWorker } from './protocol.js'
+import { tensorFromShared } from './sharedTensor.js'
+import type { TrainStrategy } from './strategy.js'
+
+/** Where workers find the module: a file URL and the name it is exported under. */
+export interface ModuleSource {
+  readonly url: string
+  readonly exportName: string
+}
+
+export interface DdpOptions {
+  readonly devices: number
+  readonly module: Module<Params, Params, unknown>
+  readonly source: ModuleSource
+  readonly backend: Backend
+  readonly precision: Precision
+  readonly optimizer: GradientTransform<StateTree>
+}
+
+const layoutOf = (state: TrainState): SharedLayout => {
+  const leaves: SharedLayout['leaves'][number][] = []
+  let offset = 0
+  for (const [group, tree] of [
+    ['params', state.params],
+    ['state', state.state],
+  ] as const)
+    for (const l of flattenParams(tree)) {
+      if (l.tensor.dtype !== 'float32')
+        throw rxtrainError('ConfigError', `data-parallel training shares float32 variables; ${group} ${l.path} is ${l.tensor.dtype}`, 'keep model variables float32, or train on one device.')
+      leaves.push({ group, path: l.path, shape: l.tensor.shape, offset, size: l.tensor.size })
+      offset += l.tensor.size
+    }
+  const paramWords = leaves.filter((l) => l.group === 'params').reduce((n, l) => n + l.size, 0)
+  return { leaves, paramWords, totalWords: offset }
+}
+
+/**
+ * Starts a worker thread: the compiled worker next to this file, or, when rxtrain runs from its
+ * TypeScript sources (development, tests), the source worker through tsx's loader, which a
+ * worker thread has to register itself.
+ */
+const startWorker = (): Worker => {
+  const self = import.meta.url
+  if (!self.endsWith('.ts')) return new Worker(new URL('./ddpWorker.js', self))
+  // tsx's ESM API (its package `exports` maps 'tsx/esm/api' to this file for `import`).
+  const tsx = pathToFileURL(join(dirname(createRequire(self).resolve('tsx/package.json')), 'dist', 'esm', 'api', 'index.mjs')).href
+  const source = new URL('./ddpWorker.ts', self).href
+  return new Worker(`import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(source)}) })`, { eval: true })
+}
+
+const workerError = (rank: number, m: { message: string; tag?: string; problem?: string; remedy?: string }): RxtrainError =>
+  m.tag !== undefined && m.problem !== undefined && m.remedy !== undefined
+    ? new RxtrainError(m.tag as ErrorTag, `in worker ${rank}: ${m.problem}`, m.remedy)
+    : rxtrainError('StepError', `worker ${rank} failed: ${m.message}`, 'the error happened in a data-parallel worker thread; run with strategy: "single" to see it in the main thread.', { rank })
+
+/** Merges the read logs of several ranks by name (each reduction's monoid). */
+const mergeLogs = (parts: readonly (readonly (ReadLog | ReadLogData)[])[]): ReadLog[] => {
+  const byName = new Map<string, ReadLog>()
+  for (const logs of parts)
+    for (const l of logs) {
+      const old = byName.get(l.pending.name)
+      if (old === undefined) byName.set(l.pending.name, l as ReadLog)
+      else {
+        const accumulated = combine(old.accumulated, l.accumulated)
+        const value = old.pending.reduce === 'mean' ? resultOf(accumulated) : accumulated.reduce === 'sum' ? old.value + l.value : resultOf(accumulated)
+        byName.set(l.pending.name, { pending: { ...old.pending, weight: accumulated.weight }, value, accumulated })
+      }
+    }
+  return [...byName.values()]
+}
+
+/**
+ * Distributed data parallel on one machine (Lightning's `strategy: 'ddp'`): `devices` ranks, this
+ * thread and `devices - 1` worker threads, each with its own tfjs engine. Every global batch is cut
+ * into disjoint shards; each rank computes its shard's gradients with the same variables, the
+ * gradients are averaged (weighted by shard size) through shared memory, and this thread applies
+ * the update and shares the new variables, so every rank trains the same model. Logged values are
+ * reduced across ranks before logging; hooks (and so checkpoints) run once, in this thread.
+ */
+export const ddp = (o: DdpOptions): TrainStrategy => {
+  const workers: Worker[] = []
+  let layout: SharedLayout | undefined
+  let variables: Float32Array | undefined
+  let gradients: Float32Array | undefined
+  let version = 0
+  let shared: Params | undefined
+  let failure: RxtrainError | undefined
+  const waiting = new Map<number, { resolve: (m: FromWorker) => void; reject: (e: unknown) => void }>()
+
+  const share = (state: TrainState): void => {
+    if (shared === state.params || layout === undefined || variables === undefined) return
+    const all = [...flattenParams(state.params), ...flattenParams(state.state)]
+    all.forEach((l, i) => (variables as Float32Array).set(l.tensor.dataSync() as Float32Array, (layout as SharedLayout).leaves[i]?.offset ?? 0))
+    shared = state.params
+    version++
+  }
+
+  const ask = (rank: number, message: ToWorker, transfer: readonly ArrayBuffer[] = []): Promise<FromWorker> =>
+    new Promise((resolve, reject) => {
+      if (failure !== undefined) return reject(failure)
+      waiting.set(rank, { resolve, reject })
+      workers[rank - 1]?.postMessage(message, [...transfer])
+    })
+
+  const failAll = (e: RxtrainError): void => {
+    failure ??= e
+    for (const w of waiting.values()) w.reject(failure)
+    waiting.clear()
+  }
+
+  return {
+    name: 'ddp',
+    start: (state) =>
+      new Observable<void>((subscriber) => {
+        layout = layoutOf(state)
+        const variablesBuffer = new SharedArrayBuffer(layout.totalWords * 4)
+        const gradientsBuffer = new SharedArrayBuffer(Math.max(1, o.devices - 1) * layout.paramWords * 4)
+        variables = new Float32Array(variablesBuffer)
+        gradients = new Float32Array(gradientsBuffer)
+        for (let rank = 1; rank < o.devices; rank++) {
+          const worker = startWorker()
+          workers.push(worker)
+          worker.on('message', (m: FromWorker) => {
+            const w = waiting.get(rank)
+            waiting.delete(rank)
+            if (m.type === 'failed') {
+              const e = workerError(rank, m)
+              w?.reject(e)
+              failAll(e)
+            } else w?.resolve(m)
+          })
+          worker.on('error', (e) => failAll(rxtrainError('StepError', `worker ${rank} crashed: ${e.message}`, 'fix the error; it happened in a data-parallel worker thread.', { rank })))
+          worker.on('exit', (code) => {
+            if (code !== 0) failAll(rxtrainError('StepError', `worker ${rank} exited with code ${code}`, 'a data-parallel worker died; the run cannot go on without it.', { rank }))
+          })
+        }
+        share(state)
+        const init = (rank: number): ToWorker => ({
+          type: 'init',
+          rank,
+          backend: o.backend.name,
+          moduleUrl: o.source.url,
+          exportName: o.source.exportName,
+          layout: layout as SharedLayout,
+          variables: variablesBuffer,
+          gradients: gradientsBuffer,
+        })
+        Promise.all(workers.map((_, i) => ask(i + 1, init(i + 1)))).then(
+          () => {
+            subscriber.next()
+            subscriber.complete()
+          },
+          (e: unknown) => subscriber.error(e),
+        )
+      }),
+
+    trainBatch: <P extends Params, S extends Params, B>(a: TrainOnBatch<P, S, B>): Observable<TrainedBatch<P, S>> =>
+      new Observable<TrainedBatch<P, S>>((subscriber) => {
+        const { backend, ctx } = a
+        const before = a.state
+        let next: TrainState<P, S> | undefined
+        try {
+          share(before)
+          const { local, remote, sizes } = shardBatch(a.batch, o.devices)
+          const total = sizes.reduce((x, y) => x + y, 0)
+          // Each rank's loss is weighted by its share of the global batch before differentiation,
+          // so the global gradient is the plain sum of the ranks' gradients.
+          const divisor = (rank: number) => (a.plan.accumulateGradBatches * total) / (sizes[rank] ?? 1)
+          // Random ops (dropout) draw independently in each rank: rank r > 0 folds r into the key.
+          const ctxData = (rank: number) => {
+            const k = foldIn(ctx.key, rank)
+            return { ...ctx, key: [k[0], k[1]] as const }
+          }
+          const pending = remote.flatMap((shard, i) =>
+            (sizes[i + 1] ?? 0) === 0
+              ? []
+              : [
+                  ask(i + 1, { type: 'step', version, batch: shard, ctx: ctxData(i + 1), lossDivisor: divisor(i + 1), lossScale: a.lossScale }, buffersOf(shard)).then((m) => ({
+                    rank: i + 1,
+                    m,
+                  })),
+                ],
+          )
+          // This thread's shard, computed while the workers compute theirs.
+          const { g0, own } = (() => {
+            try {
+              const g0 = backend.scoped(() => computeGradients(a.module, before, local, ctx, { lossDivisor: divisor(0), precision: a.precision, lossScale: a.lossScale }))
+              return { g0, own: readBack(backend, g0.logs, { onStep: true, onEpoch: false }, sizes[0] ?? 1, [g0.loss], [before, local, g0.grads, g0.state]) }
+            } finally {
+              backend.dispose(local)
+            }
+          })()
+          Promise.all(pending).then(
+            (answers) => {
+              if (subscriber.closed) {
+                // Cancelled while the workers computed: nothing of this step survives.
+                backend.dispose(g0.grads)
+                backend.release(g0.state, before)
+                backend.dispose(a.batch)
+                return
+              }
+              try {
+                const step = backend.scoped(() => {
+                  // The global gradient: the sum of the ranks' (already weighted) gradients.
+                  const leaves = flattenParams(g0.grads)
+                  const summed = leaves.map((l, i) => {
+                    let acc = l.tensor
+                    for (const { rank } of answers) {
+                      const spec = (layout as SharedLayout).leaves[i] as SharedLayout['leaves'][number]
+                      const start = (rank - 1) * (layout as SharedLayout).paramWords + spec.offset
+                      acc = tf.add(acc, tensorFromShared(backend.name, gradients as Float32Array, start, spec.size, spec.shape))
+                    }
+                    return acc === l.tensor ? tf.clone(acc) : acc
+                  })
+                  const grads = unflattenParams(g0.grads, summed)
+                  const all = before.gradAccumulator == null ? grads : addGradients(before.gradAccumulator, grads)
+                  const withState = { ...before, state: g0.state }
+                  return a.stepping ? { ...applyGradients(o.optimizer, withState, all), gradAccumulator: null } : { ...withState, gradAccumulator: all }
+                })
+                next = step as TrainState<P, S>
+                backend.dispose(g0.grads)
+                backend.release(before, next)
+                backend.dispose(a.batch)
+                const loss = answers.reduce((x, { rank, m }) => x + (m.type === 'done' ? m.loss * ((sizes[rank] ?? 0) / total) : 0), (own.extra[0] as number) * ((sizes[0] ?? 0) / total))
+                const logs = mergeLogs([own.logs, ...answers.map(({ m }) => (m.type === 'done' ? m.logs : []))])
+                if (!Number.isFinite(loss) && o.optimizer.guardsNonFinite !== true) {
+                  backend.release(next, [])
+                  throw nonFiniteLoss(ctx, loss, logs)
+                }
+                subscriber.next({ state: next, loss, logs, batchSize: total })
+                subscriber.complete()
+              } catch (e) {
+                subscriber.error(e)
+              }
+            },
+            (e: unknown) => {
+              if (!subscriber.closed) backend.release(g0, [before])
+              backend.dispose(a.batch)
+              subscriber.error(e)
+            },
+          )
+        } catch (e) {
+          backend.dispose(a.batch)
+          subscriber.error(e)
+        }
+      }),
+
+    close: () => {
+      for (const w of workers) void w.terminate()
+      workers.length = 0
+    },
+  }
+}

@@ -1,0 +1,25 @@
+import type { Observable } from 'rxjs'
+import type { TrainState } from '../pipeline/events.js'
+import type { Params } from '../tree/tree.js'
+import { type TrainedBatch, type TrainOnBatch, trainOnBatch } from '../pipeline/trainOnBatch.js'
+
+/**
+ * How a training batch is computed: in this thread (`singleDevice`), or split across worker
+ * threads (`ddp`). The loop is the same either way; a strategy that waits answers with an
+ * Observable.
+ */
+export interface TrainStrategy {
+  readonly name: string
+  /** Prepares once the initial state exists (e.g. starts workers and waits until they are ready). */
+  start?(state: TrainState): Observable<unknown>
+  trainBatch<P extends Params, S extends Params, B>(a: TrainOnBatch<P, S, B>): TrainedBatch<P, S> | Observable<TrainedBatch<P, S>>
+  /** Releases what the strategy holds (workers); called when the run ends in any way. */
+  close(): void
+}
+
+/** Every batch computed in this thread, on its backend. */
+export const singleDevice: TrainStrategy = {
+  name: 'single',
+  trainBatch: trainOnBatch,
+  close: () => undefined,
+}

@@ -1,0 +1,109 @@
+import * as tf from '@tensorflow/tfjs-core'
+import { lastValueFrom, tap } from 'rxjs'
+import { beforeAll, describe, expect, it } from 'vitest'
+import type { Backend } from '../../src/backends/backend.js'
+import { fromArrays } from '../../src/data/arraySource.js'
+import { memoryFileSystem } from '../../src/effects/memoryFileSystem.js'
+import { checkpoint } from '../../src/hooks/checkpoint/checkpoint.js'
+import { trainedModel } from '../../src/hooks/trainedModel.js'
+import type { FitEvent } from '../../src/pipeline/events.js'
+import { fit } from '../../src/pipeline/fit.js'
+import { shardBatch, batchFromData } from '../../src/strategies/batchShards.js'
+import { disposeTree, flattenParams } from '../../src/tree/tree.js'
+import { blobsModule, failingModule } from '../fixtures/ddpModule.js'
+import { quiet, useBackend } from '../support/backend.js'
+
+let backend: Backend
+beforeAll(async () => {
+  backend = await useBackend('wasm')
+  ;(globalThis as { __rxtrainMainThread?: boolean }).__rxtrainMainThread = true
+})
+
+const blobs = (n: number) => ({
+  x: { data: Float32Array.from({ length: n * 8 }, (_, i) => Math.sin(i * 0.7) + ((Math.floor(i / 8) % 3) - 1)), shape: [8] },
+  y: { data: Int32Array.from({ length: n }, (_, i) => i % 3), shape: [], dtype: 'int32' as const },
+})
+const data = (batchSize = 33) => ({ train: fromArrays(blobs(20 * 33), { batchSize, shuffle: true }), val: fromArrays(blobs(40), { batchSize: 20 }) })
+
+const train = async (options: Parameters<typeof fit>[2], module = blobsModule, env: Partial<Parameters<typeof fit>[3]> = {}, hooks = (r: ReturnType<typeof fit>) => r, batchSize = 33) => {
+  const events: FitEvent[] = []
+  const run = fit(module, data(batchSize), { maxSteps: 20, logEveryNSteps: 1, seed: 4, ...options }, { backend, signals: quiet, ...env })
+  const model = await lastValueFrom(hooks(run).pipe(tap((e) => events.push(e)), trainedModel()))
+  const params = flattenParams(model.params).map((l) => Array.from(l.tensor.dataSync()))
+  disposeTree(model)
+  return { params, events }
+}
+
+describe('sharding a batch', () => {
+  it('cuts along the batch dimension into nearly equal, disjoint shards that rebuild', () => {
+    const x = tf.tensor2d(Array.from({ length: 10 }, (_, i) => i), [5, 2])
+    const { local, remote, sizes } = shardBatch({ x }, 3)
+    expect(sizes).toEqual([2, 2, 1])
+    const rebuilt = [local as { x: tf.Tensor }, ...remote.map((s) => batchFromData(s) as { x: tf.Tensor })]
+    expect(rebuilt.map((b) => Array.from(b.x.dataSync()))).toEqual([[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]])
+    disposeTree([x, rebuilt])
+  })
+})
+
+describe("strategy: 'ddp'", () => {
+  it('2 ranks train the same model as one device on the same global batches (1e-5 after 20 steps), with the same logged values', async () => {
+    const single = await train({})
+    const before = tf.memory().numTensors
+    const parallel = await train({ strategy: 'ddp', devices: 2 })
+    expect(tf.memory().numTensors).toBe(before)
+    let worst = 0
+    single.params.forEach((leaf, i) => leaf.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - ((parallel.params[i] as number[])[j] as number))))))
+    expect(worst).toBeLessThan(1e-5)
+    const losses = (r: typeof single) => r.events.flatMap((e) => (e.type === 'trainStep' ? [e.loss] : []))
+    losses(single).forEach((l, i) => expect(losses(parallel)[i]).toBeCloseTo(l, 5))
+    const acc = (r: typeof single) => r.events.flatMap((e) => (e.type === 'trainStep' ? [e.metrics['train/acc']] : []))
+    expect(acc(parallel)).toEqual(acc(single))
+  }, 60_000)
+
+  it('3 ranks with unequal shards (11, 11, 10 of 32) on the cpu backend match one device to 1e-5', async () => {
+    const cpu = await useBackend('cpu')
+    try {
+      const single = await train({}, blobsModule, { backend: cpu }, (r) => r, 32)
+      const parallel = await train({ strategy: 'ddp', devices: 3, accelerator: 'cpu' }, blobsModule, { backend: cpu }, (r) => r, 32)
+      let worst = 0
+      single.params.forEach((leaf, i) => leaf.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - ((parallel.params[i] as number[])[j] as number))))))
+      expect(worst).toBeLessThan(1e-5)
+    } finally {
+      backend.activate()
+    }
+  }, 60_000)
+
+  it('writes each checkpoint once, and a data-parallel run resumes from it to the same parameters', async () => {
+    const fs = memoryFileSystem()
+    const written: string[] = []
+    const counting = {
+      ...fs,
+      writeFile: (path: string, data: Uint8Array | string) => {
+        if (path.includes('manifest.json')) written.push(path)
+        return fs.writeFile(path, data)
+      },
+      writeFileAtomic: (path: string, data: Uint8Array | string) => {
+        if (path.includes('manifest.json')) written.push(path)
+        return fs.writeFileAtomic(path, data)
+      },
+    }
+    const saving = (r: ReturnType<typeof fit>) => r.pipe(checkpoint({ dir: '/ckpt', everyNTrainSteps: 5, saveTopK: -1, saveLast: true, fs: counting }))
+    const straight = await train({ strategy: 'ddp', devices: 2, maxSteps: 20 })
+    await train({ strategy: 'ddp', devices: 2, maxSteps: 10 }, blobsModule, {}, saving)
+    // once per save (steps 5 and 10), by the main thread only
+    expect(written).toEqual(['/ckpt/.tmp-epoch=0-step=5/manifest.json', '/ckpt/.tmp-epoch=0-step=10/manifest.json'])
+    const resumed = await train({ strategy: 'ddp', devices: 2, maxSteps: 20, ckptPath: '/ckpt/last' }, blobsModule, { fs })
+    expect(resumed.params).toEqual(straight.params)
+  }, 60_000)
+
+  it('a crashing worker stops the whole run with its error, never a hang', async () => {
+    const failure = await train({ strategy: 'ddp', devices: 2 }, failingModule).catch((e: unknown) => e)
+    expect((failure as Error).message).toMatch(/in worker 1: .*boom in a worker|worker 1 failed: .*boom in a worker/)
+  }, 60_000)
+
+  it('needs to know where workers import the module from', async () => {
+    const { source: _, ...withoutSource } = blobsModule
+    const failure = await train({ strategy: 'ddp', devices: 2 }, withoutSource as typeof blobsModule).catch((e: unknown) => e)
+    expect((failure as Error).message).toMatch(/strategy 'ddp' runs the module in worker threads[\s\S]*source: \{ url: import\.meta\.url/)
+  })
+})
