@@ -44,12 +44,24 @@ const isTensor = (u: unknown): u is tf.Tensor => u instanceof tf.Tensor
  * flattenParams({ b: { w: tw }, a: ta }).map((l) => l.path) // ['a', 'b/w']
  */
 export const flattenParams = (params: Params, prefix = ''): ParamLeaf[] => {
+  if (prefix !== '') return flattenUncached(params, prefix)
+  // Trees are immutable, and the loop flattens the same ones several times per step.
+  const cached = flattened.get(params)
+  if (cached !== undefined) return [...cached]
+  const leaves = flattenUncached(params, '')
+  flattened.set(params, leaves)
+  return [...leaves]
+}
+
+const flattened = new WeakMap<Params, readonly ParamLeaf[]>()
+
+const flattenUncached = (params: Params, prefix: string): ParamLeaf[] => {
   const out: ParamLeaf[] = []
   for (const key of Object.keys(params).sort()) {
     const value = params[key]
     const path = prefix === '' ? key : `${prefix}/${key}`
     if (isTensor(value)) out.push({ path, tensor: value })
-    else if (value !== undefined) out.push(...flattenParams(value, path))
+    else if (value !== undefined) out.push(...flattenUncached(value, path))
   }
   return out
 }
@@ -125,7 +137,16 @@ export const structureDiff = (
   return lines
 }
 
+const sameLeaves = (a: readonly ParamLeaf[], b: readonly ParamLeaf[]): boolean =>
+  a.length === b.length &&
+  a.every((l, i) => {
+    const m = b[i] as ParamLeaf
+    return l.path === m.path && l.tensor.dtype === m.tensor.dtype && l.tensor.shape.length === m.tensor.shape.length && l.tensor.shape.every((d, j) => d === m.tensor.shape[j])
+  })
+
 const assertSameStructure = (a: readonly ParamLeaf[], b: readonly ParamLeaf[]): void => {
+  // The common case, checked without building specs (this runs several times per step).
+  if (sameLeaves(a, b)) return
   const spec = (ls: readonly ParamLeaf[]): LeafSpec[] =>
     ls.map((l) => ({ path: l.path, shape: l.tensor.shape, dtype: l.tensor.dtype }))
   const diff = structureDiff(spec(a), spec(b))

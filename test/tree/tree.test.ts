@@ -29,6 +29,17 @@ describe('parameter trees', () => {
     disposeTree(t)
   })
 
+  it('flattening the same tree again gives equal leaves in a fresh array (what the caller does to it stays there)', () => {
+    const t = tree()
+    const first = flattenParams(t)
+    first.pop()
+    first.push({ path: 'x', tensor: t.z })
+    expect(flattenParams(t).map((l) => l.path)).toEqual(['a/b', 'a/w', 'z'])
+    expect(flattenParams(t)).not.toBe(flattenParams(t))
+    expect(flattenParams(t.a, 'a').map((l) => l.path)).toEqual(['a/b', 'a/w'])
+    disposeTree(t)
+  })
+
   it('unflatten is the inverse of flatten', () => {
     const t = tree()
     const leaves = flattenParams(t).map((l) => l.tensor)
