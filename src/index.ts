@@ -24,14 +24,18 @@ export type { GradientTransform, Schedule } from './optim/transform.js'
 export type { Stat } from './metrics/stat.js'
 
 // Backends and precision
-export { accelerators, resolveAccelerator } from './backends/accelerator.js'
-export type { Accelerator } from './backends/accelerator.js'
+export { accelerators, candidatesOf, describeChoice, resolveAccelerator, selectBackend } from './backends/accelerator.js'
+export type { Accelerator, AcceleratorChoice, SkippedBackend } from './backends/accelerator.js'
+export { tensorflowBackend, tensorflowGpuBackend } from './backends/tensorflow.js'
 export type { Backend, BackendName, DeviceKind, MemoryInfo } from './backends/backend.js'
 export { tidy } from './backends/tidy.js'
 export { cpuBackend } from './backends/cpu.js'
 export { wasmBackend } from './backends/wasm.js'
-export { float32Precision, precisionNames, resolvePrecision } from './backends/precision.js'
-export type { LossScale, Precision, PrecisionName, StorageDtype } from './backends/precision.js'
+export { canonicalPrecision, defaultLossScaler, float32Precision, nextLossScale, precisionAliases, precisionNames, resolvePrecision } from './backends/precision.js'
+export type { LossScale, LossScalerOptions, Precision, PrecisionInput, PrecisionName, StorageDtype } from './backends/precision.js'
+export { castHalf } from './backends/castHalf.js'
+export { decodeHalf, encodeHalf, roundArray, roundBfloat16, roundFloat16 } from './backends/halfFloat.js'
+export type { HalfFormat } from './backends/halfFloat.js'
 
 // Effects
 export type { Clock, ManualClock } from './effects/clock.js'

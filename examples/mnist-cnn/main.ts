@@ -2,7 +2,8 @@
  * Train a small convolutional network on MNIST: `npm run example:cnn`.
  *
  * conv 3x3x32 -> max-pool -> conv 3x3x64 -> max-pool -> dense 10. Options as for the MLP:
- * --epochs N (default 1), --limit N, --accelerator auto|cpu|wasm, --seed N, and --devices N for
+ * --epochs N (default 1), --limit N, --accelerator auto|cpu|gpu|wasm|webgpu|tensorflow|tensorflow-gpu,
+ * --precision 32-true|16-mixed|bf16-mixed|16-true|bf16-true, --seed N, and --devices N for
  * data-parallel training on N ranks (one per core: wasm runs one thread each).
  */
 import { isMainThread } from 'node:worker_threads'
@@ -61,7 +62,7 @@ export const main = async (argv: readonly string[]): Promise<number> => {
   // The same digits as images: x is [batch, 28, 28, 1].
   const data = mnistDataModule(arrays.right, { batchSize: 64, layout: 'image', ...(args.limit !== undefined && { limit: args.limit }) })
 
-  const options = { maxEpochs: args.epochs, accelerator: args.accelerator, seed: args.seed }
+  const options = { maxEpochs: args.epochs, accelerator: args.accelerator, precision: args.precision, seed: args.seed }
   const strategy = args.devices > 1 ? { strategy: 'ddp' as const, devices: args.devices } : {}
   const model = await lastValueFrom(fit(cnn, data, { ...options, ...strategy }).pipe(printMetrics(), trainedModel()))
   const result = await lastValueFrom(test(cnn, model, data, options).pipe(evalMetrics()))

@@ -5,7 +5,8 @@
  * runs/mnist-mlp/version_N/, shows a progress bar, and tests the best checkpoint.
  * Ctrl-C stops at the next step, saves, and prints the command that resumes exactly there.
  *
- * Flags: --epochs N (3), --limit N (train on N digits), --accelerator auto|cpu|wasm, --seed N,
+ * Flags: --epochs N (3), --limit N (train on N digits), --accelerator auto|cpu|gpu|wasm|webgpu|
+ * tensorflow|tensorflow-gpu, --precision 32-true|16-mixed|bf16-mixed|16-true|bf16-true, --seed N,
  * --devices N (data-parallel ranks), --resume <run dir>|last, --runs <dir> (runs/mnist-mlp).
  */
 import { isMainThread } from 'node:worker_threads'
@@ -15,6 +16,7 @@ import {
   checkpoint,
   csvLogger,
   defineModule,
+  describeChoice,
   disposeTree,
   evalMetrics,
   type FitEnd,
@@ -89,7 +91,7 @@ export const main = async (argv: readonly string[]): Promise<ExampleResult> => {
   // A new run directory (runs/mnist-mlp/version_N), or the one to resume.
   const resumeDir = args.resume === 'last' ? unwrap(await latestVersionDir(nodeFileSystem, args.runs)()) : args.resume
   const runDir = resumeDir ?? unwrap(await nextVersionDir(nodeFileSystem, args.runs)())
-  const options = { maxEpochs: args.epochs, accelerator: args.accelerator, seed: args.seed, defaultRootDir: runDir, ...(resumeDir !== undefined && { ckptPath: 'last' }) }
+  const options = { maxEpochs: args.epochs, accelerator: args.accelerator, precision: args.precision, seed: args.seed, defaultRootDir: runDir, ...(resumeDir !== undefined && { ckptPath: 'last' }) }
   const strategy = args.devices > 1 ? { strategy: 'ddp' as const, devices: args.devices } : {}
 
   // Train. Each hook is an operator, and they run in this order.
@@ -103,6 +105,7 @@ export const main = async (argv: readonly string[]): Promise<ExampleResult> => {
       csvLogger(),
       progressBar(),
       tap((e) => {
+        if (e.type === 'fitStart') console.log(describeChoice(e.accelerator))
         if (e.type === 'fitEnd') end = e
       }),
       trainedModel(),

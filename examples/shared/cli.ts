@@ -1,9 +1,11 @@
-import { type Accelerator, accelerators, isRxtrainError } from '../../src/index.js'
+import { type Accelerator, accelerators, canonicalPrecision, isRxtrainError, type PrecisionName, precisionNames } from '../../src/index.js'
 
 export interface ExampleArgs {
   readonly epochs: number
   readonly limit: number | undefined
   readonly accelerator: Accelerator
+  /** Lightning's precision names (`16-mixed`, `bf16-mixed`, ...); half precision is emulated. */
+  readonly precision: PrecisionName
   readonly seed: number
   /** Data-parallel ranks (`strategy: 'ddp'` when above 1). */
   readonly devices: number
@@ -13,8 +15,8 @@ export interface ExampleArgs {
   readonly runs: string
 }
 
-const usage = '--epochs N  --limit N  --accelerator auto|cpu|wasm  --seed N  --devices N  --resume <run dir>|last  --runs <dir>'
-const flagNames = ['epochs', 'limit', 'accelerator', 'seed', 'devices', 'resume', 'runs']
+const usage = `--epochs N  --limit N  --accelerator ${accelerators.join('|')}  --precision ${precisionNames.join('|')}  --seed N  --devices N  --resume <run dir>|last  --runs <dir>`
+const flagNames = ['epochs', 'limit', 'accelerator', 'precision', 'seed', 'devices', 'resume', 'runs']
 
 /** The examples' few command-line flags. */
 export const parseExampleArgs = (argv: readonly string[], defaults: { epochs: number; runs?: string; accelerator?: Accelerator }): ExampleArgs => {
@@ -35,10 +37,13 @@ export const parseExampleArgs = (argv: readonly string[], defaults: { epochs: nu
   }
   const accelerator = (flags.get('accelerator') ?? defaults.accelerator ?? 'auto') as Accelerator
   if (!accelerators.includes(accelerator)) throw new Error(`--accelerator must be one of ${accelerators.join(', ')}`)
+  const precision = canonicalPrecision(flags.get('precision') ?? '32-true')
+  if (precision === undefined) throw new Error(`--precision must be one of ${precisionNames.join(', ')} (or 16, bf16, 32)`)
   return {
     epochs: int('epochs', defaults.epochs) as number,
     limit: int('limit', undefined),
     accelerator,
+    precision,
     seed: int('seed', 0) as number,
     devices: int('devices', 1) as number,
     resume: flags.get('resume'),

@@ -1,32 +1,130 @@
-import * as TE from 'fp-ts/lib/TaskEither.js'
-import { pipe } from 'fp-ts/lib/function.js'
-import type { RxtrainError } from '../errors/rxtrainError.js'
-import type { Backend } from './backend.js'
+import * as E from 'fp-ts/lib/Either.js'
+import type * as TE from 'fp-ts/lib/TaskEither.js'
+import { type RxtrainError, rxtrainError } from '../errors/rxtrainError.js'
+import type { Backend, BackendName } from './backend.js'
 import { cpuBackend } from './cpu.js'
-import { wasmBackend } from './wasm.js'
-
-/** Lightning's `accelerator` option; `auto` picks the fastest backend that initialises here. */
-export type Accelerator = 'auto' | 'cpu' | 'wasm'
-
-export const accelerators: readonly Accelerator[] = ['auto', 'cpu', 'wasm']
 
 /**
- * The backend for an accelerator choice. `auto` is wasm when it initialises, else cpu; an
- * explicit choice that fails to initialise is an error, never a silent fallback.
+ * Lightning's `accelerator` option: a kind of device (`'auto'`, `'gpu'`) or a backend by name.
+ * - `'auto'` (default): the first that initialises of `tensorflow-gpu`, `webgpu` on a hardware
+ *   adapter, `tensorflow`, `wasm`, `cpu`.
+ * - `'gpu'`: `tensorflow-gpu`, else `webgpu` on a hardware adapter; an error naming both
+ *   otherwise.
+ * - a backend name: that backend or an error (`'webgpu'` accepts a software adapter such as
+ *   Mesa's llvmpipe, which is slow but runs the real WebGPU kernels).
+ */
+export type Accelerator = 'auto' | 'gpu' | BackendName
+
+export const accelerators: readonly Accelerator[] = ['auto', 'cpu', 'gpu', 'wasm', 'webgpu', 'tensorflow', 'tensorflow-gpu']
+
+/** A backend that `auto` or `gpu` tried and passed over, and why. */
+export interface SkippedBackend {
+  readonly backend: BackendName
+  readonly reason: string
+}
+
+/** What an accelerator option resolved to (the `fitStart` event carries it). */
+export interface AcceleratorChoice {
+  /** The option's value; `'env'` when the run was handed an initialised backend. */
+  readonly requested: Accelerator | 'env'
+  readonly backend: BackendName
+  readonly description: string
+  /** The backends tried before it, in order, with the reason each was passed over. */
+  readonly skipped: readonly SkippedBackend[]
+}
+
+type BackendTask = TE.TaskEither<RxtrainError<'BackendError'>, Backend>
+
+/** Each backend's initialisation, loaded only when it is tried (so a run pays for what it uses). */
+const loaders: Record<BackendName, () => Promise<BackendTask>> = {
+  cpu: async () => cpuBackend,
+  wasm: async () => (await import('./wasm.js')).wasmBackend,
+  webgpu: async () => (await import('./webgpu.js')).webgpuBackend,
+  tensorflow: async () => (await import('./tensorflow.js')).tensorflowBackend,
+  'tensorflow-gpu': async () => (await import('./tensorflow.js')).tensorflowGpuBackend,
+}
+
+/** The order in which an accelerator tries backends. */
+export const candidatesOf = (accelerator: Accelerator): readonly BackendName[] => {
+  switch (accelerator) {
+    case 'auto':
+      return ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu']
+    case 'gpu':
+      return ['tensorflow-gpu', 'webgpu']
+    default:
+      return [accelerator]
+  }
+}
+
+/** Why `auto`/`gpu` pass over a backend that did initialise, if they do. */
+const passOver = (accelerator: Accelerator, backend: Backend): string | undefined =>
+  accelerator !== backend.name && backend.name === 'webgpu' && backend.deviceKind !== 'gpu'
+    ? `its only adapter is a software one (${backend.description}), slower than wasm; choose accelerator: 'webgpu' to use it anyway`
+    : undefined
+
+/**
+ * Picks and initialises the backend for an accelerator choice, and says what it chose and why it
+ * passed over the others. An explicit backend that fails, or `'gpu'` with no GPU backend, is a
+ * `BackendError` that names every backend tried and the reason: never a silent fallback.
+ *
+ * @example
+ * const chosen = await selectBackend('auto')()
+ * // Right({ backend: <wasm>, choice: { backend: 'wasm', skipped: [{ backend: 'tensorflow-gpu', reason: '... not installed ...' }, ...] } })
+ */
+export const selectBackend =
+  (accelerator: Accelerator): TE.TaskEither<RxtrainError<'BackendError'>, { readonly backend: Backend; readonly choice: AcceleratorChoice }> =>
+  async () => {
+    const skipped: SkippedBackend[] = []
+    let lastError: RxtrainError<'BackendError'> | undefined
+    for (const name of candidatesOf(accelerator)) {
+      const result = await (await loaders[name]())()
+      if (E.isLeft(result)) {
+        lastError = result.left
+        skipped.push({ backend: name, reason: result.left.problem })
+        continue
+      }
+      const reason = passOver(accelerator, result.right)
+      if (reason !== undefined) {
+        skipped.push({ backend: name, reason })
+        continue
+      }
+      result.right.activate()
+      const choice: AcceleratorChoice = { requested: accelerator, backend: name, description: result.right.description, skipped }
+      return E.right({ backend: { ...result.right, choice }, choice })
+    }
+    if (skipped.length === 1 && lastError !== undefined) return E.left(lastError)
+    return E.left(
+      rxtrainError(
+        'BackendError',
+        `no backend for accelerator '${accelerator}' initialised here:\n${skipped.map((s) => `  - ${s.backend}: ${s.reason}`).join('\n')}`,
+        accelerator === 'gpu'
+          ? "install @tensorflow/tfjs-node-gpu (CUDA 11.2 + cuDNN 8.1) or run where WebGPU finds a GPU (Vulkan), or choose accelerator: 'auto'."
+          : "choose accelerator: 'auto'.",
+        { accelerator, tried: skipped.map((s) => s.backend) },
+      ),
+    )
+  }
+
+/**
+ * The backend for an accelerator choice (`selectBackend` without the account of what was tried).
  *
  * @example
  * const backend = await resolveAccelerator('auto')()   // Either<BackendError, Backend>
  */
-export const resolveAccelerator = (accelerator: Accelerator): TE.TaskEither<RxtrainError<'BackendError'>, Backend> => {
-  switch (accelerator) {
-    case 'cpu':
-      return cpuBackend
-    case 'wasm':
-      return wasmBackend
-    case 'auto':
-      return pipe(
-        wasmBackend,
-        TE.orElse(() => cpuBackend),
-      )
-  }
+export const resolveAccelerator =
+  (accelerator: Accelerator): TE.TaskEither<RxtrainError<'BackendError'>, Backend> =>
+  async () =>
+    E.map((s: { backend: Backend }) => s.backend)(await selectBackend(accelerator)())
+
+/**
+ * One line for people: what was chosen, from which request, and what was passed over and why.
+ *
+ * @example
+ * describeChoice(choice)
+ * // "training on wasm (XNNPACK, SIMD, 1 thread, tfjs 4.22.0), accelerator 'auto'; passed over tensorflow-gpu (...), webgpu (...)"
+ */
+export const describeChoice = (choice: AcceleratorChoice): string => {
+  const request = choice.requested === 'env' ? 'given by the caller' : `accelerator '${choice.requested}'`
+  const passed = choice.skipped.length === 0 ? '' : `; passed over ${choice.skipped.map((s) => `${s.backend} (${s.reason})`).join(', ')}`
+  return `training on ${choice.description}, ${request}${passed}`
 }

@@ -1,8 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { disposeTree, releaseGeneration } from '../tree/tree.js'
+import type { AcceleratorChoice } from './accelerator.js'
 import { tidy } from './tidy.js'
 
-export type BackendName = 'cpu' | 'wasm'
+/** rxtrain's backends. `tensorflow-gpu` is tfjs's `tensorflow` engine backend loaded from the GPU package. */
+export type BackendName = 'cpu' | 'wasm' | 'webgpu' | 'tensorflow' | 'tensorflow-gpu'
 export type DeviceKind = 'cpu' | 'gpu'
 
 export interface MemoryInfo {
@@ -34,9 +36,11 @@ export interface Backend {
   /** Disposes every tensor inside `value`. */
   dispose(value: unknown): void
   memory(): MemoryInfo
+  /** How the run's accelerator option arrived at this backend (set by `selectBackend`). */
+  readonly choice?: AcceleratorChoice
 }
 
-/** The engine operations every tfjs backend shares. */
+/** The engine operations every tfjs backend shares; `name` is the tfjs engine's name for it. */
 export const engineBackend = (
   name: BackendName,
   deviceKind: DeviceKind,

@@ -1,58 +1,156 @@
 import type * as tf from '@tensorflow/tfjs-core'
-import type { Params } from '../tree/tree.js'
+import { mapTensors, type Params } from '../tree/tree.js'
+import { castHalf } from './castHalf.js'
+import type { HalfFormat } from './halfFloat.js'
 
-/** Lightning's `precision` option. Only full float32 exists today; mixed policies come later. */
-export type PrecisionName = '32-true'
+/**
+ * Lightning's `precision` option, by its canonical names:
+ * - `'32-true'`: float32 everywhere (the default).
+ * - `'16-mixed'` / `'bf16-mixed'`: float32 parameters (master weights); the inputs of matmuls and
+ *   convolutions are rounded to float16 / bfloat16, and so are the gradients flowing back
+ *   through them. `'16-mixed'` adds a dynamic loss scaler, because float16 gradients underflow.
+ * - `'16-true'` / `'bf16-true'`: as mixed, and the training state itself (parameters, optimizer
+ *   state, accumulated gradients) is kept rounded to the half format after every step.
+ *
+ * tfjs has no half-precision dtype and no backend computes in one, so every half policy is an
+ * emulation: it reproduces the numerics (rounding, underflow, overflow) and halves checkpoint
+ * files, and it is not faster than `'32-true'` (it is a little slower).
+ */
+export type PrecisionName = '32-true' | '16-mixed' | 'bf16-mixed' | '16-true' | 'bf16-true'
 
-export const precisionNames: readonly PrecisionName[] = ['32-true']
+export const precisionNames: readonly PrecisionName[] = ['32-true', '16-mixed', 'bf16-mixed', '16-true', 'bf16-true']
 
-/** The dtype parameters are written in when a checkpoint is stored. */
+/** Lightning's short spellings: `16` and `'16'` are `'16-mixed'`, `'bf16'` is `'bf16-mixed'`, `32` is `'32-true'`. */
+export const precisionAliases = { '16': '16-mixed', bf16: 'bf16-mixed', '32': '32-true' } as const satisfies Record<string, PrecisionName>
+
+/** What the `precision` option accepts: a name, an alias, or the numbers 16 and 32. */
+export type PrecisionInput = PrecisionName | keyof typeof precisionAliases | 16 | 32
+
+/** The dtype the training state is stored in (checkpoints) by default. */
 export type StorageDtype = 'float32' | 'float16' | 'bfloat16'
 
 /**
- * Dynamic loss-scaling memory (plain numbers, so it checkpoints as it is). With `32-true` the
- * scale stays 1.
+ * Dynamic loss-scaling memory (plain numbers, so it checkpoints as it is). With policies that do
+ * not scale, the scale stays 1.
  */
 export interface LossScale {
   readonly scale: number
-  /** Consecutive finite steps since the scale last changed. */
+  /** Consecutive finite optimizer steps since the scale last changed. */
   readonly goodSteps: number
 }
 
+/** The dynamic loss scaler's settings (PyTorch's `GradScaler` defaults). */
+export interface LossScalerOptions {
+  readonly initScale: number
+  /** The scale is multiplied by this after `growthInterval` finite steps in a row. */
+  readonly growthFactor: number
+  /** ... and by this after a step whose gradients overflowed (that step is skipped). */
+  readonly backoffFactor: number
+  readonly growthInterval: number
+}
+
+export const defaultLossScaler: LossScalerOptions = { initScale: 2 ** 16, growthFactor: 2, backoffFactor: 0.5, growthInterval: 2000 }
+
 /**
- * How a step computes and stores numbers. The loop calls it around the gradient computation:
- * `castCompute` on a layer's matmul inputs (emulated half precision rounds them), `scaleLoss`
- * before differentiation, `unscale` on the gradients, then `nextScale` with whether they were
- * finite. tfjs has no half-precision dtype, so mixed policies can only emulate the numerics.
+ * How a step computes and stores numbers. The loop applies it around each step:
+ * `castCompute` is handed to the step in its context (layers round their matmul and convolution
+ * inputs with it), `scaleLoss` runs before differentiation and `unscale` on the gradients; a
+ * policy that `skipsNonFinite` skips an optimizer step whose gradients are not all finite and
+ * moves the scale with `nextScale`; `storeState` rounds the training state after each update.
  */
 export interface Precision {
   readonly name: PrecisionName
+  /** The half format the policy computes in, if any. */
+  readonly computeFormat: HalfFormat | undefined
+  /** The dtype checkpoints store tensors in by default (lossless for the policy's state). */
   readonly storageDtype: StorageDtype
   initScale(): LossScale
   castCompute(x: tf.Tensor): tf.Tensor
   scaleLoss(loss: tf.Scalar, s: LossScale): tf.Scalar
   unscale(grads: Params, s: LossScale): Params
+  /** The scale after an optimizer step whose gradients were (or were not) all finite. */
   nextScale(s: LossScale, gradsFinite: boolean): LossScale
-  /** True when the policy needs to know whether each step's gradients were finite. */
-  readonly tracksFiniteness: boolean
+  /** True when an optimizer step with non-finite gradients is skipped (and `nextScale` is told). */
+  readonly skipsNonFinite: boolean
+  /** The training state as the policy keeps it: rounded to the half format for `-true` policies. */
+  storeState<T>(state: T): T
 }
+
+const identity = <T>(x: T): T => x
 
 /** Full float32 everywhere: every hook is the identity. */
 export const float32Precision: Precision = {
   name: '32-true',
+  computeFormat: undefined,
   storageDtype: 'float32',
   initScale: () => ({ scale: 1, goodSteps: 0 }),
-  castCompute: (x) => x,
-  scaleLoss: (loss) => loss,
-  unscale: (grads) => grads,
-  nextScale: (s) => s,
-  tracksFiniteness: false,
+  castCompute: identity,
+  scaleLoss: identity,
+  unscale: identity,
+  nextScale: identity,
+  skipsNonFinite: false,
+  storeState: identity,
 }
 
-/** The precision policy for a name. */
-export const resolvePrecision = (name: PrecisionName): Precision => {
+/**
+ * The dynamic loss scaler's rule: halve (by `backoffFactor`) on overflow, double (by
+ * `growthFactor`) after `growthInterval` clean steps in a row.
+ *
+ * @example
+ * nextLossScale(defaultLossScaler)({ scale: 65536, goodSteps: 10 }, false)   // { scale: 32768, goodSteps: 0 }
+ */
+export const nextLossScale =
+  (o: LossScalerOptions) =>
+  (s: LossScale, gradsFinite: boolean): LossScale => {
+    if (!gradsFinite) return { scale: s.scale * o.backoffFactor, goodSteps: 0 }
+    const goodSteps = s.goodSteps + 1
+    return goodSteps >= o.growthInterval ? { scale: s.scale * o.growthFactor, goodSteps: 0 } : { scale: s.scale, goodSteps }
+  }
+
+const halfPolicy = (name: PrecisionName, format: HalfFormat, trueHalf: boolean, scaler: LossScalerOptions | undefined): Precision => {
+  const cast = (x: tf.Tensor) => castHalf(x, format)
+  return {
+    name,
+    computeFormat: format,
+    storageDtype: trueHalf ? format : 'float32',
+    initScale: () => ({ scale: scaler?.initScale ?? 1, goodSteps: 0 }),
+    castCompute: cast,
+    scaleLoss: (loss, s) => (s.scale === 1 ? loss : (loss.mul(s.scale) as tf.Scalar)),
+    unscale: (grads, s) => (s.scale === 1 ? grads : mapTensors(grads, (g) => g.div(s.scale))),
+    nextScale: scaler === undefined ? identity : nextLossScale(scaler),
+    // bf16 has float32's range: its gradients overflow only where float32's would. A loss scaler
+    // is not needed, and non-finite steps are left to the loop's usual handling.
+    skipsNonFinite: scaler !== undefined,
+    storeState: trueHalf ? <T>(state: T) => mapTensors(state, (t) => (t.dtype === 'float32' ? castHalf(t, format) : t)) : identity,
+  }
+}
+
+/**
+ * The precision policy for a name (`scaler` tunes `'16-mixed'`'s loss scaler).
+ *
+ * @example
+ * resolvePrecision('16-mixed').initScale()   // { scale: 65536, goodSteps: 0 }
+ */
+export const resolvePrecision = (name: PrecisionName, scaler: LossScalerOptions = defaultLossScaler): Precision => {
   switch (name) {
     case '32-true':
       return float32Precision
+    case '16-mixed':
+      return halfPolicy(name, 'float16', false, scaler)
+    case 'bf16-mixed':
+      return halfPolicy(name, 'bfloat16', false, undefined)
+    case '16-true':
+      // Lightning's 16-true has no scaler either: the parameters themselves are float16.
+      return halfPolicy(name, 'float16', true, undefined)
+    case 'bf16-true':
+      return halfPolicy(name, 'bfloat16', true, undefined)
   }
+}
+
+/** The canonical name of a `precision` option value, or undefined when it names none. */
+export const canonicalPrecision = (input: unknown): PrecisionName | undefined => {
+  const key = typeof input === 'number' ? String(input) : input
+  if (typeof key !== 'string') return undefined
+  if ((precisionNames as readonly string[]).includes(key)) return key as PrecisionName
+  return (precisionAliases as Record<string, PrecisionName>)[key]
 }

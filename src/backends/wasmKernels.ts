@@ -166,9 +166,18 @@ const viaCpuKernel =
 /** Kernels that training needs and tfjs-backend-wasm 4.22 does not have. */
 const missingTrainingKernels = ['DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'UnsortedSegmentSum'] as const
 
+/**
+ * wasm's MaxPoolGrad routes no gradient from a window whose maximum is not positive (it seems to
+ * start its running maximum at 0): after a convolution without a ReLU, or a pooling of negative
+ * values, the input gradient is wrong (found by the backend conformance suite). The cpu kernel's
+ * result is exact; it costs two host copies per pooling layer and step.
+ */
+const maxPoolGradViaCpu = (): KernelFunc => viaCpuKernel('MaxPoolGrad')
+
 /** Registers rxtrain's wasm kernel corrections and additions (idempotent). */
 export const registerWasmKernelFixes = (): void => {
   replaceKernel('OneHot', oneHotWithDtype)
+  replaceKernel('MaxPoolGrad', maxPoolGradViaCpu)
   replaceKernel('BatchMatMul', batchMatMulTransposingFirst)
   replaceKernel('_FusedMatMul', batchMatMulTransposingFirst)
   if (tf.getKernel('Conv2DBackpropFilter', 'wasm') === undefined)

@@ -11,12 +11,15 @@ export const CHECKPOINT_VERSION = 1
 export const MANIFEST_FILE = 'manifest.json'
 export const TENSORS_FILE = 'tensors.bin'
 
-const TensorEntryCodec = t.type({
-  shape: t.array(t.number),
-  dtype: t.keyof({ float32: null, int32: null, bool: null }),
-  offset: t.number,
-  byteLength: t.number,
-})
+const TensorEntryCodec = t.intersection([
+  t.type({
+    shape: t.array(t.number),
+    dtype: t.keyof({ float32: null, int32: null, bool: null }),
+    offset: t.number,
+    byteLength: t.number,
+  }),
+  t.partial({ storage: t.keyof({ float16: null, bfloat16: null }) }),
+])
 
 const LeafSpecCodec = t.type({ path: t.string, shape: t.array(t.number), dtype: t.string })
 

@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core'
+import { decodeHalf, encodeHalf, type HalfFormat } from '../backends/halfFloat.js'
+import type { StorageDtype } from '../backends/precision.js'
 import { rxtrainError } from '../errors/rxtrainError.js'
 import type { Json } from './jsonValues.js'
 import { fromJson, toJson } from './jsonValues.js'
@@ -7,6 +9,8 @@ import { fromJson, toJson } from './jsonValues.js'
 export interface TensorEntry {
   readonly shape: readonly number[]
   readonly dtype: 'float32' | 'int32' | 'bool'
+  /** A float32 tensor stored as 16-bit codes of this format (half the bytes); absent: as `dtype`. */
+  readonly storage?: HalfFormat
   readonly offset: number
   readonly byteLength: number
 }
@@ -25,9 +29,11 @@ const align = (n: number): number => Math.ceil(n / 8) * 8
 /**
  * Replaces every tensor in `trees` by `{ "$tensor": i }` and lays the tensors' bytes out one
  * after another (8-byte aligned) in one buffer. Tensors shared between trees (aliases) are
- * stored once. Reads the values synchronously: call it while the tensors are alive.
+ * stored once. With `storage` `'float16'` or `'bfloat16'`, float32 tensors are stored rounded to
+ * that format, in half the bytes. Reads the values synchronously: call it while the tensors are
+ * alive.
  */
-export const encodeTrees = (trees: readonly unknown[]): EncodedTrees => {
+export const encodeTrees = (trees: readonly unknown[], storage: StorageDtype = 'float32'): EncodedTrees => {
   const index = new Map<number, number>()
   const tensors: tf.Tensor[] = []
   const walk = (v: unknown): unknown => {
@@ -49,12 +55,14 @@ export const encodeTrees = (trees: readonly unknown[]): EncodedTrees => {
     if (t.dtype !== 'float32' && t.dtype !== 'int32' && t.dtype !== 'bool')
       throw rxtrainError('CheckpointError', `a ${t.dtype} tensor of shape [${t.shape.join(',')}] cannot be stored`, 'keep string and complex tensors out of model and optimizer state.')
     const data = t.dataSync()
+    if (data instanceof Float32Array && storage !== 'float32') return encodeHalf(data, storage)
     return data instanceof Float32Array || data instanceof Int32Array ? data : Uint8Array.from(data as ArrayLike<number>)
   })
   let offset = 0
   const entries: TensorEntry[] = tensors.map((t, i) => {
     const byteLength = (values[i] as ArrayBufferView).byteLength
-    const entry = { shape: [...t.shape], dtype: t.dtype as TensorEntry['dtype'], offset, byteLength }
+    const half = t.dtype === 'float32' && storage !== 'float32' ? { storage } : {}
+    const entry = { shape: [...t.shape], dtype: t.dtype as TensorEntry['dtype'], ...half, offset, byteLength }
     offset = align(offset + byteLength)
     return entry
   })
@@ -76,9 +84,18 @@ export const decodeTrees = (trees: readonly unknown[], entries: readonly TensorE
   try {
     entries.forEach((e, i) => {
       const count = e.shape.reduce((a, b) => a * b, 1)
-      if (e.byteLength !== count * elementBytes[e.dtype] || e.offset + e.byteLength > bytes.byteLength) throw bad(`tensor ${i} does not fit`)
+      if (e.storage !== undefined && e.dtype !== 'float32') throw bad(`tensor ${i} is ${e.dtype} but stored as ${e.storage}`)
+      const width = e.storage === undefined ? elementBytes[e.dtype] : 2
+      if (e.byteLength !== count * width || e.offset + e.byteLength > bytes.byteLength) throw bad(`tensor ${i} does not fit`)
       const slice = bytes.slice(e.offset, e.offset + e.byteLength)
-      const values = e.dtype === 'float32' ? new Float32Array(slice.buffer) : e.dtype === 'int32' ? new Int32Array(slice.buffer) : slice
+      const values =
+        e.storage !== undefined
+          ? decodeHalf(new Uint16Array(slice.buffer), e.storage)
+          : e.dtype === 'float32'
+            ? new Float32Array(slice.buffer)
+            : e.dtype === 'int32'
+              ? new Int32Array(slice.buffer)
+              : slice
       tensors.push(tf.tensor(values, [...e.shape], e.dtype))
     })
   } catch (e) {

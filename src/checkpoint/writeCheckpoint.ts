@@ -27,7 +27,7 @@ export interface CheckpointContent {
 export const encodeCheckpoint = (content: CheckpointContent): { manifest: string; tensors: Uint8Array } => {
   const { state } = content
   const trees = content.weightsOnly ? [state.params, state.state] : [state.params, state.state, state.optState, state.gradAccumulator ?? null]
-  const encoded = encodeTrees(trees)
+  const encoded = encodeTrees(trees, content.precision.storageDtype)
   const spec = specOf(state.params)
   const manifest: Json = toJson({
     format: CHECKPOINT_FORMAT,

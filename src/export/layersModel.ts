@@ -2,6 +2,7 @@ import type * as tf from '@tensorflow/tfjs-core'
 import * as E from 'fp-ts/lib/Either.js'
 import * as TE from 'fp-ts/lib/TaskEither.js'
 import { pipe } from 'fp-ts/lib/function.js'
+import { encodeHalf } from '../backends/halfFloat.js'
 import { type RxtrainError, isRxtrainError, messageOf, rxtrainError } from '../errors/rxtrainError.js'
 import type { Model, Shape } from '../nn/layer.js'
 import type { SequentialLayer } from '../nn/sequential.js'
@@ -32,6 +33,8 @@ export interface WeightSpec {
   readonly name: string
   readonly shape: number[]
   readonly dtype: 'float32'
+  /** Present when the weight is stored as float16 codes (tfjs dequantizes them on load). */
+  readonly quantization?: { readonly dtype: 'float16' }
 }
 
 /** The topology and weight specs, with the (borrowed) tensors whose values fill the weight buffer. */
@@ -49,7 +52,7 @@ export interface LayersModelArtifacts {
   readonly convertedBy: null
   readonly modelTopology: LayersModelTopology
   readonly weightSpecs: WeightSpec[]
-  /** Every weight's float32 values, in `weightSpecs` order, concatenated. */
+  /** Every weight's values (float32, or float16 codes when quantized), in `weightSpecs` order, concatenated. */
   readonly weightData: ArrayBuffer
 }
 
@@ -66,6 +69,12 @@ export interface LayersModelJson {
 export interface LayersModelOptions {
   /** The Keras model name (default `'sequential'`). */
   readonly name?: string
+  /**
+   * `'float16'` stores the weights as IEEE half-precision codes with tfjs's float16 weight
+   * quantization (half the bytes; `tf.loadLayersModel` turns them back into float32, each value
+   * rounded to float16). Default `'float32'`.
+   */
+  readonly weightDtype?: 'float32' | 'float16'
 }
 
 const NAME = /^[A-Za-z0-9][-A-Za-z0-9._]*$/
@@ -105,7 +114,12 @@ const plan = (net: SequentialLayer, inputShape: Shape, model: Model, options: La
   const input = { ...first, config: { ...first.config, batch_input_shape: [null, ...inputShape], dtype: 'float32' } }
   return {
     modelTopology: { class_name: 'Sequential', config: { name, layers: [input, ...rest] }, keras_version: KERAS_VERSION, backend: 'tensor_flow.js' },
-    weightSpecs: weights.map((w) => ({ name: w.name, shape: [...w.tensor.shape], dtype: 'float32' })),
+    weightSpecs: weights.map((w) => ({
+      name: w.name,
+      shape: [...w.tensor.shape],
+      dtype: 'float32',
+      ...(options.weightDtype === 'float16' && { quantization: { dtype: 'float16' as const } }),
+    })),
     tensors: weights.map((w) => w.tensor),
   }
 }
@@ -138,13 +152,14 @@ const readWeights = (specs: readonly WeightSpec[], tensors: readonly tf.Tensor[]
   TE.tryCatch(
     async () => {
       const values = await Promise.all(tensors.map((t) => t.data<'float32'>()))
-      const out = new Float32Array(values.reduce((n, v) => n + v.length, 0))
+      const half = specs[0]?.quantization?.dtype === 'float16'
+      const out = half ? new Uint16Array(values.reduce((n, v) => n + v.length, 0)) : new Float32Array(values.reduce((n, v) => n + v.length, 0))
       let offset = 0
       for (const v of values) {
-        out.set(v, offset)
+        out.set(half ? encodeHalf(v, 'float16') : v, offset)
         offset += v.length
       }
-      return out.buffer
+      return out.buffer as ArrayBuffer
     },
     (cause) =>
       rxtrainError(

@@ -14,7 +14,7 @@ export const WEIGHTS_FILE = 'group1-shard1of1.bin'
 export interface ExportedLayersModel {
   /** `dir/model.json`: load it with `tf.loadLayersModel('file://…/model.json')` (tfjs-node) or over HTTP. */
   readonly modelPath: string
-  /** `dir/group1-shard1of1.bin`: every weight's float32 values, in manifest order. */
+  /** `dir/group1-shard1of1.bin`: every weight's values (float32, or float16 codes with `weightDtype: 'float16'`), in manifest order. */
   readonly weightsPath: string
   readonly weightSpecs: readonly WeightSpec[]
   readonly weightBytes: number

@@ -1,3 +1,4 @@
+import { describeChoice } from '../backends/accelerator.js'
 import { type MonoTypeOperatorFunction, tap } from 'rxjs'
 import { type Console, liveConsole } from '../effects/console.js'
 import type { FitEvent, Metrics } from '../pipeline/events.js'
@@ -35,7 +36,7 @@ export const printMetrics = (options: PrintMetricsOptions = {}): MonoTypeOperato
     switch (event.type) {
       case 'fitStart':
         maxEpochs = event.plan.maxEpochs
-        out.out(`training on ${event.backend}: ${event.plan.numTrainBatches} batches per epoch, ${event.plan.numValBatches} validation batches`)
+        out.out(`${describeChoice(event.accelerator)}: ${event.plan.numTrainBatches} batches per epoch, ${event.plan.numValBatches} validation batches`)
         break
       case 'epochStart':
         epochStarted = event.time

@@ -3,7 +3,7 @@ import { rxtrainError } from '../errors/rxtrainError.js'
 import { type Key, split } from '../random/key.js'
 import { type Activation, type ActivationFn, activationConfigName, activationFn } from './activations.js'
 import { type Initializer, glorotUniform, zeros } from './init.js'
-import { type Empty, type Layer, empty } from './layer.js'
+import { computeInput, type Empty, type Layer, empty } from './layer.js'
 import { type Padding, type Pair, expectHwc, expectNhwc, pairOf, windowOutputShape } from './shapes.js'
 
 /** Options of `conv2d`. */
@@ -95,11 +95,11 @@ export const conv2d = (options: Conv2dOptions): Layer<Conv2dParams, Empty> => {
       const params: Conv2dParams = useBias ? { kernel, bias: biasInit(biasKey, [filters]) } : { kernel }
       return { params, state: empty, outputShape: [h, w, filters] }
     },
-    apply: ({ params, state }, x, _ctx) => {
+    apply: ({ params, state }, x, ctx) => {
       const [, h, w, c] = expectNhwc('conv2d', x, params.kernel.shape[2])
       windowOutputShape('conv2d', [h, w, c], window, strides, dilation, padding)
       const kernel = dilated ? dilateKernel(params.kernel, dilation) : params.kernel
-      const conv = tf.conv2d(x as tf.Tensor4D, kernel as tf.Tensor4D, [strides[0], strides[1]], padding)
+      const conv = tf.conv2d(computeInput(ctx, x) as tf.Tensor4D, computeInput(ctx, kernel) as tf.Tensor4D, [strides[0], strides[1]], padding)
       const biased = params.bias === undefined ? conv : tf.add(conv, params.bias)
       return { y: activate === undefined ? biased : activate(biased), state }
     },

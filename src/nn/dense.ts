@@ -3,7 +3,7 @@ import { rxtrainError } from '../errors/rxtrainError.js'
 import { split } from '../random/key.js'
 import { type Activation, type ActivationFn, activationConfigName, activationFn } from './activations.js'
 import { type Initializer, glorotUniform, zeros } from './init.js'
-import { type Empty, type Layer, empty } from './layer.js'
+import { computeInput, type Empty, type Layer, empty } from './layer.js'
 import { shapeError } from './shapes.js'
 
 /** Options of `dense`. */
@@ -52,7 +52,7 @@ export const dense = (options: DenseOptions): Layer<DenseParams, Empty> => {
       const params: DenseParams = useBias ? { kernel, bias: biasInit(biasKey, [units]) } : { kernel }
       return { params, state: empty, outputShape: [...inputShape.slice(0, -1), units] }
     },
-    apply: ({ params, state }, x, _ctx) => {
+    apply: ({ params, state }, x, ctx) => {
       const inFeatures = params.kernel.shape[0] as number
       if (x.rank < 2 || x.shape.at(-1) !== inFeatures)
         throw shapeError(
@@ -64,7 +64,7 @@ export const dense = (options: DenseOptions): Layer<DenseParams, Empty> => {
             : `feed ${inFeatures} features in the last dimension, or initialise dense for ${x.shape.at(-1)} (check a flatten() before it).`,
         )
       const flat = x.rank === 2 ? x : tf.reshape(x, [-1, inFeatures])
-      const linear = tf.matMul(flat, params.kernel)
+      const linear = tf.matMul(computeInput(ctx, flat), computeInput(ctx, params.kernel))
       const biased = params.bias === undefined ? linear : tf.add(linear, params.bias)
       const shaped = x.rank === 2 ? biased : tf.reshape(biased, [...x.shape.slice(0, -1), units])
       return { y: activate === undefined ? shaped : activate(shaped), state }

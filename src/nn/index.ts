@@ -8,7 +8,7 @@
  * const model = nn.sequential(nn.flatten(), nn.dense({ units: 128, activation: 'relu' }), nn.dense({ units: 10 }))
  */
 export type { Empty, Layer, LayerConfig, LayerContext, LayerInit, LayerOutput, Model, Shape } from './layer.js'
-export { empty } from './layer.js'
+export { computeInput, empty } from './layer.js'
 export type { Fans, Initializer } from './init.js'
 export {
   TRUNCATED_NORMAL_STD,

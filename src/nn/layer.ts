@@ -20,7 +20,19 @@ export interface LayerContext {
   readonly training: boolean
   /** Randomness for this call (dropout). Layers derive their own keys from it with `foldIn`. */
   readonly key: Key
+  /**
+   * The precision policy's cast for the inputs of matmuls and convolutions (a `precision` such
+   * as `'16-mixed'` rounds them to half precision). Absent means float32: the identity.
+   */
+  readonly castCompute?: (x: tf.Tensor) => tf.Tensor
 }
+
+/**
+ * `x` as the context's precision policy computes with it (see `LayerContext.castCompute`).
+ * Layers call it on both operands of their matmuls and convolutions; a step that multiplies
+ * tensors itself can do the same.
+ */
+export const computeInput = (ctx: LayerContext, x: tf.Tensor): tf.Tensor => (ctx.castCompute === undefined ? x : ctx.castCompute(x))
 
 /** What `init` returns: the variables and the output shape (so the next layer can size itself). */
 export interface LayerInit<P extends Params, S extends Params> extends Model<P, S> {

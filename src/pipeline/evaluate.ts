@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core'
 import * as E from 'fp-ts/lib/Either.js'
 import { defer, type Observable, switchMap, throwError } from 'rxjs'
+import { resolvePrecision } from '../backends/precision.js'
 import type { BatchSource } from '../data/source.js'
 import type { DataModule } from '../data/dataModule.js'
 import { liveEnv } from '../effects/env.js'
@@ -40,6 +41,12 @@ const prepare = <B>(
   return E.right({ options: o, source, numBatches: numBatches.right })
 }
 
+/** The run's precision cast for step contexts (nothing under `'32-true'`). */
+const computeCastOf = (o: ResolvedOptions): { castCompute?: (x: tf.Tensor) => tf.Tensor } => {
+  const precision = resolvePrecision(o.precision, o.lossScaler)
+  return precision.computeFormat === undefined ? {} : { castCompute: precision.castCompute }
+}
+
 const evaluate = <P extends Params, S extends Params, B>(
   stage: 'val' | 'test',
   module: Module<P, S, B, unknown>,
@@ -69,6 +76,7 @@ const evaluate = <P extends Params, S extends Params, B>(
             key: key(o.seed),
             epoch: 0,
             globalStep: 0,
+            ...computeCastOf(o),
             afterBatch: (batchIdx) => publish(out, (b) => ({ type: 'evalStep' as const, ...b, stage, batchIdx, numBatches })),
           })
           yield* publish(out, (b) => ({ type: 'evalEnd' as const, ...b, stage, metrics: result.metrics }))
@@ -131,7 +139,7 @@ export const predict = <P extends Params, S extends Params, B, PB>(
               const batch = pulled.value
               let output: tf.Tensor
               try {
-                const ctx = { stage: 'predict' as const, training: false, key: foldIn(root, batchIdx), epoch: 0, batchIdx, globalStep: 0 }
+                const ctx = { stage: 'predict' as const, training: false, key: foldIn(root, batchIdx), epoch: 0, batchIdx, globalStep: 0, ...computeCastOf(o) }
                 output = backend.scoped(() => predictStep.call(module, model, batch, ctx))
               } catch (e) {
                 backend.dispose(batch)

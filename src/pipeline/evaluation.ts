@@ -22,6 +22,8 @@ export interface EvaluationPass<P extends Params, S extends Params, B> {
   readonly key: Key
   readonly epoch: number
   readonly globalStep: number
+  /** The precision policy's compute cast (`StepContext.castCompute`). */
+  readonly castCompute?: (x: import('@tensorflow/tfjs-core').Tensor) => import('@tensorflow/tfjs-core').Tensor
   /** Publishes the per-batch progress event. */
   readonly afterBatch: (batchIdx: number, stepMetrics: Metrics) => Program
 }
@@ -57,6 +59,7 @@ export function* evaluationPass<P extends Params, S extends Params, B>(pass: Eva
           epoch: pass.epoch,
           batchIdx,
           globalStep: pass.globalStep,
+          ...(pass.castCompute !== undefined && { castCompute: pass.castCompute }),
         }
         const logs = pass.backend.scoped(() => pass.step(pass.model, batch, ctx))
         const read = readBack(pass.backend, logs, { onStep: false, onEpoch: true }, batchSizeOf(batch), [], pass.model).logs

@@ -1,3 +1,4 @@
+import type { AcceleratorChoice } from '../backends/accelerator.js'
 import type * as tf from '@tensorflow/tfjs-core'
 import type { ObservableInput } from 'rxjs'
 import type { Model } from '../nn/layer.js'
@@ -72,7 +73,10 @@ export interface FitStart extends Base {
   readonly type: 'fitStart'
   readonly plan: LoopPlan
   readonly options: ResolvedOptions
+  /** The backend's description, e.g. `wasm (XNNPACK, SIMD, 1 thread, tfjs 4.22.0)`. */
   readonly backend: string
+  /** What the accelerator option chose, and why it passed over the backends it tried first. */
+  readonly accelerator: AcceleratorChoice
   /** The run's optimizer (e.g. for a learning-rate monitor: `optimizer.hyperparams(optState)`). */
   readonly optimizer: GradientTransform<StateTree>
   readonly state: TrainState
@@ -107,6 +111,11 @@ export interface TrainStep extends Base, Position {
   readonly totalBatches: number
   /** Whether this batch ended with an optimizer step (false while accumulating). */
   readonly optimizerStepped: boolean
+  /**
+   * True when the precision policy skipped this optimizer step because its gradients were not
+   * all finite (`'16-mixed'`: the loss scale then backs off; see `loop.lossScale`).
+   */
+  readonly stepSkipped: boolean
   /** The step's loss (before division by `accumulateGradBatches`). */
   readonly loss: number
   /** Step-level logged values. */

@@ -50,7 +50,7 @@ const strategyFor = (o: ResolvedOptions, module: Module<Params, Params, unknown>
       "give it one: defineModule({ ..., source: { url: import.meta.url, exportName: 'myModule' } }) in the file that exports it.",
       { field: 'strategy' },
     )
-  return ddp({ devices: o.devices, module, source: module.source, backend, precision: resolvePrecision(o.precision), optimizer })
+  return ddp({ devices: o.devices, module, source: module.source, backend, precision: resolvePrecision(o.precision, o.lossScaler), optimizer })
 }
 
 /** The module's optimizer for this plan, behind the trainer's gradient clipping if any. */
@@ -112,7 +112,7 @@ export const fit = <P extends Params, S extends Params, B>(
                   options: o,
                   optimizer,
                   backend,
-                  precision: resolvePrecision(o.precision),
+                  precision: resolvePrecision(o.precision, o.lossScaler),
                   clock,
                   signals: env.signals ?? liveEnv.signals,
                   strategy: strategyFor(o, module as Module<Params, Params, unknown>, backend, optimizer),

@@ -74,8 +74,9 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
   let state: TrainState<P, S> | undefined = resume?.state
   try {
     state ??= backend.scoped(() => {
-      const model = module.init(initKey)
-      return { params: model.params, state: model.state, optState: optimizer.init(model.params), gradAccumulator: null }
+      // A '-true' half policy keeps the variables rounded from the start.
+      const model = precision.storeState(module.init(initKey))
+      return { params: model.params, state: model.state, optState: precision.storeState(optimizer.init(model.params)), gradAccumulator: null }
     })
     // A data-parallel strategy starts its workers now, with the initial variables.
     const started = args.strategy.start?.(state)
@@ -110,6 +111,7 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
         sourceExhausted,
       })
 
+    const computeCast = precision.computeFormat === undefined ? {} : { castCompute: precision.castCompute }
     const validation = function* (epoch: number, stage: 'sanity' | 'val', afterBatch: number): Program<Metrics> {
       const validationStep = module.validationStep
       if (data.val === undefined || validationStep === undefined) return {}
@@ -126,6 +128,7 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
         key: foldIn(valKey, epoch),
         epoch,
         globalStep,
+        ...computeCast,
         afterBatch: (batchIdx) =>
           publish(out, (b) => ({ type: 'validationStep' as const, ...b, epoch, globalStep, batchIdx, numBatches, sanity: stage === 'sanity' })),
       })
@@ -200,11 +203,11 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
             }
             const isLast = batchIdx === plan.numTrainBatches - 1
             const stepping = isOptimizerStepBatch(plan, batchIdx, isLast)
-            const ctx = { stage: 'train' as const, training: true, key: foldIn(foldIn(stepKey, epoch), batchIdx), epoch, batchIdx, globalStep }
+            const ctx = { stage: 'train' as const, training: true, key: foldIn(foldIn(stepKey, epoch), batchIdx), epoch, batchIdx, globalStep, ...computeCast }
             const trained = args.strategy.trainBatch({ module, optimizer, backend, precision, plan, lossScale, state: current(), batch: pulled.value, ctx, stepping })
             const result = isObservable(trained) ? ((yield* wait(trained)) as TrainedBatch<P, S>) : trained
             state = result.state
-            if (precision.tracksFiniteness) lossScale = precision.nextScale(lossScale, Number.isFinite(result.loss))
+            if (precision.skipsNonFinite && stepping) lossScale = precision.nextScale(lossScale, result.gradsFinite)
             if (stepping) globalStep++
             totalBatches++
             lastBatch = batchIdx
@@ -222,6 +225,7 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
               globalStep,
               totalBatches,
               optimizerStepped: stepping,
+              stepSkipped: !result.gradsFinite,
               loss: result.loss,
               metrics: metricsOfStep,
               progBar: progressBarNames(result.logs, 'step'),
@@ -286,6 +290,7 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
       plan,
       options: args.options,
       backend: backend.description,
+      accelerator: backend.choice ?? { requested: 'env', backend: backend.name, description: backend.description, skipped: [] },
       optimizer,
       state: current(),
       loop: start,

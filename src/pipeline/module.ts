@@ -22,6 +22,8 @@ export interface StepContext {
   readonly batchIdx: number
   /** Optimizer steps taken so far. */
   readonly globalStep: number
+  /** The precision policy's cast for matmul and convolution inputs (`nn.computeInput` applies it). */
+  readonly castCompute?: (x: tf.Tensor) => tf.Tensor
 }
 
 /** What a training step returns. */

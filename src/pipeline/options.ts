@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { type Accelerator, accelerators } from '../backends/accelerator.js'
-import { type PrecisionName, precisionNames } from '../backends/precision.js'
+import { canonicalPrecision, defaultLossScaler, type LossScalerOptions, type PrecisionInput, type PrecisionName, precisionAliases, precisionNames } from '../backends/precision.js'
 import { type RxtrainError, rxtrainError } from '../errors/rxtrainError.js'
 
 /**
@@ -48,7 +48,17 @@ export interface TrainerOptions {
   /** Write training log rows every n optimizer steps. Default 50. */
   readonly logEveryNSteps?: number
   readonly accelerator?: Accelerator
-  readonly precision?: PrecisionName
+  /**
+   * Lightning's precision names: `'32-true'` (default), `'16-mixed'`, `'bf16-mixed'`, `'16-true'`,
+   * `'bf16-true'`, or the aliases `16`, `'16'`, `'bf16'`, `32`. Half precision is emulated (see
+   * `PrecisionName`).
+   */
+  readonly precision?: PrecisionInput
+  /**
+   * The dynamic loss scaler of `'16-mixed'` (PyTorch `GradScaler`'s settings): `initScale`
+   * (default 2^16), `growthFactor` (2), `backoffFactor` (0.5), `growthInterval` (2000 steps).
+   */
+  readonly lossScaler?: Partial<LossScalerOptions>
   /**
    * `'ddp'`: data-parallel training on `devices` ranks (this thread and worker threads), each with
    * its own tfjs engine; the module must say where workers import it from (`source`). Default
@@ -91,6 +101,7 @@ export interface ResolvedOptions {
   readonly logEveryNSteps: number
   readonly accelerator: Accelerator
   readonly precision: PrecisionName
+  readonly lossScaler: LossScalerOptions
   readonly strategy: 'auto' | 'single' | 'ddp'
   readonly devices: number
   readonly defaultRootDir: string
@@ -120,6 +131,7 @@ export const defaultOptions: ResolvedOptions = {
   logEveryNSteps: 50,
   accelerator: 'auto',
   precision: '32-true',
+  lossScaler: defaultLossScaler,
   strategy: 'auto',
   devices: 1,
   defaultRootDir: '.',
@@ -151,7 +163,8 @@ export const TrainerOptionsCodec = t.partial({
   seed: t.number,
   logEveryNSteps: t.number,
   accelerator: keyOf(accelerators),
-  precision: keyOf(precisionNames),
+  precision: t.union([keyOf([...precisionNames, ...(Object.keys(precisionAliases) as (keyof typeof precisionAliases)[])]), t.literal(16), t.literal(32)]),
+  lossScaler: t.partial({ initScale: t.number, growthFactor: t.number, backoffFactor: t.number, growthInterval: t.number }),
   strategy: keyOf(['auto', 'single', 'ddp']),
   devices: t.number,
   defaultRootDir: t.string,
@@ -202,6 +215,14 @@ const rules: Partial<Record<keyof TrainerOptions, Check>> = {
   seed: (v) => (typeof v === 'number' && Number.isSafeInteger(v) ? undefined : 'a safe integer'),
   logEveryNSteps: integerAtLeast(1),
   devices: integerAtLeast(1),
+  lossScaler: (v) => {
+    const s = v as Partial<LossScalerOptions>
+    const positive = (x: number | undefined) => x === undefined || (Number.isFinite(x) && x > 0)
+    if (!positive(s.initScale)) return 'an object whose initScale is a finite number > 0'
+    if (s.growthFactor !== undefined && !(Number.isFinite(s.growthFactor) && s.growthFactor >= 1)) return 'an object whose growthFactor is >= 1'
+    if (s.backoffFactor !== undefined && !(s.backoffFactor > 0 && s.backoffFactor < 1)) return 'an object whose backoffFactor is in (0, 1)'
+    return integerAtLeast(1)(s.growthInterval ?? 1) === undefined ? undefined : 'an object whose growthInterval is an integer >= 1'
+  },
   defaultRootDir: (v) => (typeof v === 'string' && v !== '' ? undefined : 'a non-empty path'),
   ckptPath: (v) => (typeof v === 'string' && v !== '' ? undefined : "a checkpoint path, 'last' or 'best'"),
 }
@@ -253,11 +274,24 @@ export const parseTrainerOptions = (input: unknown): E.Either<RxtrainError<'Conf
       )
     }
   }
+  const precision = (input as { precision?: unknown }).precision
+  if (precision === '64-true' || precision === '64' || precision === 64)
+    return E.left(
+      configError(
+        'precision',
+        `precision ${describe(precision)} is not available: TensorFlow.js has no float64 dtype, so no backend can compute in double precision`,
+        "use precision: '32-true' (the default).",
+      ),
+    )
   const decoded = TrainerOptionsCodec.decode(input)
   if (E.isLeft(decoded)) {
     const first = decoded.left[0]
     const field = first?.context.map((c) => c.key).filter((k) => k !== '')[0] ?? 'options'
-    return E.left(configError(field, `option ${field} has the wrong type: ${describe(first?.value)}`, `see the TrainerOptions documentation for ${field}.`))
+    const remedy =
+      field === 'precision'
+        ? `use one of ${precisionNames.map((n) => `'${n}'`).join(', ')} (or 16, 'bf16', 32).`
+        : `see the TrainerOptions documentation for ${field}.`
+    return E.left(configError(field, `option ${field} has the wrong type: ${describe(first?.value)}`, remedy))
   }
   const options = decoded.right
   for (const [name, check] of Object.entries(rules) as [keyof TrainerOptions, Check][]) {
@@ -272,5 +306,7 @@ export const parseTrainerOptions = (input: unknown): E.Either<RxtrainError<'Conf
     ...defaultOptions,
     ...(Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<ResolvedOptions>),
     fastDevRun,
+    precision: canonicalPrecision(options.precision ?? defaultOptions.precision) ?? defaultOptions.precision,
+    lossScaler: { ...defaultLossScaler, ...options.lossScaler },
   })
 }

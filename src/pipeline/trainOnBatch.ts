@@ -9,6 +9,7 @@ import type { ReadLog } from './logs.js'
 import type { Module, StepContext } from './module.js'
 import type { LoopPlan } from './plan.js'
 import { readBack } from './readBack.js'
+import { allFinite } from '../optim/applyIfFinite.js'
 import { addGradients, applyGradients, computeGradients } from './step.js'
 
 export interface TrainOnBatch<P extends Params, S extends Params, B> {
@@ -32,6 +33,11 @@ export interface TrainedBatch<P extends Params, S extends Params> {
   readonly loss: number
   readonly logs: ReadLog[]
   readonly batchSize: number
+  /**
+   * Whether this batch's gradients were all finite. Checked only under a precision policy that
+   * `skipsNonFinite` (`'16-mixed'`), where a non-finite step is skipped; true otherwise.
+   */
+  readonly gradsFinite: boolean
 }
 
 export const nonFiniteLoss = (ctx: StepContext, loss: number, logs: readonly ReadLog[]) => {
@@ -56,15 +62,21 @@ export const trainOnBatch = <P extends Params, S extends Params, B>(a: TrainOnBa
   let next: TrainState<P, S> | undefined
   let loss: number
   let logs: ReadLog[]
+  let gradsFinite = true
   try {
     const step = backend.scoped(() => {
       const g = computeGradients(a.module, before, a.batch, ctx, { lossDivisor: a.plan.accumulateGradBatches, precision: a.precision, lossScale: a.lossScale })
       const grads = before.gradAccumulator == null ? g.grads : addGradients(before.gradAccumulator, g.grads)
       const withState = { ...before, state: g.state }
-      const stepped: TrainState<P, S> = a.stepping
-        ? { ...applyGradients(a.optimizer, withState, grads), gradAccumulator: null }
-        : { ...withState, gradAccumulator: grads }
-      return { next: stepped, loss: g.loss, logs: g.logs }
+      // Under a loss-scaling policy, a step whose gradients overflowed is skipped (the scale then
+      // backs off): the parameters and optimizer state stay as they were.
+      if (a.stepping && a.precision.skipsNonFinite) gradsFinite = allFinite(grads)
+      const stepped: TrainState<P, S> = !a.stepping
+        ? { ...withState, gradAccumulator: grads }
+        : gradsFinite
+          ? { ...applyGradients(a.optimizer, withState, grads), gradAccumulator: null }
+          : { ...withState, gradAccumulator: null }
+      return { next: a.precision.storeState(stepped), loss: g.loss, logs: g.logs }
     })
     next = step.next
     // Read before releasing: a logged value may be a tensor of the previous generation.
@@ -78,9 +90,9 @@ export const trainOnBatch = <P extends Params, S extends Params, B>(a: TrainOnBa
     backend.release(a.batch, [before, next])
   }
   backend.release(before, next)
-  if (!Number.isFinite(loss) && a.optimizer.guardsNonFinite !== true) {
+  if (!Number.isFinite(loss) && a.optimizer.guardsNonFinite !== true && !a.precision.skipsNonFinite) {
     backend.release(next, [])
     throw nonFiniteLoss(ctx, loss, logs)
   }
-  return { state: next, loss, logs, batchSize }
+  return { state: next, loss, logs, batchSize, gradsFinite }
 }

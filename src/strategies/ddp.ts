@@ -12,6 +12,7 @@ import { combine, type ReadLog, resultOf } from '../pipeline/logs.js'
 import type { Module } from '../pipeline/module.js'
 import { readBack } from '../pipeline/readBack.js'
 import { foldIn } from '../random/key.js'
+import { allFinite } from '../optim/applyIfFinite.js'
 import { addGradients, applyGradients, computeGradients } from '../pipeline/step.js'
 import { nonFiniteLoss, type TrainedBatch, type TrainOnBatch } from '../pipeline/trainOnBatch.js'
 import type { GradientTransform } from '../optim/transform.js'
@@ -158,6 +159,7 @@ export const ddp = (o: DdpOptions): TrainStrategy => {
           type: 'init',
           rank,
           backend: o.backend.name,
+          precision: o.precision.name,
           moduleUrl: o.source.url,
           exportName: o.source.exportName,
           layout: layout as SharedLayout,
@@ -188,7 +190,10 @@ export const ddp = (o: DdpOptions): TrainStrategy => {
           // Random ops (dropout) draw independently in each rank: rank r > 0 folds r into the key.
           const ctxData = (rank: number) => {
             const k = foldIn(ctx.key, rank)
-            return { ...ctx, key: [k[0], k[1]] as const }
+            // The precision's cast is a function: workers rebuild it from the policy's name.
+            const { castCompute, ...plain } = ctx
+            void castCompute
+            return { ...plain, key: [k[0], k[1]] as const }
           }
           const pending = remote.flatMap((shard, i) =>
             (sizes[i + 1] ?? 0) === 0
@@ -219,6 +224,7 @@ export const ddp = (o: DdpOptions): TrainStrategy => {
                 return
               }
               try {
+                let gradsFinite = true
                 const step = backend.scoped(() => {
                   // The global gradient: the sum of the ranks' (already weighted) gradients.
                   const leaves = flattenParams(g0.grads)
@@ -234,7 +240,13 @@ export const ddp = (o: DdpOptions): TrainStrategy => {
                   const grads = unflattenParams(g0.grads, summed)
                   const all = before.gradAccumulator == null ? grads : addGradients(before.gradAccumulator, grads)
                   const withState = { ...before, state: g0.state }
-                  return a.stepping ? { ...applyGradients(o.optimizer, withState, all), gradAccumulator: null } : { ...withState, gradAccumulator: all }
+                  if (a.stepping && a.precision.skipsNonFinite) gradsFinite = allFinite(all)
+                  const stepped = !a.stepping
+                    ? { ...withState, gradAccumulator: all }
+                    : gradsFinite
+                      ? { ...applyGradients(o.optimizer, withState, all), gradAccumulator: null }
+                      : { ...withState, gradAccumulator: null }
+                  return a.precision.storeState(stepped)
                 })
                 next = step as TrainState<P, S>
                 backend.dispose(g0.grads)
@@ -242,11 +254,11 @@ export const ddp = (o: DdpOptions): TrainStrategy => {
                 backend.dispose(a.batch)
                 const loss = answers.reduce((x, { rank, m }) => x + (m.type === 'done' ? m.loss * ((sizes[rank] ?? 0) / total) : 0), (own.extra[0] as number) * ((sizes[0] ?? 0) / total))
                 const logs = mergeLogs([own.logs, ...answers.map(({ m }) => (m.type === 'done' ? m.logs : []))])
-                if (!Number.isFinite(loss) && o.optimizer.guardsNonFinite !== true) {
+                if (!Number.isFinite(loss) && o.optimizer.guardsNonFinite !== true && !a.precision.skipsNonFinite) {
                   backend.release(next, [])
                   throw nonFiniteLoss(ctx, loss, logs)
                 }
-                subscriber.next({ state: next, loss, logs, batchSize: total })
+                subscriber.next({ state: next, loss, logs, batchSize: total, gradsFinite })
                 subscriber.complete()
               } catch (e) {
                 subscriber.error(e)

@@ -7,6 +7,7 @@ import { parentPort } from 'node:worker_threads'
 import * as tf from '@tensorflow/tfjs-core'
 import * as E from 'fp-ts/lib/Either.js'
 import type { Backend } from '../backends/backend.js'
+import { float32Precision, type Precision, resolvePrecision } from '../backends/precision.js'
 import { isRxtrainError } from '../errors/rxtrainError.js'
 import type { Module } from '../pipeline/module.js'
 import { readBack } from '../pipeline/readBack.js'
@@ -22,6 +23,7 @@ if (port === null) throw new Error('ddpWorker runs in a worker thread')
 
 let backend: Backend
 let module: Module<Params, Params, unknown>
+let precision: Precision = float32Precision
 let layout: SharedLayout
 let variables: Float32Array
 let gradients: Float32Array
@@ -65,6 +67,7 @@ port.on('message', async (m: ToWorker) => {
       const ready = await resolveAccelerator(m.backend)()
       if (E.isLeft(ready)) throw ready.left
       backend = ready.right
+      precision = resolvePrecision(m.precision)
       const imported = (await import(m.moduleUrl)) as Record<string, unknown>
       const found = imported[m.exportName]
       if (typeof found !== 'object' || found === null || typeof (found as { trainingStep?: unknown }).trainingStep !== 'function')
@@ -75,9 +78,9 @@ port.on('message', async (m: ToWorker) => {
     }
     const current = currentModel(m.version)
     const batch = batchFromData(m.batch)
-    const ctx = { ...m.ctx, key: keyFromWords(m.ctx.key) }
+    const ctx = { ...m.ctx, key: keyFromWords(m.ctx.key), ...(precision.computeFormat !== undefined && { castCompute: precision.castCompute }) }
     try {
-      const g = backend.scoped(() => computeGradients(module, current, batch, ctx, { lossDivisor: m.lossDivisor, lossScale: m.lossScale }))
+      const g = backend.scoped(() => computeGradients(module, current, batch, ctx, { lossDivisor: m.lossDivisor, precision, lossScale: m.lossScale }))
       const slot = (rank - 1) * layout.paramWords
       for (const [i, leaf] of flattenParams(g.grads).entries()) {
         const spec = layout.leaves[i]

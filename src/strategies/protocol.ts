@@ -1,5 +1,5 @@
 import type { BackendName } from '../backends/backend.js'
-import type { LossScale } from '../backends/precision.js'
+import type { LossScale, PrecisionName } from '../backends/precision.js'
 import type { ReadLog } from '../pipeline/logs.js'
 import type { Stage } from '../pipeline/module.js'
 import type { BatchData } from './batchShards.js'
@@ -37,6 +37,7 @@ export type ToWorker =
       readonly type: 'init'
       readonly rank: number
       readonly backend: BackendName
+      readonly precision: PrecisionName
       readonly moduleUrl: string
       readonly exportName: string
       readonly layout: SharedLayout

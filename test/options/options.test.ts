@@ -100,8 +100,9 @@ describe('parseTrainerOptions: types', () => {
     ['fastDevRun', 'yes'],
     ['checkValEveryNEpoch', '2'],
     ['gradientClipAlgorithm', 'l2'],
-    ['accelerator', 'gpu'],
-    ['precision', '16-mixed'],
+    ['accelerator', 'tpu'],
+    ['precision', 'fp8'],
+    ['lossScaler', { initScale: 'big' }],
     ['seed', null],
   ])('%s = %j has the wrong type', (field, value) => {
     const e = rejected({ [field]: value })

@@ -2,6 +2,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import * as TE from 'fp-ts/lib/TaskEither.js'
 import { defer, type MonoTypeOperatorFunction, tap } from 'rxjs'
+import { resolvePrecision, type StorageDtype } from '../../backends/precision.js'
 import { encodeCheckpoint, writeCheckpoint, writePointer } from '../../checkpoint/writeCheckpoint.js'
 import type { FileError, FileSystem } from '../../effects/fileSystem.js'
 import { nodeFileSystem } from '../../effects/nodeFileSystem.js'
@@ -31,6 +32,13 @@ export interface CheckpointOptions {
   readonly trainTimeInterval?: number
   /** Store parameters and model state only (for inference; cannot resume training). */
   readonly saveWeightsOnly?: boolean
+  /**
+   * The dtype float tensors are stored in. `'float16'` and `'bfloat16'` halve the files and round
+   * the values (a run resumed from them continues from the rounded values). Default: the
+   * precision policy's storage, which loses nothing: `'float32'`, or the half format of a
+   * `'16-true'` / `'bf16-true'` run, whose state is already rounded to it.
+   */
+  readonly dtype?: StorageDtype
   /** Save at the end of the training epoch rather than after validation (Lightning's rule decides by default). */
   readonly saveOnTrainEpochEnd?: boolean
   /** `{val/loss}` becomes `val_loss=0.31` (true) or `0.31` (false). Default true. */
@@ -174,7 +182,7 @@ export const checkpoint = (options: CheckpointOptions = {}): MonoTypeOperatorFun
             loop: { ...e.loop, stopReason: e.control.pendingStop() ?? e.loop.stopReason },
             hookStates: e.control.hookStates(),
             options: r.options,
-            precision: { name: r.start.options.precision, storageDtype: 'float32' },
+            precision: { name: r.start.options.precision, storageDtype: options.dtype ?? resolvePrecision(r.start.options.precision).storageDtype },
             meta: { epoch: e.epoch, step: e.globalStep, monitor: options.monitor ?? null, score: options.monitor === undefined ? null : (metrics[options.monitor] ?? null), event: e.type },
             createdAt: new Date(e.time).toISOString(),
           })
