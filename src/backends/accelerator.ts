@@ -56,11 +56,9 @@ export const candidatesOf = (accelerator: Accelerator): readonly BackendName[] =
   }
 }
 
-/** Why `auto`/`gpu` pass over a backend that did initialise, if they do. */
-const passOver = (accelerator: Accelerator, backend: Backend): string | undefined =>
-  accelerator !== backend.name && backend.name === 'webgpu' && backend.deviceKind !== 'gpu'
-    ? `its only adapter is a software one (${backend.description}), slower than wasm; choose accelerator: 'webgpu' to use it anyway`
-    : undefined
+/** `auto` and `gpu` take webgpu only on a hardware adapter (llvmpipe is slower than wasm). */
+const loaderFor = (accelerator: Accelerator, name: BackendName): (() => Promise<BackendTask>) =>
+  name === 'webgpu' && accelerator !== 'webgpu' ? async () => (await import('./webgpu.js')).webgpuHardwareBackend : loaders[name]
 
 /**
  * Picks and initialises the backend for an accelerator choice, and says what it chose and why it
@@ -77,15 +75,10 @@ export const selectBackend =
     const skipped: SkippedBackend[] = []
     let lastError: RxtrainError<'BackendError'> | undefined
     for (const name of candidatesOf(accelerator)) {
-      const result = await (await loaders[name]())()
+      const result = await (await loaderFor(accelerator, name)())()
       if (E.isLeft(result)) {
         lastError = result.left
         skipped.push({ backend: name, reason: result.left.problem })
-        continue
-      }
-      const reason = passOver(accelerator, result.right)
-      if (reason !== undefined) {
-        skipped.push({ backend: name, reason })
         continue
       }
       result.right.activate()
@@ -125,6 +118,8 @@ export const resolveAccelerator =
  */
 export const describeChoice = (choice: AcceleratorChoice): string => {
   const request = choice.requested === 'env' ? 'given by the caller' : `accelerator '${choice.requested}'`
-  const passed = choice.skipped.length === 0 ? '' : `; passed over ${choice.skipped.map((s) => `${s.backend} (${s.reason})`).join(', ')}`
+  // The first clause of each reason is enough here; the event holds the whole sentence.
+  const short = (reason: string) => reason.split(' (')[0]?.replace(/^the \S+ backend /, '') ?? reason
+  const passed = choice.skipped.length === 0 ? '' : `; passed over ${choice.skipped.map((s) => `${s.backend} (${short(s.reason)})`).join(', ')}`
   return `training on ${choice.description}, ${request}${passed}`
 }

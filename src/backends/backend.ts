@@ -27,8 +27,16 @@ export interface Backend {
   activate(): void
   /** Runs `f` in an allocation scope: tensors it creates and does not return are released. */
   scoped<T>(f: () => T): T
-  /** Reads scalar tensors back to the host in one transfer, in order. */
+  /**
+   * Whether values can be read back synchronously (`dataSync`): true for cpu, wasm and
+   * tensorflow; false for webgpu in Node, whose buffers can only be mapped asynchronously.
+   * The loop reads with `readScalarsAsync` where it is false.
+   */
+  readonly hostReads: boolean
+  /** Reads scalar tensors back to the host in one transfer, in order (needs `hostReads`). */
   readScalars(scalars: readonly tf.Tensor[]): number[]
+  /** Reads scalar tensors back to the host in one transfer, in order, on any backend. */
+  readScalarsAsync(scalars: readonly tf.Tensor[]): Promise<number[]>
   /** Reads one tensor's values back to the host. */
   read(t: tf.Tensor): Promise<tf.TypedArray>
   /** Disposes the tensors of `previous` that `next` does not hold (a state generation). */
@@ -45,10 +53,12 @@ export const engineBackend = (
   name: BackendName,
   deviceKind: DeviceKind,
   description: string,
+  hostReads = true,
 ): Backend => ({
   name,
   deviceKind,
   description,
+  hostReads,
   activate: () => {
     if (tf.getBackend() !== name) {
       // Safe to ignore the promise: an initialised backend switches synchronously.
@@ -61,11 +71,20 @@ export const engineBackend = (
     if (scalars.length === 0) return []
     // On a CPU device the values are already in host memory: read each one directly. On a GPU,
     // pack them into one tensor so that there is a single transfer.
-    if (deviceKind === 'cpu') return scalars.map((s) => s.dataSync()[0] as number)
+    if (deviceKind === 'cpu' && hostReads) return scalars.map((s) => s.dataSync()[0] as number)
     const packed = tf.tidy(() => tf.stack(scalars.map((s) => tf.cast(tf.reshape(s, []), 'float32'))))
     const values = packed.dataSync()
     packed.dispose()
     return Array.from(values)
+  },
+  readScalarsAsync: async (scalars) => {
+    if (scalars.length === 0) return []
+    const packed = tf.tidy(() => tf.stack(scalars.map((s) => tf.cast(tf.reshape(s, []), 'float32'))))
+    try {
+      return Array.from(await packed.data())
+    } finally {
+      packed.dispose()
+    }
   },
   read: (t) => t.data(),
   release: releaseGeneration,

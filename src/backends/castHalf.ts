@@ -1,8 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core'
+import { rxtrainError } from '../errors/rxtrainError.js'
 import { type HalfFormat, roundArray } from './halfFloat.js'
 
-const roundTensor = (x: tf.Tensor, format: HalfFormat): tf.Tensor =>
-  tf.tensor(roundArray(x.dataSync() as Float32Array, format), x.shape, 'float32')
+const roundTensor = (x: tf.Tensor, format: HalfFormat): tf.Tensor => {
+  if (tf.getBackend() === 'webgpu')
+    throw rxtrainError(
+      'ConfigError',
+      'half-precision emulation rounds values on the host, which needs synchronous reads, and webgpu in Node has none',
+      "use precision: '32-true' on webgpu, or a half policy on cpu, wasm or tensorflow.",
+      { backend: 'webgpu' },
+    )
+  return tf.tensor(roundArray(x.dataSync() as Float32Array, format), x.shape, 'float32')
+}
 
 const casts: Record<HalfFormat, (x: tf.Tensor) => tf.Tensor> = {
   float16: tf.customGrad((x, save) => {

@@ -24,17 +24,24 @@ export interface Agreement {
 
 type Leaves = Map<string, Float32Array | Int32Array | Uint8Array>
 
-/** Every tensor in a result (a tensor, an array or a record of them, nested), read to the host by path. */
-const readLeaves = (value: unknown, path = '', out: Leaves = new Map()): Leaves => {
-  if (value instanceof tf.Tensor) out.set(path === '' ? '.' : path, value.dataSync() as Float32Array)
-  else if (Array.isArray(value)) value.forEach((v, i) => readLeaves(v, `${path}[${i}]`, out))
-  else if (value !== null && typeof value === 'object') for (const [k, v] of Object.entries(value)) readLeaves(v, path === '' ? k : `${path}.${k}`, out)
+/** Every tensor in a result (a tensor, an array or a record of them, nested), by path. */
+const leavesOf = (value: unknown, path = '', out: Map<string, tf.Tensor> = new Map()): Map<string, tf.Tensor> => {
+  if (value instanceof tf.Tensor) out.set(path === '' ? '.' : path, value)
+  else if (Array.isArray(value)) value.forEach((v, i) => leavesOf(v, `${path}[${i}]`, out))
+  else if (value !== null && typeof value === 'object') for (const [k, v] of Object.entries(value)) leavesOf(v, path === '' ? k : `${path}.${k}`, out)
   return out
 }
 
-const run = (backend: Backend, compute: () => unknown): Leaves => {
+/** Runs `compute` on `backend` and reads every tensor of its result (asynchronously: any backend). */
+const run = async (backend: Backend, compute: () => unknown): Promise<Leaves> => {
   backend.activate()
-  return tidy(() => readLeaves(compute()))
+  const result = tidy(() => [...leavesOf(compute())])
+  try {
+    const values = await Promise.all(result.map(([, t]) => t.data()))
+    return new Map(result.map(([path], i) => [path, values[i] as Float32Array]))
+  } finally {
+    tf.dispose(result.map(([, t]) => t))
+  }
 }
 
 /**
@@ -44,12 +51,12 @@ const run = (backend: Backend, compute: () => unknown): Leaves => {
  * creates is released. Use it to check a step function of your own on several backends.
  *
  * @example
- * const a = agreement(webgpu, cpu, () => tf.matMul(tf.tensor2d(x, [4, 8]), tf.tensor2d(w, [8, 2])), { atol: 1e-5, rtol: 1e-4 })
+ * const a = await agreement(webgpu, cpu, () => tf.matMul(tf.tensor2d(x, [4, 8]), tf.tensor2d(w, [8, 2])), { atol: 1e-5, rtol: 1e-4 })
  * expect(a.agrees).toBe(true)
  */
-export const agreement = (backend: Backend, reference: Backend, compute: () => unknown, tolerance: Tolerance): Agreement => {
-  const got = run(backend, compute)
-  const expected = run(reference, compute)
+export const agreement = async (backend: Backend, reference: Backend, compute: () => unknown, tolerance: Tolerance): Promise<Agreement> => {
+  const got = await run(backend, compute)
+  const expected = await run(reference, compute)
   let maxAbsDiff = 0
   let maxRelDiff = 0
   const worst: [string, number, number, number][] = []

@@ -33,7 +33,11 @@ const align = (n: number): number => Math.ceil(n / 8) * 8
  * that format, in half the bytes. Reads the values synchronously: call it while the tensors are
  * alive.
  */
-export const encodeTrees = (trees: readonly unknown[], storage: StorageDtype = 'float32'): EncodedTrees => {
+export const encodeTrees = (
+  trees: readonly unknown[],
+  storage: StorageDtype = 'float32',
+  read: (t: tf.Tensor) => tf.TypedArray = (t) => t.dataSync() as tf.TypedArray,
+): EncodedTrees => {
   const index = new Map<number, number>()
   const tensors: tf.Tensor[] = []
   const walk = (v: unknown): unknown => {
@@ -54,7 +58,7 @@ export const encodeTrees = (trees: readonly unknown[], storage: StorageDtype = '
   const values = tensors.map((t) => {
     if (t.dtype !== 'float32' && t.dtype !== 'int32' && t.dtype !== 'bool')
       throw rxtrainError('CheckpointError', `a ${t.dtype} tensor of shape [${t.shape.join(',')}] cannot be stored`, 'keep string and complex tensors out of model and optimizer state.')
-    const data = t.dataSync()
+    const data = read(t)
     if (data instanceof Float32Array && storage !== 'float32') return encodeHalf(data, storage)
     return data instanceof Float32Array || data instanceof Int32Array ? data : Uint8Array.from(data as ArrayLike<number>)
   })

@@ -1,3 +1,4 @@
+import type * as tf from '@tensorflow/tfjs-core'
 import { pipe } from 'fp-ts/lib/function.js'
 import * as TE from 'fp-ts/lib/TaskEither.js'
 import type { PrecisionName, StorageDtype } from '../backends/precision.js'
@@ -5,7 +6,7 @@ import type { FileError, FileSystem } from '../effects/fileSystem.js'
 import { type RxtrainError, rxtrainError } from '../errors/rxtrainError.js'
 import type { HookStates, TrainState } from '../pipeline/events.js'
 import type { LoopState } from '../pipeline/loopState.js'
-import { specOf } from '../tree/tree.js'
+import { specOf, tensorsOf } from '../tree/tree.js'
 import { type Json, toJson } from './jsonValues.js'
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, MANIFEST_FILE, manifestText, sha256, structureHash, TENSORS_FILE } from './manifest.js'
 import { encodeTrees } from './tensorTable.js'
@@ -23,11 +24,18 @@ export interface CheckpointContent {
   readonly createdAt: string
 }
 
-/** The two files of a checkpoint, as bytes, ready to write. Reads the tensors now. */
-export const encodeCheckpoint = (content: CheckpointContent): { manifest: string; tensors: Uint8Array } => {
+const treesOf = (content: CheckpointContent): unknown[] => {
   const { state } = content
-  const trees = content.weightsOnly ? [state.params, state.state] : [state.params, state.state, state.optState, state.gradAccumulator ?? null]
-  const encoded = encodeTrees(trees, content.precision.storageDtype)
+  return content.weightsOnly ? [state.params, state.state] : [state.params, state.state, state.optState, state.gradAccumulator ?? null]
+}
+
+/**
+ * The two files of a checkpoint, as bytes, ready to write. Reads the tensors now, synchronously
+ * (a backend with `hostReads`); `encodeCheckpointAsync` reads them on any backend.
+ */
+export const encodeCheckpoint = (content: CheckpointContent, read?: (t: tf.Tensor) => tf.TypedArray): { manifest: string; tensors: Uint8Array } => {
+  const { state } = content
+  const encoded = encodeTrees(treesOf(content), content.precision.storageDtype, read)
   const spec = specOf(state.params)
   const manifest: Json = toJson({
     format: CHECKPOINT_FORMAT,
@@ -50,6 +58,14 @@ export const encodeCheckpoint = (content: CheckpointContent): { manifest: string
     meta: content.meta,
   })
   return { manifest: manifestText(manifest), tensors: encoded.bytes }
+}
+
+/** `encodeCheckpoint` with the tensors read asynchronously first (works on webgpu too). */
+export const encodeCheckpointAsync = async (content: CheckpointContent): Promise<{ manifest: string; tensors: Uint8Array }> => {
+  const tensors = tensorsOf(treesOf(content))
+  const values = await Promise.all(tensors.map((t) => t.data()))
+  const byId = new Map(tensors.map((t, i) => [t.id, values[i] as tf.TypedArray]))
+  return encodeCheckpoint(content, (t) => byId.get(t.id) as tf.TypedArray)
 }
 
 /**

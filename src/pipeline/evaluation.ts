@@ -1,14 +1,15 @@
+import { from } from 'rxjs'
 import type { Backend } from '../backends/backend.js'
 import type { BatchSource } from '../data/source.js'
 import type { Model } from '../nn/layer.js'
 import { foldIn, type Key } from '../random/key.js'
 import type { Params } from '../tree/tree.js'
 import { batchSizeOf, pullBatch, stepError } from './batches.js'
-import type { Program } from './drive.js'
+import { type Program, wait } from './drive.js'
 import type { Metrics } from './events.js'
 import { addToEpoch, type EpochLogs, epochValues, type Logs, progressBarNames, stepValues } from './logs.js'
 import type { Stage } from './module.js'
-import { readBack } from './readBack.js'
+import { type ReadBack, readBack, readBackAsync } from './readBack.js'
 import { sourceEndedEarly } from './sourceEndedEarly.js'
 
 /** One evaluation pass: sanity check, validation inside fit, or a standalone validate/test. */
@@ -62,7 +63,9 @@ export function* evaluationPass<P extends Params, S extends Params, B>(pass: Eva
           ...(pass.castCompute !== undefined && { castCompute: pass.castCompute }),
         }
         const logs = pass.backend.scoped(() => pass.step(pass.model, batch, ctx))
-        const read = readBack(pass.backend, logs, { onStep: false, onEpoch: true }, batchSizeOf(batch), [], pass.model).logs
+        const read = pass.backend.hostReads
+          ? readBack(pass.backend, logs, { onStep: false, onEpoch: true }, batchSizeOf(batch), [], pass.model).logs
+          : ((yield* wait(from(readBackAsync(pass.backend, logs, { onStep: false, onEpoch: true }, batchSizeOf(batch), [], pass.model)))) as ReadBack).logs
         epochLogs = addToEpoch(epochLogs, read)
         for (const name of progressBarNames(read, 'epoch')) progBar.add(name)
         stepMetrics = stepValues(read)

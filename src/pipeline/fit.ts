@@ -98,6 +98,15 @@ export const fit = <P extends Params, S extends Params, B>(
     return runBackend(o, env).pipe(
       switchMap((backend) => {
         backend.activate()
+        if (!backend.hostReads && o.precision !== '32-true')
+          throw rxtrainError(
+            'ConfigError',
+            `precision '${o.precision}' rounds values on the host, which needs synchronous reads, and the ${backend.name} backend has none`,
+            "use precision: '32-true' on this backend, or train with half precision on cpu, wasm or tensorflow.",
+            { field: 'precision' },
+          )
+        if (!backend.hostReads && o.strategy === 'ddp' && o.devices > 1)
+          throw rxtrainError('ConfigError', `strategy 'ddp' shares gradients through host memory, which the ${backend.name} backend cannot read synchronously`, "use strategy: 'auto' on this backend.", { field: 'strategy' })
         const optimizer = effectiveOptimizer(module.optimizer as Module<Params, Params, unknown>['optimizer'], o, plan.right)
         const resume$: Observable<ResumePoint<P, S> | undefined> =
           ckptPath === undefined ? of(undefined) : resumeFrom(env.fs ?? liveEnv.fs, ckptPath, module as Module<P, S, unknown, unknown>, optimizer, backend, o.seed)

@@ -1,3 +1,5 @@
+import type * as tf from '@tensorflow/tfjs-core'
+import { from, type Observable } from 'rxjs'
 import type { Backend } from '../backends/backend.js'
 import type { LossScale, Precision } from '../backends/precision.js'
 import { rxtrainError } from '../errors/rxtrainError.js'
@@ -5,10 +7,10 @@ import type { GradientTransform } from '../optim/transform.js'
 import type { Params, StateTree } from '../tree/tree.js'
 import { batchSizeOf, stepError } from './batches.js'
 import type { TrainState } from './events.js'
-import type { ReadLog } from './logs.js'
+import type { Logs, ReadLog } from './logs.js'
 import type { Module, StepContext } from './module.js'
 import type { LoopPlan } from './plan.js'
-import { readBack } from './readBack.js'
+import { type ReadBack, readBack, readBackAsync } from './readBack.js'
 import { allFinite } from '../optim/applyIfFinite.js'
 import { addGradients, applyGradients, computeGradients } from './step.js'
 
@@ -50,49 +52,91 @@ export const nonFiniteLoss = (ctx: StepContext, loss: number, logs: readonly Rea
   )
 }
 
+/** The step computed on the device, before its scalars are read back. */
+interface ComputedStep<P extends Params, S extends Params> {
+  readonly next: TrainState<P, S>
+  readonly loss: tf.Scalar
+  readonly logs: Logs | undefined
+  readonly gradsFinite: boolean
+}
+
+const computeStep = <P extends Params, S extends Params, B>(a: TrainOnBatch<P, S, B>): ComputedStep<P, S> => {
+  const before = a.state
+  let gradsFinite = true
+  const step = a.backend.scoped(() => {
+    const g = computeGradients(a.module, before, a.batch, a.ctx, { lossDivisor: a.plan.accumulateGradBatches, precision: a.precision, lossScale: a.lossScale })
+    const grads = before.gradAccumulator == null ? g.grads : addGradients(before.gradAccumulator, g.grads)
+    const withState = { ...before, state: g.state }
+    // Under a loss-scaling policy, a step whose gradients overflowed is skipped (the scale then
+    // backs off): the parameters and optimizer state stay as they were.
+    if (a.stepping && a.precision.skipsNonFinite) gradsFinite = allFinite(grads)
+    const stepped: TrainState<P, S> = !a.stepping
+      ? { ...withState, gradAccumulator: grads }
+      : gradsFinite
+        ? { ...applyGradients(a.optimizer, withState, grads), gradAccumulator: null }
+        : { ...withState, gradAccumulator: null }
+    return { next: a.precision.storeState(stepped), loss: g.loss, logs: g.logs }
+  })
+  return { ...step, gradsFinite }
+}
+
+/** After the read: releases the previous generation and checks the loss. */
+const finishStep = <P extends Params, S extends Params, B>(a: TrainOnBatch<P, S, B>, next: TrainState<P, S>, read: ReadBack, gradsFinite: boolean): TrainedBatch<P, S> => {
+  const loss = read.extra[0] as number
+  a.backend.release(a.state, next)
+  if (!Number.isFinite(loss) && a.optimizer.guardsNonFinite !== true && !a.precision.skipsNonFinite) {
+    a.backend.release(next, [])
+    throw nonFiniteLoss(a.ctx, loss, read.logs)
+  }
+  return { state: next, loss, logs: read.logs, batchSize: batchSizeOf(a.batch), gradsFinite }
+}
+
 /**
  * One training batch inside the loop: forward and backward, then either an optimizer step or
  * one more addition to the gradient accumulator; then the step's loss and logs are read back in
  * one transfer, and the previous generation is released. The batch is released whatever happens.
+ * On a backend without synchronous reads (webgpu) the answer is an Observable of the same.
  */
-export const trainOnBatch = <P extends Params, S extends Params, B>(a: TrainOnBatch<P, S, B>): TrainedBatch<P, S> => {
+export const trainOnBatch = <P extends Params, S extends Params, B>(a: TrainOnBatch<P, S, B>): TrainedBatch<P, S> | Observable<TrainedBatch<P, S>> =>
+  a.backend.hostReads ? trainOnBatchNow(a) : from(trainOnBatchLater(a))
+
+const trainOnBatchNow = <P extends Params, S extends Params, B>(a: TrainOnBatch<P, S, B>): TrainedBatch<P, S> => {
   const { backend, ctx } = a
   const before = a.state
-  const batchSize = batchSizeOf(a.batch)
   let next: TrainState<P, S> | undefined
-  let loss: number
-  let logs: ReadLog[]
+  let read: ReadBack
   let gradsFinite = true
   try {
-    const step = backend.scoped(() => {
-      const g = computeGradients(a.module, before, a.batch, ctx, { lossDivisor: a.plan.accumulateGradBatches, precision: a.precision, lossScale: a.lossScale })
-      const grads = before.gradAccumulator == null ? g.grads : addGradients(before.gradAccumulator, g.grads)
-      const withState = { ...before, state: g.state }
-      // Under a loss-scaling policy, a step whose gradients overflowed is skipped (the scale then
-      // backs off): the parameters and optimizer state stay as they were.
-      if (a.stepping && a.precision.skipsNonFinite) gradsFinite = allFinite(grads)
-      const stepped: TrainState<P, S> = !a.stepping
-        ? { ...withState, gradAccumulator: grads }
-        : gradsFinite
-          ? { ...applyGradients(a.optimizer, withState, grads), gradAccumulator: null }
-          : { ...withState, gradAccumulator: null }
-      return { next: a.precision.storeState(stepped), loss: g.loss, logs: g.logs }
-    })
+    const step = computeStep(a)
     next = step.next
+    gradsFinite = step.gradsFinite
     // Read before releasing: a logged value may be a tensor of the previous generation.
-    const values = readBack(backend, step.logs, { onStep: true, onEpoch: false }, batchSize, [step.loss], [before, next, a.batch])
-    loss = values.extra[0] as number
-    logs = values.logs
+    read = readBack(backend, step.logs, { onStep: true, onEpoch: false }, batchSizeOf(a.batch), [step.loss], [before, next, a.batch])
   } catch (e) {
     if (next !== undefined) backend.release(next, before)
     throw stepError('train', ctx.epoch, ctx.batchIdx, a.batch, e)
   } finally {
     backend.release(a.batch, [before, next])
   }
-  backend.release(before, next)
-  if (!Number.isFinite(loss) && a.optimizer.guardsNonFinite !== true && !a.precision.skipsNonFinite) {
-    backend.release(next, [])
-    throw nonFiniteLoss(ctx, loss, logs)
+  return finishStep(a, next, read, gradsFinite)
+}
+
+const trainOnBatchLater = async <P extends Params, S extends Params, B>(a: TrainOnBatch<P, S, B>): Promise<TrainedBatch<P, S>> => {
+  const { backend, ctx } = a
+  const before = a.state
+  let next: TrainState<P, S> | undefined
+  let read: ReadBack
+  let gradsFinite = true
+  try {
+    const step = computeStep(a)
+    next = step.next
+    gradsFinite = step.gradsFinite
+    read = await readBackAsync(backend, step.logs, { onStep: true, onEpoch: false }, batchSizeOf(a.batch), [step.loss], [before, next, a.batch])
+  } catch (e) {
+    if (next !== undefined) backend.release(next, before)
+    throw stepError('train', ctx.epoch, ctx.batchIdx, a.batch, e)
+  } finally {
+    backend.release(a.batch, [before, next])
   }
-  return { state: next, loss, logs, batchSize, gradsFinite }
+  return finishStep(a, next, read, gradsFinite)
 }

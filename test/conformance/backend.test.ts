@@ -132,7 +132,9 @@ const fitCase = (backend: Backend) => async () => {
   const model = await new Promise<import('../../src/nn/layer.js').Model>((resolve, reject) =>
     fit(module, data, { maxEpochs: 3, seed: 2 }, { backend, signals: quiet }).pipe(trainedModel()).subscribe({ next: resolve, error: reject }),
   )
-  const values = new Map(flattenParams(model.params).map((l) => [l.path, Float32Array.from(l.tensor.dataSync())]))
+  const leaves = flattenParams(model.params)
+  const read = await Promise.all(leaves.map((l) => l.tensor.data()))
+  const values = new Map(leaves.map((l, i) => [l.path, Float32Array.from(read[i] as Float32Array)]))
   disposeTree(model)
   return values
 }
@@ -147,22 +149,22 @@ for (const name of names) {
       if (typeof backend === 'string' || backend === undefined) throw new Error(`the ${name} backend did not initialise: ${backend}`)
       return backend
     }
-    const check = (compute: () => unknown, tolerance: Tolerance) => {
+    const check = async (compute: () => unknown, tolerance: Tolerance) => {
       const before = tf.memory().numTensors
-      const a = agreement(under(), cpu, compute, tolerance)
+      const a = await agreement(under(), cpu, compute, tolerance)
       expect(tf.memory().numTensors).toBe(before)
       expect(a.worst, `max |diff| ${a.maxAbsDiff}`).toEqual([])
       return a
     }
 
-    it.each(layerCases)('layer %s: forward and gradients', (_, compute) => {
-      check(compute, forward)
+    it.each(layerCases)('layer %s: forward and gradients', async (_, compute) => {
+      await check(compute, forward)
     })
-    it.each(lossCases)('%s', (_, compute) => {
-      check(compute, forward)
+    it.each(lossCases)('%s', async (_, compute) => {
+      await check(compute, forward)
     })
-    it.each(optimizers)('optimizer %s: five updates', (_, opt) => {
-      check(optimizerCase(opt), updates)
+    it.each(optimizers)('optimizer %s: five updates', async (_, opt) => {
+      await check(optimizerCase(opt), updates)
     })
     it('a short fit ends within tolerance of cpu', async () => {
       const got = await fitCase(under())()

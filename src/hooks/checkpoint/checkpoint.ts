@@ -3,10 +3,10 @@ import { pipe } from 'fp-ts/lib/function.js'
 import * as TE from 'fp-ts/lib/TaskEither.js'
 import { defer, type MonoTypeOperatorFunction, tap } from 'rxjs'
 import { resolvePrecision, type StorageDtype } from '../../backends/precision.js'
-import { encodeCheckpoint, writeCheckpoint, writePointer } from '../../checkpoint/writeCheckpoint.js'
+import { encodeCheckpointAsync, writeCheckpoint, writePointer } from '../../checkpoint/writeCheckpoint.js'
 import type { FileError, FileSystem } from '../../effects/fileSystem.js'
 import { nodeFileSystem } from '../../effects/nodeFileSystem.js'
-import { rxtrainError } from '../../errors/rxtrainError.js'
+import { isRxtrainError, messageOf, rxtrainError } from '../../errors/rxtrainError.js'
 import type { EpochEnd, FitEnd, FitEvent, FitStart, TrainStep, ValidationEnd } from '../../pipeline/events.js'
 import { formatCheckpointName } from './filename.js'
 import { admit, admits, isBetter, type Mode, ranked, type Scored } from './topK.js'
@@ -175,7 +175,7 @@ export const checkpoint = (options: CheckpointOptions = {}): MonoTypeOperatorFun
         const pointBest = best !== null && best === name
         e.control.hold(() => {
           // Runs once every hook has seen the event: the hook states it stores are current.
-          const files = encodeCheckpoint({
+          const content = {
             state: e.state,
             weightsOnly: options.saveWeightsOnly === true,
             // A stop requested while this event was handled (early stopping) belongs to this state.
@@ -185,9 +185,13 @@ export const checkpoint = (options: CheckpointOptions = {}): MonoTypeOperatorFun
             precision: { name: r.start.options.precision, storageDtype: options.dtype ?? resolvePrecision(r.start.options.precision).storageDtype },
             meta: { epoch: e.epoch, step: e.globalStep, monitor: options.monitor ?? null, score: options.monitor === undefined ? null : (metrics[options.monitor] ?? null), event: e.type },
             createdAt: new Date(e.time).toISOString(),
-          })
+          }
           return pipe(
-            writeCheckpoint(fs, r.dir, name, files),
+            TE.tryCatch(
+              () => encodeCheckpointAsync(content),
+              (cause) => (isRxtrainError(cause) ? cause : rxtrainError('CheckpointError', `could not read the state to save: ${messageOf(cause)}`, 'keep the state alive until the checkpoint is written.', {})),
+            ),
+            TE.chainW((files) => writeCheckpoint(fs, r.dir, name, files)),
             TE.chainW(() => (wantsLast ? writePointer(fs, r.dir, 'last', name) : TE.right(undefined))),
             TE.chainW(() => (pointBest ? writePointer(fs, r.dir, 'best', name) : TE.right(undefined))),
             // Hide a checkpoint before deleting it, so a crash mid-delete leaves only a `.tmp-` leftover.
