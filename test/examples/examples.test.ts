@@ -18,11 +18,14 @@ afterAll(() => {
   rmSync(runs, { recursive: true, force: true })
 })
 
+let accuracy32 = Number.NaN
+
 describe('examples, end to end on a slice of MNIST', () => {
   it('mnist-mlp trains with progress, logs and checkpoints in a run directory, and tests the best checkpoint', async () => {
     printed.length = 0
     const result = await mlpMain(['--limit', '6000', '--epochs', '2', '--runs', join(runs, 'mlp')])
     expect(result.accuracy).toBeGreaterThan(0.85)
+    accuracy32 = result.accuracy
     expect(result.runDir).toBe(join(runs, 'mlp', 'version_0'))
     // the model summary, one progress line per epoch end (stdout is not a TTY here), the test result
     expect(printed.some((l) => /^203,530\s+total params$/.test(l))).toBe(true)
@@ -32,6 +35,12 @@ describe('examples, end to end on a slice of MNIST', () => {
     // 48 steps: no per-step rows yet (every 50 steps), the validation and epoch rows
     expect(csv[0]?.split(',').sort()).toEqual(['epoch', 'step', 'train/acc', 'train/loss_epoch', 'val/acc', 'val/loss'])
     expect(readFileSync(join(result.runDir, 'checkpoints', 'best.json'), 'utf8')).toMatch(/"checkpoint":"epoch=1-step=48-val_loss=/)
+  })
+
+  it("mnist-mlp in '16-mixed' (emulated float16 with loss scaling) reaches '32-true''s accuracy within 0.5 points", async () => {
+    printed.length = 0
+    const result = await mlpMain(['--limit', '6000', '--epochs', '2', '--precision', '16-mixed', '--runs', join(runs, 'mlp16')])
+    expect(Math.abs(result.accuracy - accuracy32)).toBeLessThan(0.005)
   })
 
   it('mnist-cnn trains on the default accelerator (wasm with its convolution gradient)', async () => {
