@@ -13,6 +13,7 @@ import { fromArrays } from '../../src/data/arraySource.js'
 import { memoryFileSystem } from '../../src/effects/memoryFileSystem.js'
 import { manualSignals } from '../../src/effects/signals.js'
 import { layersModelArtifacts } from '../../src/export/layersModel.js'
+import { checkpoint } from '../../src/hooks/checkpoint/checkpoint.js'
 import { trainedModel } from '../../src/hooks/trainedModel.js'
 import { nn, optim } from '../../src/index.js'
 import type { FitEvent } from '../../src/pipeline/events.js'
@@ -180,6 +181,20 @@ describe("'-true' policies and half-precision storage", () => {
     expect(values.length).toBeGreaterThan(4)
     expect(values.flat().filter((v) => round(v) !== v)).toEqual([])
     expect(new Set(values.flat()).size).toBeGreaterThan(50)
+  })
+
+  it("a 'bf16-true' run's checkpoints store bfloat16 by default, and resume from them bitwise", async () => {
+    const fs = memoryFileSystem()
+    const options: TrainerOptions = { maxEpochs: 2, precision: 'bf16-true', seed: 4, defaultRootDir: '/run' }
+    await lastValueFrom(fit(plain, data, options, { backend, signals: manualSignals() }).pipe(checkpoint({ fs, saveLast: true })))
+    const loaded = await loadCheckpoint(fs, '/run/checkpoints/last')()
+    if (E.isLeft(loaded)) throw loaded.left
+    expect(loaded.right.manifest.precision).toEqual({ name: 'bf16-true', storageDtype: 'bfloat16' })
+    expect(new Set(loaded.right.manifest.tensors.map((t) => t.storage ?? t.dtype))).toEqual(new Set(['bfloat16']))
+    disposeTree(loaded.right.state)
+    const full = await paramsOf(fit(plain, data, { ...options, maxEpochs: 3 }, { backend, signals: manualSignals() }))
+    const resumed = await paramsOf(fit(plain, data, { ...options, maxEpochs: 3, ckptPath: '/run/checkpoints/last' }, { backend, fs, signals: manualSignals() }))
+    expect(resumed).toEqual(full)
   })
 
   it('a float16 checkpoint is half the size of a float32 one and loads back rounded to float16', async () => {
