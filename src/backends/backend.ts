@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core'
+import { rxtrainError } from '../errors/rxtrainError.js'
 import { disposeTree, releaseGeneration } from '../tree/tree.js'
 import type { AcceleratorChoice } from './accelerator.js'
 import { tidy } from './tidy.js'
@@ -94,3 +95,16 @@ export const engineBackend = (
     return { numTensors: m.numTensors, numBytes: m.numBytes }
   },
 })
+
+/** Engine backends whose values cannot be read synchronously in Node (no OffscreenCanvas). */
+const asyncOnly = new Set(['webgpu'])
+
+/**
+ * Throws a `ConfigError` when the current engine backend cannot read values synchronously, for
+ * operations that must decide on the host in the middle of a step (`what` needs it).
+ */
+export const requireHostReads = (what: string, remedy: string): void => {
+  const current = tf.getBackend()
+  if (asyncOnly.has(current))
+    throw rxtrainError('ConfigError', `${what} needs a synchronous read, which ${current} in Node does not have`, remedy, { backend: current })
+}

@@ -1,15 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core'
-import { rxtrainError } from '../errors/rxtrainError.js'
+import { requireHostReads } from './backend.js'
 import { type HalfFormat, roundArray } from './halfFloat.js'
 
 const roundTensor = (x: tf.Tensor, format: HalfFormat): tf.Tensor => {
-  if (tf.getBackend() === 'webgpu')
-    throw rxtrainError(
-      'ConfigError',
-      'half-precision emulation rounds values on the host, which needs synchronous reads, and webgpu in Node has none',
-      "use precision: '32-true' on webgpu, or a half policy on cpu, wasm or tensorflow.",
-      { backend: 'webgpu' },
-    )
+  requireHostReads('half-precision emulation (it rounds values on the host)', "use precision: '32-true' on this backend, or a half policy on cpu, wasm or tensorflow.")
   return tf.tensor(roundArray(x.dataSync() as Float32Array, format), x.shape, 'float32')
 }
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core'
-import { rxtrainError } from '../errors/rxtrainError.js'
+import { requireHostReads } from '../backends/backend.js'
 import { flattenParams, mapParams } from '../tree/tree.js'
 import type { Params, StateTree } from '../tree/tree.js'
 import type { GradientTransform } from './transform.js'
@@ -31,13 +31,7 @@ export type ApplyIfFiniteState<S extends StateTree> = {
  * synchronises with the device). Releases its intermediates itself.
  */
 export const allFinite = (tree: Params): boolean => {
-  if (tf.getBackend() === 'webgpu')
-    throw rxtrainError(
-      'ConfigError',
-      'checking that gradients are finite needs a synchronous read, which webgpu in Node does not have',
-      "leave applyIfFinite out of the optimizer chain on webgpu (or train on cpu, wasm or tensorflow).",
-      { backend: 'webgpu' },
-    )
+  requireHostReads('checking that every update is finite', 'leave applyIfFinite out of the optimizer chain on this backend, or train on cpu, wasm or tensorflow.')
   const flag = tf.tidy(() =>
     flattenParams(tree).reduce(
       (acc: tf.Tensor, l) => tf.logicalAnd(acc, tf.all(tf.isFinite(l.tensor))),

@@ -63,9 +63,8 @@ export function* evaluationPass<P extends Params, S extends Params, B>(pass: Eva
           ...(pass.castCompute !== undefined && { castCompute: pass.castCompute }),
         }
         const logs = pass.backend.scoped(() => pass.step(pass.model, batch, ctx))
-        const read = pass.backend.hostReads
-          ? readBack(pass.backend, logs, { onStep: false, onEpoch: true }, batchSizeOf(batch), [], pass.model).logs
-          : ((yield* wait(from(readBackAsync(pass.backend, logs, { onStep: false, onEpoch: true }, batchSizeOf(batch), [], pass.model)))) as ReadBack).logs
+        const request = { logs, defaults: { onStep: false, onEpoch: true }, batchSize: batchSizeOf(batch), extra: [], keep: pass.model }
+        const read = pass.backend.hostReads ? readBack(pass.backend, request).logs : ((yield* wait(from(readBackAsync(pass.backend, request)))) as ReadBack).logs
         epochLogs = addToEpoch(epochLogs, read)
         for (const name of progressBarNames(read, 'epoch')) progBar.add(name)
         stepMetrics = stepValues(read)

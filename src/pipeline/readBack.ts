@@ -60,44 +60,44 @@ const collect = (
   }
 }
 
+/** What to read back: the step's logs (with their defaults and batch size) and extra scalars. */
+export interface ReadRequest {
+  readonly logs: Logs | undefined
+  readonly defaults: { readonly onStep: boolean; readonly onEpoch: boolean }
+  readonly batchSize: number
+  readonly extra: readonly tf.Tensor[]
+  /** Tensors that must survive the read (the state); every other read tensor is disposed. */
+  readonly keep: unknown
+}
+
+/** Reads through `read` and releases the read tensors whether or not it succeeds. */
+const readWith = <R extends number[] | Promise<number[]>>(
+  r: ReadRequest,
+  read: (tensors: readonly tf.Tensor[]) => R,
+): R extends Promise<number[]> ? Promise<ReadBack> : ReadBack => {
+  const reads = collect(r.logs, r.defaults, r.batchSize, r.extra, r.keep)
+  let values: number[] | Promise<number[]>
+  try {
+    values = read(reads.tensors)
+  } catch (e) {
+    reads.finish(undefined)
+    throw e
+  }
+  const result =
+    values instanceof Promise
+      ? values.then(reads.finish, (e: unknown) => {
+          reads.finish(undefined)
+          throw e
+        })
+      : reads.finish(values)
+  return result as R extends Promise<number[]> ? Promise<ReadBack> : ReadBack
+}
+
 /**
  * Reads a step's scalars back to the host in one transfer (the loss and every logged tensor),
  * then disposes those tensors unless `keep` holds them. Needs a backend with `hostReads`.
  */
-export const readBack = (
-  backend: Backend,
-  logs: Logs | undefined,
-  defaults: { readonly onStep: boolean; readonly onEpoch: boolean },
-  batchSize: number,
-  extra: readonly tf.Tensor[],
-  keep: unknown,
-): ReadBack => {
-  const reads = collect(logs, defaults, batchSize, extra, keep)
-  let values: number[] | undefined
-  try {
-    values = backend.readScalars(reads.tensors)
-  } finally {
-    // Releases the tensors whether or not the read succeeded.
-    if (values === undefined) reads.finish(undefined)
-  }
-  return reads.finish(values)
-}
+export const readBack = (backend: Backend, r: ReadRequest): ReadBack => readWith(r, (t) => backend.readScalars(t))
 
 /** `readBack` for any backend: the values arrive asynchronously (one transfer). */
-export const readBackAsync = async (
-  backend: Backend,
-  logs: Logs | undefined,
-  defaults: { readonly onStep: boolean; readonly onEpoch: boolean },
-  batchSize: number,
-  extra: readonly tf.Tensor[],
-  keep: unknown,
-): Promise<ReadBack> => {
-  const reads = collect(logs, defaults, batchSize, extra, keep)
-  let values: number[] | undefined
-  try {
-    values = await backend.readScalarsAsync(reads.tensors)
-  } finally {
-    if (values === undefined) reads.finish(undefined)
-  }
-  return reads.finish(values)
-}
+export const readBackAsync = (backend: Backend, r: ReadRequest): Promise<ReadBack> => readWith(r, (t) => backend.readScalarsAsync(t))

@@ -81,14 +81,14 @@ const computeStep = <P extends Params, S extends Params, B>(a: TrainOnBatch<P, S
 }
 
 /** After the read: releases the previous generation and checks the loss. */
-const finishStep = <P extends Params, S extends Params, B>(a: TrainOnBatch<P, S, B>, next: TrainState<P, S>, read: ReadBack, gradsFinite: boolean): TrainedBatch<P, S> => {
+const finishStep = <P extends Params, S extends Params, B>(a: TrainOnBatch<P, S, B>, next: TrainState<P, S>, read: ReadBack, gradsFinite: boolean, batchSize: number): TrainedBatch<P, S> => {
   const loss = read.extra[0] as number
   a.backend.release(a.state, next)
   if (!Number.isFinite(loss) && a.optimizer.guardsNonFinite !== true && !a.precision.skipsNonFinite) {
     a.backend.release(next, [])
     throw nonFiniteLoss(a.ctx, loss, read.logs)
   }
-  return { state: next, loss, logs: read.logs, batchSize: batchSizeOf(a.batch), gradsFinite }
+  return { state: next, loss, logs: read.logs, batchSize, gradsFinite }
 }
 
 /**
@@ -97,46 +97,45 @@ const finishStep = <P extends Params, S extends Params, B>(a: TrainOnBatch<P, S,
  * one transfer, and the previous generation is released. The batch is released whatever happens.
  * On a backend without synchronous reads (webgpu) the answer is an Observable of the same.
  */
-export const trainOnBatch = <P extends Params, S extends Params, B>(a: TrainOnBatch<P, S, B>): TrainedBatch<P, S> | Observable<TrainedBatch<P, S>> =>
-  a.backend.hostReads ? trainOnBatchNow(a) : from(trainOnBatchLater(a))
-
-const trainOnBatchNow = <P extends Params, S extends Params, B>(a: TrainOnBatch<P, S, B>): TrainedBatch<P, S> => {
+export const trainOnBatch = <P extends Params, S extends Params, B>(a: TrainOnBatch<P, S, B>): TrainedBatch<P, S> | Observable<TrainedBatch<P, S>> => {
   const { backend, ctx } = a
   const before = a.state
+  const batchSize = batchSizeOf(a.batch)
   let next: TrainState<P, S> | undefined
-  let read: ReadBack
-  let gradsFinite = true
+  const releaseBatch = () => backend.release(a.batch, [before, next])
+  const failed = (e: unknown) => {
+    if (next !== undefined) backend.release(next, before)
+    return stepError('train', ctx.epoch, ctx.batchIdx, a.batch, e)
+  }
+  let step: ComputedStep<P, S>
+  let read: ReadBack | Promise<ReadBack>
   try {
-    const step = computeStep(a)
+    step = computeStep(a)
     next = step.next
-    gradsFinite = step.gradsFinite
     // Read before releasing: a logged value may be a tensor of the previous generation.
-    read = readBack(backend, step.logs, { onStep: true, onEpoch: false }, batchSizeOf(a.batch), [step.loss], [before, next, a.batch])
+    const request = { logs: step.logs, defaults: { onStep: true, onEpoch: false }, batchSize, extra: [step.loss], keep: [before, next, a.batch] }
+    read = backend.hostReads ? readBack(backend, request) : readBackAsync(backend, request)
   } catch (e) {
-    if (next !== undefined) backend.release(next, before)
-    throw stepError('train', ctx.epoch, ctx.batchIdx, a.batch, e)
-  } finally {
-    backend.release(a.batch, [before, next])
+    const error = failed(e)
+    releaseBatch()
+    throw error
   }
-  return finishStep(a, next, read, gradsFinite)
-}
-
-const trainOnBatchLater = async <P extends Params, S extends Params, B>(a: TrainOnBatch<P, S, B>): Promise<TrainedBatch<P, S>> => {
-  const { backend, ctx } = a
-  const before = a.state
-  let next: TrainState<P, S> | undefined
-  let read: ReadBack
-  let gradsFinite = true
-  try {
-    const step = computeStep(a)
-    next = step.next
-    gradsFinite = step.gradsFinite
-    read = await readBackAsync(backend, step.logs, { onStep: true, onEpoch: false }, batchSizeOf(a.batch), [step.loss], [before, next, a.batch])
-  } catch (e) {
-    if (next !== undefined) backend.release(next, before)
-    throw stepError('train', ctx.epoch, ctx.batchIdx, a.batch, e)
-  } finally {
-    backend.release(a.batch, [before, next])
+  const computed = step
+  if (!(read instanceof Promise)) {
+    releaseBatch()
+    return finishStep(a, computed.next, read, computed.gradsFinite, batchSize)
   }
-  return finishStep(a, next, read, gradsFinite)
+  return from(
+    read.then(
+      (r) => {
+        releaseBatch()
+        return finishStep(a, computed.next, r, computed.gradsFinite, batchSize)
+      },
+      (e: unknown) => {
+        const error = failed(e)
+        releaseBatch()
+        throw error
+      },
+    ),
+  )
 }

@@ -209,7 +209,7 @@ export const ddp = (o: DdpOptions): TrainStrategy => {
           const { g0, own } = (() => {
             try {
               const g0 = backend.scoped(() => computeGradients(a.module, before, local, ctx, { lossDivisor: divisor(0), precision: a.precision, lossScale: a.lossScale }))
-              return { g0, own: readBack(backend, g0.logs, { onStep: true, onEpoch: false }, sizes[0] ?? 1, [g0.loss], [before, local, g0.grads, g0.state]) }
+              return { g0, own: readBack(backend, { logs: g0.logs, defaults: { onStep: true, onEpoch: false }, batchSize: sizes[0] ?? 1, extra: [g0.loss], keep: [before, local, g0.grads, g0.state] }) }
             } finally {
               backend.dispose(local)
             }

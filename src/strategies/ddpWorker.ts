@@ -88,7 +88,7 @@ port.on('message', async (m: ToWorker) => {
         gradients.set(leaf.tensor.dataSync() as Float32Array, slot + spec.offset)
       }
       const size = m.batch.tensors[0]?.shape[0] ?? 1
-      const read = readBack(backend, g.logs, { onStep: true, onEpoch: false }, size, [g.loss], [current, batch])
+      const read = readBack(backend, { logs: g.logs, defaults: { onStep: true, onEpoch: false }, batchSize: size, extra: [g.loss], keep: [current, batch] })
       tf.dispose(flattenParams(g.grads).map((l) => l.tensor))
       if (g.state !== current.state) tf.dispose(flattenParams(g.state).map((l) => l.tensor))
       send({
