@@ -4,7 +4,8 @@
 // MNIST_DIR (the carried IDX files).
 //
 // Env: RXTRAIN_DIR, MNIST_DIR (required); RXGPU_REQUIRE_HARDWARE=1 fails on a software adapter;
-// RXGPU_QUICK=1 runs a few steps of each (a smoke test of the script itself).
+// RXGPU_QUICK=1 runs a few steps of each (a smoke test of the script itself); RXGPU_BUDGET_S
+// (default 30) caps each measurement's timed seconds by cutting its steps (to no fewer than 10).
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -93,14 +94,26 @@ const median = (xs) => {
   return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2
 }
 
-/** Warm-up (kernels compiled, caches filled; not timed), then `reps` timed fits of `steps` steps. */
+/** Seconds of timed fits per measurement at most (steps are cut to fit; warm-ups not counted). */
+const budget = Number(process.env.RXGPU_BUDGET_S ?? 30)
+
+/**
+ * Warm-up (kernels compiled, caches filled; not timed), then `reps` timed fits of `steps` steps,
+ * or fewer steps (at least 10) where the warm-up's steady speed says they would overrun `budget`.
+ */
 const measure = async (w, accelerator, arrays, { warm, steps, reps }) => {
-  if (warm > 0) await runFit(w, accelerator, arrays, warm)
+  let planned = steps
+  if (warm > 0) {
+    const warmRun = await runFit(w, accelerator, arrays, warm)
+    const perStep = w.batchSize / warmRun.steady
+    if (Number.isFinite(perStep) && perStep * steps * reps > budget) planned = Math.min(steps, Math.max(10, Math.floor(budget / (perStep * reps))))
+  }
   const runs = []
-  for (let r = 0; r < reps; r++) runs.push(await runFit(w, accelerator, arrays, steps))
+  for (let r = 0; r < reps; r++) runs.push(await runFit(w, accelerator, arrays, planned))
   const lastRun = runs.at(-1)
   return {
-    steps,
+    steps: planned,
+    cut: planned < steps,
     reps,
     samplesPerSecond: median(runs.map((r) => r.samplesPerSecond)),
     steady: median(runs.map((r) => r.steady)),
@@ -157,7 +170,7 @@ const main = async () => {
       row[accelerator] = await measure(w, accelerator, arrays, { ...p, steps })
       const r = row[accelerator]
       line(
-        `${w.name.padEnd(3)} ${accelerator.padEnd(6)} ${String(steps).padStart(3)} steps x ${r.reps}: ${fmt(r.samplesPerSecond).padStart(7)} samples/s (steady ${fmt(r.steady)}), final loss ${fmt(r.losses.at(-1), 6)}  [${((performance.now() - t0) / 1000).toFixed(1)} s, ${r.choice.description}]`,
+        `${w.name.padEnd(3)} ${accelerator.padEnd(6)} ${String(r.steps).padStart(3)} steps${r.cut ? ` (cut from ${steps}: ${budget} s budget)` : ''} x ${r.reps}: ${fmt(r.samplesPerSecond).padStart(7)} samples/s (steady ${fmt(r.steady)}), final loss ${fmt(r.losses.at(-1), 6)}  [${((performance.now() - t0) / 1000).toFixed(1)} s, ${r.choice.description}]`,
       )
     }
     results.push(row)

