@@ -148,3 +148,32 @@ describe('training kernels wasm lacks, run by the cpu implementation', () => {
     expected.forEach((e, i) => expect(maxDiff(actual[i] as number[], e)).toBeLessThan(1e-4))
   })
 })
+
+describe('the max-pooling gradient on wasm (its own kernel drops windows whose maximum is not positive)', () => {
+  const cases: { name: string; x: [number, number, number, number]; size: number; strides: number; pad: 'valid' | 'same'; shift: number }[] = [
+    { name: 'tiling 2x2, all windows negative', x: [2, 6, 6, 3], size: 2, strides: 2, pad: 'valid', shift: -3 },
+    { name: 'tiling 2x2 after a ReLU (all-zero windows)', x: [2, 8, 6, 4], size: 2, strides: 2, pad: 'valid', shift: -0.5 },
+    { name: 'odd size, the last row and column left out', x: [1, 9, 7, 2], size: 2, strides: 2, pad: 'valid', shift: 0 },
+    { name: 'overlapping 3x3, stride 1, same padding', x: [2, 5, 6, 3], size: 3, strides: 1, pad: 'same', shift: -0.3 },
+  ]
+  for (const c of cases)
+    it(`matches cpu: ${c.name}`, () => {
+      const xs = Array.from({ length: c.x.reduce((a, b) => a * b) }, (_, i) => Math.sin(i * 1.7) + c.shift)
+      const run = () => {
+        const x = tf.tensor4d(xs, c.x)
+        const input = c.name.includes('ReLU') ? tf.relu(x) : x
+        const f = (v: tf.Tensor) => {
+          const y = tf.maxPool(v as tf.Tensor4D, c.size, c.strides, c.pad)
+          return tf.sum(tf.mul(y, tf.cos(tf.reshape(tf.range(0, y.size), y.shape)))) as tf.Scalar
+        }
+        return [tf.grad(f)(input)]
+      }
+      const expected = on(cpu, run)
+      wasm.activate()
+      const before = tf.memory().numTensors
+      const actual = on(wasm, run)
+      expect(tf.memory().numTensors).toBe(before)
+      expect(maxDiff(actual[0] as number[], expected[0] as number[])).toBeLessThan(1e-6)
+      expect((expected[0] as number[]).filter((v) => v !== 0).length).toBeGreaterThan(0)
+    })
+})
