@@ -1,51 +1,20 @@
-import type { Backend } from '../backends/backend.js'
-import type { Precision } from '../backends/precision.js'
-import type { DataModule } from '../data/dataModule.js'
-import type { Clock } from '../effects/clock.js'
-import type { InterruptSignal, Signals } from '../effects/signals.js'
+import type { InterruptSignal } from '../effects/signals.js'
 import { rxtrainError } from '../errors/rxtrainError.js'
-import type { GradientTransform } from '../optim/transform.js'
 import { foldIn, type Key, key, split } from '../random/key.js'
-import type { Params, StateTree } from '../tree/tree.js'
+import type { Params } from '../tree/tree.js'
 import { pullBatch } from './batches.js'
 import { type Publisher, publish, publisher, settleHolds } from './control.js'
 import { type Program, wait } from './drive.js'
 import { evaluationPass } from './evaluation.js'
-import type { FitEndReason, FitEvent, HookStates, Metrics, TrainState } from './events.js'
+import type { FitEndReason, FitEvent, Metrics, TrainState } from './events.js'
 import { addToEpoch, type EpochLogs, epochValues, progressBarNames, stepValues } from './logs.js'
 import { initialLoopState, type LoopState } from './loopState.js'
-import type { Module } from './module.js'
-import type { ResolvedOptions } from './options.js'
-import { canStopEarly, isOptimizerStepBatch, isValidationEpoch, isValidationPoint, type LoopPlan } from './plan.js'
+import { canStopEarly, isOptimizerStepBatch, isValidationEpoch, isValidationPoint } from './plan.js'
 import { sourceEndedEarly } from './sourceEndedEarly.js'
 import { applyGradients } from './step.js'
 import type { TrainedBatch } from './trainOnBatch.js'
-import type { TrainStrategy } from '../strategies/strategy.js'
+import type { FitProgramArgs } from './fitProgramArgs.js'
 import { isObservable } from 'rxjs'
-
-/** A checkpoint to continue from: its tensors (now owned by the loop), its loop state, its hooks. */
-export interface ResumePoint<P extends Params, S extends Params> {
-  readonly from: string
-  readonly state: TrainState<P, S>
-  readonly loop: LoopState
-  readonly hookStates: HookStates
-}
-
-export interface FitProgramArgs<P extends Params, S extends Params, B> {
-  readonly module: Module<P, S, B, unknown>
-  readonly data: DataModule<B, unknown>
-  readonly plan: LoopPlan
-  readonly options: ResolvedOptions
-  /** The module's optimizer, resolved against the plan, with the trainer's gradient clipping. */
-  readonly optimizer: GradientTransform<StateTree>
-  readonly backend: Backend
-  readonly precision: Precision
-  readonly clock: Clock
-  readonly signals: Signals
-  /** How batches are computed (this thread, or data-parallel workers). */
-  readonly strategy: TrainStrategy
-  readonly resume?: ResumePoint<P, S>
-}
 
 type EpochOutcome = 'done' | 'interrupted'
 type AfterBatch = 'continue' | 'endEpoch' | 'interrupted'

@@ -3,6 +3,7 @@ import * as t from 'io-ts'
 import { type Accelerator, accelerators } from '../backends/accelerator.js'
 import { canonicalPrecision, defaultLossScaler, type LossScalerOptions, type PrecisionInput, type PrecisionName, precisionAliases, precisionNames } from '../backends/precision.js'
 import { type RxtrainError, rxtrainError } from '../errors/rxtrainError.js'
+import { nearestName } from './nearestName.js'
 
 /**
  * A batch count or a fraction of the available batches. JavaScript has one number type, so
@@ -177,7 +178,7 @@ const optionsAreDecodable = (o: TrainerOptions): t.TypeOf<typeof TrainerOptionsC
 void decodedIsOptions
 void optionsAreDecodable
 
-const optionNames = Object.keys(defaultOptions) as (keyof ResolvedOptions)[]
+export const optionNames = Object.keys(defaultOptions) as (keyof ResolvedOptions)[]
 
 type Check = (value: unknown) => string | undefined
 
@@ -227,26 +228,6 @@ const rules: Partial<Record<keyof TrainerOptions, Check>> = {
   ckptPath: (v) => (typeof v === 'string' && v !== '' ? undefined : "a checkpoint path, 'last' or 'best'"),
 }
 
-const editDistance = (a: string, b: string): number => {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)])
-  for (let j = 1; j <= b.length; j++) (d[0] as number[])[j] = j
-  for (let i = 1; i <= a.length; i++)
-    for (let j = 1; j <= b.length; j++) {
-      const row = d[i] as number[]
-      const prev = d[i - 1] as number[]
-      row[j] = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1))
-    }
-  return (d[a.length] as number[])[b.length] as number
-}
-
-/** The known option nearest to a misspelt one, if any is close. */
-export const suggestOption = (name: string): string | undefined => {
-  const best = optionNames
-    .map((n) => ({ n, d: editDistance(name.toLowerCase(), n.toLowerCase()) }))
-    .sort((a, b) => a.d - b.d)[0]
-  return best !== undefined && best.d <= Math.max(2, Math.floor(name.length / 4)) ? best.n : undefined
-}
-
 const configError = (field: string, problem: string, remedy: string): RxtrainError<'ConfigError'> =>
   rxtrainError('ConfigError', problem, remedy, { field })
 
@@ -264,7 +245,7 @@ export const parseTrainerOptions = (input: unknown): E.Either<RxtrainError<'Conf
     return E.left(configError('options', `trainer options must be an object, got ${describe(input)}`, 'pass e.g. { maxEpochs: 3 }.'))
   for (const name of Object.keys(input)) {
     if (!(optionNames as string[]).includes(name)) {
-      const near = suggestOption(name)
+      const near = nearestName(name, optionNames)
       return E.left(
         configError(
           name,
@@ -310,3 +291,6 @@ export const parseTrainerOptions = (input: unknown): E.Either<RxtrainError<'Conf
     lossScaler: { ...defaultLossScaler, ...options.lossScaler },
   })
 }
+
+/** The known option nearest to a misspelt one, if any is close. */
+export const suggestOption = (name: string): string | undefined => nearestName(name, optionNames)

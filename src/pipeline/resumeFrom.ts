@@ -8,7 +8,7 @@ import { rxtrainError } from '../errors/rxtrainError.js'
 import { key, split } from '../random/key.js'
 import type { GradientTransform } from '../optim/transform.js'
 import { disposeTree, type Params, specOf, type StateTree, structureDiff } from '../tree/tree.js'
-import type { ResumePoint } from './fitLoop.js'
+import type { ResumePoint } from './fitProgramArgs.js'
 import type { Module } from './module.js'
 import type { ResolvedOptions } from './options.js'
 

@@ -3,12 +3,12 @@ import { pipe } from 'fp-ts/lib/function.js'
 import * as TE from 'fp-ts/lib/TaskEither.js'
 import { defer, type MonoTypeOperatorFunction, tap } from 'rxjs'
 import { resolvePrecision, type StorageDtype } from '../../backends/precision.js'
-import { encodeCheckpointAsync, writeCheckpoint, writePointer } from '../../checkpoint/writeCheckpoint.js'
-import type { FileError, FileSystem } from '../../effects/fileSystem.js'
+import type { FileSystem } from '../../effects/fileSystem.js'
 import { nodeFileSystem } from '../../effects/nodeFileSystem.js'
-import { isRxtrainError, messageOf, rxtrainError } from '../../errors/rxtrainError.js'
+import { rxtrainError } from '../../errors/rxtrainError.js'
 import type { EpochEnd, FitEnd, FitEvent, FitStart, TrainStep, ValidationEnd } from '../../pipeline/events.js'
 import { formatCheckpointName } from './filename.js'
+import { saveCheckpoint } from './saveCheckpoint.js'
 import { admit, admits, isBetter, type Mode, ranked, type Scored } from './topK.js'
 
 /** Lightning `ModelCheckpoint`'s options, with its names and defaults. */
@@ -187,25 +187,7 @@ export const checkpoint = (options: CheckpointOptions = {}): MonoTypeOperatorFun
             createdAt: new Date(e.time).toISOString(),
           }
           return pipe(
-            TE.tryCatch(
-              () => encodeCheckpointAsync(content),
-              (cause) => (isRxtrainError(cause) ? cause : rxtrainError('CheckpointError', `could not read the state to save: ${messageOf(cause)}`, 'keep the state alive until the checkpoint is written.', {})),
-            ),
-            TE.chainW((files) => writeCheckpoint(fs, r.dir, name, files)),
-            TE.chainW(() => (wantsLast ? writePointer(fs, r.dir, 'last', name) : TE.right(undefined))),
-            TE.chainW(() => (pointBest ? writePointer(fs, r.dir, 'best', name) : TE.right(undefined))),
-            // Hide a checkpoint before deleting it, so a crash mid-delete leaves only a `.tmp-` leftover.
-            TE.chainW(() =>
-              TE.sequenceSeqArray(
-                prune.map((n) =>
-                  pipe(
-                    TE.fromTask<boolean, FileError>(fs.exists(`${r.dir}/${n}`)),
-                    TE.chain((present) => (present ? fs.rename(`${r.dir}/${n}`, `${r.dir}/.tmp-del-${n}`) : TE.right(undefined))),
-                    TE.chain(() => fs.remove(`${r.dir}/.tmp-del-${n}`)),
-                  ),
-                ),
-              ),
-            ),
+            saveCheckpoint(fs, r.dir, name, content, { pointLast: wantsLast, pointBest, prune }),
             TE.getOrElse((err): never => {
               throw err
             }),

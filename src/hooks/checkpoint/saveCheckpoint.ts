@@ -1,0 +1,47 @@
+import { pipe } from 'fp-ts/lib/function.js'
+import * as TE from 'fp-ts/lib/TaskEither.js'
+import { type CheckpointContent, encodeCheckpointAsync, writeCheckpoint, writePointer } from '../../checkpoint/writeCheckpoint.js'
+import type { FileError, FileSystem } from '../../effects/fileSystem.js'
+import { isRxtrainError, messageOf, type RxtrainError, rxtrainError } from '../../errors/rxtrainError.js'
+
+/** What else a save does besides writing the checkpoint. */
+export interface SaveActions {
+  readonly pointLast: boolean
+  readonly pointBest: boolean
+  /** Checkpoints to delete once the new one is in place. */
+  readonly prune: readonly string[]
+}
+
+/**
+ * Saves one checkpoint `dir/name`: reads the state (asynchronously, so any backend works), writes
+ * it atomically, points `last` and `best` at it if asked, then deletes the pruned ones. A pruned
+ * checkpoint is hidden (renamed `.tmp-del-*`) before it is deleted, so a crash mid-delete leaves
+ * only a leftover that readers ignore.
+ */
+export const saveCheckpoint = (
+  fs: FileSystem,
+  dir: string,
+  name: string,
+  content: CheckpointContent,
+  actions: SaveActions,
+): TE.TaskEither<RxtrainError | FileError, unknown> =>
+  pipe(
+    TE.tryCatch(
+      () => encodeCheckpointAsync(content),
+      (cause) => (isRxtrainError(cause) ? cause : rxtrainError('CheckpointError', `could not read the state to save: ${messageOf(cause)}`, 'keep the state alive until the checkpoint is written.', {})),
+    ),
+    TE.chainW((files) => writeCheckpoint(fs, dir, name, files)),
+    TE.chainW(() => (actions.pointLast ? writePointer(fs, dir, 'last', name) : TE.right(undefined))),
+    TE.chainW(() => (actions.pointBest ? writePointer(fs, dir, 'best', name) : TE.right(undefined))),
+    TE.chainW(() =>
+      TE.sequenceSeqArray(
+        actions.prune.map((n) =>
+          pipe(
+            TE.fromTask<boolean, FileError>(fs.exists(`${dir}/${n}`)),
+            TE.chain((present) => (present ? fs.rename(`${dir}/${n}`, `${dir}/.tmp-del-${n}`) : TE.right(undefined))),
+            TE.chain(() => fs.remove(`${dir}/.tmp-del-${n}`)),
+          ),
+        ),
+      ),
+    ),
+  )
