@@ -70,7 +70,11 @@ const loaderFor = (accelerator: Accelerator, name: BackendName): (() => Promise<
  * // Right({ backend: <wasm>, choice: { backend: 'wasm', skipped: [{ backend: 'tensorflow-gpu', reason: '... not installed ...' }, ...] } })
  */
 export const selectBackend =
-  (accelerator: Accelerator): TE.TaskEither<RxtrainError<'BackendError'>, { readonly backend: Backend; readonly choice: AcceleratorChoice }> =>
+  (
+    accelerator: Accelerator,
+    /** What the run needs synchronous reads for (e.g. `precision '16-mixed'`): `auto` and `gpu` then pass over backends without them. */
+    needsHostReads?: string,
+  ): TE.TaskEither<RxtrainError<'BackendError'>, { readonly backend: Backend; readonly choice: AcceleratorChoice }> =>
   async () => {
     const skipped: SkippedBackend[] = []
     let lastError: RxtrainError<'BackendError'> | undefined
@@ -79,6 +83,10 @@ export const selectBackend =
       if (E.isLeft(result)) {
         lastError = result.left
         skipped.push({ backend: name, reason: result.left.problem })
+        continue
+      }
+      if (needsHostReads !== undefined && !result.right.hostReads && accelerator !== name) {
+        skipped.push({ backend: name, reason: `it cannot read values synchronously, which ${needsHostReads} needs` })
         continue
       }
       result.right.activate()
@@ -105,9 +113,9 @@ export const selectBackend =
  * const backend = await resolveAccelerator('auto')()   // Either<BackendError, Backend>
  */
 export const resolveAccelerator =
-  (accelerator: Accelerator): TE.TaskEither<RxtrainError<'BackendError'>, Backend> =>
+  (accelerator: Accelerator, needsHostReads?: string): TE.TaskEither<RxtrainError<'BackendError'>, Backend> =>
   async () =>
-    E.map((s: { backend: Backend }) => s.backend)(await selectBackend(accelerator)())
+    E.map((s: { backend: Backend }) => s.backend)(await selectBackend(accelerator, needsHostReads)())
 
 /**
  * One line for people: what was chosen, from which request, and what was passed over and why.

@@ -74,7 +74,9 @@ export const agreement = async (backend: Backend, reference: Backend, compute: (
       const y = b[i] as number
       if (Object.is(x, y) || (Number.isNaN(x) && Number.isNaN(y))) continue
       const abs = Math.abs(x - y)
-      const d = Number.isNaN(abs) ? Number.POSITIVE_INFINITY : abs
+      // A non-finite value agrees only with the very same value (a relative tolerance of an
+      // infinite reference would accept anything).
+      const d = Number.isNaN(abs) || !Number.isFinite(x) || !Number.isFinite(y) ? Number.POSITIVE_INFINITY : abs
       maxAbsDiff = Math.max(maxAbsDiff, d)
       maxRelDiff = Math.max(maxRelDiff, d / Math.max(Math.abs(y), 1e-12))
       if (!(d <= tolerance.atol + tolerance.rtol * Math.abs(y)) && worst.length < 5) worst.push([path, i, x, y])

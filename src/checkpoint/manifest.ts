@@ -7,7 +7,9 @@ import { fromJson, type Json } from './jsonValues.js'
 
 /** The format written by this version; readers refuse other versions with a clear error. */
 export const CHECKPOINT_FORMAT = 'rxtrain.checkpoint'
-export const CHECKPOINT_VERSION = 1
+/** Version 2 may store float tensors as 16-bit codes (`storage`); version 1 files read as before. */
+export const CHECKPOINT_VERSION = 2
+const READABLE_VERSIONS: readonly unknown[] = [1, 2]
 export const MANIFEST_FILE = 'manifest.json'
 export const TENSORS_FILE = 'tensors.bin'
 
@@ -29,7 +31,7 @@ const LeafSpecCodec = t.type({ path: t.string, shape: t.array(t.number), dtype: 
  */
 export const ManifestCodec = t.type({
   format: t.literal(CHECKPOINT_FORMAT),
-  version: t.literal(CHECKPOINT_VERSION),
+  version: t.union([t.literal(1), t.literal(2)]),
   createdAt: t.string,
   tensorsBytes: t.number,
   tensorsSha256: t.string,
@@ -83,9 +85,9 @@ export const parseManifest = (text: string, file: string): E.Either<CheckpointEr
   const format = (content as { format?: unknown; version?: unknown } | null)?.format
   const version = (content as { version?: unknown } | null)?.version
   if (format !== CHECKPOINT_FORMAT) return E.left(damaged(file, `it is not an rxtrain checkpoint (format ${JSON.stringify(format)})`))
-  if (version !== CHECKPOINT_VERSION)
+  if (!READABLE_VERSIONS.includes(version))
     return E.left(
-      rxtrainError('CheckpointError', `${file} has checkpoint format version ${String(version)}; this rxtrain reads version ${CHECKPOINT_VERSION}`, 'load it with the rxtrain version that wrote it.', {
+      rxtrainError('CheckpointError', `${file} has checkpoint format version ${String(version)}; this rxtrain reads versions ${READABLE_VERSIONS.join(' and ')}`, 'load it with the rxtrain version that wrote it.', {
         file,
       }),
     )

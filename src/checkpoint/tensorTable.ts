@@ -29,17 +29,19 @@ const align = (n: number): number => Math.ceil(n / 8) * 8
 /**
  * Replaces every tensor in `trees` by `{ "$tensor": i }` and lays the tensors' bytes out one
  * after another (8-byte aligned) in one buffer. Tensors shared between trees (aliases) are
- * stored once. With `storage` `'float16'` or `'bfloat16'`, float32 tensors are stored rounded to
- * that format, in half the bytes. Reads the values synchronously: call it while the tensors are
- * alive.
+ * stored once (as the first tree holding them says). `storage[i]` `'float16'` or `'bfloat16'`
+ * stores tree i's float32 tensors rounded to that format, in half the bytes. Reads the values
+ * synchronously by default: call it while the tensors are alive.
  */
 export const encodeTrees = (
   trees: readonly unknown[],
-  storage: StorageDtype = 'float32',
+  storage: readonly StorageDtype[] = [],
   read: (t: tf.Tensor) => tf.TypedArray = (t) => t.dataSync() as tf.TypedArray,
 ): EncodedTrees => {
   const index = new Map<number, number>()
   const tensors: tf.Tensor[] = []
+  const formats: StorageDtype[] = []
+  let format: StorageDtype = 'float32'
   const walk = (v: unknown): unknown => {
     if (v instanceof tf.Tensor) {
       let i = index.get(v.id)
@@ -47,6 +49,7 @@ export const encodeTrees = (
         i = tensors.length
         index.set(v.id, i)
         tensors.push(v)
+        formats.push(format)
       }
       return { [REF]: i }
     }
@@ -54,18 +57,23 @@ export const encodeTrees = (
     if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]))
     return v
   }
-  const encoded = trees.map((t) => toJson(walk(t)))
-  const values = tensors.map((t) => {
+  const encoded = trees.map((t, i) => {
+    format = storage[i] ?? 'float32'
+    return toJson(walk(t))
+  })
+  const values = tensors.map((t, i) => {
+    const stored = formats[i] as StorageDtype
     if (t.dtype !== 'float32' && t.dtype !== 'int32' && t.dtype !== 'bool')
       throw rxtrainError('CheckpointError', `a ${t.dtype} tensor of shape [${t.shape.join(',')}] cannot be stored`, 'keep string and complex tensors out of model and optimizer state.')
     const data = read(t)
-    if (data instanceof Float32Array && storage !== 'float32') return encodeHalf(data, storage)
+    if (data instanceof Float32Array && stored !== 'float32') return encodeHalf(data, stored)
     return data instanceof Float32Array || data instanceof Int32Array ? data : Uint8Array.from(data as ArrayLike<number>)
   })
   let offset = 0
   const entries: TensorEntry[] = tensors.map((t, i) => {
     const byteLength = (values[i] as ArrayBufferView).byteLength
-    const half = t.dtype === 'float32' && storage !== 'float32' ? { storage } : {}
+    const stored = formats[i] as StorageDtype
+    const half = t.dtype === 'float32' && stored !== 'float32' ? { storage: stored } : {}
     const entry = { shape: [...t.shape], dtype: t.dtype as TensorEntry['dtype'], ...half, offset, byteLength }
     offset = align(offset + byteLength)
     return entry

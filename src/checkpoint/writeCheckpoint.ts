@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core'
 import { pipe } from 'fp-ts/lib/function.js'
 import * as TE from 'fp-ts/lib/TaskEither.js'
-import type { PrecisionName, StorageDtype } from '../backends/precision.js'
+import { type PrecisionName, resolvePrecision, type StorageDtype } from '../backends/precision.js'
 import type { FileError, FileSystem } from '../effects/fileSystem.js'
 import { type RxtrainError, rxtrainError } from '../errors/rxtrainError.js'
 import type { HookStates, TrainState } from '../pipeline/events.js'
@@ -35,7 +35,13 @@ const treesOf = (content: CheckpointContent): unknown[] => {
  */
 export const encodeCheckpoint = (content: CheckpointContent, read?: (t: tf.Tensor) => tf.TypedArray): { manifest: string; tensors: Uint8Array } => {
   const { state } = content
-  const encoded = encodeTrees(treesOf(content), content.precision.storageDtype, read)
+  // The storage dtype applies to the weights. Optimizer state and accumulated gradients stay
+  // float32 (Adam's second moments underflow in float16), unless the policy keeps them rounded
+  // already ('16-true', 'bf16-true'), where storing them in its format loses nothing.
+  const policy = resolvePrecision(content.precision.name)
+  const stateStorage = content.precision.name.endsWith('-true') ? policy.storageDtype : 'float32'
+  const weights = content.precision.storageDtype
+  const encoded = encodeTrees(treesOf(content), [weights, weights, stateStorage, stateStorage], read)
   const spec = specOf(state.params)
   const manifest: Json = toJson({
     format: CHECKPOINT_FORMAT,

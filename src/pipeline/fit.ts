@@ -29,11 +29,15 @@ export interface RunEnv extends Env {
   readonly backend?: Backend
 }
 
+/** What in a run needs synchronous reads, if anything (`auto` then passes over webgpu). */
+const hostReadsNeededBy = (o: ResolvedOptions): string | undefined =>
+  o.precision !== '32-true' ? `precision '${o.precision}'` : o.strategy === 'ddp' && o.devices > 1 ? "strategy 'ddp'" : undefined
+
 /** The backend for a run: the one given, or the accelerator's. */
 export const runBackend = (options: ResolvedOptions, env: Partial<RunEnv>): Observable<Backend> =>
   env.backend !== undefined
     ? of(env.backend)
-    : from(resolveAccelerator(options.accelerator)()).pipe(
+    : from(resolveAccelerator(options.accelerator, hostReadsNeededBy(options))()).pipe(
         map(
           E.getOrElse((e): Backend => {
             throw e

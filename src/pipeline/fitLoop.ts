@@ -11,8 +11,7 @@ import { addToEpoch, type EpochLogs, epochValues, progressBarNames, stepValues }
 import { initialLoopState, type LoopState } from './loopState.js'
 import { canStopEarly, isOptimizerStepBatch, isValidationEpoch, isValidationPoint } from './plan.js'
 import { sourceEndedEarly } from './sourceEndedEarly.js'
-import { applyGradients } from './step.js'
-import type { TrainedBatch } from './trainOnBatch.js'
+import { optimizerStep, type TrainedBatch } from './trainOnBatch.js'
 import type { FitProgramArgs } from './fitProgramArgs.js'
 import { isObservable } from 'rxjs'
 
@@ -47,10 +46,15 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
       const model = precision.storeState(module.init(initKey))
       return { params: model.params, state: model.state, optState: precision.storeState(optimizer.init(model.params)), gradAccumulator: null }
     })
+    // Resumed under another precision policy: it starts afresh (its loss scale, its rounding).
+    const samePrecision = resume?.precision === undefined || resume.precision === precision.name
+    const given = state
+    if (!samePrecision) state = backend.scoped(() => precision.storeState(given))
+    if (state !== given) backend.release(given, state)
     // A data-parallel strategy starts its workers now, with the initial variables.
     const started = args.strategy.start?.(state)
     if (started !== undefined) yield started
-    const start = resume?.loop ?? initialLoopState(seed, precision.initScale())
+    const start = resume === undefined ? initialLoopState(seed, precision.initScale()) : samePrecision ? resume.loop : { ...resume.loop, lossScale: precision.initScale() }
     let { globalStep, totalBatches, epochsFinished, lossScale } = start
     let lastValidation: Metrics = { ...start.lastValidation }
     let lastStepMetrics: Metrics = { ...start.lastStepMetrics }
@@ -79,7 +83,6 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
         stopReason: stop.reason() ?? null,
         sourceExhausted,
       })
-
     const computeCast = precision.computeFormat === undefined ? {} : { castCompute: precision.castCompute }
     const validation = function* (epoch: number, stage: 'sanity' | 'val', afterBatch: number): Program<Metrics> {
       const validationStep = module.validationStep
@@ -220,10 +223,10 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
       if (exhausted && pending !== null && !validatedAtEnd) {
         // A source of unknown length ran out inside an accumulation window: step on what was gathered.
         const before = current()
-        const stepped = backend.scoped(() => applyGradients(optimizer, before, pending))
-        const nextState = { ...stepped, gradAccumulator: null }
-        backend.release(before, nextState)
-        state = nextState
+        const stepped = backend.scoped(() => optimizerStep(optimizer, precision, before, pending))
+        backend.release(before, stepped.next)
+        state = stepped.next
+        if (precision.skipsNonFinite) lossScale = precision.nextScale(lossScale, stepped.gradsFinite)
         globalStep++
       } else if (pending !== null) {
         // A window cut short by maxSteps or a stop: Lightning drops those gradients too.

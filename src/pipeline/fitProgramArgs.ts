@@ -18,6 +18,8 @@ export interface ResumePoint<P extends Params, S extends Params> {
   readonly state: TrainState<P, S>
   readonly loop: LoopState
   readonly hookStates: HookStates
+  /** The precision policy the checkpoint was trained under (absent: the same as the run's). */
+  readonly precision?: string
 }
 
 export interface FitProgramArgs<P extends Params, S extends Params, B> {

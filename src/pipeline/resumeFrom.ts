@@ -93,7 +93,7 @@ const resumable = <P extends Params, S extends Params>(
         { file: loaded.path },
       ),
     )
-  return E.right({ from: loaded.path, state: loaded.state as ResumePoint<P, S>['state'], loop: loaded.loop, hookStates: loaded.hookStates })
+  return E.right({ from: loaded.path, state: loaded.state as ResumePoint<P, S>['state'], loop: loaded.loop, hookStates: loaded.hookStates, precision: loaded.manifest.precision.name })
 }
 
 /**

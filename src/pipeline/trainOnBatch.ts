@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core'
-import { from, type Observable } from 'rxjs'
+import { Observable } from 'rxjs'
 import type { Backend } from '../backends/backend.js'
 import type { LossScale, Precision } from '../backends/precision.js'
 import { rxtrainError } from '../errors/rxtrainError.js'
@@ -60,6 +60,22 @@ interface ComputedStep<P extends Params, S extends Params> {
   readonly gradsFinite: boolean
 }
 
+/**
+ * An optimizer step under a precision policy: under loss scaling, a step whose gradients are not
+ * all finite is skipped (the parameters and optimizer state stay as they were; the caller moves
+ * the scale); the result is stored as the policy keeps it. Call inside an allocation scope.
+ */
+export const optimizerStep = <P extends Params, S extends Params>(
+  optimizer: GradientTransform<StateTree>,
+  precision: Precision,
+  state: TrainState<P, S>,
+  grads: Params,
+): { readonly next: TrainState<P, S>; readonly gradsFinite: boolean } => {
+  const gradsFinite = precision.skipsNonFinite ? allFinite(grads) : true
+  const stepped: TrainState<P, S> = gradsFinite ? { ...applyGradients(optimizer, state, grads), gradAccumulator: null } : { ...state, gradAccumulator: null }
+  return { next: precision.storeState(stepped), gradsFinite }
+}
+
 const computeStep = <P extends Params, S extends Params, B>(a: TrainOnBatch<P, S, B>): ComputedStep<P, S> => {
   const before = a.state
   let gradsFinite = true
@@ -67,15 +83,10 @@ const computeStep = <P extends Params, S extends Params, B>(a: TrainOnBatch<P, S
     const g = computeGradients(a.module, before, a.batch, a.ctx, { lossDivisor: a.plan.accumulateGradBatches, precision: a.precision, lossScale: a.lossScale })
     const grads = before.gradAccumulator == null ? g.grads : addGradients(before.gradAccumulator, g.grads)
     const withState = { ...before, state: g.state }
-    // Under a loss-scaling policy, a step whose gradients overflowed is skipped (the scale then
-    // backs off): the parameters and optimizer state stay as they were.
-    if (a.stepping && a.precision.skipsNonFinite) gradsFinite = allFinite(grads)
-    const stepped: TrainState<P, S> = !a.stepping
-      ? { ...withState, gradAccumulator: grads }
-      : gradsFinite
-        ? { ...applyGradients(a.optimizer, withState, grads), gradAccumulator: null }
-        : { ...withState, gradAccumulator: null }
-    return { next: a.precision.storeState(stepped), loss: g.loss, logs: g.logs }
+    if (!a.stepping) return { next: a.precision.storeState({ ...withState, gradAccumulator: grads }), loss: g.loss, logs: g.logs }
+    const stepped = optimizerStep(a.optimizer, a.precision, withState, grads)
+    gradsFinite = stepped.gradsFinite
+    return { next: stepped.next, loss: g.loss, logs: g.logs }
   })
   return { ...step, gradsFinite }
 }
@@ -84,7 +95,7 @@ const computeStep = <P extends Params, S extends Params, B>(a: TrainOnBatch<P, S
 const finishStep = <P extends Params, S extends Params, B>(a: TrainOnBatch<P, S, B>, next: TrainState<P, S>, read: ReadBack, gradsFinite: boolean, batchSize: number): TrainedBatch<P, S> => {
   const loss = read.extra[0] as number
   a.backend.release(a.state, next)
-  if (!Number.isFinite(loss) && a.optimizer.guardsNonFinite !== true && !a.precision.skipsNonFinite) {
+  if (!Number.isFinite(loss) && a.optimizer.guardsNonFinite !== true) {
     a.backend.release(next, [])
     throw nonFiniteLoss(a.ctx, loss, read.logs)
   }
@@ -125,17 +136,32 @@ export const trainOnBatch = <P extends Params, S extends Params, B>(a: TrainOnBa
     releaseBatch()
     return finishStep(a, computed.next, read, computed.gradsFinite, batchSize)
   }
-  return from(
-    read.then(
+  const pending = read
+  return new Observable<TrainedBatch<P, S>>((subscriber) => {
+    let cancelled = false
+    pending.then(
       (r) => {
         releaseBatch()
-        return finishStep(a, computed.next, r, computed.gradsFinite, batchSize)
+        // Unsubscribed while reading: nobody will take the new generation, so release it.
+        if (cancelled) return backend.release(computed.next, before)
+        let out: TrainedBatch<P, S>
+        try {
+          out = finishStep(a, computed.next, r, computed.gradsFinite, batchSize)
+        } catch (e) {
+          subscriber.error(e)
+          return
+        }
+        subscriber.next(out)
+        subscriber.complete()
       },
       (e: unknown) => {
         const error = failed(e)
         releaseBatch()
-        throw error
+        if (!cancelled) subscriber.error(error)
       },
-    ),
-  )
+    )
+    return () => {
+      cancelled = true
+    }
+  })
 }

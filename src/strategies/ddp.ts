@@ -12,9 +12,8 @@ import { combine, type ReadLog, resultOf } from '../pipeline/logs.js'
 import type { Module } from '../pipeline/module.js'
 import { readBack } from '../pipeline/readBack.js'
 import { foldIn } from '../random/key.js'
-import { allFinite } from '../optim/applyIfFinite.js'
-import { addGradients, applyGradients, computeGradients } from '../pipeline/step.js'
-import { nonFiniteLoss, type TrainedBatch, type TrainOnBatch } from '../pipeline/trainOnBatch.js'
+import { addGradients, computeGradients } from '../pipeline/step.js'
+import { nonFiniteLoss, optimizerStep, type TrainedBatch, type TrainOnBatch } from '../pipeline/trainOnBatch.js'
 import type { GradientTransform } from '../optim/transform.js'
 import { flattenParams, type Params, type StateTree, unflattenParams } from '../tree/tree.js'
 import { buffersOf, shardBatch } from './batchShards.js'
@@ -240,13 +239,10 @@ export const ddp = (o: DdpOptions): TrainStrategy => {
                   const grads = unflattenParams(g0.grads, summed)
                   const all = before.gradAccumulator == null ? grads : addGradients(before.gradAccumulator, grads)
                   const withState = { ...before, state: g0.state }
-                  if (a.stepping && a.precision.skipsNonFinite) gradsFinite = allFinite(all)
-                  const stepped = !a.stepping
-                    ? { ...withState, gradAccumulator: all }
-                    : gradsFinite
-                      ? { ...applyGradients(o.optimizer, withState, all), gradAccumulator: null }
-                      : { ...withState, gradAccumulator: null }
-                  return a.precision.storeState(stepped)
+                  if (!a.stepping) return a.precision.storeState({ ...withState, gradAccumulator: all })
+                  const stepped = optimizerStep(o.optimizer, a.precision, withState, all)
+                  gradsFinite = stepped.gradsFinite
+                  return stepped.next
                 })
                 next = step as TrainState<P, S>
                 backend.dispose(g0.grads)
@@ -254,7 +250,7 @@ export const ddp = (o: DdpOptions): TrainStrategy => {
                 backend.dispose(a.batch)
                 const loss = answers.reduce((x, { rank, m }) => x + (m.type === 'done' ? m.loss * ((sizes[rank] ?? 0) / total) : 0), (own.extra[0] as number) * ((sizes[0] ?? 0) / total))
                 const logs = mergeLogs([own.logs, ...answers.map(({ m }) => (m.type === 'done' ? m.logs : []))])
-                if (!Number.isFinite(loss) && o.optimizer.guardsNonFinite !== true && !a.precision.skipsNonFinite) {
+                if (!Number.isFinite(loss) && o.optimizer.guardsNonFinite !== true) {
                   backend.release(next, [])
                   throw nonFiniteLoss(ctx, loss, logs)
                 }

@@ -140,6 +140,24 @@ describe("'16-mixed' training", () => {
     expect(Number.isFinite(steps.at(-1)?.loss)).toBe(true)
   })
 
+  it("a '32-true' checkpoint resumed under '16-mixed' starts the loss scaler afresh", async () => {
+    const fs = memoryFileSystem()
+    const signals = manualSignals()
+    let batches = 0
+    const interrupt = tap((e: FitEvent) => {
+      if (e.type === 'trainStep' && ++batches === 3) signals.raise('SIGINT')
+      if (e.type === 'fitEnd') {
+        const files = encodeCheckpoint({ state: e.state, weightsOnly: false, loop: e.loop, hookStates: {}, options: null, precision: { name: '32-true', storageDtype: 'float32' }, meta: {}, createdAt: 'now' })
+        e.control.hold(writeCheckpoint(fs, '/ckpt', 'last', files))
+      }
+    })
+    await lastValueFrom(fit(module, data, { ...scaled, precision: '32-true' }, { backend, signals }).pipe(interrupt))
+    const resumed: FitEvent[] = []
+    await paramsOf(fit(module, data, { ...scaled, ckptPath: '/ckpt/last' }, { backend, fs, signals: manualSignals() }).pipe(record(resumed)))
+    const first = resumed.find((e) => e.type === 'trainStep')
+    expect(first?.type === 'trainStep' && first.loop.lossScale.scale).toBe(1024)
+  })
+
   it('resumes from a checkpoint with its loss-scale state, bitwise', async () => {
     const full: FitEvent[] = []
     const expected = await paramsOf(fit(module, data, scaled, { backend, signals: manualSignals() }).pipe(record(full)))
@@ -201,8 +219,11 @@ describe("'-true' policies and half-precision storage", () => {
     const model = net.init(key(7), [4])
     const optState = optim.adam({ lr: 0.1 }).init(model.params)
     const state = { params: model.params, state: model.state, optState, gradAccumulator: null }
-    const content = (storageDtype: 'float32' | 'float16') =>
-      encodeCheckpoint({ state, weightsOnly: false, loop: null, hookStates: {}, options: null, precision: { name: '32-true', storageDtype }, meta: {}, createdAt: 'now' })
+    const content = (storageDtype: 'float32' | 'float16', weightsOnly = true) =>
+      encodeCheckpoint({ state, weightsOnly, loop: null, hookStates: {}, options: null, precision: { name: '32-true', storageDtype }, meta: {}, createdAt: 'now' })
+    // With the optimizer state: the weights in float16, Adam's moments kept in float32.
+    const full = JSON.parse(content('float16', false).manifest).content.tensors as { storage?: string }[]
+    expect(full.map((t) => t.storage ?? 'float32')).toEqual([...Array(4).fill('float16'), ...Array(8).fill('float32')])
     const [f32, f16] = [content('float32'), content('float16')]
     // 8-byte alignment of each tensor's bytes adds at most a few bytes per tensor
     expect(f16.tensors.byteLength / f32.tensors.byteLength).toBeCloseTo(0.5, 1)

@@ -33,10 +33,11 @@ export interface CheckpointOptions {
   /** Store parameters and model state only (for inference; cannot resume training). */
   readonly saveWeightsOnly?: boolean
   /**
-   * The dtype float tensors are stored in. `'float16'` and `'bfloat16'` halve the files and round
-   * the values (a run resumed from them continues from the rounded values). Default: the
-   * precision policy's storage, which loses nothing: `'float32'`, or the half format of a
-   * `'16-true'` / `'bf16-true'` run, whose state is already rounded to it.
+   * The dtype the weights (parameters and model state) are stored in. `'float16'` and
+   * `'bfloat16'` halve them and round the values (a run resumed from them continues from the
+   * rounded weights). Optimizer state stays float32, except under `'16-true'` / `'bf16-true'`,
+   * which keep it rounded anyway. Default: the precision policy's storage, which loses nothing:
+   * `'float32'`, or the half format of a `'16-true'` / `'bf16-true'` run.
    */
   readonly dtype?: StorageDtype
   /** Save at the end of the training epoch rather than after validation (Lightning's rule decides by default). */
@@ -84,6 +85,7 @@ const validate = (o: CheckpointOptions): void => {
   for (const f of ['everyNEpochs', 'everyNTrainSteps'] as const)
     if (o[f] !== undefined && !(Number.isInteger(o[f]) && (o[f] as number) >= 0)) throw bad(f, 'an integer >= 0')
   if (o.trainTimeInterval !== undefined && !(o.trainTimeInterval > 0)) throw bad('trainTimeInterval', 'a positive number of milliseconds')
+  if (o.dtype !== undefined && !['float32', 'float16', 'bfloat16'].includes(o.dtype)) throw bad('dtype', "'float32', 'float16' or 'bfloat16'")
   if (o.monitor === undefined && o.saveTopK !== undefined && o.saveTopK > 1)
     throw rxtrainError('ConfigError', `checkpoint({ saveTopK: ${o.saveTopK} }) needs a monitor to rank checkpoints`, "add monitor: 'val/loss' (and mode), or use saveTopK: -1 to keep every checkpoint.", {
       field: 'saveTopK',
