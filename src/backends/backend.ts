@@ -49,55 +49,62 @@ export interface Backend {
   readonly choice?: AcceleratorChoice
 }
 
+/** Scalars (of any dtype) as one float32 vector, to read them back in one transfer. */
+const packScalars = (scalars: readonly tf.Tensor[]): tf.Tensor => tf.tidy(() => tf.stack(scalars.map((s) => tf.cast(tf.reshape(s, []), 'float32'))))
+
+/** Engine backends made without synchronous reads (webgpu in Node has no OffscreenCanvas). */
+const asyncOnly = new Set<string>()
+
 /** The engine operations every tfjs backend shares; `name` is the tfjs engine's name for it. */
 export const engineBackend = (
   name: BackendName,
   deviceKind: DeviceKind,
   description: string,
   hostReads = true,
-): Backend => ({
-  name,
-  deviceKind,
-  description,
-  hostReads,
-  activate: () => {
-    if (tf.getBackend() !== name) {
-      // Safe to ignore the promise: an initialised backend switches synchronously.
-      void tf.setBackend(name)
-      if (tf.getBackend() !== name) throw new Error(`backend ${name} is not initialised`)
-    }
-  },
-  scoped: tidy,
-  readScalars: (scalars) => {
-    if (scalars.length === 0) return []
-    // On a CPU device the values are already in host memory: read each one directly. On a GPU,
-    // pack them into one tensor so that there is a single transfer.
-    if (deviceKind === 'cpu' && hostReads) return scalars.map((s) => s.dataSync()[0] as number)
-    const packed = tf.tidy(() => tf.stack(scalars.map((s) => tf.cast(tf.reshape(s, []), 'float32'))))
-    const values = packed.dataSync()
-    packed.dispose()
-    return Array.from(values)
-  },
-  readScalarsAsync: async (scalars) => {
-    if (scalars.length === 0) return []
-    const packed = tf.tidy(() => tf.stack(scalars.map((s) => tf.cast(tf.reshape(s, []), 'float32'))))
-    try {
-      return Array.from(await packed.data())
-    } finally {
+): Backend => {
+  if (!hostReads) asyncOnly.add(name)
+  return {
+    name,
+    deviceKind,
+    description,
+    hostReads,
+    activate: () => {
+      if (tf.getBackend() !== name) {
+        // Safe to ignore the promise: an initialised backend switches synchronously.
+        void tf.setBackend(name)
+        if (tf.getBackend() !== name) throw new Error(`backend ${name} is not initialised`)
+      }
+    },
+    scoped: tidy,
+    readScalars: (scalars) => {
+      if (scalars.length === 0) return []
+      // On a CPU device the values are already in host memory: read each one directly. On a GPU,
+      // pack them into one tensor so that there is a single transfer.
+      if (deviceKind === 'cpu' && hostReads) return scalars.map((s) => s.dataSync()[0] as number)
+      const packed = packScalars(scalars)
+      const values = packed.dataSync()
       packed.dispose()
-    }
-  },
-  read: (t) => t.data(),
-  release: releaseGeneration,
-  dispose: disposeTree,
-  memory: () => {
-    const m = tf.memory()
-    return { numTensors: m.numTensors, numBytes: m.numBytes }
-  },
-})
+      return Array.from(values)
+    },
+    readScalarsAsync: async (scalars) => {
+      if (scalars.length === 0) return []
+      const packed = packScalars(scalars)
+      try {
+        return Array.from(await packed.data())
+      } finally {
+        packed.dispose()
+      }
+    },
+    read: (t) => t.data(),
+    release: releaseGeneration,
+    dispose: disposeTree,
+    memory: () => {
+      const m = tf.memory()
+      return { numTensors: m.numTensors, numBytes: m.numBytes }
+    },
+  }
+}
 
-/** Engine backends whose values cannot be read synchronously in Node (no OffscreenCanvas). */
-const asyncOnly = new Set(['webgpu'])
 
 /**
  * Throws a `ConfigError` when the current engine backend cannot read values synchronously, for

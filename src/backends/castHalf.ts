@@ -7,16 +7,11 @@ const roundTensor = (x: tf.Tensor, format: HalfFormat): tf.Tensor => {
   return tf.tensor(roundArray(x.dataSync() as Float32Array, format), x.shape, 'float32')
 }
 
-const casts: Record<HalfFormat, (x: tf.Tensor) => tf.Tensor> = {
-  float16: tf.customGrad((x, save) => {
-    void save
-    return { value: roundTensor(x as tf.Tensor, 'float16'), gradFunc: (dy) => roundTensor(dy as tf.Tensor, 'float16') }
-  }) as (x: tf.Tensor) => tf.Tensor,
-  bfloat16: tf.customGrad((x, save) => {
-    void save
-    return { value: roundTensor(x as tf.Tensor, 'bfloat16'), gradFunc: (dy) => roundTensor(dy as tf.Tensor, 'bfloat16') }
-  }) as (x: tf.Tensor) => tf.Tensor,
-}
+/** The rounding as a differentiable op whose gradient is rounded the same way. */
+const castTo = (format: HalfFormat) =>
+  tf.customGrad((x) => ({ value: roundTensor(x as tf.Tensor, format), gradFunc: (dy) => roundTensor(dy as tf.Tensor, format) })) as (x: tf.Tensor) => tf.Tensor
+
+const casts: Record<HalfFormat, (x: tf.Tensor) => tf.Tensor> = { float16: castTo('float16'), bfloat16: castTo('bfloat16') }
 
 /**
  * A float32 tensor rounded to `format` (still float32 in memory), as an operation that

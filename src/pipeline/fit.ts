@@ -2,7 +2,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { defer, from, map, type Observable, of, switchMap, throwError } from 'rxjs'
 import { resolveAccelerator } from '../backends/accelerator.js'
 import type { Backend } from '../backends/backend.js'
-import { resolvePrecision } from '../backends/precision.js'
+import { type Precision, resolvePrecision } from '../backends/precision.js'
 import type { DataModule } from '../data/dataModule.js'
 import { type Env, liveEnv } from '../effects/env.js'
 import { rxtrainError } from '../errors/rxtrainError.js'
@@ -29,15 +29,19 @@ export interface RunEnv extends Env {
   readonly backend?: Backend
 }
 
-/** What in a run needs synchronous reads, if anything (`auto` then passes over webgpu). */
-const hostReadsNeededBy = (o: ResolvedOptions): string | undefined =>
-  o.precision !== '32-true' ? `precision '${o.precision}'` : o.strategy === 'ddp' && o.devices > 1 ? "strategy 'ddp'" : undefined
+/** What in a run needs synchronous reads, if anything: `auto` then passes over backends without them, and an explicit one is refused. */
+const hostReadsNeededBy = (o: ResolvedOptions): { readonly what: string; readonly field: string; readonly remedy: string } | undefined =>
+  o.precision !== '32-true'
+    ? { what: `precision '${o.precision}'`, field: 'precision', remedy: "use precision: '32-true' on this backend, or train with half precision on cpu, wasm or tensorflow." }
+    : o.strategy === 'ddp' && o.devices > 1
+      ? { what: "strategy 'ddp'", field: 'strategy', remedy: "use strategy: 'auto' on this backend." }
+      : undefined
 
 /** The backend for a run: the one given, or the accelerator's. */
 export const runBackend = (options: ResolvedOptions, env: Partial<RunEnv>): Observable<Backend> =>
   env.backend !== undefined
     ? of(env.backend)
-    : from(resolveAccelerator(options.accelerator, hostReadsNeededBy(options))()).pipe(
+    : from(resolveAccelerator(options.accelerator, hostReadsNeededBy(options)?.what)()).pipe(
         map(
           E.getOrElse((e): Backend => {
             throw e
@@ -46,7 +50,7 @@ export const runBackend = (options: ResolvedOptions, env: Partial<RunEnv>): Obse
       )
 
 /** How batches are computed: this thread, or `devices` data-parallel ranks. */
-const strategyFor = (o: ResolvedOptions, module: Module<Params, Params, unknown>, backend: Backend, optimizer: GradientTransform<StateTree>): TrainStrategy => {
+const strategyFor = (o: ResolvedOptions, module: Module<Params, Params, unknown>, backend: Backend, optimizer: GradientTransform<StateTree>, precision: Precision): TrainStrategy => {
   if (o.strategy !== 'ddp' || o.devices === 1) return singleDevice
   if (module.source === undefined)
     throw rxtrainError(
@@ -55,7 +59,7 @@ const strategyFor = (o: ResolvedOptions, module: Module<Params, Params, unknown>
       "give it one: defineModule({ ..., source: { url: import.meta.url, exportName: 'myModule' } }) in the file that exports it.",
       { field: 'strategy' },
     )
-  return ddp({ devices: o.devices, module, source: module.source, backend, precision: resolvePrecision(o.precision, o.lossScaler), optimizer })
+  return ddp({ devices: o.devices, module, source: module.source, backend, precision, optimizer })
 }
 
 /** The module's optimizer for this plan, behind the trainer's gradient clipping if any. */
@@ -103,15 +107,10 @@ export const fit = <P extends Params, S extends Params, B>(
     return runBackend(o, env).pipe(
       switchMap((backend) => {
         backend.activate()
-        if (!backend.hostReads && o.precision !== '32-true')
-          throw rxtrainError(
-            'ConfigError',
-            `precision '${o.precision}' rounds values on the host, which needs synchronous reads, and the ${backend.name} backend has none`,
-            "use precision: '32-true' on this backend, or train with half precision on cpu, wasm or tensorflow.",
-            { field: 'precision' },
-          )
-        if (!backend.hostReads && o.strategy === 'ddp' && o.devices > 1)
-          throw rxtrainError('ConfigError', `strategy 'ddp' shares gradients through host memory, which the ${backend.name} backend cannot read synchronously`, "use strategy: 'auto' on this backend.", { field: 'strategy' })
+        const need = hostReadsNeededBy(o)
+        if (!backend.hostReads && need !== undefined)
+          throw rxtrainError('ConfigError', `${need.what} needs synchronous reads, which the ${backend.name} backend does not have`, need.remedy, { field: need.field })
+        const precision = resolvePrecision(o.precision, o.lossScaler)
         const optimizer = effectiveOptimizer(module.optimizer as Module<Params, Params, unknown>['optimizer'], o, plan.right)
         const resume$: Observable<ResumePoint<P, S> | undefined> =
           ckptPath === undefined ? of(undefined) : resumeFrom(env.fs ?? liveEnv.fs, ckptPath, module as Module<P, S, unknown, unknown>, optimizer, backend, o.seed)
@@ -126,10 +125,10 @@ export const fit = <P extends Params, S extends Params, B>(
                   options: o,
                   optimizer,
                   backend,
-                  precision: resolvePrecision(o.precision, o.lossScaler),
+                  precision,
                   clock,
                   signals: env.signals ?? liveEnv.signals,
-                  strategy: strategyFor(o, module as Module<Params, Params, unknown>, backend, optimizer),
+                  strategy: strategyFor(o, module as Module<Params, Params, unknown>, backend, optimizer, precision),
                   ...(resume !== undefined && { resume }),
                 },
                 emit,

@@ -7,6 +7,7 @@ import type { Backend } from '../../src/backends/backend.js'
 import { castHalf } from '../../src/backends/castHalf.js'
 import { roundBfloat16, roundFloat16 } from '../../src/backends/halfFloat.js'
 import { defaultLossScaler, nextLossScale, type PrecisionName, resolvePrecision } from '../../src/backends/precision.js'
+import type { LoopState } from '../../src/pipeline/loopState.js'
 import { loadCheckpoint } from '../../src/checkpoint/readCheckpoint.js'
 import { encodeCheckpoint, writeCheckpoint } from '../../src/checkpoint/writeCheckpoint.js'
 import { fromArrays } from '../../src/data/arraySource.js'
@@ -124,6 +125,28 @@ const paramsOf = async (run: ReturnType<typeof fit>) => {
   return values
 }
 
+
+/**
+ * Runs `options` until `afterBatches` training batches, as if interrupted by SIGINT, and writes
+ * the `fitEnd` state as a checkpoint `/ckpt/last` recorded under `precisionName`.
+ */
+const interruptAndSave = async (options: TrainerOptions, afterBatches: number, precisionName: PrecisionName) => {
+  const fs = memoryFileSystem()
+  const signals = manualSignals()
+  let batches = 0
+  let loop: LoopState | undefined
+  const interrupt = tap((e: FitEvent) => {
+    if (e.type === 'trainStep' && ++batches === afterBatches) signals.raise('SIGINT')
+    if (e.type === 'fitEnd') {
+      loop = e.loop
+      const files = encodeCheckpoint({ state: e.state, weightsOnly: false, loop: e.loop, hookStates: {}, options: null, precision: { name: precisionName, storageDtype: 'float32' }, meta: {}, createdAt: 'now' })
+      e.control.hold(writeCheckpoint(fs, '/ckpt', 'last', files))
+    }
+  })
+  await lastValueFrom(fit(module, data, options, { backend, signals }).pipe(interrupt))
+  return { fs, loop }
+}
+
 describe("'16-mixed' training", () => {
   it('skips the steps whose gradients overflow, backs the scale off, and grows it back', async () => {
     const events: FitEvent[] = []
@@ -141,17 +164,7 @@ describe("'16-mixed' training", () => {
   })
 
   it("a '32-true' checkpoint resumed under '16-mixed' starts the loss scaler afresh", async () => {
-    const fs = memoryFileSystem()
-    const signals = manualSignals()
-    let batches = 0
-    const interrupt = tap((e: FitEvent) => {
-      if (e.type === 'trainStep' && ++batches === 3) signals.raise('SIGINT')
-      if (e.type === 'fitEnd') {
-        const files = encodeCheckpoint({ state: e.state, weightsOnly: false, loop: e.loop, hookStates: {}, options: null, precision: { name: '32-true', storageDtype: 'float32' }, meta: {}, createdAt: 'now' })
-        e.control.hold(writeCheckpoint(fs, '/ckpt', 'last', files))
-      }
-    })
-    await lastValueFrom(fit(module, data, { ...scaled, precision: '32-true' }, { backend, signals }).pipe(interrupt))
+    const { fs } = await interruptAndSave({ ...scaled, precision: '32-true' }, 3, '32-true')
     const resumed: FitEvent[] = []
     await paramsOf(fit(module, data, { ...scaled, ckptPath: '/ckpt/last' }, { backend, fs, signals: manualSignals() }).pipe(record(resumed)))
     const first = resumed.find((e) => e.type === 'trainStep')
@@ -161,18 +174,8 @@ describe("'16-mixed' training", () => {
   it('resumes from a checkpoint with its loss-scale state, bitwise', async () => {
     const full: FitEvent[] = []
     const expected = await paramsOf(fit(module, data, scaled, { backend, signals: manualSignals() }).pipe(record(full)))
-    const fs = memoryFileSystem()
-    const signals = manualSignals()
-    let batches = 0
-    const interrupt = tap((e: FitEvent) => {
-      if (e.type === 'trainStep' && ++batches === 7) signals.raise('SIGINT')
-      if (e.type === 'fitEnd') {
-        expect(e.loop.lossScale).toEqual({ scale: 512, goodSteps: 1 })
-        const files = encodeCheckpoint({ state: e.state, weightsOnly: false, loop: e.loop, hookStates: {}, options: null, precision: { name: '16-mixed', storageDtype: 'float32' }, meta: {}, createdAt: 'now' })
-        e.control.hold(writeCheckpoint(fs, '/ckpt', 'last', files))
-      }
-    })
-    await lastValueFrom(fit(module, data, scaled, { backend, signals }).pipe(interrupt))
+    const { fs, loop } = await interruptAndSave(scaled, 7, '16-mixed')
+    expect(loop?.lossScale).toEqual({ scale: 512, goodSteps: 1 })
     const resumed: FitEvent[] = []
     const values = await paramsOf(fit(module, data, { ...scaled, ckptPath: '/ckpt/last' }, { backend, fs, signals: manualSignals() }).pipe(record(resumed)))
     expect(values).toEqual(expected)

@@ -22,6 +22,23 @@ const on = (backend: Backend, f: () => tf.Tensor[]): number[][] => {
 
 const maxDiff = (a: number[], b: number[]): number => a.reduce((m, v, i) => Math.max(m, Math.abs(v - (b[i] as number))), 0)
 
+/**
+ * Runs `run` on cpu, then on wasm, and expects equal lengths, values within `tolerance`, and no
+ * tensor left behind on wasm. Returns cpu's outputs.
+ */
+const expectWasmMatchesCpu = (run: () => tf.Tensor[], tolerance: number): number[][] => {
+  const expected = on(cpu, run)
+  wasm.activate()
+  const before = tf.memory().numTensors
+  const actual = on(wasm, run)
+  expect(tf.memory().numTensors).toBe(before)
+  expected.forEach((e, i) => {
+    expect(actual[i]?.length).toBe(e.length)
+    expect(maxDiff(actual[i] as number[], e)).toBeLessThan(tolerance)
+  })
+  return expected
+}
+
 describe('the wasm backend', () => {
   it('initialises and describes itself', () => {
     expect(wasm.name).toBe('wasm')
@@ -54,15 +71,7 @@ describe('the wasm backend', () => {
         const [dx, dw] = tf.grads((xx: tf.Tensor, ww: tf.Tensor) => loss(xx, ww))([x, w])
         return [tf.conv2d(x, w, c.strides, c.pad), dw as tf.Tensor, dx as tf.Tensor]
       }
-      const expected = on(cpu, grads)
-      wasm.activate()
-      const before = tf.memory().numTensors
-      const actual = on(wasm, grads)
-      expect(tf.memory().numTensors).toBe(before)
-      expected.forEach((e, i) => {
-        expect(actual[i]?.length).toBe(e.length)
-        expect(maxDiff(actual[i] as number[], e)).toBeLessThan(1e-4)
-      })
+      expectWasmMatchesCpu(grads, 1e-4)
     })
 })
 
@@ -104,12 +113,7 @@ describe('wasm matrix products with transposed operands (computed by transposing
         const [ga, gb] = tf.grads(f)([a, b])
         return [tf.matMul(a, b, c.ta, c.tb), ga as tf.Tensor, gb as tf.Tensor]
       }
-      const expected = on(cpu, run)
-      wasm.activate()
-      const before = tf.memory().numTensors
-      const actual = on(wasm, run)
-      expect(tf.memory().numTensors).toBe(before)
-      expected.forEach((e, i) => expect(maxDiff(actual[i] as number[], e)).toBeLessThan(1e-4))
+      expectWasmMatchesCpu(run, 1e-4)
     })
 })
 
@@ -124,12 +128,7 @@ describe('training kernels wasm lacks, run by the cpu implementation', () => {
       const [dx, dw] = tf.grads(f)([x, w])
       return [tf.depthwiseConv2d(x, w, 2, 'same'), dx as tf.Tensor, dw as tf.Tensor]
     }
-    const expected = on(cpu, run)
-    wasm.activate()
-    const before = tf.memory().numTensors
-    const actual = on(wasm, run)
-    expect(tf.memory().numTensors).toBe(before)
-    expected.forEach((e, i) => expect(maxDiff(actual[i] as number[], e)).toBeLessThan(1e-4))
+    expectWasmMatchesCpu(run, 1e-4)
   })
 
   it('an embedding lookup (gather): its gradient (UnsortedSegmentSum) matches cpu, repeated ids included', () => {
@@ -140,12 +139,7 @@ describe('training kernels wasm lacks, run by the cpu implementation', () => {
       const g = tf.grad((tt: tf.Tensor) => tf.sum(tf.mul(tf.gather(tt, ids), tf.reshape(tf.range(0, 24), [2, 3, 4]))) as tf.Scalar)(t)
       return [tf.gather(t, ids), g]
     }
-    const expected = on(cpu, run)
-    wasm.activate()
-    const before = tf.memory().numTensors
-    const actual = on(wasm, run)
-    expect(tf.memory().numTensors).toBe(before)
-    expected.forEach((e, i) => expect(maxDiff(actual[i] as number[], e)).toBeLessThan(1e-4))
+    expectWasmMatchesCpu(run, 1e-4)
   })
 })
 
@@ -168,12 +162,7 @@ describe('the max-pooling gradient on wasm (its own kernel drops windows whose m
         }
         return [tf.grad(f)(input)]
       }
-      const expected = on(cpu, run)
-      wasm.activate()
-      const before = tf.memory().numTensors
-      const actual = on(wasm, run)
-      expect(tf.memory().numTensors).toBe(before)
-      expect(maxDiff(actual[0] as number[], expected[0] as number[])).toBeLessThan(1e-6)
+      const expected = expectWasmMatchesCpu(run, 1e-6)
       expect((expected[0] as number[]).filter((v) => v !== 0).length).toBeGreaterThan(0)
     })
 })
