@@ -4,8 +4,9 @@ import type { Key } from '../random/key.js'
 /**
  * One pull from a batch iterator: the next batch, or `done` at the end of the pass. A source
  * whose batches are ready in memory answers synchronously; one that loads asynchronously answers
- * with an Observable that emits the result once and completes. The loop asks for the next batch
- * only when the previous step has finished: data is pulled, never pushed.
+ * with an Observable that emits the result once and completes. Data is pulled, never pushed: the
+ * loop asks for the next batch when the previous step has finished, or, while a step waits on
+ * another thread or device (DDP workers, a GPU read), during that wait (one batch ahead at most).
  */
 export type Pull<B> = IteratorResult<B, undefined> | Observable<IteratorResult<B, undefined>>
 

@@ -4,14 +4,15 @@ import { foldIn, type Key, key, split } from '../random/key.js'
 import type { Params } from '../tree/tree.js'
 import { pullBatch } from './batches.js'
 import { type Publisher, publish, publisher, settleHolds } from './control.js'
-import { type Program, wait } from './drive.js'
+import type { Program } from './drive.js'
 import { evaluationPass } from './evaluation.js'
 import type { FitEndReason, FitEvent, Metrics, TrainState } from './events.js'
 import { addToEpoch, type EpochLogs, epochValues, progressBarNames, stepValues } from './logs.js'
 import { initialLoopState, type LoopState } from './loopState.js'
+import { lookahead, overlapped } from './lookahead.js'
 import { canStopEarly, isOptimizerStepBatch, isValidationEpoch, isValidationPoint } from './plan.js'
 import { sourceEndedEarly } from './sourceEndedEarly.js'
-import { optimizerStep, type TrainedBatch } from './trainOnBatch.js'
+import { closeWindow, type TrainedBatch } from './trainOnBatch.js'
 import type { FitProgramArgs } from './fitProgramArgs.js'
 import { isObservable } from 'rxjs'
 
@@ -161,7 +162,7 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
       }
       let lastBatch = firstBatch - 1
       if (next === 'continue' && !exhausted) {
-        const iterator = train.open({ key: foldIn(shuffleKey, epoch), noShuffle: plan.noShuffle, skipBatches: firstBatch, epoch })
+        const iterator = lookahead(train.open({ key: foldIn(shuffleKey, epoch), noShuffle: plan.noShuffle, skipBatches: firstBatch, epoch }), args.strategy.prepare)
         try {
           for (let batchIdx = firstBatch; batchIdx < plan.numTrainBatches; batchIdx++) {
             // Lightning checks a pending stop before every batch (e.g. one requested at epochStart).
@@ -177,7 +178,9 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
             const stepping = isOptimizerStepBatch(plan, batchIdx, isLast)
             const ctx = { stage: 'train' as const, training: true, key: foldIn(foldIn(stepKey, epoch), batchIdx), epoch, batchIdx, globalStep, ...computeCast }
             const trained = args.strategy.trainBatch({ module, optimizer, backend, precision, plan, lossScale, state: current(), batch: pulled.value, ctx, stepping })
-            const result = isObservable(trained) ? ((yield* wait(trained)) as TrainedBatch<P, S>) : trained
+            // While a step waits (DDP workers, a GPU read), the next batch is pulled, if there is one.
+            const hasNext = batchIdx + 1 < plan.numTrainBatches && globalStep + (stepping ? 1 : 0) < plan.maxSteps && !stopPending()
+            const result = isObservable(trained) ? ((yield* overlapped(trained, () => hasNext && iterator.pullAhead())) as TrainedBatch<P, S>) : trained
             state = result.state
             if (precision.skipsNonFinite && stepping) lossScale = precision.nextScale(lossScale, result.gradsFinite)
             if (stepping) globalStep++
@@ -219,20 +222,11 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
           iterator.close()
         }
       }
-      const pending = current().gradAccumulator ?? null
-      if (exhausted && pending !== null && !validatedAtEnd) {
-        // A source of unknown length ran out inside an accumulation window: step on what was gathered.
-        const before = current()
-        const stepped = backend.scoped(() => optimizerStep(optimizer, precision, before, pending))
-        backend.release(before, stepped.next)
-        state = stepped.next
-        if (precision.skipsNonFinite) lossScale = precision.nextScale(lossScale, stepped.gradsFinite)
+      const closed = closeWindow(backend, optimizer, precision, current(), exhausted && !validatedAtEnd)
+      if (closed !== undefined) state = closed.next
+      if (closed?.stepped === true) {
+        if (precision.skipsNonFinite) lossScale = precision.nextScale(lossScale, closed.gradsFinite)
         globalStep++
-      } else if (pending !== null) {
-        // A window cut short by maxSteps or a stop: Lightning drops those gradients too.
-        const before = current()
-        state = { ...before, gradAccumulator: null }
-        backend.release(before, state)
       }
       if (exhausted && !validatedAtEnd && !Number.isFinite(plan.valCheckBatch) && isValidationEpoch(plan, epoch)) {
         validatedAtEnd = true

@@ -76,6 +76,25 @@ export const optimizerStep = <P extends Params, S extends Params>(
   return { next: precision.storeState(stepped), gradsFinite }
 }
 
+/**
+ * Gradients left in an accumulation window when an epoch ends. A source of unknown length that ran
+ * out inside the window steps on what it gathered (`step`); a window cut short by `maxSteps` or a
+ * stop drops them, as Lightning does. Releases the old generation; undefined when no window is open.
+ */
+export const closeWindow = <P extends Params, S extends Params>(
+  backend: Backend,
+  optimizer: GradientTransform<StateTree>,
+  precision: Precision,
+  before: TrainState<P, S>,
+  step: boolean,
+): { readonly next: TrainState<P, S>; readonly stepped: boolean; readonly gradsFinite: boolean } | undefined => {
+  const pending = before.gradAccumulator ?? null
+  if (pending === null) return undefined
+  const closed = step ? backend.scoped(() => optimizerStep(optimizer, precision, before, pending)) : { next: { ...before, gradAccumulator: null }, gradsFinite: true }
+  backend.release(before, closed.next)
+  return { ...closed, stepped: step }
+}
+
 const computeStep = <P extends Params, S extends Params, B>(a: TrainOnBatch<P, S, B>): ComputedStep<P, S> => {
   const before = a.state
   let gradsFinite = true

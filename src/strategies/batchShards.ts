@@ -1,38 +1,72 @@
 import * as tf from '@tensorflow/tfjs-core'
+import type { BackendName } from '../backends/backend.js'
 import { rxtrainError } from '../errors/rxtrainError.js'
+import { heapView } from './sharedTensor.js'
 
-/** A tensor's values as plain data, to cross to a worker thread. */
-export interface TensorData {
+type ShardDtype = 'float32' | 'int32' | 'bool'
+
+/** Where one tensor of a shard lies in its shared buffer. */
+export interface SharedTensorSpec {
   readonly shape: readonly number[]
-  readonly dtype: 'float32' | 'int32' | 'bool'
-  readonly values: Float32Array | Int32Array | Uint8Array
+  readonly dtype: ShardDtype
+  readonly byteOffset: number
 }
 
-/** A batch as plain data: its structure with `{ $tensor: i }` in place of tensors, and the tensors. */
+/**
+ * A shard of a batch in shared memory: the batch's structure with `{ $tensor: i }` in place of
+ * tensors, and where each tensor's rows lie in `buffer`.
+ */
 export interface BatchData {
   readonly template: unknown
-  readonly tensors: readonly TensorData[]
+  readonly buffer: SharedArrayBuffer
+  readonly tensors: readonly SharedTensorSpec[]
 }
 
 const REF = '$tensor'
 
-/** A global batch cut for `n` ranks: this rank's shard as tensors, the others' as plain data. */
+/** A global batch cut for `n` ranks: this rank's shard as tensors, the others' in shared memory. */
 export interface Shards {
   /** Rank 0's shard: the batch's structure with sliced tensors (owned by the caller). */
   readonly local: unknown
-  /** Ranks 1..n-1: plain data whose buffers can be transferred to the workers. */
+  /** Ranks 1..n-1, each in its own shared buffer. */
   readonly remote: readonly BatchData[]
   /** Examples per rank (0 for ranks the batch is too small to feed). */
   readonly sizes: readonly number[]
 }
 
+/** Shared buffers for the other ranks' shards, one per rank, that grow as batches need. */
+export interface ShardSlots {
+  buffer(rank: number, bytes: number): SharedArrayBuffer
+}
+
+/** A set of slots; a slot is replaced (never resized) when a larger shard comes. */
+export const shardSlots = (): ShardSlots => {
+  const buffers: SharedArrayBuffer[] = []
+  return {
+    buffer: (rank, bytes) => {
+      const old = buffers[rank]
+      if (old !== undefined && old.byteLength >= bytes) return old
+      // Some headroom, so that a slightly larger batch does not reallocate.
+      const made = new SharedArrayBuffer(Math.ceil(bytes * 1.25) + 64)
+      buffers[rank] = made
+      return made
+    },
+  }
+}
+
+const bytesPer = (dtype: ShardDtype): number => (dtype === 'bool' ? 1 : 4)
+const align4 = (n: number): number => Math.ceil(n / 4) * 4
+const viewOf = (dtype: ShardDtype, buffer: ArrayBufferLike, byteOffset: number, length: number) =>
+  dtype === 'float32' ? new Float32Array(buffer, byteOffset, length) : dtype === 'int32' ? new Int32Array(buffer, byteOffset, length) : new Uint8Array(buffer, byteOffset, length)
+
 /**
  * Cuts a batch (a tensor, or records and arrays of tensors, batch dimension first) into `n` shards
  * of nearly equal size along the batch dimension. Shard sizes differ by at most one example; a
- * batch smaller than `n` leaves the last shards empty (size 0). Only the other ranks' rows are read
- * back from the backend; rank 0's stay there.
+ * batch smaller than `n` leaves the last shards empty (size 0). Rank 0's rows stay on the backend;
+ * the other ranks' rows are copied into their slots (on wasm straight from its heap), which must
+ * not be in use by a worker meanwhile. The batch stays the caller's.
  */
-export const shardBatch = (batch: unknown, n: number): Shards => {
+export const shardBatch = (batch: unknown, n: number, slots: ShardSlots, backend: BackendName): Shards => {
   const tensors: tf.Tensor[] = []
   const walk = (v: unknown): unknown => {
     if (v instanceof tf.Tensor) return { [REF]: tensors.push(v) - 1 }
@@ -51,40 +85,31 @@ export const shardBatch = (batch: unknown, n: number): Shards => {
       throw rxtrainError('DataError', `a ${t.dtype} tensor cannot be sent to a worker`, 'use float32, int32 or bool tensors in batches.')
   }
   const sizes = Array.from({ length: n }, (_, r) => Math.floor(total / n) + (r < total % n ? 1 : 0))
-  const rows = (t: tf.Tensor, from: number, size: number): tf.Tensor => (from === 0 && size === total ? tf.clone(t) : tf.slice(t, from, size))
   const local = rebuild(
     template,
-    tensors.map((t) => rows(t, 0, sizes[0] ?? 0)),
+    tensors.map((t) => (sizes[0] === total ? tf.clone(t) : tf.slice(t, 0, sizes[0]))),
   )
-  // The other ranks' rows, read back in one piece per tensor and cut without copying again.
-  const others = total - (sizes[0] ?? 0)
-  const values = tensors.map((t) => {
-    if (others === 0) return undefined
-    const tail = rows(t, sizes[0] ?? 0, others)
-    const v = tail.dataSync() as Float32Array | Int32Array | Uint8Array
-    tail.dispose()
-    return v
-  })
-  let start = 0
-  const remote = sizes.slice(1).map((size) => {
-    const from = start
-    start += size
-    return {
-      template,
-      tensors: tensors.map((t, i) => {
-        const row = t.size / total
-        const data = values[i] as Float32Array | Int32Array | Uint8Array
-        // One other rank takes the whole read-back buffer; several take copies of their parts.
-        const part = size === others ? data : data.slice(from * row, (from + size) * row)
-        return { shape: [size, ...t.shape.slice(1)], dtype: t.dtype as TensorData['dtype'], values: part }
-      }),
+  // Each tensor's values, read once for all the other ranks (a view of the heap on wasm).
+  const values = sizes[0] === total ? [] : tensors.map((t) => heapView(backend, t) ?? (t.dataSync() as Float32Array | Int32Array | Uint8Array))
+  let from = sizes[0] ?? 0
+  const remote = sizes.slice(1).map((size, i) => {
+    const specs: SharedTensorSpec[] = []
+    let bytes = 0
+    for (const t of tensors) {
+      specs.push({ shape: [size, ...t.shape.slice(1)], dtype: t.dtype as ShardDtype, byteOffset: bytes })
+      bytes = align4(bytes + (t.size / total) * size * bytesPer(t.dtype as ShardDtype))
     }
+    const buffer = slots.buffer(i + 1, bytes)
+    tensors.forEach((t, k) => {
+      const row = t.size / total
+      const spec = specs[k] as SharedTensorSpec
+      viewOf(spec.dtype, buffer, spec.byteOffset, row * size).set((values[k] as Float32Array).subarray(from * row, (from + size) * row))
+    })
+    from += size
+    return { template, buffer, tensors: specs }
   })
   return { local, remote, sizes }
 }
-
-/** The buffers of a shard, to transfer (not copy) to a worker. */
-export const buffersOf = (data: BatchData): ArrayBuffer[] => data.tensors.map((t) => t.values.buffer as ArrayBuffer)
 
 /** The structure `template` with its tensor references replaced by `tensors`. */
 const rebuild = (template: unknown, tensors: readonly tf.Tensor[]): unknown => {
@@ -100,9 +125,15 @@ const rebuild = (template: unknown, tensors: readonly tf.Tensor[]): unknown => {
   return walk(template)
 }
 
-/** Rebuilds a batch from plain data (new tensors, owned by the caller). */
-export const batchFromData = (data: BatchData): unknown =>
+/**
+ * Rebuilds a shard from shared memory (new tensors, owned by the caller). The wasm backend copies
+ * the values into its heap; other backends get a copy, since the slot is reused for later shards.
+ */
+export const batchFromData = (data: BatchData, backend: BackendName): unknown =>
   rebuild(
     data.template,
-    data.tensors.map((t) => tf.tensor(t.values, [...t.shape], t.dtype)),
+    data.tensors.map((t) => {
+      const view = viewOf(t.dtype, data.buffer, t.byteOffset, t.shape.reduce((a, b) => a * b, 1))
+      return tf.tensor(backend === 'wasm' ? view : view.slice(), [...t.shape], t.dtype)
+    }),
   )

@@ -8,17 +8,17 @@ import type { Backend } from '../backends/backend.js'
 import type { Precision } from '../backends/precision.js'
 import { type ErrorTag, RxtrainError, rxtrainError } from '../errors/rxtrainError.js'
 import type { TrainState } from '../pipeline/events.js'
-import { combine, type ReadLog, resultOf } from '../pipeline/logs.js'
 import type { Module } from '../pipeline/module.js'
 import { readBack } from '../pipeline/readBack.js'
 import { foldIn } from '../random/key.js'
 import { addGradients, computeGradients } from '../pipeline/step.js'
 import { nonFiniteLoss, optimizerStep, type TrainedBatch, type TrainOnBatch } from '../pipeline/trainOnBatch.js'
 import type { GradientTransform } from '../optim/transform.js'
-import { flattenParams, type Params, type StateTree, unflattenParams } from '../tree/tree.js'
-import { buffersOf, shardBatch } from './batchShards.js'
-import type { FromWorker, ReadLogData, SharedLayout, ToWorker } from './protocol.js'
-import { tensorFromShared } from './sharedTensor.js'
+import { flattenParams, type Params, type StateTree, tensorsOf, unflattenParams } from '../tree/tree.js'
+import { type Shards, type ShardSlots, shardBatch, shardSlots } from './batchShards.js'
+import { mergeLogs } from './mergeLogs.js'
+import type { FromWorker, SharedLayout, ToWorker } from './protocol.js'
+import { tensorFromShared, writeToShared } from './sharedTensor.js'
 import type { TrainStrategy } from './strategy.js'
 
 /** Where workers find the module: a file URL and the name it is exported under. */
@@ -72,22 +72,6 @@ const workerError = (rank: number, m: { message: string; tag?: string; problem?:
     ? new RxtrainError(m.tag as ErrorTag, `in worker ${rank}: ${m.problem}`, m.remedy)
     : rxtrainError('StepError', `worker ${rank} failed: ${m.message}`, 'the error happened in a data-parallel worker thread; run with strategy: "single" to see it in the main thread.', { rank })
 
-/** Merges the read logs of several ranks by name (each reduction's monoid). */
-const mergeLogs = (parts: readonly (readonly (ReadLog | ReadLogData)[])[]): ReadLog[] => {
-  const byName = new Map<string, ReadLog>()
-  for (const logs of parts)
-    for (const l of logs) {
-      const old = byName.get(l.pending.name)
-      if (old === undefined) byName.set(l.pending.name, l as ReadLog)
-      else {
-        const accumulated = combine(old.accumulated, l.accumulated)
-        const value = old.pending.reduce === 'mean' ? resultOf(accumulated) : accumulated.reduce === 'sum' ? old.value + l.value : resultOf(accumulated)
-        byName.set(l.pending.name, { pending: { ...old.pending, weight: accumulated.weight }, value, accumulated })
-      }
-    }
-  return [...byName.values()]
-}
-
 /**
  * Distributed data parallel on one machine (Lightning's `strategy: 'ddp'`): `devices` ranks, this
  * thread and `devices - 1` worker threads, each with its own tfjs engine. Every global batch is cut
@@ -105,11 +89,27 @@ export const ddp = (o: DdpOptions): TrainStrategy => {
   let shared: Params | undefined
   let failure: RxtrainError | undefined
   const waiting = new Map<number, { resolve: (m: FromWorker) => void; reject: (e: unknown) => void }>()
+  // The shards of the batch pulled ahead (at most one), cut while the previous step was in flight.
+  let prepared: { readonly batch: unknown; readonly shards: Shards } | undefined
+  // Two sets of shared slots, used in turn: a batch is cut ahead while a worker may still be
+  // copying the previous shard from the other set.
+  const slotSets = [shardSlots(), shardSlots()]
+  let cuts = 0
+  const slots = () => slotSets[cuts++ % 2] as ShardSlots
+
+  /** The batch's shards: those cut ahead of time, else cut now. Any other prepared shards are released. */
+  const shardsOf = (batch: unknown): Shards => {
+    const early = prepared
+    prepared = undefined
+    if (early !== undefined && early.batch === batch) return early.shards
+    if (early !== undefined) tf.dispose(tensorsOf(early.shards.local))
+    return shardBatch(batch, o.devices, slots(), o.backend.name)
+  }
 
   const share = (state: TrainState): void => {
     if (shared === state.params || layout === undefined || variables === undefined) return
     const all = [...flattenParams(state.params), ...flattenParams(state.state)]
-    all.forEach((l, i) => (variables as Float32Array).set(l.tensor.dataSync() as Float32Array, (layout as SharedLayout).leaves[i]?.offset ?? 0))
+    all.forEach((l, i) => writeToShared(o.backend.name, l.tensor, variables as Float32Array, (layout as SharedLayout).leaves[i]?.offset ?? 0))
     shared = state.params
     version++
   }
@@ -181,7 +181,7 @@ export const ddp = (o: DdpOptions): TrainStrategy => {
         let next: TrainState<P, S> | undefined
         try {
           share(before)
-          const { local, remote, sizes } = shardBatch(a.batch, o.devices)
+          const { local, remote, sizes } = shardsOf(a.batch)
           const total = sizes.reduce((x, y) => x + y, 0)
           // Each rank's loss is weighted by its share of the global batch before differentiation,
           // so the global gradient is the plain sum of the ranks' gradients.
@@ -198,7 +198,7 @@ export const ddp = (o: DdpOptions): TrainStrategy => {
             (sizes[i + 1] ?? 0) === 0
               ? []
               : [
-                  ask(i + 1, { type: 'step', version, batch: shard, ctx: ctxData(i + 1), lossDivisor: divisor(i + 1), lossScale: a.lossScale }, buffersOf(shard)).then((m) => ({
+                  ask(i + 1, { type: 'step', version, batch: shard, ctx: ctxData(i + 1), lossDivisor: divisor(i + 1), lossScale: a.lossScale }).then((m) => ({
                     rank: i + 1,
                     m,
                   })),
@@ -272,7 +272,14 @@ export const ddp = (o: DdpOptions): TrainStrategy => {
         }
       }),
 
+    prepare: (batch) => {
+      if (prepared !== undefined) tf.dispose(tensorsOf(prepared.shards.local))
+      prepared = { batch, shards: shardBatch(batch, o.devices, slots(), o.backend.name) }
+    },
+
     close: () => {
+      if (prepared !== undefined) tf.dispose(tensorsOf(prepared.shards.local))
+      prepared = undefined
       for (const w of workers) void w.terminate()
       workers.length = 0
     },

@@ -16,7 +16,7 @@ import { keyFromWords } from '../random/key.js'
 import { disposeTree, flattenParams, type Params } from '../tree/tree.js'
 import { batchFromData } from './batchShards.js'
 import type { FromWorker, SharedLayout, ToWorker } from './protocol.js'
-import { tensorFromShared } from './sharedTensor.js'
+import { tensorFromShared, writeToShared } from './sharedTensor.js'
 
 const port = parentPort
 if (port === null) throw new Error('ddpWorker runs in a worker thread')
@@ -77,7 +77,7 @@ port.on('message', async (m: ToWorker) => {
       return
     }
     const current = currentModel(m.version)
-    const batch = batchFromData(m.batch)
+    const batch = batchFromData(m.batch, backend.name)
     const ctx = { ...m.ctx, key: keyFromWords(m.ctx.key), ...(precision.computeFormat !== undefined && { castCompute: precision.castCompute }) }
     try {
       const g = backend.scoped(() => computeGradients(module, current, batch, ctx, { lossDivisor: m.lossDivisor, precision, lossScale: m.lossScale }))
@@ -85,7 +85,7 @@ port.on('message', async (m: ToWorker) => {
       for (const [i, leaf] of flattenParams(g.grads).entries()) {
         const spec = layout.leaves[i]
         if (spec === undefined) throw new Error('the gradients do not match the shared layout')
-        gradients.set(leaf.tensor.dataSync() as Float32Array, slot + spec.offset)
+        writeToShared(backend.name, leaf.tensor, gradients, slot + spec.offset)
       }
       const size = m.batch.tensors[0]?.shape[0] ?? 1
       const read = readBack(backend, { logs: g.logs, defaults: { onStep: true, onEpoch: false }, batchSize: size, extra: [g.loss], keep: [current, batch] })

@@ -9,3 +9,19 @@ import type { BackendName } from '../backends/backend.js'
  */
 export const tensorFromShared = (backend: BackendName, words: Float32Array, offset: number, size: number, shape: readonly number[]): tf.Tensor =>
   tf.tensor(backend === 'wasm' ? words.subarray(offset, offset + size) : words.slice(offset, offset + size), [...shape], 'float32')
+
+type Heap = { typedArrayFromHeap?(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array }
+
+/**
+ * On wasm, a view of a tensor's values in the backend's heap, without a copy (valid until the heap
+ * next grows, so to be used at once); undefined elsewhere.
+ */
+export const heapView = (backend: BackendName, t: tf.Tensor): Float32Array | Int32Array | Uint8Array | undefined => {
+  if (backend !== 'wasm') return undefined
+  const engine = tf.backend() as unknown as Heap
+  return engine.typedArrayFromHeap?.call(engine, t)
+}
+
+/** Writes a float32 tensor's values into shared memory at `offset` (on wasm straight from its heap). */
+export const writeToShared = (backend: BackendName, t: tf.Tensor, words: Float32Array, offset: number): void =>
+  words.set((heapView(backend, t) ?? t.dataSync()) as Float32Array, offset)

@@ -13,6 +13,12 @@ export interface TrainStrategy {
   /** Prepares once the initial state exists (e.g. starts workers and waits until they are ready). */
   start?(state: TrainState): Observable<unknown>
   trainBatch<P extends Params, S extends Params, B>(a: TrainOnBatch<P, S, B>): TrainedBatch<P, S> | Observable<TrainedBatch<P, S>>
+  /**
+   * Work on a batch that can be done before its step, called when the loop pulls the batch while
+   * the previous step is still in flight (DDP cuts it into shards then). The batch stays the
+   * loop's; what this keeps, it releases itself.
+   */
+  prepare?(batch: unknown): void
   /** Releases what the strategy holds (workers); called when the run ends in any way. */
   close(): void
 }

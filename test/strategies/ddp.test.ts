@@ -8,7 +8,7 @@ import { checkpoint } from '../../src/hooks/checkpoint/checkpoint.js'
 import { trainedModel } from '../../src/hooks/trainedModel.js'
 import type { FitEvent } from '../../src/pipeline/events.js'
 import { fit } from '../../src/pipeline/fit.js'
-import { shardBatch, batchFromData } from '../../src/strategies/batchShards.js'
+import { batchFromData, shardBatch, shardSlots } from '../../src/strategies/batchShards.js'
 import { disposeTree, flattenParams } from '../../src/tree/tree.js'
 import { blobsModule, failingModule } from '../fixtures/ddpModule.js'
 import { quiet, useBackend } from '../support/backend.js'
@@ -37,15 +37,50 @@ const train = async (options: Parameters<typeof fit>[2], module = blobsModule, e
 describe('sharding a batch', () => {
   it('cuts along the batch dimension into nearly equal, disjoint shards that rebuild', () => {
     const x = tf.tensor2d(Array.from({ length: 10 }, (_, i) => i), [5, 2])
-    const { local, remote, sizes } = shardBatch({ x }, 3)
+    const { local, remote, sizes } = shardBatch({ x }, 3, shardSlots(), 'wasm')
     expect(sizes).toEqual([2, 2, 1])
-    const rebuilt = [local as { x: tf.Tensor }, ...remote.map((s) => batchFromData(s) as { x: tf.Tensor })]
+    const rebuilt = [local as { x: tf.Tensor }, ...remote.map((s) => batchFromData(s, 'wasm') as { x: tf.Tensor })]
     expect(rebuilt.map((b) => Array.from(b.x.dataSync()))).toEqual([[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]])
     disposeTree([x, rebuilt])
+  })
+
+  it('copies int32 and bool tensors too, and reuses a slot for a smaller shard (a larger one gets a new slot)', () => {
+    const slots = shardSlots()
+    const cut = (n: number) => {
+      const batch = { x: tf.tensor2d(Array.from({ length: 2 * n }, (_, i) => i / 2), [n, 2]), y: tf.tensor1d(Array.from({ length: n }, (_, i) => i), 'int32'), m: tf.tensor1d(Array.from({ length: n }, (_, i) => i % 2 === 0), 'bool') }
+      const { local, remote } = shardBatch(batch, 2, slots, 'wasm')
+      const shard = remote[0] as (typeof remote)[number]
+      const rebuilt = batchFromData(shard, 'wasm') as typeof batch
+      const values = { x: Array.from(rebuilt.x.dataSync()), y: Array.from(rebuilt.y.dataSync()), m: Array.from(rebuilt.m.dataSync()), dtypes: [rebuilt.y.dtype, rebuilt.m.dtype] }
+      disposeTree([batch, local, rebuilt])
+      return { values, buffer: shard.buffer }
+    }
+    const six = cut(6)
+    expect(six.values.x).toEqual([3, 3.5, 4, 4.5, 5, 5.5])
+    expect(six.values.y).toEqual([3, 4, 5])
+    expect(six.values.m).toEqual([0, 1, 0])
+    expect(six.values.dtypes).toEqual(['int32', 'bool'])
+    expect(cut(4).buffer).toBe(six.buffer)
+    const big = cut(40)
+    expect(big.buffer).not.toBe(six.buffer)
+    expect(big.values.y).toEqual(Array.from({ length: 20 }, (_, i) => 20 + i))
   })
 })
 
 describe("strategy: 'ddp'", () => {
+  it('a stop mid-epoch releases the shards cut ahead for a batch never trained', async () => {
+    const before = tf.memory().numTensors
+    const { events } = await train({ strategy: 'ddp', devices: 2, maxSteps: 100, numSanityValSteps: 0, limitValBatches: 0 }, blobsModule, {}, (r) =>
+      r.pipe(
+        tap((e) => {
+          if (e.type === 'trainStep' && e.batchIdx === 4) e.control.requestStop('test')
+        }),
+      ),
+    )
+    expect(events.filter((e) => e.type === 'trainStep').length).toBe(5)
+    expect(tf.memory().numTensors).toBe(before)
+  }, 60_000)
+
   it('2 ranks train the same model as one device on the same global batches (1e-5 after 20 steps), with the same logged values', async () => {
     const single = await train({})
     const before = tf.memory().numTensors
