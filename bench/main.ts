@@ -90,8 +90,8 @@ interface Row {
   /** Steady-state samples/s (first finished step to last) of (c) and (e). */
   readonly steady: { c?: number; e?: number }
   /**
-   * Ratios of methods run back to back in the same repetition, median over repetitions: pairs
-   * cancel the slow drifts of a shared machine that medians of each method alone keep.
+   * Ratios of methods within one repetition (methods in order, then in reverse), median over
+   * repetitions: they cancel the slow drifts of a shared machine that medians of each method keep.
    */
   readonly paired: { ca?: number; dc?: number; ec?: number }
   readonly lossA?: number
@@ -130,11 +130,15 @@ const measure = async (
       disposeTree(init)
     } else if (m !== 'b') await rxtrainRun(w, backend, arrays, warm, variantOf(m))
   }
+  // Each repetition runs the methods forwards, then backwards (a c d e e d c a): the two runs of
+  // a method sit symmetrically in time around the repetition's middle, so a machine slowing down or
+  // speeding up steadily over it weighs the same on every method and cancels from their ratios.
   for (let r = 0; r < reps; r++)
-    for (const m of methods) {
+    for (const m of [...methods, ...[...methods].reverse()]) {
       if (m === 'a') {
-        const init = initial()
+        // From parameter initialisation, as (c)'s fit starts with the module's init.
         const start = performance.now()
+        const init = initial()
         lossA = handLoop(w, init, arrays, steps)
         times.a?.push((performance.now() - start) / 1000)
         disposeTree(init)
@@ -148,9 +152,14 @@ const measure = async (
     }
   const sps = (m: string) => ((times[m]?.length ?? 0) > 0 ? (steps * w.batchSize * (m === 'e' ? 2 : 1)) / median(times[m] as number[]) : undefined)
   const steadySps = (m: string) => ((steady[m]?.length ?? 0) > 0 ? median(steady[m] as number[]) : undefined)
-  // samples/s of x over samples/s of y, per repetition (times are seconds for the same samples)
-  const paired = (x: number[] | undefined, y: number[] | undefined, higherIsFaster: boolean) =>
-    x === undefined || y === undefined || x.length === 0 || x.length !== y.length ? undefined : median(x.map((v, i) => (higherIsFaster ? v / (y[i] as number) : (y[i] as number) / v)))
+  // samples/s of x over samples/s of y, per repetition (its two runs of each added up; times are
+  // seconds for the same samples, steady values samples/s)
+  const perRep = (v: number[]) => Array.from({ length: v.length / 2 }, (_, i) => (v[2 * i] as number) + (v[2 * i + 1] as number))
+  const paired = (x: number[] | undefined, y: number[] | undefined, higherIsFaster: boolean) => {
+    if (x === undefined || y === undefined || x.length === 0 || x.length !== y.length) return undefined
+    const [xs, ys] = [perRep(x), perRep(y)]
+    return median(xs.map((v, i) => (higherIsFaster ? v / (ys[i] as number) : (ys[i] as number) / v)))
+  }
   const layers = methods.includes('b') ? layersBaseline(w, backend.name, steps, reps) : {}
   backend.activate()
   return {
@@ -268,8 +277,8 @@ const main = async (): Promise<void> => {
     '',
     `${new Date().toISOString().slice(0, 10)} · Node ${process.version} · tfjs ${tf.version_core} · ${(await import('node:os')).cpus().length} cores${quick ? ' · quick run' : ''}`,
     '',
-    'Samples per second (median of repeated runs after warm-up; same data, same initial parameters). c/a, d/c and e/c are medians of the ratios of runs made back to back in each repetition; c/b divides the medians ((b) runs in a process of its own).',
-    '(a) hand-written tfjs loop (`tf.train.adam` + `minimize`, loss read every step), (b) tfjs-layers `model.fit` as tfjs ships it (own process, without rxtrain\'s wasm kernel corrections),',
+    'Samples per second (median of repeated runs after warm-up; same data, same initial parameters). c/a, d/c and e/c are medians over repetitions of the ratios within each (each repetition runs the methods in order, then in reverse, so a steady drift of the machine\'s speed cancels); c/b divides the medians ((b) runs in a process of its own).',
+    '(a) hand-written tfjs loop (`tf.train.adam` + `minimize`, loss read every step, timed from parameter initialisation as (c) is), (b) tfjs-layers `model.fit` as tfjs ships it (own process, without rxtrain\'s wasm kernel corrections),',
     '(c) rxtrain `fit`, no hooks, (d) rxtrain `fit` with checkpoint + CSV + TensorBoard + progress bar, (e) rxtrain `strategy: \'ddp\'` on 2 workers, each with the',
     "workload's batch size (global batches twice as big, as Lightning's per-device `batch_size`), steady state: first finished step to last, leaving out the workers' start; e/c compares it with (c)'s steady state.",
     '',

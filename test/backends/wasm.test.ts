@@ -50,6 +50,38 @@ describe('the wasm backend', () => {
     expect(on(wasm, f)).toEqual([[1, 0, 0, 0, 0, 1, 0, 1, 0]])
   })
 
+  it('clones by sharing memory (the tape clones every saved tensor), and each copy outlives the other', () => {
+    wasm.activate()
+    const before = tf.memory()
+    const x = tf.tensor1d([1, 2, 3])
+    const buffers = tf.backend().numDataIds()
+    const y = tf.clone(x)
+    expect(y.dataId).toBe(x.dataId)
+    expect(tf.backend().numDataIds()).toBe(buffers) // no second buffer
+    x.dispose()
+    expect(Array.from(y.dataSync())).toEqual([1, 2, 3])
+    // a variable's assign swaps its data: a clone taken before keeps the old values
+    const v = tf.variable(y)
+    const kept = tf.clone(v)
+    const next = tf.tensor1d([7, 8, 9])
+    v.assign(next)
+    expect(Array.from(kept.dataSync())).toEqual([1, 2, 3])
+    expect(Array.from(v.dataSync())).toEqual([7, 8, 9])
+    tf.dispose([y, v, kept, next])
+    expect(tf.memory().numTensors).toBe(before.numTensors)
+    expect(tf.backend().numDataIds()).toBe(buffers - 1)
+  })
+
+  it('gradients through saved (cloned) tensors match cpu', () => {
+    const run = () => {
+      const x = tf.tensor2d([0.5, -1, 2, 0.25, 3, -0.5], [2, 3])
+      const w = tf.tensor2d([0.1, 0.2, -0.3, 0.4, 0.5, -0.6], [3, 2])
+      const { value, grads } = tf.valueAndGrads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.exp(tf.tanh(tf.matMul(a, b)))) as tf.Scalar)([x, w])
+      return [value, ...grads]
+    }
+    expectWasmMatchesCpu(run, 1e-5)
+  })
+
   const configs: { name: string; x: [number, number, number, number]; k: [number, number, number, number]; strides: number | [number, number]; pad: 'valid' | 'same' | number }[] = [
     { name: 'stride 1, valid', x: [2, 7, 6, 3], k: [3, 3, 3, 4], strides: 1, pad: 'valid' },
     { name: 'stride 2, same', x: [2, 8, 7, 2], k: [3, 3, 2, 5], strides: 2, pad: 'same' },
