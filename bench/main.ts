@@ -262,7 +262,7 @@ const main = async (): Promise<void> => {
   const reps = quick ? 2 : 5
   const rows: Row[] = []
   rows.push(await measure(mlp, wasm, arrays, quick ? 30 : 200, quick ? reps : 9, ['a', 'b', 'c', 'd', 'e']))
-  rows.push(await measure(mlp, cpu, arrays, quick ? 5 : 20, quick ? 1 : 3, ['a', 'b', 'c', 'd']))
+  rows.push(await measure(mlp, cpu, arrays, quick ? 5 : 20, quick ? 1 : 5, ['a', 'b', 'c', 'd']))
   rows.push(await measure(cnn, wasm, arrays, quick ? 5 : 30, quick ? 1 : 3, ['a', 'b', 'c', 'd', 'e']))
   // The cpu backend takes about a minute per CNN step: one step, no warm-up.
   rows.push(await measure(cnn, cpu, arrays, 1, 1, ['c'], 0))
