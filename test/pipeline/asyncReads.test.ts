@@ -6,27 +6,16 @@ import { trainedModel } from '../../src/hooks/trainedModel.js'
 import type { FitEvent } from '../../src/pipeline/events.js'
 import { fit } from '../../src/pipeline/fit.js'
 import { disposeTree, flattenParams } from '../../src/tree/tree.js'
-import { quiet, useBackend } from '../support/backend.js'
+import { asyncOnly, quiet, useBackend } from '../support/backend.js'
 import { lineModule, tinyData } from '../support/tiny.js'
 
 // The loop's path for backends without synchronous reads (webgpu in Node), exercised on cpu:
 // the same backend, except that it only reads asynchronously, and slowly.
 let cpu: Backend
-let asyncOnly: Backend
+let slowReads: Backend
 beforeAll(async () => {
   cpu = await useBackend('cpu')
-  asyncOnly = {
-    ...cpu,
-    hostReads: false,
-    readScalars: () => {
-      throw new Error('no synchronous reads on this backend')
-    },
-    readScalarsAsync: async (scalars) => {
-      const values = cpu.readScalarsAsync(scalars)
-      await new Promise((resolve) => setTimeout(resolve, 5))
-      return values
-    },
-  }
+  slowReads = asyncOnly(cpu, 5)
 })
 
 const paramsOf = async (backend: Backend, events: FitEvent[] = []) => {
@@ -41,7 +30,7 @@ describe('a backend that reads asynchronously', () => {
     const syncEvents: FitEvent[] = []
     const asyncEvents: FitEvent[] = []
     const before = tf.memory().numTensors
-    expect(await paramsOf(asyncOnly, asyncEvents)).toEqual(await paramsOf(cpu, syncEvents))
+    expect(await paramsOf(slowReads, asyncEvents)).toEqual(await paramsOf(cpu, syncEvents))
     expect(tf.memory().numTensors).toBe(before)
     const rows = (events: FitEvent[]) => events.flatMap((e): string[] => (e.type === 'trainStep' ? [String(e.loss)] : e.type === 'validationEnd' ? [JSON.stringify(e.metrics)] : []))
     expect(rows(asyncEvents)).toEqual(rows(syncEvents))
@@ -51,7 +40,7 @@ describe('a backend that reads asynchronously', () => {
   it('releases the step in flight when the run is unsubscribed during a read', async () => {
     const before = tf.memory().numTensors
     await new Promise<void>((resolve) => {
-      const subscription = fit(lineModule(), tinyData(6, 3, 2), { maxEpochs: 2 }, { backend: asyncOnly, signals: quiet }).subscribe({
+      const subscription = fit(lineModule(), tinyData(6, 3, 2), { maxEpochs: 2 }, { backend: slowReads, signals: quiet }).subscribe({
         next: (e) => {
           // Unsubscribe during the second step's read.
           if (e.type === 'trainStep' && e.batchIdx === 0) setTimeout(() => (subscription.unsubscribe(), resolve()), 1)

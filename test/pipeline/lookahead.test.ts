@@ -7,26 +7,14 @@ import { drive } from '../../src/pipeline/drive.js'
 import type { FitEvent } from '../../src/pipeline/events.js'
 import { fit } from '../../src/pipeline/fit.js'
 import { lookahead, overlapped } from '../../src/pipeline/lookahead.js'
-import { quiet, useBackend } from '../support/backend.js'
+import { asyncOnly, quiet, useBackend } from '../support/backend.js'
 import { lineModule, lineSource, type XY } from '../support/tiny.js'
 
 let cpu: Backend
-let asyncOnly: Backend
+let slowReads: Backend
 beforeAll(async () => {
   cpu = await useBackend('cpu')
-  // cpu, except that it reads only asynchronously: every step is in flight for a while.
-  asyncOnly = {
-    ...cpu,
-    hostReads: false,
-    readScalars: () => {
-      throw new Error('no synchronous reads on this backend')
-    },
-    readScalarsAsync: async (scalars) => {
-      const values = cpu.readScalarsAsync(scalars)
-      await new Promise((resolve) => setTimeout(resolve, 2))
-      return values
-    },
-  }
+  slowReads = asyncOnly(cpu, 2)
 })
 
 /** Counts pulls: `log` gets 'pull k' for the k-th batch pulled. */
@@ -137,7 +125,7 @@ describe('the fit loop pulls ahead while a step waits', () => {
     const log: string[] = []
     const before = tf.memory().numTensors
     await lastValueFrom(
-      fit(lineModule(), { train: counted(lineSource(6, 2), log) }, options, { backend: asyncOnly, signals: quiet }).pipe(
+      fit(lineModule(), { train: counted(lineSource(6, 2), log) }, options, { backend: slowReads, signals: quiet }).pipe(
         tap((e: FitEvent) => {
           if (e.type !== 'trainStep') return
           log.push(`step ${e.batchIdx}`)

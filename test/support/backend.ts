@@ -17,3 +17,21 @@ export const useBackend = async (name: 'cpu' | 'wasm' = 'cpu'): Promise<Backend>
  * synchronous from start to end (the live ones yield to the event loop now and then).
  */
 export const quiet = manualSignals()
+
+/**
+ * `backend` as a backend without synchronous reads (webgpu in Node): every read is asynchronous
+ * and takes `delayMs`, so each step stays in flight for a while. Runs the loop's asynchronous
+ * path on cpu.
+ */
+export const asyncOnly = (backend: Backend, delayMs: number): Backend => ({
+  ...backend,
+  hostReads: false,
+  readScalars: () => {
+    throw new Error('no synchronous reads on this backend')
+  },
+  readScalarsAsync: async (scalars) => {
+    const values = backend.readScalarsAsync(scalars)
+    await new Promise((resolve) => setTimeout(resolve, delayMs))
+    return values
+  },
+})
