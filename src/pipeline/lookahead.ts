@@ -9,26 +9,71 @@ export interface LookaheadIterator<B> extends BatchIterator<B> {
   pullAhead(): void
 }
 
+type Result<B> = IteratorResult<B, undefined>
+
+/** A pull taken early: a synchronous result, an asynchronous one already under way, or its error. */
+type Ahead<B> =
+  | { readonly kind: 'ready'; readonly result: Result<B> }
+  | { readonly kind: 'loading'; readonly result: Observable<Result<B>>; readonly close: () => void; readonly take: () => void }
+  | { readonly kind: 'failed'; readonly error: unknown }
+
+/**
+ * Subscribes to an asynchronous pull at once, so that loading overlaps the step. Its batch is
+ * replayed to whoever takes it; a batch that arrives after `close`, or is never taken, is disposed
+ * (a load under way is not cancelled: its promise would still produce the batch).
+ */
+const startLoading = <B>(pull: Observable<Result<B>>): Ahead<B> => {
+  const result = new ReplaySubject<Result<B>>(1)
+  let arrived: Result<B> | undefined
+  let taken = false
+  let closed = false
+  pull.subscribe({
+    next: (r) => {
+      if (closed && r.done !== true) disposeTree(r.value)
+      else arrived = r
+      result.next(r)
+    },
+    error: (e: unknown) => result.error(e),
+    complete: () => result.complete(),
+  })
+  return {
+    kind: 'loading',
+    result,
+    take: () => {
+      taken = true
+    },
+    close: () => {
+      closed = true
+      if (!taken && arrived !== undefined && arrived.done !== true) disposeTree(arrived.value)
+    },
+  }
+}
+
 /**
  * Wraps an iterator so that the loop can pull the next batch while a step is still in flight. The
- * batches and their order are the iterator's own; only the moment of the pull moves. `prepare`
- * sees each batch pulled ahead (synchronously) at once. A batch pulled ahead that the loop never
- * takes (the run stopped) is disposed on `close`.
+ * batches and their order are the iterator's own; only the moment of the pull moves (an
+ * asynchronous pull starts loading at once). `prepare` sees each batch pulled ahead synchronously.
+ * A batch pulled ahead that the loop never takes (the run stopped) is disposed on `close`.
  */
 export const lookahead = <B>(inner: BatchIterator<B>, prepare?: (batch: B) => void): LookaheadIterator<B> => {
-  let ahead: { readonly pull: Pull<B> } | { readonly error: unknown } | undefined
+  let ahead: Ahead<B> | undefined
   return {
     pullAhead: () => {
       if (ahead !== undefined) return
+      let pull: Pull<B>
       try {
-        ahead = { pull: inner.next() }
+        pull = inner.next()
       } catch (error) {
-        ahead = { error }
+        ahead = { kind: 'failed', error }
         return
       }
-      const { pull } = ahead
+      if (isObservable(pull)) {
+        ahead = startLoading(pull)
+        return
+      }
+      ahead = { kind: 'ready', result: pull }
       try {
-        if (!isObservable(pull) && pull.done !== true) prepare?.(pull.value)
+        if (pull.done !== true) prepare?.(pull.value)
       } catch {
         // Preparing is only done early: the step does the same work again and reports its error
         // at that batch, in order.
@@ -38,12 +83,14 @@ export const lookahead = <B>(inner: BatchIterator<B>, prepare?: (batch: B) => vo
       const taken = ahead
       ahead = undefined
       if (taken === undefined) return inner.next()
-      if ('error' in taken) throw taken.error
-      return taken.pull
+      if (taken.kind === 'failed') throw taken.error
+      if (taken.kind === 'ready') return taken.result
+      taken.take()
+      return taken.result
     },
     close: () => {
-      // An asynchronous pull not yet subscribed has produced nothing; a synchronous one is ours.
-      if (ahead !== undefined && 'pull' in ahead && !isObservable(ahead.pull) && ahead.pull.done !== true) disposeTree(ahead.pull.value)
+      if (ahead?.kind === 'ready' && ahead.result.done !== true) disposeTree(ahead.result.value)
+      if (ahead?.kind === 'loading') ahead.close()
       ahead = undefined
       inner.close()
     },

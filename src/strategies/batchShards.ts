@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import type { BackendName } from '../backends/backend.js'
 import { rxtrainError } from '../errors/rxtrainError.js'
+import { tensorsOf } from '../tree/tree.js'
 import { heapView } from './sharedTensor.js'
 
 type ShardDtype = 'float32' | 'int32' | 'bool'
@@ -89,26 +90,34 @@ export const shardBatch = (batch: unknown, n: number, slots: ShardSlots, backend
     template,
     tensors.map((t) => (sizes[0] === total ? tf.clone(t) : tf.slice(t, 0, sizes[0]))),
   )
-  // Each tensor's values, read once for all the other ranks (a view of the heap on wasm).
-  const values = sizes[0] === total ? [] : tensors.map((t) => heapView(backend, t) ?? (t.dataSync() as Float32Array | Int32Array | Uint8Array))
-  let from = sizes[0] ?? 0
-  const remote = sizes.slice(1).map((size, i) => {
-    const specs: SharedTensorSpec[] = []
-    let bytes = 0
-    for (const t of tensors) {
-      specs.push({ shape: [size, ...t.shape.slice(1)], dtype: t.dtype as ShardDtype, byteOffset: bytes })
-      bytes = align4(bytes + (t.size / total) * size * bytesPer(t.dtype as ShardDtype))
-    }
-    const buffer = slots.buffer(i + 1, bytes)
-    tensors.forEach((t, k) => {
-      const row = t.size / total
-      const spec = specs[k] as SharedTensorSpec
-      viewOf(spec.dtype, buffer, spec.byteOffset, row * size).set((values[k] as Float32Array).subarray(from * row, (from + size) * row))
+  const rowOf = (t: tf.Tensor): number => (total === 0 ? 0 : t.size / total)
+  try {
+    // Each tensor's values, read once for all the other ranks (a view of the heap on wasm).
+    const values = sizes[0] === total ? [] : tensors.map((t) => heapView(backend, t) ?? (t.dataSync() as Float32Array | Int32Array | Uint8Array))
+    let from = sizes[0] ?? 0
+    const remote = sizes.slice(1).map((size, i) => {
+      const specs: SharedTensorSpec[] = []
+      let bytes = 0
+      for (const t of tensors) {
+        specs.push({ shape: [size, ...t.shape.slice(1)], dtype: t.dtype as ShardDtype, byteOffset: bytes })
+        bytes = align4(bytes + rowOf(t) * size * bytesPer(t.dtype as ShardDtype))
+      }
+      const buffer = slots.buffer(i + 1, bytes)
+      // A rank the batch is too small to feed gets an empty shard (and no step).
+      if (size > 0)
+        tensors.forEach((t, k) => {
+          const row = rowOf(t)
+          const spec = specs[k] as SharedTensorSpec
+          viewOf(spec.dtype, buffer, spec.byteOffset, row * size).set((values[k] as Float32Array).subarray(from * row, (from + size) * row))
+        })
+      from += size
+      return { template, buffer, tensors: specs }
     })
-    from += size
-    return { template, buffer, tensors: specs }
-  })
-  return { local, remote, sizes }
+    return { local, remote, sizes }
+  } catch (e) {
+    tf.dispose(tensorsOf(local))
+    throw e
+  }
 }
 
 /** The structure `template` with its tensor references replaced by `tensors`. */

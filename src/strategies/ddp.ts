@@ -261,7 +261,8 @@ export const ddp = (o: DdpOptions): TrainStrategy => {
               }
             },
             (e: unknown) => {
-              if (!subscriber.closed) backend.release(g0, [before])
+              // Also when unsubscribed (the workers were terminated): this step's tensors are ours.
+              backend.release(g0, [before])
               backend.dispose(a.batch)
               subscriber.error(e)
             },

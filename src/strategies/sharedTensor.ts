@@ -18,7 +18,10 @@ type Heap = { typedArrayFromHeap?(t: tf.TensorInfo): Float32Array | Int32Array |
  */
 export const heapView = (backend: BackendName, t: tf.Tensor): Float32Array | Int32Array | Uint8Array | undefined => {
   if (backend !== 'wasm') return undefined
-  const engine = tf.backend() as unknown as Heap
+  const engine = tf.backend() as unknown as Heap & { dataIdMap?: { has(id: object): boolean } }
+  // Data still held by another backend would be moved in first, which may grow the heap and
+  // leave the view dangling: such a tensor is read back instead.
+  if (engine.dataIdMap?.has(t.dataId) !== true) return undefined
   return engine.typedArrayFromHeap?.call(engine, t)
 }
 

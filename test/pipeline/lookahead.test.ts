@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core'
-import { lastValueFrom, Observable, tap } from 'rxjs'
+import { from, lastValueFrom, Observable, tap } from 'rxjs'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { Backend } from '../../src/backends/backend.js'
 import type { BatchIterator, BatchSource } from '../../src/data/source.js'
@@ -151,6 +151,40 @@ describe('the fit loop pulls ahead while a step waits', () => {
     const { log, leaked } = await run({ maxEpochs: 1 }, 2)
     expect(log).toEqual(['pull 0', 'pull 1', 'step 0', 'pull 2', 'step 1', 'pull 3', 'step 2'])
     expect(leaked).toBe(0)
+  })
+
+  it('starts an asynchronous pull at once, and disposes its batch when a stop leaves it unused', async () => {
+    const log: string[] = []
+    // Each pull starts loading when it is asked for (a promise), as a user's source typically does.
+    const eager = (source: BatchSource<XY>): BatchSource<XY> => ({
+      numBatches: source.numBatches,
+      open: (order) => {
+        const inner = source.open(order)
+        let k = 0
+        return {
+          next: () => {
+            const r = inner.next() as IteratorResult<XY, undefined>
+            log.push(`load ${k++}`)
+            return from(new Promise<IteratorResult<XY, undefined>>((resolve) => setTimeout(() => resolve(r), 1)))
+          },
+          close: () => inner.close(),
+        }
+      },
+    })
+    const before = tf.memory().numTensors
+    await lastValueFrom(
+      fit(lineModule(), { train: eager(lineSource(6, 2)) }, { maxEpochs: 1 }, { backend: slowReads, signals: quiet }).pipe(
+        tap((e: FitEvent) => {
+          if (e.type !== 'trainStep') return
+          log.push(`step ${e.batchIdx}`)
+          if (e.batchIdx === 2) e.control.requestStop('test')
+        }),
+      ),
+    )
+    expect(log).toEqual(['load 0', 'load 1', 'step 0', 'load 2', 'step 1', 'load 3', 'step 2'])
+    // batch 3 arrived (or arrives) after the stop: disposed, nothing left
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(tf.memory().numTensors).toBe(before)
   })
 
   it('a synchronous step pulls each batch only after the step before it', async () => {

@@ -68,6 +68,20 @@ describe('sharding a batch', () => {
 })
 
 describe("strategy: 'ddp'", () => {
+  it('a last batch smaller than the number of ranks (1 example on 2 ranks) trains on rank 0 alone, as on one device', async () => {
+    const run = async (options: Parameters<typeof fit>[2]) => {
+      const model = await lastValueFrom(fit(blobsModule, { train: fromArrays(blobs(5), { batchSize: 4 }) }, { maxEpochs: 2, seed: 4, ...options }, { backend, signals: quiet }).pipe(trainedModel()))
+      const params = flattenParams(model.params).flatMap((l) => Array.from(l.tensor.dataSync()))
+      disposeTree(model)
+      return params
+    }
+    const single = await run({})
+    const before = tf.memory().numTensors
+    const parallel = await run({ strategy: 'ddp', devices: 2 })
+    expect(tf.memory().numTensors).toBe(before)
+    expect(parallel.reduce((m, v, i) => Math.max(m, Math.abs(v - (single[i] as number))), 0)).toBeLessThan(1e-5)
+  }, 60_000)
+
   it('a stop mid-epoch releases the shards cut ahead for a batch never trained', async () => {
     const before = tf.memory().numTensors
     const { events } = await train({ strategy: 'ddp', devices: 2, maxSteps: 100, numSanityValSteps: 0, limitValBatches: 0 }, blobsModule, {}, (r) =>
