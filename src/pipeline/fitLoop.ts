@@ -179,8 +179,8 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
             const ctx = { stage: 'train' as const, training: true, key: foldIn(foldIn(stepKey, epoch), batchIdx), epoch, batchIdx, globalStep, ...computeCast }
             const trained = args.strategy.trainBatch({ module, optimizer, backend, precision, plan, lossScale, state: current(), batch: pulled.value, ctx, stepping })
             // While a step waits (DDP workers, a GPU read), the next batch is pulled, if there is one.
-            const hasNext = batchIdx + 1 < plan.numTrainBatches && globalStep + (stepping ? 1 : 0) < plan.maxSteps && !stopPending()
-            const result = isObservable(trained) ? ((yield* overlapped(trained, () => hasNext && iterator.pullAhead())) as TrainedBatch<P, S>) : trained
+            const pullNext = () => batchIdx + 1 < plan.numTrainBatches && globalStep + (stepping ? 1 : 0) < plan.maxSteps && !stopPending() && iterator.pullAhead()
+            const result = isObservable(trained) ? ((yield* overlapped(trained, pullNext)) as TrainedBatch<P, S>) : trained
             state = result.state
             if (precision.skipsNonFinite && stepping) lossScale = precision.nextScale(lossScale, result.gradsFinite)
             if (stepping) globalStep++

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import type { BackendName } from '../backends/backend.js'
 import { rxtrainError } from '../errors/rxtrainError.js'
-import { tensorsOf } from '../tree/tree.js'
+import { disposeTree } from '../tree/tree.js'
 import { heapView } from './sharedTensor.js'
 
 type ShardDtype = 'float32' | 'int32' | 'bool'
@@ -55,7 +55,6 @@ export const shardSlots = (): ShardSlots => {
   }
 }
 
-const bytesPer = (dtype: ShardDtype): number => (dtype === 'bool' ? 1 : 4)
 const align4 = (n: number): number => Math.ceil(n / 4) * 4
 const viewOf = (dtype: ShardDtype, buffer: ArrayBufferLike, byteOffset: number, length: number) =>
   dtype === 'float32' ? new Float32Array(buffer, byteOffset, length) : dtype === 'int32' ? new Int32Array(buffer, byteOffset, length) : new Uint8Array(buffer, byteOffset, length)
@@ -100,7 +99,7 @@ export const shardBatch = (batch: unknown, n: number, slots: ShardSlots, backend
       let bytes = 0
       for (const t of tensors) {
         specs.push({ shape: [size, ...t.shape.slice(1)], dtype: t.dtype as ShardDtype, byteOffset: bytes })
-        bytes = align4(bytes + rowOf(t) * size * bytesPer(t.dtype as ShardDtype))
+        bytes = align4(bytes + rowOf(t) * size * tf.util.bytesPerElement(t.dtype))
       }
       const buffer = slots.buffer(i + 1, bytes)
       // A rank the batch is too small to feed gets an empty shard (and no step).
@@ -115,7 +114,7 @@ export const shardBatch = (batch: unknown, n: number, slots: ShardSlots, backend
     })
     return { local, remote, sizes }
   } catch (e) {
-    tf.dispose(tensorsOf(local))
+    disposeTree(local)
     throw e
   }
 }

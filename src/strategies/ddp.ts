@@ -14,7 +14,7 @@ import { foldIn } from '../random/key.js'
 import { addGradients, computeGradients } from '../pipeline/step.js'
 import { nonFiniteLoss, optimizerStep, type TrainedBatch, type TrainOnBatch } from '../pipeline/trainOnBatch.js'
 import type { GradientTransform } from '../optim/transform.js'
-import { flattenParams, type Params, type StateTree, tensorsOf, unflattenParams } from '../tree/tree.js'
+import { flattenParams, type Params, type StateTree, unflattenParams } from '../tree/tree.js'
 import { type Shards, type ShardSlots, shardBatch, shardSlots } from './batchShards.js'
 import { mergeLogs } from './mergeLogs.js'
 import type { FromWorker, SharedLayout, ToWorker } from './protocol.js'
@@ -95,16 +95,17 @@ export const ddp = (o: DdpOptions): TrainStrategy => {
   // copying the previous shard from the other set.
   const slotSets = [shardSlots(), shardSlots()]
   let cuts = 0
-  const slots = () => slotSets[cuts++ % 2] as ShardSlots
-
-  /** The batch's shards: those cut ahead of time, else cut now. Any other prepared shards are released. */
-  const shardsOf = (batch: unknown): Shards => {
+  const cut = (batch: unknown): Shards => shardBatch(batch, o.devices, slotSets[cuts++ % 2] as ShardSlots, o.backend.name)
+  /** Takes the prepared shards out; those of another batch (or all, without one) are released. */
+  const takePrepared = (batch?: unknown): Shards | undefined => {
     const early = prepared
     prepared = undefined
     if (early !== undefined && early.batch === batch) return early.shards
-    if (early !== undefined) tf.dispose(tensorsOf(early.shards.local))
-    return shardBatch(batch, o.devices, slots(), o.backend.name)
+    if (early !== undefined) o.backend.dispose(early.shards.local)
+    return undefined
   }
+  /** The batch's shards: those cut ahead of time, else cut now. */
+  const shardsOf = (batch: unknown): Shards => takePrepared(batch) ?? cut(batch)
 
   const share = (state: TrainState): void => {
     if (shared === state.params || layout === undefined || variables === undefined) return
@@ -274,13 +275,12 @@ export const ddp = (o: DdpOptions): TrainStrategy => {
       }),
 
     prepare: (batch) => {
-      if (prepared !== undefined) tf.dispose(tensorsOf(prepared.shards.local))
-      prepared = { batch, shards: shardBatch(batch, o.devices, slots(), o.backend.name) }
+      takePrepared()
+      prepared = { batch, shards: cut(batch) }
     },
 
     close: () => {
-      if (prepared !== undefined) tf.dispose(tensorsOf(prepared.shards.local))
-      prepared = undefined
+      takePrepared()
       for (const w of workers) void w.terminate()
       workers.length = 0
     },
