@@ -50,10 +50,14 @@ export const cnn: Workload = {
 
 export type Batch = { x: tf.Tensor; y: tf.Tensor }
 
-/** The module rxtrain trains (the loss is the same function the hand-written loop uses). */
-/** `adam64`: the hand loop's own Adam, as tf.train.adam but with bias corrections in float64. */
+/**
+ * `adam`: tf.train.adam in (a) and rxtrain's Adam with `biasCorrection: 'float32'` (tf.train.adam's
+ * arithmetic) elsewhere, so that both compute the same numbers. `adam64`: Adam with its bias
+ * corrections in float64 (rxtrain's default; in the hand loop, tf.train.adam's update rewritten).
+ */
 export type OptimizerName = 'adam' | 'sgd' | 'adam64'
 
+/** The module rxtrain trains (the loss is the same function the hand-written loop uses). */
 export const moduleOf = (w: Workload, optimizer: OptimizerName = 'adam') =>
   defineModule({
     init: (key) => w.net.init(key, w.inputShape),
@@ -61,7 +65,7 @@ export const moduleOf = (w: Workload, optimizer: OptimizerName = 'adam') =>
       const loss = nn.softmaxCrossEntropy(w.net.apply(model, batch.x, ctx).y, batch.y)
       return { loss, logs: { 'train/loss': loss } }
     },
-    optimizer: optimizer === 'sgd' ? optim.sgd({ lr: 0.05 }) : optim.adam({ lr: w.lr }),
+    optimizer: optimizer === 'sgd' ? optim.sgd({ lr: 0.05 }) : optim.adam({ lr: w.lr, ...(optimizer === 'adam' && { biasCorrection: 'float32' as const }) }),
   })
 
 /** The first `n` training digits as columns shaped for the workload. */

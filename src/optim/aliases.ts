@@ -51,6 +51,8 @@ export interface AdamAliasOptions {
   readonly b2?: number
   /** Default 1e-8 (tfjs `tf.train.adam` uses 1e-7). */
   readonly eps?: number
+  /** `'float32'` computes the bias corrections as `tf.train.adam` does (see `scaleByAdam`). Default `'float64'`. */
+  readonly biasCorrection?: 'float64' | 'float32'
 }
 
 /**
@@ -60,8 +62,8 @@ export interface AdamAliasOptions {
  * const optimizer = adam({ lr: warmupCosineDecay({ peak: 1e-3, warmupSteps: 100, decaySteps: 5000 }) })
  */
 export const adam = (options: AdamAliasOptions = {}): GradientTransform<readonly [AdamState, CountState]> => {
-  const { lr = 1e-3, b1, b2, eps } = options
-  return chain(scaleByAdam({ b1, b2, eps }), scaleByLearningRate(lr))
+  const { lr = 1e-3, b1, b2, eps, biasCorrection } = options
+  return chain(scaleByAdam({ b1, b2, eps, biasCorrection }), scaleByLearningRate(lr))
 }
 
 /** `adamw`'s options. */
@@ -81,9 +83,9 @@ export interface AdamWOptions extends AdamAliasOptions {
  * const optimizer = adamw({ lr: 3e-4, weightDecay: 0.1, mask: (path) => path.endsWith('kernel') })
  */
 export const adamw = (options: AdamWOptions = {}): GradientTransform<readonly [AdamState, EmptyState, CountState]> => {
-  const { lr = 1e-3, b1, b2, eps, weightDecay = 0.01, mask } = options
+  const { lr = 1e-3, b1, b2, eps, biasCorrection, weightDecay = 0.01, mask } = options
   return chain(
-    scaleByAdam({ b1, b2, eps }),
+    scaleByAdam({ b1, b2, eps, biasCorrection }),
     addDecayedWeights({ weightDecay, mask }),
     scaleByLearningRate(lr),
   )

@@ -66,23 +66,25 @@ const flattenUncached = (params: Params, prefix: string): ParamLeaf[] => {
   return out
 }
 
+/** A tree shaped like `node` holding `leaves` from `at.i` onwards (a function, not a closure: this runs several times per step). */
+const buildLike = (node: Params, leaves: readonly tf.Tensor[], at: { i: number }): Params => {
+  const out: Record<string, tf.Tensor | Params> = {}
+  for (const key of Object.keys(node).sort()) {
+    const value = node[key]
+    if (isTensor(value)) {
+      const leaf = leaves[at.i++]
+      if (leaf === undefined) throw new Error('unflattenParams: fewer leaves than the template has')
+      out[key] = leaf
+    } else if (value !== undefined) out[key] = buildLike(value, leaves, at)
+  }
+  return out
+}
+
 /** Rebuilds a tree shaped like `template` from leaves in `flattenParams` order. */
 export const unflattenParams = <P extends Params>(template: P, leaves: readonly tf.Tensor[]): P => {
-  let i = 0
-  const build = (node: Params): Params => {
-    const out: Record<string, tf.Tensor | Params> = {}
-    for (const key of Object.keys(node).sort()) {
-      const value = node[key]
-      if (isTensor(value)) {
-        const leaf = leaves[i++]
-        if (leaf === undefined) throw new Error('unflattenParams: fewer leaves than the template has')
-        out[key] = leaf
-      } else if (value !== undefined) out[key] = build(value)
-    }
-    return out
-  }
-  const result = build(template)
-  if (i !== leaves.length) throw new Error(`unflattenParams: ${leaves.length} leaves for a template of ${i}`)
+  const at = { i: 0 }
+  const result = buildLike(template, leaves, at)
+  if (at.i !== leaves.length) throw new Error(`unflattenParams: ${leaves.length} leaves for a template of ${at.i}`)
   return result as P
 }
 
@@ -137,12 +139,21 @@ export const structureDiff = (
   return lines
 }
 
-const sameLeaves = (a: readonly ParamLeaf[], b: readonly ParamLeaf[]): boolean =>
-  a.length === b.length &&
-  a.every((l, i) => {
+const sameShape = (a: readonly number[], b: readonly number[]): boolean => {
+  if (a.length !== b.length) return false
+  for (let j = 0; j < a.length; j++) if (a[j] !== b[j]) return false
+  return true
+}
+
+const sameLeaves = (a: readonly ParamLeaf[], b: readonly ParamLeaf[]): boolean => {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) {
+    const l = a[i] as ParamLeaf
     const m = b[i] as ParamLeaf
-    return l.path === m.path && l.tensor.dtype === m.tensor.dtype && l.tensor.shape.length === m.tensor.shape.length && l.tensor.shape.every((d, j) => d === m.tensor.shape[j])
-  })
+    if (l.path !== m.path || l.tensor.dtype !== m.tensor.dtype || !sameShape(l.tensor.shape, m.tensor.shape)) return false
+  }
+  return true
+}
 
 const assertSameStructure = (a: readonly ParamLeaf[], b: readonly ParamLeaf[]): void => {
   // The common case, checked without building specs (this runs several times per step).
@@ -159,21 +170,23 @@ const assertSameStructure = (a: readonly ParamLeaf[], b: readonly ParamLeaf[]): 
     )
 }
 
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype
+
+/** Adds the tensors inside `v` not seen yet to `out` (a function, not a closure: this runs several times per step). */
+const collectTensors = (v: unknown, seen: Set<number>, out: tf.Tensor[]): void => {
+  if (isTensor(v)) {
+    if (!seen.has(v.id)) {
+      seen.add(v.id)
+      out.push(v)
+    }
+  } else if (Array.isArray(v)) for (const x of v) collectTensors(x, seen, out)
+  else if (isRecord(v)) for (const key in v) collectTensors(v[key], seen, out)
+}
+
 /** Every tensor inside any nested value (records, arrays, tensors), each once. */
 export const tensorsOf = (value: unknown): tf.Tensor[] => {
-  const seen = new Set<number>()
   const out: tf.Tensor[] = []
-  const walk = (v: unknown): void => {
-    if (isTensor(v)) {
-      if (!seen.has(v.id)) {
-        seen.add(v.id)
-        out.push(v)
-      }
-    } else if (Array.isArray(v)) v.forEach(walk)
-    else if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype)
-      Object.values(v).forEach(walk)
-  }
-  walk(value)
+  collectTensors(value, new Set<number>(), out)
   return out
 }
 
@@ -196,15 +209,15 @@ export const releaseGeneration = (previous: unknown, next: unknown): void => {
  * `value` with every tensor replaced by `f(tensor)`, through records and arrays (other values
  * are kept as they are).
  */
-export const mapTensors = <T>(value: T, f: (t: tf.Tensor) => tf.Tensor): T => {
-  const walk = (v: unknown): unknown => {
-    if (isTensor(v)) return f(v)
-    if (Array.isArray(v)) return v.map(walk)
-    if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype)
-      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]))
-    return v
-  }
-  return walk(value) as T
+export const mapTensors = <T>(value: T, f: (t: tf.Tensor) => tf.Tensor): T => mapTensorsIn(value, f) as T
+
+const mapTensorsIn = (v: unknown, f: (t: tf.Tensor) => tf.Tensor): unknown => {
+  if (isTensor(v)) return f(v)
+  if (Array.isArray(v)) return v.map((x) => mapTensorsIn(x, f))
+  if (!isRecord(v)) return v
+  const out: Record<string, unknown> = {}
+  for (const key in v) out[key] = mapTensorsIn(v[key], f)
+  return out
 }
 
 /**

@@ -48,6 +48,7 @@ const invalid: readonly (readonly [string, () => unknown, string])[] = [
   ['b1 = 1', () => scaleByAdam({ b1: 1 }), 'b1'],
   ['b2 < 0', () => adam({ b2: -0.1 }), 'b2'],
   ['negative eps', () => scaleByAdam({ eps: -1e-8 }), 'eps'],
+  ['unknown bias correction', () => adam({ biasCorrection: 'float16' as 'float32' }), 'biasCorrection'],
   ['rms decay = 1', () => scaleByRms({ decay: 1 }), 'decay'],
   ['trace decay > 1', () => trace({ decay: 1.5 }), 'decay'],
   ['addDecayedWeights NaN', () => addDecayedWeights({ weightDecay: NaN }), 'weightDecay'],

@@ -106,6 +106,25 @@ describe('trajectories match tf.train over 20 steps of least squares (1e-6)', ()
     expectSameTrajectory(rxtrainRun(adam({ lr: 0.005, b1: 0.8, b2: 0.99, eps: 1e-7 })), reference)
   })
 
+  it("adam with biasCorrection 'float32' = tf.train.adam bit for bit, also at lr 0.05", () => {
+    for (const [lr, b1, b2] of [
+      [0.05, 0.9, 0.999],
+      [0.005, 0.8, 0.99],
+    ] as const) {
+      const reference = referenceRun(tf.train.adam(lr, b1, b2, 1e-7))
+      expectSameTrajectory(rxtrainRun(adam({ lr, b1, b2, eps: 1e-7, biasCorrection: 'float32' })), reference, 0)
+      // the default (float64) corrections do differ from tf.train.adam at this step size
+      if (lr === 0.05) expect(() => expectSameTrajectory(rxtrainRun(adam({ lr, b1, b2, eps: 1e-7 })), reference, 0)).toThrow()
+    }
+  })
+
+  it("biasCorrection 'float32': one optimizer run again from step 1 (as a resumed run may) gives the same updates", () => {
+    const opt = adam({ lr: 0.05, eps: 1e-7, biasCorrection: 'float32' })
+    const straight = rxtrainRun(opt)
+    // the same instance again from the start (the remembered powers go back to step 1)
+    expect(rxtrainRun(opt)).toEqual(straight)
+  })
+
   it('adam = exact Adam computed in float64 (lr 0.05, within 5e-7)', () => {
     const [lr, b1, b2, eps] = [0.05, 0.9, 0.999, 1e-7]
     const p = [0.1, -0.2, 0.3, 0.05] // w0, w1, w2, b
