@@ -51,8 +51,9 @@ const unwrap = <A>(e: E.Either<unknown, A>): A => {
 type Variant = 'plain' | 'hooks' | 'ddp' | 'ddpSplit'
 
 /**
- * One rxtrain run of `steps` steps: its seconds, its steady seconds (first finished step to last,
- * which leaves out starting DDP's worker threads) and final loss. `ddp` runs 2 ranks, each with the
+ * One rxtrain run of `steps` steps: its seconds, its steady samples/s (from the end of its first
+ * quarter of steps to its last, which leaves out starting DDP's worker threads and their warm-up:
+ * new threads run their first steps before the JIT and the heap settle) and final loss. `ddp` runs 2 ranks, each with the
  * workload's batch size (Lightning's per-device `batch_size`), so its global batches are twice as big;
  * `ddpSplit` splits the workload's batch between 2 ranks.
  */
@@ -60,6 +61,7 @@ const rxtrainRun = async (w: Workload, backend: Backend, arrays: MnistArrays, st
   const dir = mkdtempSync(join(tmpdir(), 'rxtrain-bench-'))
   let loss = Number.NaN
   let first = 0
+  const warmSteps = Math.max(1, Math.floor(steps / 4))
   let last = 0
   const global = variant === 'ddp' ? { ...w, batchSize: 2 * w.batchSize } : w
   const parallel = variant === 'ddp' || variant === 'ddpSplit'
@@ -73,13 +75,13 @@ const rxtrainRun = async (w: Workload, backend: Backend, arrays: MnistArrays, st
         if (e.type !== 'trainStep') return
         loss = e.loss
         last = performance.now()
-        if (e.globalStep === 1) first = last
+        if (e.globalStep === warmSteps) first = last
       }),
     ),
   )
   const seconds = (performance.now() - start) / 1000
   rmSync(dir, { recursive: true, force: true })
-  return { seconds, steadySamplesPerSecond: ((steps - 1) * global.batchSize) / ((last - first) / 1000), loss }
+  return { seconds, steadySamplesPerSecond: ((steps - warmSteps) * global.batchSize) / ((last - first) / 1000), loss }
 }
 
 interface Row {
@@ -87,7 +89,7 @@ interface Row {
   readonly backend: string
   readonly steps: number
   readonly samplesPerSecond: { a?: number; b?: number; c?: number; d?: number; e?: number }
-  /** Steady-state samples/s (first finished step to last) of (c) and (e). */
+  /** Steady-state samples/s (from the end of the first quarter of the steps to the last) of (c) and (e). */
   readonly steady: { c?: number; e?: number }
   /**
    * Ratios of methods within one repetition (methods in order, then in reverse), median over
@@ -280,7 +282,7 @@ const main = async (): Promise<void> => {
     'Samples per second (median of repeated runs after warm-up; same data, same initial parameters). c/a, d/c and e/c are medians over repetitions of the ratios within each (each repetition runs the methods in order, then in reverse, so a steady drift of the machine\'s speed cancels); c/b divides the medians ((b) runs in a process of its own).',
     '(a) hand-written tfjs loop (`tf.train.adam` + `minimize`, loss read every step, timed from parameter initialisation as (c) is), (b) tfjs-layers `model.fit` as tfjs ships it (own process, without rxtrain\'s wasm kernel corrections),',
     '(c) rxtrain `fit`, no hooks, (d) rxtrain `fit` with checkpoint + CSV + TensorBoard + progress bar, (e) rxtrain `strategy: \'ddp\'` on 2 workers, each with the',
-    "workload's batch size (global batches twice as big, as Lightning's per-device `batch_size`), steady state: first finished step to last, leaving out the workers' start; e/c compares it with (c)'s steady state.",
+    "workload's batch size (global batches twice as big, as Lightning's per-device `batch_size`), steady state: from the end of the run's first quarter of steps to its last, leaving out the workers' start and warm-up (new threads run their first steps slower); e/c compares it with (c)'s steady state, measured the same way.",
     '',
     '| workload | backend | steps | (a) hand loop | (b) layers fit | (c) rxtrain | (d) + hooks | (e) ddp | c/a | c/b | d/c | e/c | final loss a | final loss c |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
