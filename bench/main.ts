@@ -53,9 +53,9 @@ type Variant = 'plain' | 'hooks' | 'ddp' | 'ddpSplit'
 /**
  * One rxtrain run of `steps` steps: its seconds, its steady samples/s (from the end of its first
  * quarter of steps to its last, which leaves out starting DDP's worker threads and their warm-up:
- * new threads run their first steps before the JIT and the heap settle) and final loss. `ddp` runs 2 ranks, each with the
- * workload's batch size (Lightning's per-device `batch_size`), so its global batches are twice as big;
- * `ddpSplit` splits the workload's batch between 2 ranks.
+ * new threads run their first steps before the JIT and the heap settle) and final loss. `ddp` runs
+ * 2 ranks, each with the workload's batch size (Lightning's per-device `batch_size`), so its global
+ * batches are twice as big; `ddpSplit` splits the workload's batch between 2 ranks.
  */
 const rxtrainRun = async (w: Workload, backend: Backend, arrays: MnistArrays, steps: number, variant: Variant) => {
   const dir = mkdtempSync(join(tmpdir(), 'rxtrain-bench-'))

@@ -58,12 +58,12 @@ const float32Powers = (b1: number, b2: number): ((count: number) => readonly [nu
  */
 export const scaleByAdam = (options: AdamOptions = {}): GradientTransform<AdamState> => {
   const { b1 = 0.9, b2 = 0.999, eps = 1e-8, epsRoot = 0, biasCorrection = 'float64' } = options
-  const powers = biasCorrection === 'float32' ? float32Powers(b1, b2) : (count: number) => [b1 ** count, b2 ** count] as const
   requireDecayRate('scaleByAdam', 'b1', b1)
   requireDecayRate('scaleByAdam', 'b2', b2)
   requireNonNegative('scaleByAdam', 'eps', eps)
   requireNonNegative('scaleByAdam', 'epsRoot', epsRoot)
   requireConfig(biasCorrection === 'float64' || biasCorrection === 'float32', 'scaleByAdam', 'biasCorrection', biasCorrection, "'float64' or 'float32'")
+  const powers = biasCorrection === 'float32' ? float32Powers(b1, b2) : (count: number) => [b1 ** count, b2 ** count] as const
   return {
     init: (params) => ({
       count: 0,
