@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import * as tf from '@tensorflow/tfjs-core'
 import { useBackend } from '../support/backend.js'
-import { adam, sgd } from '../../src/optim/aliases.js'
+import { adam, adamw, sgd } from '../../src/optim/aliases.js'
 import type { GradientTransform } from '../../src/optim/transform.js'
 import type { Params, StateTree } from '../../src/tree/tree.js'
 import { step, valuesOf } from './helpers.js'
@@ -116,6 +116,9 @@ describe('trajectories match tf.train over 20 steps of least squares (1e-6)', ()
       // the default (float64) corrections do differ from tf.train.adam at this step size
       if (lr === 0.05) expect(() => expectSameTrajectory(rxtrainRun(adam({ lr, b1, b2, eps: 1e-7 })), reference, 0)).toThrow()
     }
+    // adamw passes the option on (without weight decay it is Adam)
+    const reference = referenceRun(tf.train.adam(0.05, 0.9, 0.999, 1e-7))
+    expectSameTrajectory(rxtrainRun(adamw({ lr: 0.05, eps: 1e-7, weightDecay: 0, biasCorrection: 'float32' })), reference, 0)
   })
 
   it("biasCorrection 'float32': one optimizer run again from step 1 (as a resumed run may) gives the same updates", () => {
