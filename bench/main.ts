@@ -60,8 +60,9 @@ type Variant = 'plain' | 'hooks' | 'ddp' | 'ddpSplit'
 const rxtrainRun = async (w: Workload, backend: Backend, arrays: MnistArrays, steps: number, variant: Variant) => {
   const dir = mkdtempSync(join(tmpdir(), 'rxtrain-bench-'))
   let loss = Number.NaN
+  // The steady state is timed from the end of this step (the first quarter) to the last.
+  const steadyFrom = Math.max(1, Math.floor(steps / 4))
   let first = 0
-  const warmSteps = Math.max(1, Math.floor(steps / 4))
   let last = 0
   const global = variant === 'ddp' ? { ...w, batchSize: 2 * w.batchSize } : w
   const parallel = variant === 'ddp' || variant === 'ddpSplit'
@@ -75,13 +76,13 @@ const rxtrainRun = async (w: Workload, backend: Backend, arrays: MnistArrays, st
         if (e.type !== 'trainStep') return
         loss = e.loss
         last = performance.now()
-        if (e.globalStep === warmSteps) first = last
+        if (e.globalStep === steadyFrom) first = last
       }),
     ),
   )
   const seconds = (performance.now() - start) / 1000
   rmSync(dir, { recursive: true, force: true })
-  return { seconds, steadySamplesPerSecond: ((steps - warmSteps) * global.batchSize) / ((last - first) / 1000), loss }
+  return { seconds, steadySamplesPerSecond: ((steps - steadyFrom) * global.batchSize) / ((last - first) / 1000), loss }
 }
 
 interface Row {
@@ -124,19 +125,20 @@ const measure = async (
   let lossC: number | undefined
   const initial = () => tidy(() => moduleOf(w).init(split(key(0), 4)[0] as ReturnType<typeof key>))
   // warm-up: compile kernels, fill caches (not timed)
-  const warm = warmSteps
-  for (const m of warm === 0 ? [] : methods) {
+  for (const m of warmSteps === 0 ? [] : methods) {
     if (m === 'a') {
       const init = initial()
-      handLoop(w, init, arrays, warm)
+      handLoop(w, init, arrays, warmSteps)
       disposeTree(init)
-    } else if (m !== 'b') await rxtrainRun(w, backend, arrays, warm, variantOf(m))
+    } else if (m !== 'b') await rxtrainRun(w, backend, arrays, warmSteps, variantOf(m))
   }
   // Each repetition runs the methods forwards, then backwards (a c d e e d c a): the two runs of
   // a method sit symmetrically in time around the repetition's middle, so a machine slowing down or
   // speeding up steadily over it weighs the same on every method and cancels from their ratios.
+  // A single method has no ratio to protect: it runs once per repetition.
+  const order = methods.length > 1 ? [...methods, ...[...methods].reverse()] : methods
   for (let r = 0; r < reps; r++)
-    for (const m of [...methods, ...[...methods].reverse()]) {
+    for (const m of order) {
       if (m === 'a') {
         // From parameter initialisation, as (c)'s fit starts with the module's init.
         const start = performance.now()

@@ -41,8 +41,8 @@ export const encodeTrees = (
   const index = new Map<number, number>()
   const tensors: tf.Tensor[] = []
   const formats: StorageDtype[] = []
-  let format: StorageDtype = 'float32'
-  const walk = (v: unknown): unknown => {
+  // `format`: how the tree being walked stores its float tensors.
+  const walk = (v: unknown, format: StorageDtype): unknown => {
     if (v instanceof tf.Tensor) {
       let i = index.get(v.id)
       if (i === undefined) {
@@ -53,14 +53,11 @@ export const encodeTrees = (
       }
       return { [REF]: i }
     }
-    if (Array.isArray(v)) return v.map(walk)
-    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]))
+    if (Array.isArray(v)) return v.map((x) => walk(x, format))
+    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x, format)]))
     return v
   }
-  const encoded = trees.map((t, i) => {
-    format = storage[i] ?? 'float32'
-    return toJson(walk(t))
-  })
+  const encoded = trees.map((t, i) => toJson(walk(t, storage[i] ?? 'float32')))
   const values = tensors.map((t, i) => {
     const stored = formats[i] as StorageDtype
     if (t.dtype !== 'float32' && t.dtype !== 'int32' && t.dtype !== 'bool')

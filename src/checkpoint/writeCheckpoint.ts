@@ -38,8 +38,8 @@ export const encodeCheckpoint = (content: CheckpointContent, read?: (t: tf.Tenso
   // The storage dtype applies to the weights. Optimizer state and accumulated gradients stay
   // float32 (Adam's second moments underflow in float16), unless the policy keeps them rounded
   // already ('16-true', 'bf16-true'), where storing them in its format loses nothing.
-  const policy = resolvePrecision(content.precision.name)
-  const stateStorage = content.precision.name.endsWith('-true') ? policy.storageDtype : 'float32'
+  // (A policy's own storage dtype is exactly that: its half format under '-true', else float32.)
+  const stateStorage = resolvePrecision(content.precision.name).storageDtype
   const weights = content.precision.storageDtype
   const encoded = encodeTrees(treesOf(content), [weights, weights, stateStorage, stateStorage], read)
   const spec = specOf(state.params)

@@ -128,8 +128,11 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
       return result.metrics
     }
 
-    /** Whether the epoch ends after the batch just run (Lightning's `TrainingEpochLoop.done`). */
-    const endChecks = (): AfterBatch => (globalStep >= plan.maxSteps || stopPending() ? 'endEpoch' : 'continue')
+    /**
+     * Whether the epoch ends after the batch just run (Lightning's `TrainingEpochLoop.done`), with
+     * `steps` optimizer steps taken (by default those taken so far).
+     */
+    const endChecks = (steps = globalStep): AfterBatch => (steps >= plan.maxSteps || stopPending() ? 'endEpoch' : 'continue')
 
     /** What follows a training batch: a validation at validation points (or at a stop), then the end checks. */
     const afterBatch = function* (epoch: number, batchIdx: number): Program<AfterBatch> {
@@ -179,7 +182,7 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
             const ctx = { stage: 'train' as const, training: true, key: foldIn(foldIn(stepKey, epoch), batchIdx), epoch, batchIdx, globalStep, ...computeCast }
             const trained = args.strategy.trainBatch({ module, optimizer, backend, precision, plan, lossScale, state: current(), batch: pulled.value, ctx, stepping })
             // While a step waits (DDP workers, a GPU read), the next batch is pulled, if there is one.
-            const pullNext = () => batchIdx + 1 < plan.numTrainBatches && globalStep + (stepping ? 1 : 0) < plan.maxSteps && !stopPending() && iterator.pullAhead()
+            const pullNext = () => batchIdx + 1 < plan.numTrainBatches && endChecks(globalStep + (stepping ? 1 : 0)) === 'continue' && iterator.pullAhead()
             const result = isObservable(trained) ? ((yield* overlapped(trained, pullNext)) as TrainedBatch<P, S>) : trained
             state = result.state
             if (precision.skipsNonFinite && stepping) lossScale = precision.nextScale(lossScale, result.gradsFinite)

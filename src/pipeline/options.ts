@@ -178,7 +178,7 @@ const optionsAreDecodable = (o: TrainerOptions): t.TypeOf<typeof TrainerOptionsC
 void decodedIsOptions
 void optionsAreDecodable
 
-export const optionNames = Object.keys(defaultOptions) as (keyof ResolvedOptions)[]
+const optionNames = Object.keys(defaultOptions) as (keyof ResolvedOptions)[]
 
 type Check = (value: unknown) => string | undefined
 

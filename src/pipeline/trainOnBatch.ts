@@ -77,6 +77,25 @@ export const optimizerStep = <P extends Params, S extends Params>(
 }
 
 /**
+ * A batch's gradients applied: added to those gathered so far in the accumulation window, then
+ * either one optimizer step (`stepping`) or kept for the next batch. `state` is the model state the
+ * batch produced. Call inside an allocation scope.
+ */
+export const accumulateOrStep = <P extends Params, S extends Params>(
+  optimizer: GradientTransform<StateTree>,
+  precision: Precision,
+  before: TrainState<P, S>,
+  state: S,
+  grads: Params,
+  stepping: boolean,
+): { readonly next: TrainState<P, S>; readonly gradsFinite: boolean } => {
+  const all = before.gradAccumulator == null ? grads : addGradients(before.gradAccumulator, grads)
+  const withState = { ...before, state }
+  if (!stepping) return { next: precision.storeState({ ...withState, gradAccumulator: all }), gradsFinite: true }
+  return optimizerStep(optimizer, precision, withState, all)
+}
+
+/**
  * Gradients left in an accumulation window when an epoch ends. A source of unknown length that ran
  * out inside the window steps on what it gathered (`step`); a window cut short by `maxSteps` or a
  * stop drops them, as Lightning does. Releases the old generation; undefined when no window is open.
@@ -100,10 +119,7 @@ const computeStep = <P extends Params, S extends Params, B>(a: TrainOnBatch<P, S
   let gradsFinite = true
   const step = a.backend.scoped(() => {
     const g = computeGradients(a.module, before, a.batch, a.ctx, { lossDivisor: a.plan.accumulateGradBatches, precision: a.precision, lossScale: a.lossScale })
-    const grads = before.gradAccumulator == null ? g.grads : addGradients(before.gradAccumulator, g.grads)
-    const withState = { ...before, state: g.state }
-    if (!a.stepping) return { next: a.precision.storeState({ ...withState, gradAccumulator: grads }), loss: g.loss, logs: g.logs }
-    const stepped = optimizerStep(a.optimizer, a.precision, withState, grads)
+    const stepped = accumulateOrStep(a.optimizer, a.precision, before, g.state, g.grads, a.stepping)
     gradsFinite = stepped.gradsFinite
     return { next: stepped.next, loss: g.loss, logs: g.logs }
   })

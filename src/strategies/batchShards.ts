@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core'
 import type { BackendName } from '../backends/backend.js'
 import { rxtrainError } from '../errors/rxtrainError.js'
 import { disposeTree } from '../tree/tree.js'
-import { heapView } from './sharedTensor.js'
+import { hostValues, tensorFromView } from './sharedTensor.js'
 
 type ShardDtype = 'float32' | 'int32' | 'bool'
 
@@ -92,7 +92,7 @@ export const shardBatch = (batch: unknown, n: number, slots: ShardSlots, backend
   const rowOf = (t: tf.Tensor): number => (total === 0 ? 0 : t.size / total)
   try {
     // Each tensor's values, read once for all the other ranks (a view of the heap on wasm).
-    const values = sizes[0] === total ? [] : tensors.map((t) => heapView(backend, t) ?? (t.dataSync() as Float32Array | Int32Array | Uint8Array))
+    const values = sizes[0] === total ? [] : tensors.map((t) => hostValues(backend, t))
     let from = sizes[0] ?? 0
     const remote = sizes.slice(1).map((size, i) => {
       const specs: SharedTensorSpec[] = []
@@ -140,8 +140,5 @@ const rebuild = (template: unknown, tensors: readonly tf.Tensor[]): unknown => {
 export const batchFromData = (data: BatchData, backend: BackendName): unknown =>
   rebuild(
     data.template,
-    data.tensors.map((t) => {
-      const view = viewOf(t.dtype, data.buffer, t.byteOffset, t.shape.reduce((a, b) => a * b, 1))
-      return tf.tensor(backend === 'wasm' ? view : view.slice(), [...t.shape], t.dtype)
-    }),
+    data.tensors.map((t) => tensorFromView(backend, viewOf(t.dtype, data.buffer, t.byteOffset, t.shape.reduce((a, b) => a * b, 1)), t.shape, t.dtype)),
   )

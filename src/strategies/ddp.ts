@@ -11,8 +11,8 @@ import type { TrainState } from '../pipeline/events.js'
 import type { Module } from '../pipeline/module.js'
 import { readBack } from '../pipeline/readBack.js'
 import { foldIn } from '../random/key.js'
-import { addGradients, computeGradients } from '../pipeline/step.js'
-import { nonFiniteLoss, optimizerStep, type TrainedBatch, type TrainOnBatch } from '../pipeline/trainOnBatch.js'
+import { computeGradients } from '../pipeline/step.js'
+import { accumulateOrStep, nonFiniteLoss, type TrainedBatch, type TrainOnBatch } from '../pipeline/trainOnBatch.js'
 import type { GradientTransform } from '../optim/transform.js'
 import { flattenParams, type Params, type StateTree, unflattenParams } from '../tree/tree.js'
 import { type Shards, type ShardSlots, shardBatch, shardSlots } from './batchShards.js'
@@ -115,11 +115,11 @@ export const ddp = (o: DdpOptions): TrainStrategy => {
     version++
   }
 
-  const ask = (rank: number, message: ToWorker, transfer: readonly ArrayBuffer[] = []): Promise<FromWorker> =>
+  const ask = (rank: number, message: ToWorker): Promise<FromWorker> =>
     new Promise((resolve, reject) => {
       if (failure !== undefined) return reject(failure)
       waiting.set(rank, { resolve, reject })
-      workers[rank - 1]?.postMessage(message, [...transfer])
+      workers[rank - 1]?.postMessage(message)
     })
 
   const failAll = (e: RxtrainError): void => {
@@ -237,11 +237,7 @@ export const ddp = (o: DdpOptions): TrainStrategy => {
                     }
                     return acc === l.tensor ? tf.clone(acc) : acc
                   })
-                  const grads = unflattenParams(g0.grads, summed)
-                  const all = before.gradAccumulator == null ? grads : addGradients(before.gradAccumulator, grads)
-                  const withState = { ...before, state: g0.state }
-                  if (!a.stepping) return a.precision.storeState({ ...withState, gradAccumulator: all })
-                  const stepped = optimizerStep(o.optimizer, a.precision, withState, all)
+                  const stepped = accumulateOrStep(o.optimizer, a.precision, before, g0.state, unflattenParams(g0.grads, summed), a.stepping)
                   gradsFinite = stepped.gradsFinite
                   return stepped.next
                 })

@@ -8,7 +8,11 @@ import type { BackendName } from '../backends/backend.js'
  * and the shared memory changes under them, so they get a copy.
  */
 export const tensorFromShared = (backend: BackendName, words: Float32Array, offset: number, size: number, shape: readonly number[]): tf.Tensor =>
-  tf.tensor(backend === 'wasm' ? words.subarray(offset, offset + size) : words.slice(offset, offset + size), [...shape], 'float32')
+  tensorFromView(backend, words.subarray(offset, offset + size), shape, 'float32')
+
+/** `tensorFromShared` for a view of any dtype (a view of shared memory, copied as that rule says). */
+export const tensorFromView = (backend: BackendName, view: Float32Array | Int32Array | Uint8Array, shape: readonly number[], dtype: 'float32' | 'int32' | 'bool'): tf.Tensor =>
+  tf.tensor(backend === 'wasm' ? view : view.slice(), [...shape], dtype)
 
 type Heap = { typedArrayFromHeap?(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array }
 
@@ -25,6 +29,9 @@ export const heapView = (backend: BackendName, t: tf.Tensor): Float32Array | Int
   return engine.typedArrayFromHeap?.call(engine, t)
 }
 
+/** A tensor's values on the host: a view of the wasm heap (used at once), else read back. */
+export const hostValues = (backend: BackendName, t: tf.Tensor): Float32Array | Int32Array | Uint8Array =>
+  heapView(backend, t) ?? (t.dataSync() as Float32Array | Int32Array | Uint8Array)
+
 /** Writes a float32 tensor's values into shared memory at `offset` (on wasm straight from its heap). */
-export const writeToShared = (backend: BackendName, t: tf.Tensor, words: Float32Array, offset: number): void =>
-  words.set((heapView(backend, t) ?? t.dataSync()) as Float32Array, offset)
+export const writeToShared = (backend: BackendName, t: tf.Tensor, words: Float32Array, offset: number): void => words.set(hostValues(backend, t), offset)
