@@ -10,7 +10,7 @@ import type { FitEvent } from '../../src/pipeline/events.js'
 import { fit } from '../../src/pipeline/fit.js'
 import { batchFromData, shardBatch, shardSlots } from '../../src/strategies/batchShards.js'
 import { disposeTree, flattenParams } from '../../src/tree/tree.js'
-import { blobsModule, failingModule } from '../fixtures/ddpModule.js'
+import { blobsModule, failingMainModule, failingModule, plateauModule } from '../fixtures/ddpModule.js'
 import { quiet, useBackend } from '../support/backend.js'
 
 let backend: Backend
@@ -25,7 +25,7 @@ const blobs = (n: number) => ({
 })
 const data = (batchSize = 33) => ({ train: fromArrays(blobs(20 * 33), { batchSize, shuffle: true }), val: fromArrays(blobs(40), { batchSize: 20 }) })
 
-const train = async (options: Parameters<typeof fit>[2], module = blobsModule, env: Partial<Parameters<typeof fit>[3]> = {}, hooks = (r: ReturnType<typeof fit>) => r, batchSize = 33) => {
+const train = async (options: Parameters<typeof fit>[2], module: typeof blobsModule | typeof plateauModule = blobsModule, env: Partial<Parameters<typeof fit>[3]> = {}, hooks = (r: ReturnType<typeof fit>) => r, batchSize = 33) => {
   const events: FitEvent[] = []
   const run = fit(module, data(batchSize), { maxSteps: 20, logEveryNSteps: 1, seed: 4, ...options }, { backend, signals: quiet, ...env })
   const model = await lastValueFrom(hooks(run).pipe(tap((e) => events.push(e)), trainedModel()))
@@ -109,6 +109,28 @@ describe("strategy: 'ddp'", () => {
     expect(acc(parallel)).toEqual(acc(single))
   }, 60_000)
 
+  it('gradient accumulation and clipping on 2 ranks match one device (1e-5): the updating rank rebuilds the run\'s optimizer and keeps the window', async () => {
+    const options = { accumulateGradBatches: 3, gradientClipVal: 0.05, maxSteps: 7 }
+    const single = await train(options)
+    const unclipped = await train({ ...options, gradientClipVal: 0 })
+    const parallel = await train({ ...options, strategy: 'ddp', devices: 2 })
+    const worst = (x: typeof single, y: typeof single) => x.params.flat().reduce((m, v, i) => Math.max(m, Math.abs(v - (y.params.flat()[i] as number))), 0)
+    expect(worst(single, unclipped)).toBeGreaterThan(1e-3)
+    expect(worst(single, parallel)).toBeLessThan(1e-5)
+    expect(parallel.events.filter((e) => e.type === 'trainStep' && e.optimizerStepped).length).toBe(7)
+  }, 60_000)
+
+  it('an optimizer state the loop changes between steps (a plateau at epoch ends) reaches the updating rank', async () => {
+    const options = { maxEpochs: 3, maxSteps: -1, limitTrainBatches: 4 }
+    const single = await train(options, plateauModule)
+    const parallel = await train({ ...options, strategy: 'ddp', devices: 2 }, plateauModule)
+    const scales = (r: typeof single) => r.events.flatMap((e) => (e.type === 'epochEnd' ? [plateauModule.optimizer.hyperparams?.(e.state.optState as never)?.plateauScale] : []))
+    expect(scales(single)).toEqual([1, 0.5, 0.25])
+    expect(scales(parallel)).toEqual(scales(single))
+    const worst = single.params.flat().reduce((m, v, i) => Math.max(m, Math.abs(v - (parallel.params.flat()[i] as number))), 0)
+    expect(worst).toBeLessThan(1e-5)
+  }, 60_000)
+
   it("'16-mixed' on 2 ranks: the workers compute in emulated float16 too, and the loss scale moves as on one device", async () => {
     const options = { precision: '16-mixed' as const, lossScaler: { initScale: 2 ** 20, growthInterval: 3 } }
     const single = await train(options)
@@ -166,6 +188,13 @@ describe("strategy: 'ddp'", () => {
   it('a crashing worker stops the whole run with its error, never a hang', async () => {
     const failure = await train({ strategy: 'ddp', devices: 2 }, failingModule).catch((e: unknown) => e)
     expect((failure as Error).message).toMatch(/in worker 1: .*boom in a worker|worker 1 failed: .*boom in a worker/)
+  }, 60_000)
+
+  it('an error in the main thread\'s step stops the run with it, and releases the rank waiting for its gradients', async () => {
+    const before = tf.memory().numTensors
+    const failure = await train({ strategy: 'ddp', devices: 2 }, failingMainModule).catch((e: unknown) => e)
+    expect((failure as Error).message).toMatch(/boom in the main thread/)
+    expect(tf.memory().numTensors).toBe(before)
   }, 60_000)
 
   it('needs to know where workers import the module from', async () => {
