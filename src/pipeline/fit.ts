@@ -6,12 +6,13 @@ import { type Precision, resolvePrecision } from '../backends/precision.js'
 import type { DataModule } from '../data/dataModule.js'
 import { type Env, liveEnv } from '../effects/env.js'
 import { rxtrainError } from '../errors/rxtrainError.js'
+import { chain } from '../optim/chain.js'
+import { clipByGlobalNorm, clipByValue } from '../optim/clip.js'
 import type { GradientTransform } from '../optim/transform.js'
 import type { Params, StateTree } from '../tree/tree.js'
 import { ddp } from '../strategies/ddp.js'
 import { singleDevice, type TrainStrategy } from '../strategies/strategy.js'
 import { drive } from './drive.js'
-import { effectiveOptimizer } from './effectiveOptimizer.js'
 import type { FitEvent } from './events.js'
 import { fitProgram } from './fitLoop.js'
 import type { ResumePoint } from './fitProgramArgs.js'
@@ -49,14 +50,7 @@ export const runBackend = (options: ResolvedOptions, env: Partial<RunEnv>): Obse
       )
 
 /** How batches are computed: this thread, or `devices` data-parallel ranks. */
-const strategyFor = (
-  o: ResolvedOptions,
-  module: Module<Params, Params, unknown>,
-  backend: Backend,
-  optimizer: GradientTransform<StateTree>,
-  precision: Precision,
-  plan: LoopPlan,
-): TrainStrategy => {
+const strategyFor = (o: ResolvedOptions, module: Module<Params, Params, unknown>, backend: Backend, optimizer: GradientTransform<StateTree>, precision: Precision): TrainStrategy => {
   if (o.strategy !== 'ddp' || o.devices === 1) return singleDevice
   if (module.source === undefined)
     throw rxtrainError(
@@ -65,7 +59,19 @@ const strategyFor = (
       "give it one: defineModule({ ..., source: { url: import.meta.url, exportName: 'myModule' } }) in the file that exports it.",
       { field: 'strategy' },
     )
-  return ddp({ devices: o.devices, module, source: module.source, backend, precision, optimizer, clip: { gradientClipVal: o.gradientClipVal, gradientClipAlgorithm: o.gradientClipAlgorithm }, plan })
+  return ddp({ devices: o.devices, module, source: module.source, backend, precision, optimizer })
+}
+
+/** The module's optimizer for this plan, behind the trainer's gradient clipping if any. */
+export const effectiveOptimizer = (
+  optimizer: Module<Params, Params, unknown>['optimizer'],
+  options: ResolvedOptions,
+  plan: LoopPlan,
+): GradientTransform<StateTree> => {
+  const base = typeof optimizer === 'function' ? optimizer(plan) : optimizer
+  const clip = options.gradientClipVal
+  if (clip === undefined || clip === 0) return base
+  return chain(options.gradientClipAlgorithm === 'value' ? clipByValue(clip) : clipByGlobalNorm(clip), base) as GradientTransform<StateTree>
 }
 
 /**
@@ -122,7 +128,7 @@ export const fit = <P extends Params, S extends Params, B>(
                   precision,
                   clock,
                   signals: env.signals ?? liveEnv.signals,
-                  strategy: strategyFor(o, module as Module<Params, Params, unknown>, backend, optimizer, precision, plan.right),
+                  strategy: strategyFor(o, module as Module<Params, Params, unknown>, backend, optimizer, precision),
                   ...(resume !== undefined && { resume }),
                 },
                 emit,

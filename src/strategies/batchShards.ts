@@ -3,7 +3,6 @@ import type { BackendName } from '../backends/backend.js'
 import { rxtrainError } from '../errors/rxtrainError.js'
 import { disposeTree } from '../tree/tree.js'
 import { hostValues, tensorFromView } from './sharedTensor.js'
-import { fromTemplate, toTemplate } from './treeTemplate.js'
 
 type ShardDtype = 'float32' | 'int32' | 'bool'
 
@@ -23,6 +22,8 @@ export interface BatchData {
   readonly buffer: SharedArrayBuffer
   readonly tensors: readonly SharedTensorSpec[]
 }
+
+const REF = '$tensor'
 
 /** A global batch cut for `n` ranks: this rank's shard as tensors, the others' in shared memory. */
 export interface Shards {
@@ -66,7 +67,14 @@ const viewOf = (dtype: ShardDtype, buffer: ArrayBufferLike, byteOffset: number, 
  * not be in use by a worker meanwhile. The batch stays the caller's.
  */
 export const shardBatch = (batch: unknown, n: number, slots: ShardSlots, backend: BackendName): Shards => {
-  const { template, tensors } = toTemplate(batch)
+  const tensors: tf.Tensor[] = []
+  const walk = (v: unknown): unknown => {
+    if (v instanceof tf.Tensor) return { [REF]: tensors.push(v) - 1 }
+    if (Array.isArray(v)) return v.map(walk)
+    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]))
+    return v
+  }
+  const template = walk(batch)
   const total = tensors[0]?.shape[0]
   if (total === undefined)
     throw rxtrainError('DataError', 'a batch for data-parallel training must hold tensors with a batch dimension', 'give batches as tensors, or records of tensors, batch dimension first.')
@@ -77,7 +85,7 @@ export const shardBatch = (batch: unknown, n: number, slots: ShardSlots, backend
       throw rxtrainError('DataError', `a ${t.dtype} tensor cannot be sent to a worker`, 'use float32, int32 or bool tensors in batches.')
   }
   const sizes = Array.from({ length: n }, (_, r) => Math.floor(total / n) + (r < total % n ? 1 : 0))
-  const local = fromTemplate(
+  const local = rebuild(
     template,
     tensors.map((t) => (sizes[0] === total ? tf.clone(t) : tf.slice(t, 0, sizes[0]))),
   )
@@ -111,12 +119,26 @@ export const shardBatch = (batch: unknown, n: number, slots: ShardSlots, backend
   }
 }
 
+/** The structure `template` with its tensor references replaced by `tensors`. */
+const rebuild = (template: unknown, tensors: readonly tf.Tensor[]): unknown => {
+  const walk = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(walk)
+    if (v !== null && typeof v === 'object') {
+      const keys = Object.keys(v)
+      if (keys.length === 1 && keys[0] === REF) return tensors[(v as Record<string, number>)[REF] as number]
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]))
+    }
+    return v
+  }
+  return walk(template)
+}
+
 /**
  * Rebuilds a shard from shared memory (new tensors, owned by the caller). The wasm backend copies
  * the values into its heap; other backends get a copy, since the slot is reused for later shards.
  */
 export const batchFromData = (data: BatchData, backend: BackendName): unknown =>
-  fromTemplate(
+  rebuild(
     data.template,
     data.tensors.map((t) => tensorFromView(backend, viewOf(t.dtype, data.buffer, t.byteOffset, t.shape.reduce((a, b) => a * b, 1)), t.shape, t.dtype)),
   )

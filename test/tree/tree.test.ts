@@ -51,6 +51,21 @@ describe('parameter trees', () => {
     disposeTree(t)
   })
 
+  it('a tree built like another flattens (and is built again) the same as one walked afresh', () => {
+    const t = tree()
+    const news = flattenParams(t).map((l) => tf.add(l.tensor, 1))
+    const built = unflattenParams(t, news)
+    // A record with the same keys in another order, never built by unflatten: walked afresh.
+    const fresh = { a: { w: built.a.w, b: built.a.b }, z: built.z }
+    expect(flattenParams(built)).toEqual(flattenParams(fresh))
+    expect(flattenParams(built).map((l) => l.tensor)).toEqual(news)
+    const again = unflattenParams(built, flattenParams(t).map((l) => l.tensor))
+    expect(Object.keys(again.a)).toEqual(['b', 'w'])
+    expect(again.a.w).toBe(t.a.w)
+    expect(flattenParams(again.a, 'a').map((l) => l.path)).toEqual(['a/b', 'a/w'])
+    disposeTree([t, news])
+  })
+
   it('map keeps the structure and passes paths', () => {
     const t = tree()
     const paths: string[] = []
