@@ -57,7 +57,7 @@ const flattened = new WeakMap<Params, readonly ParamLeaf[]>()
 
 const flattenUncached = (params: Params, prefix: string): ParamLeaf[] => {
   const out: ParamLeaf[] = []
-  for (const key of sortedKeys(params)) {
+  for (const key of Object.keys(params).sort()) {
     const value = params[key]
     const path = prefix === '' ? key : `${prefix}/${key}`
     if (isTensor(value)) out.push({ path, tensor: value })
@@ -66,24 +66,10 @@ const flattenUncached = (params: Params, prefix: string): ParamLeaf[] => {
   return out
 }
 
-/** A record's keys, sorted; remembered for the record and for the trees built like it. */
-const sortedKeys = (node: Params): readonly string[] => {
-  const known = keysOf.get(node)
-  if (known !== undefined) return known
-  const keys = Object.keys(node).sort()
-  // Callers may walk a state tree's plain values (numbers) as records of no keys.
-  if (typeof node === 'object' && node !== null) keysOf.set(node, keys)
-  return keys
-}
-
-const keysOf = new WeakMap<Params, readonly string[]>()
-
 /** A tree shaped like `node` holding `leaves` from `at.i` onwards (a function, not a closure: this runs several times per step). */
 const buildLike = (node: Params, leaves: readonly tf.Tensor[], at: { i: number }): Params => {
   const out: Record<string, tf.Tensor | Params> = {}
-  const keys = sortedKeys(node)
-  keysOf.set(out, keys)
-  for (const key of keys) {
+  for (const key of Object.keys(node).sort()) {
     const value = node[key]
     if (isTensor(value)) {
       const leaf = leaves[at.i++]
@@ -99,14 +85,6 @@ export const unflattenParams = <P extends Params>(template: P, leaves: readonly 
   const at = { i: 0 }
   const result = buildLike(template, leaves, at)
   if (at.i !== leaves.length) throw new Error(`unflattenParams: ${leaves.length} leaves for a template of ${at.i}`)
-  // The new tree's leaves are known: the template's paths with the given tensors. Recording them
-  // spares the next flatten of this tree (the loop flattens each new tree again: gradients,
-  // updates, moments, parameters).
-  const paths = flattenParams(template)
-  flattened.set(
-    result,
-    paths.map((l, i) => ({ path: l.path, tensor: leaves[i] as tf.Tensor })),
-  )
   return result as P
 }
 
