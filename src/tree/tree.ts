@@ -139,18 +139,12 @@ export const structureDiff = (
   return lines
 }
 
-const sameShape = (a: readonly number[], b: readonly number[]): boolean => {
-  if (a.length !== b.length) return false
-  for (let j = 0; j < a.length; j++) if (a[j] !== b[j]) return false
-  return true
-}
-
 const sameLeaves = (a: readonly ParamLeaf[], b: readonly ParamLeaf[]): boolean => {
   if (a.length !== b.length) return false
   for (let i = 0; i < a.length; i++) {
     const l = a[i] as ParamLeaf
     const m = b[i] as ParamLeaf
-    if (l.path !== m.path || l.tensor.dtype !== m.tensor.dtype || !sameShape(l.tensor.shape, m.tensor.shape)) return false
+    if (l.path !== m.path || l.tensor.dtype !== m.tensor.dtype || !tf.util.arraysEqual(l.tensor.shape, m.tensor.shape)) return false
   }
   return true
 }
