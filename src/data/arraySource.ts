@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core'
 import { rxtrainError } from '../errors/rxtrainError.js'
 import { permutation } from '../random/sample.js'
 import { type BatchSource, done } from './source.js'
-import { batchCount, type BatchingOptions, validateBatching } from './batching.js'
+import { batchCount, batchRows, type BatchingOptions, validateBatching } from './batching.js'
+import { shardRange } from './shardRows.js'
 
 /** A typed array that can back a column. */
 export type ColumnData = Float32Array | Int32Array | Uint8Array | Uint8ClampedArray | Int8Array | Int16Array | Uint16Array
@@ -70,7 +71,9 @@ const gatherRows = (c: Column, indices: Int32Array, from: number, to: number): t
 /**
  * Batches from columns of host arrays. Each batch is built when pulled (one copy of the batch's
  * rows), so the dataset itself never lives in the tensor engine. With `shuffle`, each pass uses a
- * permutation drawn from the pass's key: the same seed gives the same order.
+ * permutation drawn from the pass's key: the same seed gives the same order. A pass opened for one
+ * data-parallel rank (`order.shard`) builds only that rank's rows of each batch; the source's
+ * `recipe` lets each worker thread build the same source, and so load its own rows.
  *
  * @example
  * const source = fromArrays(
@@ -85,14 +88,15 @@ export const fromArrays = <C extends Columns>(columns: C, options: BatchingOptio
   const natural = Int32Array.from({ length: n }, (_, i) => i)
   return {
     numBatches,
+    recipe: { kind: 'arrays', columns, options },
     open: (order) => {
       const indices = options.shuffle === true && order.noShuffle !== true ? permutation(order.key, n) : natural
       let b = order.skipBatches ?? 0
       return {
         next: () => {
           if (b >= numBatches) return done
-          const from = b * options.batchSize
-          const to = Math.min(n, from + options.batchSize)
+          const rows = batchRows(n, options, b)
+          const [from, to] = order.shard === undefined ? rows : shardRange(rows[0], rows[1], order.shard)
           b++
           const batch: Record<string, tf.Tensor> = {}
           for (const [name, c] of Object.entries(columns)) batch[name] = gatherRows(c, indices, from, to)

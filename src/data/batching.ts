@@ -19,3 +19,9 @@ export const validateBatching = (o: BatchingOptions): void => {
 /** Batches per pass over `n` examples. */
 export const batchCount = (n: number, o: BatchingOptions): number =>
   o.dropLast === true ? Math.floor(n / o.batchSize) : Math.ceil(n / o.batchSize)
+
+/** The example rows `[from, to)` of batch `b` of a pass over `n` examples (before any shuffle's order). */
+export const batchRows = (n: number, o: BatchingOptions, b: number): readonly [number, number] => {
+  const from = b * o.batchSize
+  return [from, Math.min(n, from + o.batchSize)]
+}

@@ -1,5 +1,7 @@
 import type { Observable } from 'rxjs'
 import type { Key } from '../random/key.js'
+import type { ShardOf } from './shardRows.js'
+import type { SourceRecipe } from './sourceRecipe.js'
 
 /**
  * One pull from a batch iterator: the next batch, or `done` at the end of the pass. A source
@@ -32,6 +34,12 @@ export interface PassOrder {
    * on how many passes came before (tf.data's reshuffling) use it to catch up after a resume.
    */
   readonly epoch?: number
+  /**
+   * Only this rank's rows of every batch (Lightning's DistributedSampler): data-parallel ranks
+   * load their own shards. Sources with a `recipe` honour it; the others are pulled whole by the
+   * main thread, which cuts each batch.
+   */
+  readonly shard?: ShardOf
 }
 
 /**
@@ -45,6 +53,12 @@ export interface PassOrder {
 export interface BatchSource<B> {
   readonly numBatches: number | undefined
   open(order: PassOrder): BatchIterator<B>
+  /**
+   * How a data-parallel worker thread builds the same source in its own thread (plain data), so
+   * that each rank loads its own shard of every batch. Sources without one are pulled by the main
+   * thread only.
+   */
+  readonly recipe?: SourceRecipe
 }
 
 /** A finished pull. */

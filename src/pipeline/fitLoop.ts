@@ -165,7 +165,8 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
       }
       let lastBatch = firstBatch - 1
       if (next === 'continue' && !exhausted) {
-        const iterator = lookahead(train.open({ key: foldIn(shuffleKey, epoch), noShuffle: plan.noShuffle, skipBatches: firstBatch, epoch }), args.strategy.prepare)
+        const order = { key: foldIn(shuffleKey, epoch), noShuffle: plan.noShuffle, skipBatches: firstBatch, epoch }
+        const iterator = lookahead(args.strategy.openTrain?.(train, order) ?? train.open(order), args.strategy.prepare)
         try {
           for (let batchIdx = firstBatch; batchIdx < plan.numTrainBatches; batchIdx++) {
             // Lightning checks a pending stop before every batch (e.g. one requested at epochStart).

@@ -15,6 +15,10 @@ import { computeGradients } from '../pipeline/step.js'
 import { accumulateOrStep, nonFiniteLoss, type TrainedBatch, type TrainOnBatch } from '../pipeline/trainOnBatch.js'
 import type { GradientTransform } from '../optim/transform.js'
 import { flattenParams, type Params, type StateTree, unflattenParams } from '../tree/tree.js'
+import type { BatchSource, PassOrder } from '../data/source.js'
+import { shardSizes } from '../data/shardRows.js'
+import { compactRecipe, recipeBatchSizes, type SourceRecipe } from '../data/sourceRecipe.js'
+import { batchSizeOf } from '../pipeline/batches.js'
 import { type Shards, type ShardSlots, shardBatch, shardSlots } from './batchShards.js'
 import { mergeLogs } from './mergeLogs.js'
 import type { FromWorker, SharedLayout, ToWorker } from './protocol.js'
@@ -107,6 +111,19 @@ export const ddp = (o: DdpOptions): TrainStrategy => {
   /** The batch's shards: those cut ahead of time, else cut now. */
   const shardsOf = (batch: unknown): Shards => takePrepared(batch) ?? cut(batch)
 
+  // The pass under way, when every rank loads its own rows of each batch (a source with a
+  // recipe): then this thread pulls only rank 0's rows, and nothing is cut or copied.
+  let ownRows: { readonly batchSize: (batchIdx: number) => number } | undefined
+  let sentRecipe: SourceRecipe | undefined
+  /** Rank 0's rows as the shards of a batch whose other ranks load their own. */
+  const ownShards = (batch: unknown, batchIdx: number, batchSize: (batchIdx: number) => number): Shards => {
+    const sizes = shardSizes(batchSize(batchIdx), o.devices)
+    const size = batchSizeOf(batch)
+    if (size !== sizes[0])
+      throw rxtrainError('DataError', `batch ${batchIdx} has ${size} rows in rank 0, where its source's recipe gives ${sizes[0]}`, 'a source with a recipe must pull the rows its recipe describes.')
+    return { local: batch, remote: [], sizes }
+  }
+
   const share = (state: TrainState): void => {
     if (shared === state.params || layout === undefined || variables === undefined) return
     const all = [...flattenParams(state.params), ...flattenParams(state.state)]
@@ -182,7 +199,7 @@ export const ddp = (o: DdpOptions): TrainStrategy => {
         let next: TrainState<P, S> | undefined
         try {
           share(before)
-          const { local, remote, sizes } = shardsOf(a.batch)
+          const { local, remote, sizes } = ownRows === undefined ? shardsOf(a.batch) : ownShards(a.batch, ctx.batchIdx, ownRows.batchSize)
           const total = sizes.reduce((x, y) => x + y, 0)
           // Each rank's loss is weighted by its share of the global batch before differentiation,
           // so the global gradient is the plain sum of the ranks' gradients.
@@ -195,11 +212,11 @@ export const ddp = (o: DdpOptions): TrainStrategy => {
             void castCompute
             return { ...plain, key: [k[0], k[1]] as const }
           }
-          const pending = remote.flatMap((shard, i) =>
+          const pending = sizes.slice(1).flatMap((_, i) =>
             (sizes[i + 1] ?? 0) === 0
               ? []
               : [
-                  ask(i + 1, { type: 'step', version, batch: shard, ctx: ctxData(i + 1), lossDivisor: divisor(i + 1), lossScale: a.lossScale }).then((m) => ({
+                  ask(i + 1, { type: 'step', version, ...(remote[i] !== undefined && { batch: remote[i] }), size: sizes[i + 1] ?? 0, ctx: ctxData(i + 1), lossDivisor: divisor(i + 1), lossScale: a.lossScale }).then((m) => ({
                     rank: i + 1,
                     m,
                   })),
@@ -270,7 +287,28 @@ export const ddp = (o: DdpOptions): TrainStrategy => {
         }
       }),
 
+    openTrain: <B>(source: BatchSource<B>, order: PassOrder) => {
+      takePrepared()
+      const recipe = source.recipe
+      if (recipe === undefined || workers.length === 0) {
+        ownRows = undefined
+        return source.open(order)
+      }
+      const fresh = recipe !== sentRecipe ? compactRecipe(recipe) : undefined
+      sentRecipe = recipe
+      const plainOrder = {
+        key: [order.key[0], order.key[1]] as const,
+        ...(order.noShuffle !== undefined && { noShuffle: order.noShuffle }),
+        ...(order.skipBatches !== undefined && { skipBatches: order.skipBatches }),
+        ...(order.epoch !== undefined && { epoch: order.epoch }),
+      }
+      workers.forEach((w, i) => w.postMessage({ type: 'open', ...(fresh !== undefined && { recipe: fresh }), order: plainOrder, shard: { rank: i + 1, ranks: o.devices } } satisfies ToWorker))
+      ownRows = { batchSize: recipeBatchSizes(recipe) }
+      return source.open({ ...order, shard: { rank: 0, ranks: o.devices } })
+    },
+
     prepare: (batch) => {
+      if (ownRows !== undefined) return
       takePrepared()
       prepared = { batch, shards: cut(batch) }
     },

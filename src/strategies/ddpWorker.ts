@@ -6,6 +6,10 @@
 import { parentPort } from 'node:worker_threads'
 import * as tf from '@tensorflow/tfjs-core'
 import * as E from 'fp-ts/lib/Either.js'
+import { isObservable } from 'rxjs'
+import type { BatchIterator, BatchSource } from '../data/source.js'
+import { sourceFromRecipe } from '../data/sourceRecipe.js'
+import { batchSizeOf } from '../pipeline/batches.js'
 import type { Backend } from '../backends/backend.js'
 import { float32Precision, type Precision, resolvePrecision } from '../backends/precision.js'
 import { isRxtrainError } from '../errors/rxtrainError.js'
@@ -30,6 +34,35 @@ let gradients: Float32Array
 let rank = 0
 let version = -1
 let model: { params: Params; state: Params } | undefined
+let source: BatchSource<unknown> | undefined
+/** The pass this rank loads its own rows from, and the batch it pulled ahead (by index in the pass). */
+let pass: { readonly iterator: BatchIterator<unknown>; next: number; ahead?: { readonly idx: number; readonly batch: unknown } } | undefined
+
+/** The next batch of this rank's pass, with its index. */
+const pullOwn = (p: NonNullable<typeof pass>): { readonly idx: number; readonly batch: unknown } => {
+  const r = p.iterator.next()
+  if (isObservable(r)) throw new Error('a source with a recipe must answer pulls synchronously')
+  if (r.done === true) throw new Error(`this rank's pass over the training data ended at batch ${p.next}, before the main thread's`)
+  return { idx: p.next++, batch: r.value }
+}
+
+/** This rank's rows of batch `batchIdx` (batches it had no rows of are skipped, and released). */
+const ownBatch = (batchIdx: number): unknown => {
+  if (pass === undefined) throw new Error('a step without rows came before a pass was opened')
+  for (;;) {
+    const got = pass.ahead ?? pullOwn(pass)
+    pass.ahead = undefined
+    if (got.idx === batchIdx) return got.batch
+    disposeTree(got.batch)
+    if (got.idx > batchIdx) throw new Error(`batch ${batchIdx} was asked for after batch ${got.idx}`)
+  }
+}
+
+const closePass = (): void => {
+  if (pass?.ahead !== undefined) disposeTree(pass.ahead.batch)
+  pass?.iterator.close()
+  pass = undefined
+}
 
 const send = (m: FromWorker): void => port.postMessage(m)
 
@@ -76,8 +109,21 @@ port.on('message', async (m: ToWorker) => {
       send({ type: 'ready' })
       return
     }
+    if (m.type === 'open') {
+      closePass()
+      if (m.recipe !== undefined) source = sourceFromRecipe(m.recipe)
+      if (source === undefined) throw new Error('a pass was opened before its source was given')
+      const { key, ...order } = m.order
+      pass = { iterator: source.open({ ...order, key: keyFromWords(key), shard: m.shard }), next: m.order.skipBatches ?? 0 }
+      return
+    }
     const current = currentModel(m.version)
-    const batch = batchFromData(m.batch, backend.name)
+    const batch = m.batch === undefined ? ownBatch(m.ctx.batchIdx) : batchFromData(m.batch, backend.name)
+    const size = batchSizeOf(batch)
+    if (size !== m.size) {
+      disposeTree(batch)
+      throw new Error(`this rank's rows of batch ${m.ctx.batchIdx} are ${size}, where the main thread expects ${m.size}`)
+    }
     const ctx = { ...m.ctx, key: keyFromWords(m.ctx.key), ...(precision.computeFormat !== undefined && { castCompute: precision.castCompute }) }
     try {
       const g = backend.scoped(() => computeGradients(module, current, batch, ctx, { lossDivisor: m.lossDivisor, precision, lossScale: m.lossScale }))
@@ -87,7 +133,6 @@ port.on('message', async (m: ToWorker) => {
         if (spec === undefined) throw new Error('the gradients do not match the shared layout')
         writeToShared(backend.name, leaf.tensor, gradients, slot + spec.offset)
       }
-      const size = m.batch.tensors[0]?.shape[0] ?? 1
       const read = readBack(backend, { logs: g.logs, defaults: { onStep: true, onEpoch: false }, batchSize: size, extra: [g.loss], keep: [current, batch] })
       tf.dispose(flattenParams(g.grads).map((l) => l.tensor))
       if (g.state !== current.state) tf.dispose(flattenParams(g.state).map((l) => l.tensor))
@@ -99,6 +144,8 @@ port.on('message', async (m: ToWorker) => {
     } finally {
       disposeTree(batch)
     }
+    // This rank's next rows, loaded while the main thread finishes the step.
+    if (m.batch === undefined && pass !== undefined && pass.ahead === undefined && (source?.numBatches === undefined || pass.next < source.numBatches)) pass.ahead = pullOwn(pass)
   } catch (e) {
     fail(e)
   }

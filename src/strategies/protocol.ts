@@ -2,6 +2,8 @@ import type { BackendName } from '../backends/backend.js'
 import type { LossScale, PrecisionName } from '../backends/precision.js'
 import type { ReadLog } from '../pipeline/logs.js'
 import type { Stage } from '../pipeline/module.js'
+import type { ShardOf } from '../data/shardRows.js'
+import type { SourceRecipe } from '../data/sourceRecipe.js'
 import type { BatchData } from './batchShards.js'
 
 /** Where each variable lies in the shared parameter buffer (float32 words). */
@@ -45,10 +47,23 @@ export type ToWorker =
       readonly gradients: SharedArrayBuffer
     }
   | {
+      /**
+       * A pass over the training data begins: the worker opens it for its own rows (with the
+       * source's recipe the first time), and takes each step's rows from it.
+       */
+      readonly type: 'open'
+      readonly recipe?: SourceRecipe
+      readonly order: { readonly key: readonly [number, number]; readonly noShuffle?: boolean; readonly skipBatches?: number; readonly epoch?: number }
+      readonly shard: ShardOf
+    }
+  | {
       readonly type: 'step'
       /** Increments whenever the main thread rewrote the shared variables. */
       readonly version: number
-      readonly batch: BatchData
+      /** This rank's rows, cut by the main thread; absent when the worker loads its own (`open`). */
+      readonly batch?: BatchData
+      /** The rows the main thread expects this rank's shard to have. */
+      readonly size: number
       readonly ctx: StepContextData
       readonly lossDivisor: number
       readonly lossScale: LossScale

@@ -1,4 +1,5 @@
 import type { Observable } from 'rxjs'
+import type { BatchIterator, BatchSource, PassOrder } from '../data/source.js'
 import type { TrainState } from '../pipeline/events.js'
 import type { Params } from '../tree/tree.js'
 import { type TrainedBatch, type TrainOnBatch, trainOnBatch } from '../pipeline/trainOnBatch.js'
@@ -12,6 +13,12 @@ export interface TrainStrategy {
   readonly name: string
   /** Prepares once the initial state exists (e.g. starts workers and waits until they are ready). */
   start?(state: TrainState): Observable<unknown>
+  /**
+   * Opens a pass over the training data for this thread (`source.open(order)` when absent). DDP
+   * opens it for rank 0's rows when every rank can load its own rows, and has the workers open
+   * theirs.
+   */
+  openTrain?<B>(source: BatchSource<B>, order: PassOrder): BatchIterator<B>
   trainBatch<P extends Params, S extends Params, B>(a: TrainOnBatch<P, S, B>): TrainedBatch<P, S> | Observable<TrainedBatch<P, S>>
   /**
    * Work on a batch that can be done before its step, called when the loop pulls the batch while

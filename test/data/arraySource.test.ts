@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { fromArrays } from '../../src/data/arraySource.js'
+import { compactRecipe, recipeBatchSizes, sourceFromRecipe } from '../../src/data/sourceRecipe.js'
 import { hasTag, isRxtrainError } from '../../src/errors/rxtrainError.js'
 import { foldIn, key } from '../../src/random/key.js'
 import { useBackend } from '../support/backend.js'
@@ -162,6 +163,54 @@ describe('fromArrays: order', () => {
     const past = await pass(source, { key: k, skipBatches: 99 })
     expect(past).toEqual([])
     disposeAll([...full, ...resumed, ...unshuffled])
+  })
+})
+
+describe('fromArrays: data-parallel shards and recipe', () => {
+  const n = 23
+  const source = fromArrays(columns(n), { batchSize: 8, shuffle: true })
+
+  it("a pass opened for each rank gives that rank's rows of every batch, which together are the whole batch in order", async () => {
+    const k = key(5)
+    const whole = await pass(source, { key: k, skipBatches: 1 })
+    const ranks = await Promise.all([0, 1, 2].map((rank) => pass(source, { key: k, skipBatches: 1, shard: { rank, ranks: 3 } })))
+    expect(whole.map((b) => b.y.shape[0])).toEqual([8, 7])
+    // 8 rows: 3, 3, 2; the last batch's 7: 3, 2, 2
+    expect(ranks.map((r) => r.map((b) => b.y.shape[0]))).toEqual([
+      [3, 3],
+      [3, 2],
+      [2, 2],
+    ])
+    whole.forEach((b, i) => {
+      expect(ranks.flatMap((r) => values((r[i] as (typeof r)[0]).y))).toEqual(values(b.y))
+      expect(ranks.flatMap((r) => values((r[i] as (typeof r)[0]).x))).toEqual(values(b.x))
+    })
+    disposeAll([...whole, ...ranks.flat()])
+  })
+
+  it('carries a recipe that builds the same source elsewhere, and tells the size of each batch', async () => {
+    const recipe = source.recipe
+    if (recipe === undefined) throw new Error('fromArrays has a recipe')
+    const k = key(8)
+    const rebuilt = await pass(sourceFromRecipe(recipe) as typeof source, { key: k })
+    const original = await pass(source, { key: k })
+    expect(rebuilt.map((b) => values(b.x))).toEqual(original.map((b) => values(b.x)))
+    const sizes = recipeBatchSizes(recipe)
+    expect([0, 1, 2].map(sizes)).toEqual([8, 8, 7])
+    disposeAll([...rebuilt, ...original])
+  })
+
+  it('a compact recipe copies only the values a column uses, so that posting it does not copy a whole file', () => {
+    const file = new Float32Array(100)
+    file.set([1, 2, 3, 4], 10)
+    const view = fromArrays({ x: { data: file.subarray(10, 14), shape: [2] } }, { batchSize: 1 }).recipe
+    if (view === undefined) throw new Error('fromArrays has a recipe')
+    const compact = compactRecipe(view).columns.x?.data
+    expect(compact?.buffer.byteLength).toBe(16)
+    expect(Array.from(compact ?? [])).toEqual([1, 2, 3, 4])
+    const whole = fromArrays({ x: { data: new Float32Array(4), shape: [2] } }, { batchSize: 1 }).recipe
+    if (whole === undefined) throw new Error('fromArrays has a recipe')
+    expect(compactRecipe(whole).columns.x?.data).toBe(whole.columns.x?.data)
   })
 })
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core'
-import { lastValueFrom, tap } from 'rxjs'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { isObservable, lastValueFrom, tap } from 'rxjs'
+import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Backend } from '../../src/backends/backend.js'
 import { fromArrays } from '../../src/data/arraySource.js'
 import { memoryFileSystem } from '../../src/effects/memoryFileSystem.js'
@@ -18,12 +18,34 @@ beforeAll(async () => {
   backend = await useBackend('wasm')
   ;(globalThis as { __rxtrainMainThread?: boolean }).__rxtrainMainThread = true
 })
+afterEach(() => {
+  shapeTrain = (s) => s
+})
 
 const blobs = (n: number) => ({
   x: { data: Float32Array.from({ length: n * 8 }, (_, i) => Math.sin(i * 0.7) + ((Math.floor(i / 8) % 3) - 1)), shape: [8] },
   y: { data: Int32Array.from({ length: n }, (_, i) => i % 3), shape: [], dtype: 'int32' as const },
 })
-const data = (batchSize = 33) => ({ train: fromArrays(blobs(20 * 33), { batchSize, shuffle: true }), val: fromArrays(blobs(40), { batchSize: 20 }) })
+type Source = ReturnType<typeof fromArrays<ReturnType<typeof blobs>>>
+/** The same source without its recipe: the main thread pulls whole batches and cuts them. */
+const withoutRecipe = (s: Source): Source => ({ numBatches: s.numBatches, open: (o) => s.open(o) })
+/** The source, recording the rows of each batch the main thread pulls from it. */
+const recordingRows = (s: Source, rows: number[]): Source => ({
+  ...s,
+  open: (o) => {
+    const it = s.open(o)
+    return {
+      next: () => {
+        const r = it.next()
+        if (!isObservable(r) && r.done !== true) rows.push(r.value.y.shape[0] ?? -1)
+        return r
+      },
+      close: () => it.close(),
+    }
+  },
+})
+let shapeTrain: (s: Source) => Source = (s) => s
+const data = (batchSize = 33) => ({ train: shapeTrain(fromArrays(blobs(20 * 33), { batchSize, shuffle: true })), val: fromArrays(blobs(40), { batchSize: 20 }) })
 
 const train = async (options: Parameters<typeof fit>[2], module: typeof blobsModule | typeof plateauModule = blobsModule, env: Partial<Parameters<typeof fit>[3]> = {}, hooks = (r: ReturnType<typeof fit>) => r, batchSize = 33) => {
   const events: FitEvent[] = []
@@ -83,6 +105,7 @@ describe("strategy: 'ddp'", () => {
   }, 60_000)
 
   it('a stop mid-epoch releases the shards cut ahead for a batch never trained', async () => {
+    shapeTrain = withoutRecipe
     const before = tf.memory().numTensors
     const { events } = await train({ strategy: 'ddp', devices: 2, maxSteps: 100, numSanityValSteps: 0, limitValBatches: 0 }, blobsModule, {}, (r) =>
       r.pipe(
@@ -107,6 +130,22 @@ describe("strategy: 'ddp'", () => {
     losses(single).forEach((l, i) => expect(losses(parallel)[i]).toBeCloseTo(l, 5))
     const acc = (r: typeof single) => r.events.flatMap((e) => (e.type === 'trainStep' ? [e.metrics['train/acc']] : []))
     expect(acc(parallel)).toEqual(acc(single))
+  }, 60_000)
+
+  it("with a source that has a recipe, each rank loads its own rows (this thread only rank 0's), and trains exactly as when this thread cuts whole batches", async () => {
+    const rows: number[] = []
+    shapeTrain = (s) => recordingRows(s, rows)
+    const before = tf.memory().numTensors
+    const own = await train({ strategy: 'ddp', devices: 2, maxSteps: 12, numSanityValSteps: 0, limitValBatches: 0 })
+    // 33 rows per batch: 17 in rank 0, 16 in rank 1 (and one batch pulled ahead at most)
+    expect(new Set(rows)).toEqual(new Set([17]))
+    expect(rows.length).toBeGreaterThanOrEqual(12)
+    rows.length = 0
+    shapeTrain = (s) => recordingRows(withoutRecipe(s), rows)
+    const cut = await train({ strategy: 'ddp', devices: 2, maxSteps: 12, numSanityValSteps: 0, limitValBatches: 0 })
+    expect(new Set(rows)).toEqual(new Set([33]))
+    expect(own.params).toEqual(cut.params)
+    expect(tf.memory().numTensors).toBe(before)
   }, 60_000)
 
   it('gradient accumulation and clipping on 2 ranks match one device (1e-5)', async () => {
