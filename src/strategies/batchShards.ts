@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core'
 import type { BackendName } from '../backends/backend.js'
+import { shardSizes } from '../data/shardRows.js'
 import { rxtrainError } from '../errors/rxtrainError.js'
 import { disposeTree } from '../tree/tree.js'
 import { hostValues, tensorFromView } from './sharedTensor.js'
@@ -61,8 +62,8 @@ const viewOf = (dtype: ShardDtype, buffer: ArrayBufferLike, byteOffset: number, 
 
 /**
  * Cuts a batch (a tensor, or records and arrays of tensors, batch dimension first) into `n` shards
- * of nearly equal size along the batch dimension. Shard sizes differ by at most one example; a
- * batch smaller than `n` leaves the last shards empty (size 0). Rank 0's rows stay on the backend;
+ * of nearly equal size along the batch dimension, as `shardSizes` splits rows (a batch smaller
+ * than `n` leaves the last shards empty). Rank 0's rows stay on the backend;
  * the other ranks' rows are copied into their slots (on wasm straight from its heap), which must
  * not be in use by a worker meanwhile. The batch stays the caller's.
  */
@@ -84,7 +85,7 @@ export const shardBatch = (batch: unknown, n: number, slots: ShardSlots, backend
     if (t.dtype !== 'float32' && t.dtype !== 'int32' && t.dtype !== 'bool')
       throw rxtrainError('DataError', `a ${t.dtype} tensor cannot be sent to a worker`, 'use float32, int32 or bool tensors in batches.')
   }
-  const sizes = Array.from({ length: n }, (_, r) => Math.floor(total / n) + (r < total % n ? 1 : 0))
+  const sizes = shardSizes(total, n)
   const local = rebuild(
     template,
     tensors.map((t) => (sizes[0] === total ? tf.clone(t) : tf.slice(t, 0, sizes[0]))),
