@@ -48,7 +48,7 @@ const unwrap = <A>(e: E.Either<unknown, A>): A => {
   return e.right
 }
 
-type Variant = 'plain' | 'hooks' | 'ddp' | 'ddpSplit'
+type Variant = 'plain' | 'plainOps' | 'hooks' | 'ddp' | 'ddpSplit'
 
 /**
  * One rxtrain run of `steps` steps: its seconds, its steady samples/s (from the end of its first
@@ -67,7 +67,7 @@ const rxtrainRun = async (w: Workload, backend: Backend, arrays: MnistArrays, st
   const global = variant === 'ddp' ? { ...w, batchSize: 2 * w.batchSize } : w
   const parallel = variant === 'ddp' || variant === 'ddpSplit'
   const options = { maxEpochs: 1, numSanityValSteps: 0, defaultRootDir: dir, ...(parallel && { strategy: 'ddp' as const, devices: 2 }) }
-  let run: Observable<FitEvent> = fit(parallel ? moduleWithSource(w) : moduleOf(w), { train: sourceOf(global, arrays, steps) }, options, { backend })
+  let run: Observable<FitEvent> = fit(parallel ? moduleWithSource(w) : moduleOf(w, variant === 'plainOps' ? 'adamOps' : 'adam'), { train: sourceOf(global, arrays, steps) }, options, { backend })
   if (variant === 'hooks') run = run.pipe(checkpoint({ saveLast: true }), csvLogger(), tensorboard(), progressBar({ console: bufferConsole() }))
   const start = performance.now()
   await lastValueFrom(
@@ -89,16 +89,18 @@ interface Row {
   readonly workload: string
   readonly backend: string
   readonly steps: number
-  readonly samplesPerSecond: { a?: number; b?: number; c?: number; d?: number; e?: number }
+  readonly samplesPerSecond: { a?: number; b?: number; c?: number; o?: number; d?: number; e?: number }
   /** Steady-state samples/s (from the end of the first quarter of the steps to the last) of (c) and (e). */
   readonly steady: { c?: number; e?: number }
   /**
    * Ratios of methods within one repetition (methods in order, then in reverse), median over
    * repetitions: they cancel the slow drifts of a shared machine that medians of each method keep.
    */
-  readonly paired: { ca?: number; dc?: number; ec?: number }
+  readonly paired: { ca?: number; oa?: number; dc?: number; ec?: number }
   readonly lossA?: number
   readonly lossC?: number
+  /** (c')'s final loss: Adam op by op, which the fused kernel must equal bit for bit. */
+  readonly lossO?: number
   /** Why (b) has no number (tfjs-layers failed on this backend). */
   readonly layersError?: string
 }
@@ -115,14 +117,15 @@ const measure = async (
   arrays: MnistArrays,
   steps: number,
   reps: number,
-  methods: readonly ('a' | 'b' | 'c' | 'd' | 'e')[],
+  methods: readonly Method[],
   warmSteps = Math.min(3, steps),
 ): Promise<Row> => {
   backend.activate()
-  const times: Record<string, number[]> = { a: [], b: [], c: [], d: [], e: [] }
+  const times: Record<string, number[]> = { a: [], b: [], c: [], o: [], d: [], e: [] }
   const steady: Record<string, number[]> = { c: [], e: [] }
   let lossA: number | undefined
   let lossC: number | undefined
+  let lossO: number | undefined
   const initial = () => tidy(() => moduleOf(w).init(split(key(0), 4)[0] as ReturnType<typeof key>))
   // warm-up: compile kernels, fill caches (not timed)
   for (const m of warmSteps === 0 ? [] : methods) {
@@ -152,6 +155,7 @@ const measure = async (
         times[m]?.push(result.seconds)
         steady[m]?.push(result.steadySamplesPerSecond)
         if (m === 'c') lossC = result.loss
+        if (m === 'o') lossO = result.loss
       }
     }
   const sps = (m: string) => ((times[m]?.length ?? 0) > 0 ? (steps * w.batchSize * (m === 'e' ? 2 : 1)) / median(times[m] as number[]) : undefined)
@@ -170,12 +174,13 @@ const measure = async (
     workload: w.name,
     backend: backend.name,
     steps,
-    samplesPerSecond: { a: sps('a'), b: layers.samplesPerSecond, c: sps('c'), d: sps('d'), e: steadySps('e') },
+    samplesPerSecond: { a: sps('a'), b: layers.samplesPerSecond, c: sps('c'), o: sps('o'), d: sps('d'), e: steadySps('e') },
     steady: { c: steadySps('c'), e: steadySps('e') },
-    paired: { ca: paired(times.c, times.a, false), dc: paired(times.d, times.c, false), ec: paired(steady.e, steady.c, true) },
+    paired: { ca: paired(times.c, times.a, false), oa: paired(times.o, times.a, false), dc: paired(times.d, times.c, false), ec: paired(steady.e, steady.c, true) },
     ...(layers.error !== undefined && { layersError: layers.error }),
     ...(lossA !== undefined && { lossA }),
     ...(lossC !== undefined && { lossC }),
+    ...(lossO !== undefined && { lossO }),
   }
 }
 
@@ -253,7 +258,10 @@ const firstStep = (): { processStartToFirstStepMs: number; dataLoadMs: number } 
   return JSON.parse(out.trim().split('\n').at(-1) as string)
 }
 
-const variantOf = (m: 'c' | 'd' | 'e'): Variant => (m === 'c' ? 'plain' : m === 'd' ? 'hooks' : 'ddp')
+/** (a) hand loop, (b) layers, (c) rxtrain, (o) rxtrain with Adam op by op, (d) with hooks, (e) ddp. */
+type Method = 'a' | 'b' | 'c' | 'o' | 'd' | 'e'
+
+const variantOf = (m: 'c' | 'o' | 'd' | 'e'): Variant => (m === 'c' ? 'plain' : m === 'o' ? 'plainOps' : m === 'd' ? 'hooks' : 'ddp')
 
 const fmt = (x: number | undefined, digits = 0): string => (x === undefined ? 'n/a' : x.toFixed(digits))
 const ratio = (x: number | undefined, y: number | undefined): string => (x === undefined || y === undefined ? 'n/a' : (x / y).toFixed(2))
@@ -265,9 +273,9 @@ const main = async (): Promise<void> => {
   const wasm = unwrap(await wasmBackend())
   const reps = quick ? 2 : 5
   const rows: Row[] = []
-  rows.push(await measure(mlp, wasm, arrays, quick ? 30 : 200, quick ? reps : 9, ['a', 'b', 'c', 'd', 'e']))
-  rows.push(await measure(mlp, cpu, arrays, quick ? 5 : 20, quick ? 1 : 5, ['a', 'b', 'c', 'd']))
-  rows.push(await measure(cnn, wasm, arrays, quick ? 5 : 30, quick ? 1 : 3, ['a', 'b', 'c', 'd', 'e']))
+  rows.push(await measure(mlp, wasm, arrays, quick ? 30 : 200, quick ? reps : 9, ['a', 'b', 'c', 'o', 'd', 'e']))
+  rows.push(await measure(mlp, cpu, arrays, quick ? 5 : 20, quick ? 1 : 5, ['a', 'b', 'c', 'o', 'd']))
+  rows.push(await measure(cnn, wasm, arrays, quick ? 5 : 30, quick ? 1 : 3, ['a', 'b', 'c', 'o', 'd', 'e']))
   // The cpu backend takes about a minute per CNN step: one step, no warm-up.
   rows.push(await measure(cnn, cpu, arrays, 1, 1, ['c'], 0))
   const splits = [await ddpSplit(mlp, wasm, arrays, quick ? 30 : 150, reps), await ddpSplit(cnn, wasm, arrays, quick ? 5 : 30, quick ? 1 : 3)]
@@ -281,21 +289,22 @@ const main = async (): Promise<void> => {
     '',
     `${new Date().toISOString().slice(0, 10)} · Node ${process.version} · tfjs ${tf.version_core} · ${(await import('node:os')).cpus().length} cores${quick ? ' · quick run' : ''}`,
     '',
-    'Samples per second (median of repeated runs after warm-up; same data, same initial parameters). c/a, d/c and e/c are medians over repetitions of the ratios within each (each repetition runs the methods in order, then in reverse, so a steady drift of the machine\'s speed cancels); c/b divides the medians ((b) runs in a process of its own).',
+    'Samples per second (median of repeated runs after warm-up; same data, same initial parameters). c/a, c'/a, d/c and e/c are medians over repetitions of the ratios within each (each repetition runs the methods in order, then in reverse, so a steady drift of the machine\'s speed cancels); c/b divides the medians ((b) runs in a process of its own).',
     '(a) hand-written tfjs loop (`tf.train.adam` + `minimize`, loss read every step, timed from parameter initialisation as (c) is), (b) tfjs-layers `model.fit` as tfjs ships it (own process, without rxtrain\'s wasm kernel corrections),',
-    '(c) rxtrain `fit`, no hooks, (d) rxtrain `fit` with checkpoint + CSV + TensorBoard + progress bar, (e) rxtrain `strategy: \'ddp\'` on 2 workers, each with the',
+    "(c) rxtrain `fit`, no hooks (Adam's fused kernel: one pass per leaf, bitwise the same numbers), (c') the same with `adam({ fused: false })`: one tfjs op per operation, the kernels `tf.train.adam` runs, so c'/a compares the loops alone,",
+    '(d) rxtrain `fit` with checkpoint + CSV + TensorBoard + progress bar, (e) rxtrain `strategy: \'ddp\'` on 2 workers, each with the',
     "workload's batch size (global batches twice as big, as Lightning's per-device `batch_size`), steady state: from the end of the run's first quarter of steps to its last, leaving out the workers' start and warm-up (new threads run their first steps slower); e/c compares it with (c)'s steady state, measured the same way.",
     '',
-    '| workload | backend | steps | (a) hand loop | (b) layers fit | (c) rxtrain | (d) + hooks | (e) ddp | c/a | c/b | d/c | e/c | final loss a | final loss c |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    "| workload | backend | steps | (a) hand loop | (b) layers fit | (c) rxtrain | (c') Adam op by op | (d) + hooks | (e) ddp | c/a | c'/a | c/b | d/c | e/c | final loss a | final loss c |",
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map((r) => {
       const s = r.samplesPerSecond
-      return `| ${r.workload} | ${r.backend} | ${r.steps} | ${fmt(s.a)} | ${fmt(s.b)} | ${fmt(s.c)} | ${fmt(s.d)} | ${fmt(s.e)} | ${fmt(r.paired.ca, 2)} | ${ratio(s.c, s.b)} | ${fmt(r.paired.dc, 2)} | ${fmt(r.paired.ec, 2)} | ${r.lossA === undefined ? 'n/a' : r.lossA.toFixed(6)} | ${r.lossC === undefined ? 'n/a' : r.lossC.toFixed(6)} |`
+      return `| ${r.workload} | ${r.backend} | ${r.steps} | ${fmt(s.a)} | ${fmt(s.b)} | ${fmt(s.c)} | ${fmt(s.o)} | ${fmt(s.d)} | ${fmt(s.e)} | ${fmt(r.paired.ca, 2)} | ${fmt(r.paired.oa, 2)} | ${ratio(s.c, s.b)} | ${fmt(r.paired.dc, 2)} | ${fmt(r.paired.ec, 2)} | ${r.lossA === undefined ? 'n/a' : r.lossA.toFixed(6)} | ${r.lossC === undefined ? 'n/a' : r.lossC.toFixed(6)} |`
     }),
     '',
     ...rows.filter((r) => r.layersError !== undefined).map((r) => `(b) on ${r.workload}/${r.backend}: tfjs-layers fails: ${r.layersError}`),
     '',
-    `Final losses of (a) and (c), largest difference over the rows: ${Math.max(...rows.map((r) => (r.lossA === undefined || r.lossC === undefined ? 0 : Math.abs(r.lossA - r.lossC)))).toExponential(1)}.`,
+    `Final losses of (a) and (c), largest difference over the rows: ${Math.max(...rows.map((r) => (r.lossA === undefined || r.lossC === undefined ? 0 : Math.abs(r.lossA - r.lossC)))).toExponential(1)}. Final losses of (c) and (c'): ${rows.every((r) => r.lossO === undefined || r.lossO === r.lossC) ? 'bitwise equal in every row' : 'DIFFERENT'}.`,
     '',
     `CNN on wasm vs cpu (rxtrain): ${ratio(rows[2]?.samplesPerSecond.c, rows[3]?.samplesPerSecond.c)}x.`,
     '',

@@ -52,10 +52,11 @@ export type Batch = { x: tf.Tensor; y: tf.Tensor }
 
 /**
  * `adam`: tf.train.adam in (a) and rxtrain's Adam with `biasCorrection: 'float32'` (tf.train.adam's
- * arithmetic) elsewhere, so that both compute the same numbers. `adam64`: Adam with its bias
+ * arithmetic) elsewhere, so that both compute the same numbers; `adamOps` the same with `fused:
+ * false` (one tfjs op per operation, tf.train.adam's kernels). `adam64`: Adam with its bias
  * corrections in float64 (rxtrain's default; in the hand loop, tf.train.adam's update rewritten).
  */
-export type OptimizerName = 'adam' | 'sgd' | 'adam64'
+export type OptimizerName = 'adam' | 'adamOps' | 'sgd' | 'adam64'
 
 /** The module rxtrain trains (the loss is the same function the hand-written loop uses). */
 export const moduleOf = (w: Workload, optimizer: OptimizerName = 'adam') =>
@@ -65,7 +66,10 @@ export const moduleOf = (w: Workload, optimizer: OptimizerName = 'adam') =>
       const loss = nn.softmaxCrossEntropy(w.net.apply(model, batch.x, ctx).y, batch.y)
       return { loss, logs: { 'train/loss': loss } }
     },
-    optimizer: optimizer === 'sgd' ? optim.sgd({ lr: 0.05 }) : optim.adam({ lr: w.lr, ...(optimizer === 'adam' && { biasCorrection: 'float32' as const }) }),
+    optimizer:
+      optimizer === 'sgd'
+        ? optim.sgd({ lr: 0.05 })
+        : optim.adam({ lr: w.lr, ...(optimizer !== 'adam64' && { biasCorrection: 'float32' as const }), ...(optimizer === 'adamOps' && { fused: false }) }),
   })
 
 /** The first `n` training digits as columns shaped for the workload. */

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core'
 import type * as TE from 'fp-ts/lib/TaskEither.js'
 import type { RxtrainError } from '../errors/rxtrainError.js'
 import { type Backend, engineBackend } from './backend.js'
+import { registerCpuAdam } from './cpuAdam.js'
 import { initEngineBackend } from './initEngineBackend.js'
 import './gradients.js'
 
@@ -10,6 +11,7 @@ export const cpuBackend: TE.TaskEither<RxtrainError<'BackendError'>, Backend> = 
   'cpu',
   async () => {
     await import('@tensorflow/tfjs-backend-cpu')
+    registerCpuAdam()
   },
   () => engineBackend('cpu', 'cpu', `cpu (pure JavaScript, tfjs ${tf.version_core})`),
 )

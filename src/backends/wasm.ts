@@ -4,6 +4,7 @@ import type { RxtrainError } from '../errors/rxtrainError.js'
 import { type Backend, engineBackend } from './backend.js'
 import { initEngineBackend } from './initEngineBackend.js'
 import { registerWasmKernelFixes } from './wasmKernels.js'
+import { registerWasmAdam } from './wasmAdam.js'
 import './gradients.js'
 
 /**
@@ -15,6 +16,7 @@ export const wasmBackend: TE.TaskEither<RxtrainError<'BackendError'>, Backend> =
   async () => {
     await import('@tensorflow/tfjs-backend-wasm')
     registerWasmKernelFixes()
+    registerWasmAdam()
   },
   async () => {
     const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true

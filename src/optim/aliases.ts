@@ -53,6 +53,8 @@ export interface AdamAliasOptions {
   readonly eps?: number
   /** `'float32'` computes the bias corrections as `tf.train.adam` does (see `scaleByAdam`). Default `'float64'`. */
   readonly biasCorrection?: 'float64' | 'float32'
+  /** One kernel per leaf where the backend has one (see `scaleByAdam`). Default true. */
+  readonly fused?: boolean
 }
 
 /**
@@ -62,8 +64,8 @@ export interface AdamAliasOptions {
  * const optimizer = adam({ lr: warmupCosineDecay({ peak: 1e-3, warmupSteps: 100, decaySteps: 5000 }) })
  */
 export const adam = (options: AdamAliasOptions = {}): GradientTransform<readonly [AdamState, CountState]> => {
-  const { lr = 1e-3, b1, b2, eps, biasCorrection } = options
-  return chain(scaleByAdam({ b1, b2, eps, biasCorrection }), scaleByLearningRate(lr))
+  const { lr = 1e-3, b1, b2, eps, biasCorrection, fused } = options
+  return chain(scaleByAdam({ b1, b2, eps, biasCorrection, fused }), scaleByLearningRate(lr))
 }
 
 /** `adamw`'s options. */
@@ -83,9 +85,9 @@ export interface AdamWOptions extends AdamAliasOptions {
  * const optimizer = adamw({ lr: 3e-4, weightDecay: 0.1, mask: (path) => path.endsWith('kernel') })
  */
 export const adamw = (options: AdamWOptions = {}): GradientTransform<readonly [AdamState, EmptyState, CountState]> => {
-  const { lr = 1e-3, b1, b2, eps, biasCorrection, weightDecay = 0.01, mask } = options
+  const { lr = 1e-3, b1, b2, eps, biasCorrection, fused, weightDecay = 0.01, mask } = options
   return chain(
-    scaleByAdam({ b1, b2, eps, biasCorrection }),
+    scaleByAdam({ b1, b2, eps, biasCorrection, fused }),
     addDecayedWeights({ weightDecay, mask }),
     scaleByLearningRate(lr),
   )

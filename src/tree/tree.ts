@@ -113,6 +113,30 @@ export const zipParams = <P extends Params>(
   )
 }
 
+/**
+ * Combines trees of the same structure leaf by leaf with a function of several leaves that has
+ * `outputs` results, into that many trees of the structure (a fused optimizer kernel's moments
+ * and update). Throws a `StructureError` naming the differing paths when the structures differ.
+ *
+ * @example
+ * const [sum, diff] = zipParamsMany([a, b], 2, ([x, y]) => [tf.add(x, y), tf.sub(x, y)])
+ */
+export const zipParamsMany = <P extends Params>(
+  trees: readonly [P, ...Params[]],
+  outputs: number,
+  f: (leaves: readonly tf.Tensor[], path: string) => readonly tf.Tensor[],
+): P[] => {
+  const [first, ...rest] = trees.map((t) => flattenParams(t)) as [ParamLeaf[], ...ParamLeaf[][]]
+  for (const other of rest) assertSameStructure(first, other)
+  const results = first.map((l, i) => f([l.tensor, ...rest.map((r) => (r[i] as ParamLeaf).tensor)], l.path))
+  return Array.from({ length: outputs }, (_, k) =>
+    unflattenParams(
+      trees[0],
+      results.map((r) => r[k] as tf.Tensor),
+    ),
+  )
+}
+
 /** Number of scalar parameters in the tree. */
 export const countParams = (params: Params): number =>
   flattenParams(params).reduce((n, l) => n + l.tensor.size, 0)

@@ -1,0 +1,48 @@
+import * as tf from '@tensorflow/tfjs-core'
+
+/** The kernel that computes one leaf's Adam moments and update in one pass (registered per backend). */
+export const FUSED_ADAM = 'RxtrainFusedAdam'
+
+/**
+ * One Adam step's constants. The kernels round each to float32, as `tf.scalar` does for the
+ * op-by-op version.
+ */
+export interface FusedAdamAttrs {
+  readonly b1: number
+  /** 1 - b1 */
+  readonly c1: number
+  readonly b2: number
+  /** 1 - b2 */
+  readonly c2: number
+  /** The bias correction 1 - b1^t. */
+  readonly k1: number
+  /** The bias correction 1 - b2^t. */
+  readonly k2: number
+  readonly eps: number
+}
+
+/** The fused step's outputs: the new moments and the update. */
+export type FusedAdamResult = readonly [mu: tf.Tensor, nu: tf.Tensor, update: tf.Tensor]
+
+/**
+ * Adam's step for one float32 leaf in one kernel, where the active backend has one (wasm, cpu):
+ *
+ *     mu' = mu b1 + g c1      nu' = nu b2 + (g g) c2      update = (mu' / k1) / (sqrt(nu' / k2) + eps)
+ *
+ * Each operation is rounded to float32 in the order the op-by-op version applies them, so the
+ * results are bitwise the same as from `tf.add(tf.mul(mu, b1), tf.mul(g, c1))` and so on, at one
+ * pass over memory instead of twelve. Undefined where the backend has no such kernel, or a leaf is
+ * not float32: the caller then uses the ops.
+ *
+ * @example
+ * const fused = fusedAdam(g, mu, nu, { b1: 0.9, c1: 0.1, b2: 0.999, c2: 0.001, k1: 0.1, k2: 0.001, eps: 1e-8 })
+ */
+export const fusedAdam = (g: tf.Tensor, mu: tf.Tensor, nu: tf.Tensor, attrs: FusedAdamAttrs): FusedAdamResult | undefined => {
+  if (g.dtype !== 'float32' || mu.dtype !== 'float32' || nu.dtype !== 'float32') return undefined
+  if (!tf.util.arraysEqual(g.shape, mu.shape) || !tf.util.arraysEqual(g.shape, nu.shape)) return undefined
+  if (tf.getKernel(FUSED_ADAM, tf.getBackend()) === undefined) return undefined
+  return tf.engine().runKernel(FUSED_ADAM, { g, mu, nu }, attrs as unknown as tf.NamedAttrMap) as unknown as FusedAdamResult
+}
+
+/** Whether the active backend has the fused kernel. */
+export const hasFusedAdam = (): boolean => tf.getKernel(FUSED_ADAM, tf.getBackend()) !== undefined
