@@ -289,7 +289,7 @@ const main = async (): Promise<void> => {
     '',
     `${new Date().toISOString().slice(0, 10)} · Node ${process.version} · tfjs ${tf.version_core} · ${(await import('node:os')).cpus().length} cores${quick ? ' · quick run' : ''}`,
     '',
-    'Samples per second (median of repeated runs after warm-up; same data, same initial parameters). c/a, c'/a, d/c and e/c are medians over repetitions of the ratios within each (each repetition runs the methods in order, then in reverse, so a steady drift of the machine\'s speed cancels); c/b divides the medians ((b) runs in a process of its own).',
+    'Samples per second (median of repeated runs after warm-up; same data, same initial parameters). c/a, c\'/a, d/c and e/c are medians over repetitions of the ratios within each (each repetition runs the methods in order, then in reverse, so a steady drift of the machine\'s speed cancels); c/b divides the medians ((b) runs in a process of its own).',
     '(a) hand-written tfjs loop (`tf.train.adam` + `minimize`, loss read every step, timed from parameter initialisation as (c) is), (b) tfjs-layers `model.fit` as tfjs ships it (own process, without rxtrain\'s wasm kernel corrections),',
     "(c) rxtrain `fit`, no hooks (Adam's fused kernel: one pass per leaf, bitwise the same numbers), (c') the same with `adam({ fused: false })`: one tfjs op per operation, the kernels `tf.train.adam` runs, so c'/a compares the loops alone,",
     '(d) rxtrain `fit` with checkpoint + CSV + TensorBoard + progress bar, (e) rxtrain `strategy: \'ddp\'` on 2 workers, each with the',
