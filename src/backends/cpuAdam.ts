@@ -1,5 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core'
-import { FUSED_ADAM, type FusedAdamAttrs } from './fusedAdam.js'
+import type * as tf from '@tensorflow/tfjs-core'
+import { registerFusedAdam } from './fusedAdam.js'
 
 /** What the kernel needs of tfjs-backend-cpu 4.22's backend object. */
 interface CpuBackendInternals {
@@ -14,28 +14,20 @@ const f = Math.fround
  * kernels that each allocate a result. `Math.fround` after every operation rounds as the cpu
  * backend's float32 arrays do, so the results are bitwise those of the ops.
  */
-export const registerCpuAdam = (): void => {
-  if (tf.getKernel(FUSED_ADAM, 'cpu') !== undefined) return
-  tf.registerKernel({
-    kernelName: FUSED_ADAM,
-    backendName: 'cpu',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const { g, mu, nu } = inputs as { g: tf.TensorInfo; mu: tf.TensorInfo; nu: tf.TensorInfo }
-      const cpu = backend as unknown as CpuBackendInternals
-      const a = attrs as unknown as FusedAdamAttrs
-      const [b1, c1, b2, c2, k1, k2, eps] = [f(a.b1), f(a.c1), f(a.b2), f(a.c2), f(a.k1), f(a.k2), f(a.eps)]
-      const [gv, mv, vv] = [cpu.data.get(g.dataId).values, cpu.data.get(mu.dataId).values, cpu.data.get(nu.dataId).values]
-      const n = gv.length
-      const [mo, vo, uo] = [new Float32Array(n), new Float32Array(n), new Float32Array(n)]
-      for (let i = 0; i < n; i++) {
-        const gi = gv[i] as number
-        const m = f(f((mv[i] as number) * b1) + f(gi * c1))
-        const v = f(f((vv[i] as number) * b2) + f(f(gi * gi) * c2))
-        mo[i] = m
-        vo[i] = v
-        uo[i] = f(m / k1) / f(f(Math.sqrt(f(v / k2))) + eps)
-      }
-      return [mo, vo, uo].map((values) => cpu.makeTensorInfo([...g.shape], 'float32', values))
-    },
+export const registerCpuAdam = (): void =>
+  registerFusedAdam('cpu', ({ g, mu, nu }, a, backend) => {
+    const cpu = backend as CpuBackendInternals
+    const [b1, c1, b2, c2, k1, k2, eps] = [f(a.b1), f(a.c1), f(a.b2), f(a.c2), f(a.k1), f(a.k2), f(a.eps)]
+    const [gv, mv, vv] = [cpu.data.get(g.dataId).values, cpu.data.get(mu.dataId).values, cpu.data.get(nu.dataId).values]
+    const n = gv.length
+    const [mo, vo, uo] = [new Float32Array(n), new Float32Array(n), new Float32Array(n)]
+    for (let i = 0; i < n; i++) {
+      const gi = gv[i] as number
+      const m = f(f((mv[i] as number) * b1) + f(gi * c1))
+      const v = f(f((vv[i] as number) * b2) + f(f(gi * gi) * c2))
+      mo[i] = m
+      vo[i] = v
+      uo[i] = f(m / k1) / f(f(Math.sqrt(f(v / k2))) + eps)
+    }
+    return [mo, vo, uo].map((values) => cpu.makeTensorInfo([...g.shape], 'float32', values))
   })
-}

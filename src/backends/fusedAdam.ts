@@ -40,9 +40,32 @@ export type FusedAdamResult = readonly [mu: tf.Tensor, nu: tf.Tensor, update: tf
 export const fusedAdam = (g: tf.Tensor, mu: tf.Tensor, nu: tf.Tensor, attrs: FusedAdamAttrs): FusedAdamResult | undefined => {
   if (g.dtype !== 'float32' || mu.dtype !== 'float32' || nu.dtype !== 'float32') return undefined
   if (!tf.util.arraysEqual(g.shape, mu.shape) || !tf.util.arraysEqual(g.shape, nu.shape)) return undefined
-  if (tf.getKernel(FUSED_ADAM, tf.getBackend()) === undefined) return undefined
+  if (!hasFusedAdam()) return undefined
   return tf.engine().runKernel(FUSED_ADAM, { g, mu, nu }, attrs as unknown as tf.NamedAttrMap) as unknown as FusedAdamResult
 }
 
+/** One backend's implementation: the leaf's gradient and moments in, the three outputs out. */
+export type FusedAdamKernel = (leaf: { readonly g: tf.TensorInfo; readonly mu: tf.TensorInfo; readonly nu: tf.TensorInfo }, attrs: FusedAdamAttrs, backend: unknown) => tf.TensorInfo[]
+
+// Per backend, whether the active backend object can run the kernel (wasm: its memory is reachable).
+const usable = new Map<string, (backend: unknown) => boolean>()
+
+/**
+ * Registers `kernel` as the fused Adam kernel of `backendName` (once); where `canRun` says the
+ * backend object cannot run it, Adam runs op by op.
+ */
+export const registerFusedAdam = (backendName: string, kernel: FusedAdamKernel, canRun: (backend: unknown) => boolean = () => true): void => {
+  usable.set(backendName, canRun)
+  if (tf.getKernel(FUSED_ADAM, backendName) !== undefined) return
+  tf.registerKernel({
+    kernelName: FUSED_ADAM,
+    backendName,
+    kernelFunc: ({ inputs, backend, attrs }) => kernel(inputs as Parameters<FusedAdamKernel>[0], attrs as unknown as FusedAdamAttrs, backend),
+  })
+}
+
 /** Whether the active backend has the fused kernel. */
-export const hasFusedAdam = (): boolean => tf.getKernel(FUSED_ADAM, tf.getBackend()) !== undefined
+export const hasFusedAdam = (): boolean => {
+  const name = tf.getBackend()
+  return tf.getKernel(FUSED_ADAM, name) !== undefined && (usable.get(name)?.(tf.backend()) ?? true)
+}

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core'
-import { FUSED_ADAM, type FusedAdamAttrs } from './fusedAdam.js'
+import { FUSED_ADAM, registerFusedAdam } from './fusedAdam.js'
 import { wasmAdamBinary } from './wasmAdamBinary.js'
 
 /** The parts of the WebAssembly API used here (the project's lib settings have no DOM types). */
@@ -22,8 +22,8 @@ type AdamExport = (g: number, mu: number, nu: number, muOut: number, nuOut: numb
 /**
  * Registers the fused Adam kernel (wasmAdam.wat: SIMD, one pass over the leaf) for the wasm
  * backend. It works in the backend's own memory, which the kernel's module imports, so nothing is
- * copied. A runtime without WebAssembly SIMD, or a backend whose memory is not reachable or is
- * shared (threads), gets no kernel, and Adam runs op by op.
+ * copied. A runtime without WebAssembly SIMD gets no kernel, and a backend whose memory is not
+ * reachable or is shared (threads) does not use it: Adam then runs op by op.
  */
 export const registerWasmAdam = (): void => {
   if (tf.getKernel(FUSED_ADAM, 'wasm') !== undefined) return
@@ -41,20 +41,22 @@ export const registerWasmAdam = (): void => {
     instances.set(memory, made)
     return made
   }
-  tf.registerKernel({
-    kernelName: FUSED_ADAM,
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const { g, mu, nu } = inputs as { g: tf.TensorInfo; mu: tf.TensorInfo; nu: tf.TensorInfo }
-      const a = attrs as unknown as FusedAdamAttrs
-      const wasm = backend as unknown as WasmBackendInternals
-      const memory = wasm.wasm.asm?.memory
-      if (memory === undefined || memory.buffer instanceof SharedArrayBuffer) throw new Error('the fused Adam kernel needs the wasm backend\'s (unshared) memory')
+  const memoryOf = (backend: unknown): Memory | undefined => {
+    const memory = (backend as Partial<WasmBackendInternals>).wasm?.asm?.memory
+    return memory === undefined || memory.buffer instanceof SharedArrayBuffer ? undefined : memory
+  }
+  registerFusedAdam(
+    'wasm',
+    ({ g, mu, nu }, a, backend) => {
+      const wasm = backend as WasmBackendInternals
+      const memory = memoryOf(backend)
+      if (memory === undefined) throw new Error("the fused Adam kernel needs the wasm backend's (unshared) memory")
       const outputs = [wasm.makeOutput([...g.shape], 'float32'), wasm.makeOutput([...g.shape], 'float32'), wasm.makeOutput([...g.shape], 'float32')] as const
       // Offsets are read after every allocation: an allocation may grow the memory (offsets stay valid).
       const at = (t: tf.TensorInfo): number => wasm.dataIdMap.get(t.dataId).memoryOffset
       adamIn(memory)(at(g), at(mu), at(nu), at(outputs[0]), at(outputs[1]), at(outputs[2]), tf.util.sizeFromShape(g.shape), a.b1, a.c1, a.b2, a.c2, a.k1, a.k2, a.eps)
       return [...outputs]
     },
-  })
+    (backend) => memoryOf(backend) !== undefined,
+  )
 }
