@@ -4,7 +4,7 @@ import { foldIn, type Key, key, split } from '../random/key.js'
 import type { Params } from '../tree/tree.js'
 import { pullBatch } from './batches.js'
 import { type Publisher, publish, publisher, settleHolds } from './control.js'
-import type { Program } from './drive.js'
+import { type Program, wait } from './drive.js'
 import { evaluationPass } from './evaluation.js'
 import type { FitEndReason, FitEvent, Metrics, TrainState } from './events.js'
 import { addToEpoch, type EpochLogs, epochValues, progressBarNames, stepValues } from './logs.js'
@@ -290,7 +290,8 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
     yield* publish(out, (b) => ({ type: 'fitEnd' as const, ...b, epoch: epochsFinished, globalStep, reason, stopReason, state: current(), loop }))
   } finally {
     unlisten()
-    args.strategy.close()
+    const closing = args.strategy.close()
+    if (closing !== undefined) yield* wait(closing)
     // Held work (a checkpoint write) may still read the state: let it finish first.
     yield* settleHolds(out)
     backend.dispose(state)

@@ -1,9 +1,6 @@
-import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
-import { pathToFileURL } from 'node:url'
-import { Worker } from 'node:worker_threads'
+import type { Worker } from 'node:worker_threads'
 import * as tf from '@tensorflow/tfjs-core'
-import { Observable } from 'rxjs'
+import { from, Observable } from 'rxjs'
 import type { Backend } from '../backends/backend.js'
 import type { Precision } from '../backends/precision.js'
 import { type ErrorTag, RxtrainError, rxtrainError } from '../errors/rxtrainError.js'
@@ -16,11 +13,10 @@ import { accumulateOrStep, nonFiniteLoss, type TrainedBatch, type TrainOnBatch }
 import type { GradientTransform } from '../optim/transform.js'
 import { flattenParams, type Params, type StateTree, unflattenParams } from '../tree/tree.js'
 import type { BatchSource, PassOrder } from '../data/source.js'
-import { shardSizes } from '../data/shardRows.js'
-import { compactRecipe, recipeBatchSizes, type SourceRecipe } from '../data/sourceRecipe.js'
-import { batchSizeOf } from '../pipeline/batches.js'
 import { type Shards, type ShardSlots, shardBatch, shardSlots } from './batchShards.js'
 import { mergeLogs } from './mergeLogs.js'
+import { rankPasses } from './rankPasses.js'
+import { startWorker } from './startWorker.js'
 import type { FromWorker, SharedLayout, ToWorker } from './protocol.js'
 import { tensorFromShared, writeToShared } from './sharedTensor.js'
 import type { TrainStrategy } from './strategy.js'
@@ -57,20 +53,6 @@ const layoutOf = (state: TrainState): SharedLayout => {
   return { leaves, paramWords, totalWords: offset }
 }
 
-/**
- * Starts a worker thread: the compiled worker next to this file, or, when rxtrain runs from its
- * TypeScript sources (development, tests), the source worker through tsx's loader, which a
- * worker thread has to register itself.
- */
-const startWorker = (): Worker => {
-  const self = import.meta.url
-  if (!self.endsWith('.ts')) return new Worker(new URL('./ddpWorker.js', self))
-  // tsx's ESM API (its package `exports` maps 'tsx/esm/api' to this file for `import`).
-  const tsx = pathToFileURL(join(dirname(createRequire(self).resolve('tsx/package.json')), 'dist', 'esm', 'api', 'index.mjs')).href
-  const source = new URL('./ddpWorker.ts', self).href
-  return new Worker(`import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(source)}) })`, { eval: true })
-}
-
 const workerError = (rank: number, m: { message: string; tag?: string; problem?: string; remedy?: string }): RxtrainError =>
   m.tag !== undefined && m.problem !== undefined && m.remedy !== undefined
     ? new RxtrainError(m.tag as ErrorTag, `in worker ${rank}: ${m.problem}`, m.remedy)
@@ -92,6 +74,8 @@ export const ddp = (o: DdpOptions): TrainStrategy => {
   let version = 0
   let shared: Params | undefined
   let failure: RxtrainError | undefined
+  // Set when the run ends: the workers are terminated then, and their exits are no failure.
+  let closed = false
   const waiting = new Map<number, { resolve: (m: FromWorker) => void; reject: (e: unknown) => void }>()
   // The shards of the batch pulled ahead (at most one), cut while the previous step was in flight.
   let prepared: { readonly batch: unknown; readonly shards: Shards } | undefined
@@ -113,16 +97,8 @@ export const ddp = (o: DdpOptions): TrainStrategy => {
 
   // The pass under way, when every rank loads its own rows of each batch (a source with a
   // recipe): then this thread pulls only rank 0's rows, and nothing is cut or copied.
-  let ownRows: { readonly batchSize: (batchIdx: number) => number } | undefined
-  let sentRecipe: SourceRecipe | undefined
-  /** Rank 0's rows as the shards of a batch whose other ranks load their own. */
-  const ownShards = (batch: unknown, batchIdx: number, batchSize: (batchIdx: number) => number): Shards => {
-    const sizes = shardSizes(batchSize(batchIdx), o.devices)
-    const size = batchSizeOf(batch)
-    if (size !== sizes[0])
-      throw rxtrainError('DataError', `batch ${batchIdx} has ${size} rows in rank 0, where its source's recipe gives ${sizes[0]}`, 'a source with a recipe must pull the rows its recipe describes.')
-    return { local: batch, remote: [], sizes }
-  }
+  const openRankPass = rankPasses(o.devices, (rank, message) => workers[rank - 1]?.postMessage(message))
+  let ownRows: ((batch: unknown, batchIdx: number) => Shards) | undefined
 
   const share = (state: TrainState): void => {
     if (shared === state.params || layout === undefined || variables === undefined) return
@@ -168,7 +144,7 @@ export const ddp = (o: DdpOptions): TrainStrategy => {
           })
           worker.on('error', (e) => failAll(rxtrainError('StepError', `worker ${rank} crashed: ${e.message}`, 'fix the error; it happened in a data-parallel worker thread.', { rank })))
           worker.on('exit', (code) => {
-            if (code !== 0) failAll(rxtrainError('StepError', `worker ${rank} exited with code ${code}`, 'a data-parallel worker died; the run cannot go on without it.', { rank }))
+            if (code !== 0 && !closed) failAll(rxtrainError('StepError', `worker ${rank} exited with code ${code}`, 'a data-parallel worker died; the run cannot go on without it.', { rank }))
           })
         }
         share(state)
@@ -197,9 +173,10 @@ export const ddp = (o: DdpOptions): TrainStrategy => {
         const { backend, ctx } = a
         const before = a.state
         let next: TrainState<P, S> | undefined
+        let pending: Promise<{ rank: number; m: FromWorker }>[] = []
         try {
           share(before)
-          const { local, remote, sizes } = ownRows === undefined ? shardsOf(a.batch) : ownShards(a.batch, ctx.batchIdx, ownRows.batchSize)
+          const { local, remote, sizes } = ownRows === undefined ? shardsOf(a.batch) : ownRows(a.batch, ctx.batchIdx)
           const total = sizes.reduce((x, y) => x + y, 0)
           // Each rank's loss is weighted by its share of the global batch before differentiation,
           // so the global gradient is the plain sum of the ranks' gradients.
@@ -212,7 +189,7 @@ export const ddp = (o: DdpOptions): TrainStrategy => {
             void castCompute
             return { ...plain, key: [k[0], k[1]] as const }
           }
-          const pending = sizes.slice(1).flatMap((_, i) =>
+          pending = sizes.slice(1).flatMap((_, i) =>
             (sizes[i + 1] ?? 0) === 0
               ? []
               : [
@@ -282,6 +259,8 @@ export const ddp = (o: DdpOptions): TrainStrategy => {
             },
           )
         } catch (e) {
+          // The workers' answers to this step have no one to take them now.
+          for (const p of pending) p.catch(() => undefined)
           backend.dispose(a.batch)
           subscriber.error(e)
         }
@@ -294,17 +273,9 @@ export const ddp = (o: DdpOptions): TrainStrategy => {
         ownRows = undefined
         return source.open(order)
       }
-      const fresh = recipe !== sentRecipe ? compactRecipe(recipe) : undefined
-      sentRecipe = recipe
-      const plainOrder = {
-        key: [order.key[0], order.key[1]] as const,
-        ...(order.noShuffle !== undefined && { noShuffle: order.noShuffle }),
-        ...(order.skipBatches !== undefined && { skipBatches: order.skipBatches }),
-        ...(order.epoch !== undefined && { epoch: order.epoch }),
-      }
-      workers.forEach((w, i) => w.postMessage({ type: 'open', ...(fresh !== undefined && { recipe: fresh }), order: plainOrder, shard: { rank: i + 1, ranks: o.devices } } satisfies ToWorker))
-      ownRows = { batchSize: recipeBatchSizes(recipe) }
-      return source.open({ ...order, shard: { rank: 0, ranks: o.devices } })
+      const pass = openRankPass(source, recipe, order)
+      ownRows = pass.shards
+      return pass.iterator
     },
 
     prepare: (batch) => {
@@ -314,9 +285,11 @@ export const ddp = (o: DdpOptions): TrainStrategy => {
     },
 
     close: () => {
+      closed = true
       takePrepared()
-      for (const w of workers) void w.terminate()
+      const exits = workers.map((w) => w.terminate().catch(() => undefined))
       workers.length = 0
+      return exits.length === 0 ? undefined : from(Promise.all(exits))
     },
   }
 }

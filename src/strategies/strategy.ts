@@ -26,8 +26,12 @@ export interface TrainStrategy {
    * loop's; what this keeps, it releases itself.
    */
   prepare?(batch: unknown): void
-  /** Releases what the strategy holds (workers); called when the run ends in any way. */
-  close(): void
+  /**
+   * Releases what the strategy holds (workers); called when the run ends in any way. What it
+   * answers, the loop waits for before the run completes (DDP's worker threads exiting), so a
+   * finished run leaves no thread behind.
+   */
+  close(): Observable<unknown> | undefined
 }
 
 /** Every batch computed in this thread, on its backend. */
