@@ -94,9 +94,10 @@ export const scaleByAdam = (options: AdamOptions = {}): GradientTransform<AdamSt
         const root = tf.sqrt(epsRoot === 0 ? nuHat : tf.add(nuHat, tf.scalar(epsRoot)))
         return [mu, nu, tf.div(tf.div(mu, correction1), tf.add(root, epsScalar))]
       }
-      const [mu, nu, out] = zipParamsMany([updates, state.mu, state.nu], 3, ([g, m, v]) => {
-        const [gt, mt, vt] = [g, m, v] as [tf.Tensor, tf.Tensor, tf.Tensor]
-        return (fused && epsRoot === 0 ? fusedAdam(gt, mt, vt, attrs) : undefined) ?? opByOp(gt, mt, vt)
+      const fusable = fused && epsRoot === 0
+      const [mu, nu, out] = zipParamsMany([updates, state.mu, state.nu], 3, (leaves) => {
+        const [g, m, v] = leaves as [tf.Tensor, tf.Tensor, tf.Tensor]
+        return (fusable ? fusedAdam(g, m, v, attrs) : undefined) ?? opByOp(g, m, v)
       }) as [typeof updates, typeof updates, typeof updates]
       return [out, { count, mu, nu }]
     },

@@ -189,12 +189,13 @@ export const ddp = (o: DdpOptions): TrainStrategy => {
             void castCompute
             return { ...plain, key: [k[0], k[1]] as const }
           }
-          pending = sizes.slice(1).flatMap((_, i) =>
-            (sizes[i + 1] ?? 0) === 0
+          // Ranks with no rows of this batch (a batch smaller than the ranks) get no step.
+          pending = sizes.flatMap((size, rank) =>
+            rank === 0 || size === 0
               ? []
               : [
-                  ask(i + 1, { type: 'step', version, ...(remote[i] !== undefined && { batch: remote[i] }), size: sizes[i + 1] ?? 0, ctx: ctxData(i + 1), lossDivisor: divisor(i + 1), lossScale: a.lossScale }).then((m) => ({
-                    rank: i + 1,
+                  ask(rank, { type: 'step', version, ...(remote[rank - 1] !== undefined && { batch: remote[rank - 1] }), size, ctx: ctxData(rank), lossDivisor: divisor(rank), lossScale: a.lossScale }).then((m) => ({
+                    rank,
                     m,
                   })),
                 ],

@@ -1,7 +1,8 @@
 /**
  * A data-parallel worker thread: it holds its own tfjs engine and backend, imports the module,
  * and for each step computes the gradients of its shard of the global batch with the variables
- * the main thread shares, writing them into its slot of the shared gradient buffer.
+ * the main thread shares, writing them into its slot of the shared gradient buffer. Its shard's
+ * rows come from its own pass over the source (a source with a recipe), or cut by the main thread.
  */
 import { parentPort } from 'node:worker_threads'
 import * as tf from '@tensorflow/tfjs-core'

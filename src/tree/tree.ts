@@ -103,15 +103,7 @@ export const zipParams = <P extends Params>(
   a: P,
   b: Params,
   f: (x: tf.Tensor, y: tf.Tensor, path: string) => tf.Tensor,
-): P => {
-  const la = flattenParams(a)
-  const lb = flattenParams(b)
-  assertSameStructure(la, lb)
-  return unflattenParams(
-    a,
-    la.map((l, i) => f(l.tensor, (lb[i] as ParamLeaf).tensor, l.path)),
-  )
-}
+): P => zipParamsMany([a, b], 1, ([x, y], path) => [f(x as tf.Tensor, y as tf.Tensor, path)])[0] as P
 
 /**
  * Combines trees of the same structure leaf by leaf with a function of several leaves that has
