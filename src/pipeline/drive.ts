@@ -31,23 +31,28 @@ const reportUnhandled = (error: unknown): void => {
 
 type Resume = { ok: true; value: unknown } | { ok: false; error: unknown }
 
+const resumed: Resume = { ok: true, value: undefined }
+
 /**
  * Runs a program as a cold Observable. `start` receives the function that emits to this
- * subscriber. Synchronous waits are trampolined (no stack growth over thousands of steps).
+ * subscriber (and answers whether the subscriber still listens). Synchronous waits are trampolined (no stack growth over thousands of steps).
  *
  * Cancellation (unsubscribing, also from inside an emission) stops the program at its next
  * `yield` with `return()`. Its `finally` blocks may still wait (`yield`) for work that must
  * finish before tensors are released; those waits are driven to the end, with nothing emitted.
  * A failure after cancellation is reported as an unhandled error.
  */
-export const drive = <E>(start: (emit: (event: E) => void) => Program): Observable<E> =>
+export const drive = <E>(start: (emit: (event: E) => boolean) => Program): Observable<E> =>
   new Observable<E>((subscriber) => {
     let cancelled = false
     let returning = false
     let running = false
     let pending: Subscription | undefined
+    // Emitting answers whether anyone still listens: a program need not yield after an event
+    // to learn that it was cancelled while the event was handled.
     const program = start((event) => {
       if (!cancelled && !subscriber.closed) subscriber.next(event)
+      return !cancelled && !subscriber.closed
     })
     const fail = (error: unknown): void => {
       if (!cancelled && !subscriber.closed) subscriber.error(error)
@@ -77,6 +82,11 @@ export const drive = <E>(start: (emit: (event: E) => void) => Program): Observab
         }
         if (subscriber.closed && !cancelled) {
           cancelled = true
+          continue
+        }
+        // The loop's most frequent wait (every published event) needs no subscription.
+        if (step.value === EMPTY) {
+          input = resumed
           continue
         }
         let synchronous = true

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import type { Backend } from '../backends/backend.js'
 import { rxtrainError } from '../errors/rxtrainError.js'
-import { tensorsOf } from '../tree/tree.js'
+import { tensorIdsOf, tensorsOf } from '../tree/tree.js'
 import { type Logs, pendingLogs, type ReadLog, readLog } from './logs.js'
 
 export interface ReadBack {
@@ -25,7 +25,7 @@ const collect = (
   keep: unknown,
 ): PendingReads => {
   const release = () => {
-    const kept = new Set(tensorsOf(keep).map((t) => t.id))
+    const kept = tensorIdsOf(keep)
     for (const t of tensorsOf([extra, logs])) if (!kept.has(t.id) && !t.isDisposed) t.dispose()
   }
   try {

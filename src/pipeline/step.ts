@@ -5,7 +5,7 @@ import { rxtrainError } from '../errors/rxtrainError.js'
 import type { Model } from '../nn/layer.js'
 import { applyUpdates } from '../optim/applyUpdates.js'
 import type { GradientTransform } from '../optim/transform.js'
-import { flattenParams, mapTensors, type Params, type StateTree, tensorsOf, unflattenParams, zipParams } from '../tree/tree.js'
+import { leafTensors, mapTensors, type Params, type StateTree, tensorIdsOf, tensorsOf, unflattenParams, zipParams } from '../tree/tree.js'
 import type { TrainState } from './events.js'
 import type { Logs } from './logs.js'
 import type { Module, StepContext } from './module.js'
@@ -43,8 +43,8 @@ export const computeGradients = <P extends Params, S extends Params, B>(
   const precision = options.precision ?? float32Precision
   const lossScale = options.lossScale ?? precision.initScale()
   const divisor = options.lossDivisor ?? 1
-  const leaves = flattenParams(model.params).map((l) => l.tensor)
-  const given = new Set(tensorsOf([model, batch]).map((t) => t.id))
+  const leaves = [...leafTensors(model.params)]
+  const given = tensorIdsOf([model, batch])
   // The tape's forward scope releases everything but the loss, so what the step returns besides
   // is kept through it, then handed to the caller's scope as clones (a kept tensor would escape
   // every enclosing tidy, and leak if anything later failed).
@@ -98,9 +98,17 @@ export const applyGradients = <P extends Params, S extends Params>(
   optimizer: GradientTransform<StateTree>,
   state: TrainState<P, S>,
   grads: Params,
-): TrainState<P, S> => {
-  const [updates, optState] = optimizer.update(grads, state.optState, state.params)
-  return { ...state, params: applyUpdates(state.params, updates), optState }
+): TrainState<P, S> => ({ ...state, ...optimizerUpdate(optimizer, state.params, state.optState, grads) })
+
+/** `applyGradients` on the two fields it changes (the loop builds its states field by field: spreading them per step costs). */
+export const optimizerUpdate = <P extends Params>(
+  optimizer: GradientTransform<StateTree>,
+  params: P,
+  optState: StateTree,
+  grads: Params,
+): { readonly params: P; readonly optState: StateTree } => {
+  const [updates, nextOptState] = optimizer.update(grads, optState, params)
+  return { params: applyUpdates(params, updates), optState: nextOptState }
 }
 
 /** What one complete training step returns. */

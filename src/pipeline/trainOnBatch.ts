@@ -12,7 +12,7 @@ import type { Module, StepContext } from './module.js'
 import type { LoopPlan } from './plan.js'
 import { type ReadBack, readBack, readBackAsync } from './readBack.js'
 import { allFinite } from '../optim/applyIfFinite.js'
-import { addGradients, applyGradients, computeGradients } from './step.js'
+import { addGradients, computeGradients, optimizerUpdate } from './step.js'
 
 export interface TrainOnBatch<P extends Params, S extends Params, B> {
   readonly module: Module<P, S, B, unknown>
@@ -52,6 +52,14 @@ export const nonFiniteLoss = (ctx: StepContext, loss: number, logs: readonly Rea
   )
 }
 
+/** A train state built field by field, always in one shape (the loop makes one or two per step). */
+const trainState = <P extends Params, S extends Params>(params: P, state: S, optState: StateTree, gradAccumulator: Params | null): TrainState<P, S> => ({
+  params,
+  state,
+  optState,
+  gradAccumulator,
+})
+
 /** The step computed on the device, before its scalars are read back. */
 interface ComputedStep<P extends Params, S extends Params> {
   readonly next: TrainState<P, S>
@@ -72,8 +80,8 @@ export const optimizerStep = <P extends Params, S extends Params>(
   grads: Params,
 ): { readonly next: TrainState<P, S>; readonly gradsFinite: boolean } => {
   const gradsFinite = precision.skipsNonFinite ? allFinite(grads) : true
-  const stepped: TrainState<P, S> = gradsFinite ? { ...applyGradients(optimizer, state, grads), gradAccumulator: null } : { ...state, gradAccumulator: null }
-  return { next: precision.storeState(stepped), gradsFinite }
+  const { params, optState } = gradsFinite ? optimizerUpdate(optimizer, state.params, state.optState, grads) : state
+  return { next: precision.storeState(trainState(params, state.state, optState, null)), gradsFinite }
 }
 
 /**
@@ -90,8 +98,8 @@ export const accumulateOrStep = <P extends Params, S extends Params>(
   stepping: boolean,
 ): { readonly next: TrainState<P, S>; readonly gradsFinite: boolean } => {
   const all = before.gradAccumulator == null ? grads : addGradients(before.gradAccumulator, grads)
-  const withState = { ...before, state }
-  if (!stepping) return { next: precision.storeState({ ...withState, gradAccumulator: all }), gradsFinite: true }
+  const withState = trainState(before.params, state, before.optState, all)
+  if (!stepping) return { next: precision.storeState(withState), gradsFinite: true }
   return optimizerStep(optimizer, precision, withState, all)
 }
 
@@ -109,7 +117,7 @@ export const closeWindow = <P extends Params, S extends Params>(
 ): { readonly next: TrainState<P, S>; readonly stepped: boolean; readonly gradsFinite: boolean } | undefined => {
   const pending = before.gradAccumulator ?? null
   if (pending === null) return undefined
-  const closed = step ? backend.scoped(() => optimizerStep(optimizer, precision, before, pending)) : { next: { ...before, gradAccumulator: null }, gradsFinite: true }
+  const closed = step ? backend.scoped(() => optimizerStep(optimizer, precision, before, pending)) : { next: trainState(before.params, before.state, before.optState, null), gradsFinite: true }
   backend.release(before, closed.next)
   return { ...closed, stepped: step }
 }
@@ -123,7 +131,7 @@ const computeStep = <P extends Params, S extends Params, B>(a: TrainOnBatch<P, S
     gradsFinite = stepped.gradsFinite
     return { next: stepped.next, loss: g.loss, logs: g.logs }
   })
-  return { ...step, gradsFinite }
+  return { next: step.next, loss: step.loss, logs: step.logs, gradsFinite }
 }
 
 /** After the read: releases the previous generation and checks the loss. */

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { rxtrainError } from '../errors/rxtrainError.js'
+import { buildIndexed, cachedIndex, type Indexed, indexOf } from './treeIndex.js'
 
 /**
  * A model's parameters: an immutable record tree whose leaves are tensors. Paths join the keys
@@ -36,6 +37,9 @@ export interface LeafSpec {
 
 const isTensor = (u: unknown): u is tf.Tensor => u instanceof tf.Tensor
 
+/** `flattenParams`' answer per tree (made on first request: the loop itself needs only the tensors). */
+const flattened = new WeakMap<Params, readonly ParamLeaf[]>()
+
 /**
  * The leaves of `params` in a deterministic order (keys sorted), so that flatten/unflatten
  * and checkpoints agree whatever order the record was built in.
@@ -44,56 +48,32 @@ const isTensor = (u: unknown): u is tf.Tensor => u instanceof tf.Tensor
  * flattenParams({ b: { w: tw }, a: ta }).map((l) => l.path) // ['a', 'b/w']
  */
 export const flattenParams = (params: Params, prefix = ''): ParamLeaf[] => {
-  if (prefix !== '') return flattenUncached(params, prefix)
-  // Trees are immutable, and the loop flattens the same ones several times per step.
-  const cached = flattened.get(params)
-  if (cached !== undefined) return [...cached]
-  const leaves = flattenUncached(params, '')
-  flattened.set(params, leaves)
+  if (prefix !== '') return flattenParams(params).map((l) => ({ path: `${prefix}/${l.path}`, tensor: l.tensor }))
+  let leaves = flattened.get(params)
+  if (leaves === undefined) {
+    const { layout, tensors } = indexOf(params)
+    leaves = tensors.map((tensor, i) => ({ path: layout.paths[i] as string, tensor }))
+    flattened.set(params, leaves)
+  }
   return [...leaves]
 }
 
-const flattened = new WeakMap<Params, readonly ParamLeaf[]>()
+/** The leaf tensors of `params` in `flattenParams` order (read only: the array is shared). */
+export const leafTensors = (params: Params): readonly tf.Tensor[] => indexOf(params).tensors
 
-const flattenUncached = (params: Params, prefix: string): ParamLeaf[] => {
-  const out: ParamLeaf[] = []
-  for (const key of Object.keys(params).sort()) {
-    const value = params[key]
-    const path = prefix === '' ? key : `${prefix}/${key}`
-    if (isTensor(value)) out.push({ path, tensor: value })
-    else if (value !== undefined) out.push(...flattenUncached(value, path))
-  }
-  return out
-}
-
-/** A tree shaped like `node` holding `leaves` from `at.i` onwards (a function, not a closure: this runs several times per step). */
-const buildLike = (node: Params, leaves: readonly tf.Tensor[], at: { i: number }): Params => {
-  const out: Record<string, tf.Tensor | Params> = {}
-  for (const key of Object.keys(node).sort()) {
-    const value = node[key]
-    if (isTensor(value)) {
-      const leaf = leaves[at.i++]
-      if (leaf === undefined) throw new Error('unflattenParams: fewer leaves than the template has')
-      out[key] = leaf
-    } else if (value !== undefined) out[key] = buildLike(value, leaves, at)
-  }
-  return out
-}
 
 /** Rebuilds a tree shaped like `template` from leaves in `flattenParams` order. */
-export const unflattenParams = <P extends Params>(template: P, leaves: readonly tf.Tensor[]): P => {
-  const at = { i: 0 }
-  const result = buildLike(template, leaves, at)
-  if (at.i !== leaves.length) throw new Error(`unflattenParams: ${leaves.length} leaves for a template of ${at.i}`)
-  return result as P
-}
+export const unflattenParams = <P extends Params>(template: P, leaves: readonly tf.Tensor[]): P => buildIndexed(indexOf(template).layout, leaves)
 
 /** Applies `f` to every leaf; the result has the same structure. */
-export const mapParams = <P extends Params>(params: P, f: (t: tf.Tensor, path: string) => tf.Tensor): P =>
-  unflattenParams(
-    params,
-    flattenParams(params).map((l) => f(l.tensor, l.path)),
+export const mapParams = <P extends Params>(params: P, f: (t: tf.Tensor, path: string) => tf.Tensor): P => {
+  const { layout, tensors } = indexOf(params)
+  return buildIndexed(
+    layout,
+    tensors.map((t, i) => f(t, layout.paths[i] as string)),
+    true,
   )
+}
 
 /**
  * Combines two trees of the same structure leaf by leaf.
@@ -118,15 +98,20 @@ export const zipParamsMany = <P extends Params>(
   outputs: number,
   f: (leaves: readonly tf.Tensor[], path: string) => readonly tf.Tensor[],
 ): P[] => {
-  const [first, ...rest] = trees.map((t) => flattenParams(t)) as [ParamLeaf[], ...ParamLeaf[][]]
+  const [first, ...rest] = trees.map(indexOf) as [Indexed, ...Indexed[]]
   for (const other of rest) assertSameStructure(first, other)
-  const results = first.map((l, i) => f([l.tensor, ...rest.map((r) => (r[i] as ParamLeaf).tensor)], l.path))
-  return Array.from({ length: outputs }, (_, k) =>
-    unflattenParams(
-      trees[0],
-      results.map((r) => r[k] as tf.Tensor),
-    ),
-  )
+  const { paths } = first.layout
+  const n = first.tensors.length
+  // Plain loops: this runs several times per step.
+  const columns: tf.Tensor[][] = []
+  for (let k = 0; k < outputs; k++) columns.push(new Array<tf.Tensor>(n))
+  for (let i = 0; i < n; i++) {
+    const leaves = [first.tensors[i] as tf.Tensor]
+    for (const r of rest) leaves.push(r.tensors[i] as tf.Tensor)
+    const results = f(leaves, paths[i] as string)
+    for (let k = 0; k < outputs; k++) (columns[k] as tf.Tensor[])[i] = results[k] as tf.Tensor
+  }
+  return columns.map((column) => buildIndexed<P>(first.layout, column, true))
 }
 
 /** Number of scalar parameters in the tree. */
@@ -155,21 +140,21 @@ export const structureDiff = (
   return lines
 }
 
-const sameLeaves = (a: readonly ParamLeaf[], b: readonly ParamLeaf[]): boolean => {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) {
-    const l = a[i] as ParamLeaf
-    const m = b[i] as ParamLeaf
-    if (l.path !== m.path || l.tensor.dtype !== m.tensor.dtype || !tf.util.arraysEqual(l.tensor.shape, m.tensor.shape)) return false
+const sameLeaves = (a: Indexed, b: Indexed): boolean => {
+  if (a.layout !== b.layout && a.layout.paths.join('\n') !== b.layout.paths.join('\n')) return false
+  for (let i = 0; i < a.tensors.length; i++) {
+    const l = a.tensors[i] as tf.Tensor
+    const m = b.tensors[i] as tf.Tensor
+    if (l.dtype !== m.dtype || !tf.util.arraysEqual(l.shape, m.shape)) return false
   }
   return true
 }
 
-const assertSameStructure = (a: readonly ParamLeaf[], b: readonly ParamLeaf[]): void => {
+const assertSameStructure = (a: Indexed, b: Indexed): void => {
   // The common case, checked without building specs (this runs several times per step).
   if (sameLeaves(a, b)) return
-  const spec = (ls: readonly ParamLeaf[]): LeafSpec[] =>
-    ls.map((l) => ({ path: l.path, shape: l.tensor.shape, dtype: l.tensor.dtype }))
+  const spec = ({ layout, tensors }: Indexed): LeafSpec[] =>
+    tensors.map((t, i) => ({ path: layout.paths[i] as string, shape: t.shape, dtype: t.dtype }))
   const diff = structureDiff(spec(a), spec(b))
   if (diff.length > 0)
     throw rxtrainError(
@@ -193,11 +178,33 @@ const collectTensors = (v: unknown, seen: Set<number>, out: tf.Tensor[]): void =
   else if (isRecord(v)) for (const key in v) collectTensors(v[key], seen, out)
 }
 
-/** Every tensor inside any nested value (records, arrays, tensors), each once. */
+/** Every tensor inside any nested value (records, arrays, tensors), each once, in the order a walk meets them. */
 export const tensorsOf = (value: unknown): tf.Tensor[] => {
   const out: tf.Tensor[] = []
   collectTensors(value, new Set<number>(), out)
   return out
+}
+
+/**
+ * Calls `f` on every tensor inside `value`, in no promised order, a tensor held twice twice. A
+ * parameter tree already taken apart gives its leaves without a walk (the loop's per-step
+ * bookkeeping: which tensors a generation holds).
+ */
+const visitTensors = (v: unknown, f: (t: tf.Tensor) => void): void => {
+  if (isTensor(v)) f(v)
+  else if (Array.isArray(v)) for (const x of v) visitTensors(x, f)
+  else if (isRecord(v)) {
+    const known = cachedIndex(v as Params)
+    if (known === undefined) for (const key in v) visitTensors(v[key], f)
+    else for (const t of known.tensors) f(t)
+  }
+}
+
+/** The ids of the tensors inside `value` (what `tensorsOf` finds, as a set). */
+export const tensorIdsOf = (value: unknown): Set<number> => {
+  const ids = new Set<number>()
+  visitTensors(value, (t) => ids.add(t.id))
+  return ids
 }
 
 /** Disposes every tensor inside `value` (safe to call on already-disposed tensors). */
@@ -211,8 +218,10 @@ export const disposeTree = (value: unknown): void => {
  * position, decides what survives.
  */
 export const releaseGeneration = (previous: unknown, next: unknown): void => {
-  const keep = new Set(tensorsOf(next).map((t) => t.id))
-  for (const t of tensorsOf(previous)) if (!keep.has(t.id) && !t.isDisposed) t.dispose()
+  const keep = tensorIdsOf(next)
+  visitTensors(previous, (t) => {
+    if (!keep.has(t.id) && !t.isDisposed) t.dispose()
+  })
 }
 
 /**

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core'
-import { take, tap } from 'rxjs'
+import { EMPTY, take, tap } from 'rxjs'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { Backend } from '../../src/backends/backend.js'
 import { fromArrays } from '../../src/data/arraySource.js'
@@ -10,7 +10,7 @@ import { trainedModel } from '../../src/hooks/trainedModel.js'
 import { metrics, nn, optim } from '../../src/index.js'
 import type { Model } from '../../src/nn/layer.js'
 import { predict, test, validate } from '../../src/pipeline/evaluate.js'
-import type { FitEvent } from '../../src/pipeline/events.js'
+import type { FitEvent, LoopControl } from '../../src/pipeline/events.js'
 import { fit } from '../../src/pipeline/fit.js'
 import { defineModule } from '../../src/pipeline/module.js'
 import type { TrainerOptions } from '../../src/pipeline/options.js'
@@ -124,6 +124,29 @@ describe('no leaks', () => {
     expect(readError).toBeUndefined()
     expect(read?.length).toBe(4)
     expect(tf.memory().numTensors).toBe(before)
+  })
+
+  it("an event's control.hold works only while that event is handled", () => {
+    let stale: LoopControl | undefined
+    let lateHold: unknown
+    runSync(
+      fit(classifier(), blobData(), { maxEpochs: 1, limitTrainBatches: 3 }, { backend, signals: quiet }).pipe(
+        tap((e) => {
+          if (e.type !== 'trainStep') return
+          if (stale === undefined) stale = e.control
+          else if (lateHold === undefined) {
+            try {
+              stale.hold(EMPTY)
+            } catch (err) {
+              lateHold = err
+            }
+            // The current event's own control still takes work.
+            e.control.hold(EMPTY)
+          }
+        }),
+      ),
+    )
+    expect(String(lateHold)).toMatch(/hold\(\) was called after the event was handled/)
   })
 
   it('a run that fails releases everything', () => {

@@ -10,6 +10,7 @@ import {
   releaseGeneration,
   specOf,
   structureDiff,
+  tensorIdsOf,
   tensorsOf,
   unflattenParams,
   zipParams,
@@ -64,6 +65,38 @@ describe('parameter trees', () => {
     expect(again.a.w).toBe(t.a.w)
     expect(flattenParams(again.a, 'a').map((l) => l.path)).toEqual(['a/b', 'a/w'])
     disposeTree([t, news])
+  })
+
+  it('what a tree remembers of its leaves stays out of sight and out of copies', () => {
+    const t = tree()
+    const built = unflattenParams(t, flattenParams(t).map((l) => l.tensor))
+    flattenParams(t)
+    // Invisible: keys, JSON, spreads and deep equality see the plain record.
+    expect(Object.keys(built)).toEqual(['a', 'z'])
+    expect(built).toEqual({ a: { b: t.a.b, w: t.a.w }, z: t.z })
+    expect(Object.getOwnPropertySymbols({ ...built })).toEqual([])
+    // A copy that carries the hidden property over, with another leaf, flattens to its own leaves.
+    const other = tf.tensor1d([9])
+    const copy = Object.defineProperties({}, { ...Object.getOwnPropertyDescriptors(built), z: { value: other, enumerable: true } }) as typeof built
+    expect(flattenParams(copy).map((l) => l.tensor)).toEqual([t.a.b, t.a.w, other])
+    expect(tensorIdsOf({ state: copy })).toEqual(new Set([t.a.b, t.a.w, other].map((x) => x.id)))
+    // A frozen tree cannot be marked: it is walked each time, with the same answer.
+    const frozen = Object.freeze({ a: Object.freeze({ ...t.a }), z: t.z })
+    expect(flattenParams(frozen).map((l) => l.path)).toEqual(['a/b', 'a/w', 'z'])
+    expect(zipParams(frozen, built, (x) => x).a.w).toBe(t.a.w)
+    disposeTree([t, other])
+  })
+
+  it('tensorIdsOf finds the tensors tensorsOf finds, remembered trees or not; tensorsOf keeps its walk order', () => {
+    const t = tree()
+    const built = unflattenParams(t, flattenParams(t).map((l) => l.tensor))
+    const plain = { params: { z: t.z, a: { w: t.a.w, b: t.a.b } }, extra: [t.z] }
+    expect(tensorIdsOf({ params: built, extra: [t.z] })).toEqual(new Set(tensorsOf(plain).map((x) => x.id)))
+    // The order of a walk: keys as the record holds them, whether or not the tree was taken apart.
+    const record = { z: t.z, a: { w: t.a.w, b: t.a.b } }
+    flattenParams(record)
+    expect(tensorsOf(record)).toEqual([t.z, t.a.w, t.a.b])
+    disposeTree(t)
   })
 
   it('map keeps the structure and passes paths', () => {
