@@ -43,6 +43,10 @@ const median = (xs: readonly number[]): number => {
 }
 const rssMb = (): number => process.memoryUsage().rss / 2 ** 20
 
+/** A full collection, where node runs with `--expose-gc` (as `npm run bench` does). */
+const collectGarbage = (): void => (globalThis as { gc?: () => void }).gc?.()
+const gcExposed = typeof (globalThis as { gc?: unknown }).gc === 'function'
+
 const unwrap = <A>(e: E.Either<unknown, A>): A => {
   if (E.isLeft(e)) throw e.left
   return e.right
@@ -138,10 +142,19 @@ const measure = async (
   // Each repetition runs the methods forwards, then backwards (a c d e e d c a): the two runs of
   // a method sit symmetrically in time around the repetition's middle, so a machine slowing down or
   // speeding up steadily over it weighs the same on every method and cancels from their ratios.
-  // A single method has no ratio to protect: it runs once per repetition.
-  const order = methods.length > 1 ? [...methods, ...[...methods].reverse()] : methods
+  // The list is rotated by one method per repetition (c d e a a e d c next), so that each method
+  // follows every other about equally often; and the heap is collected before every timed run, so
+  // that no run pays for the garbage of the one before it. A single method has no ratio to
+  // protect: it runs once per repetition.
+  const orderOf = (r: number): readonly Method[] => {
+    if (methods.length < 2) return methods
+    const k = r % methods.length
+    const rotated = [...methods.slice(k), ...methods.slice(0, k)]
+    return [...rotated, ...[...rotated].reverse()]
+  }
   for (let r = 0; r < reps; r++)
-    for (const m of order) {
+    for (const m of orderOf(r)) {
+      collectGarbage()
       if (m === 'a') {
         // From parameter initialisation, as (c)'s fit starts with the module's init.
         const start = performance.now()
@@ -289,7 +302,7 @@ const main = async (): Promise<void> => {
     '',
     `${new Date().toISOString().slice(0, 10)} · Node ${process.version} · tfjs ${tf.version_core} · ${(await import('node:os')).cpus().length} cores${quick ? ' · quick run' : ''}`,
     '',
-    'Samples per second (median of repeated runs after warm-up; same data, same initial parameters). c/a, c\'/a, d/c and e/c are medians over repetitions of the ratios within each (each repetition runs the methods in order, then in reverse, so a steady drift of the machine\'s speed cancels); c/b divides the medians ((b) runs in a process of its own).',
+    `Samples per second (median of repeated runs after warm-up; same data, same initial parameters). c/a, c'/a, d/c and e/c are medians over repetitions of the ratios within each (each repetition runs the methods in order, then in reverse, so a steady drift of the machine's speed cancels; the order rotates by one method per repetition, so each method follows every other; ${gcExposed ? 'the heap is collected before every timed run' : 'node ran without --expose-gc, so the heap was not collected between runs'}); c/b divides the medians ((b) runs in a process of its own).`,
     '(a) hand-written tfjs loop (`tf.train.adam` + `minimize`, loss read every step, timed from parameter initialisation as (c) is), (b) tfjs-layers `model.fit` as tfjs ships it (own process, without rxtrain\'s wasm kernel corrections),',
     "(c) rxtrain `fit`, no hooks (Adam's fused kernel: one pass per leaf, bitwise the same numbers), (c') the same with `adam({ fused: false })`: one tfjs op per operation, the kernels `tf.train.adam` runs, so c'/a compares the loops alone,",
     '(d) rxtrain `fit` with checkpoint + CSV + TensorBoard + progress bar, (e) rxtrain `strategy: \'ddp\'` on 2 workers, each with the',
