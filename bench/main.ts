@@ -101,6 +101,8 @@ interface Row {
    * repetitions: they cancel the slow drifts of a shared machine that medians of each method keep.
    */
   readonly paired: { ca?: number; oa?: number; dc?: number; ec?: number }
+  /** The same ratios from the fastest run of each method (noise only ever slows a run down). */
+  readonly fastest: { ca?: number; oa?: number; dc?: number; ec?: number }
   readonly lossA?: number
   readonly lossC?: number
   /** (c')'s final loss: Adam op by op, which the fused kernel must equal bit for bit. */
@@ -181,6 +183,11 @@ const measure = async (
     const [xs, ys] = [perRep(x), perRep(y)]
     return median(xs.map((v, i) => (higherIsFaster ? v / (ys[i] as number) : (ys[i] as number) / v)))
   }
+  // fastest run of x over fastest run of y, as samples/s (times: lower is faster; steady: higher)
+  const best = (x: number[] | undefined, y: number[] | undefined, higherIsFaster: boolean) => {
+    if (x === undefined || y === undefined || x.length === 0 || y.length === 0) return undefined
+    return higherIsFaster ? Math.max(...x) / Math.max(...y) : Math.min(...y) / Math.min(...x)
+  }
   const layers = methods.includes('b') ? layersBaseline(w, backend.name, steps, reps) : {}
   backend.activate()
   return {
@@ -190,6 +197,7 @@ const measure = async (
     samplesPerSecond: { a: sps('a'), b: layers.samplesPerSecond, c: sps('c'), o: sps('o'), d: sps('d'), e: steadySps('e') },
     steady: { c: steadySps('c'), e: steadySps('e') },
     paired: { ca: paired(times.c, times.a, false), oa: paired(times.o, times.a, false), dc: paired(times.d, times.c, false), ec: paired(steady.e, steady.c, true) },
+    fastest: { ca: best(times.c, times.a, false), oa: best(times.o, times.a, false), dc: best(times.d, times.c, false), ec: best(steady.e, steady.c, true) },
     ...(layers.error !== undefined && { layersError: layers.error }),
     ...(lossA !== undefined && { lossA }),
     ...(lossC !== undefined && { lossC }),
@@ -314,6 +322,19 @@ const main = async (): Promise<void> => {
       const s = r.samplesPerSecond
       return `| ${r.workload} | ${r.backend} | ${r.steps} | ${fmt(s.a)} | ${fmt(s.b)} | ${fmt(s.c)} | ${fmt(s.o)} | ${fmt(s.d)} | ${fmt(s.e)} | ${fmt(r.paired.ca, 2)} | ${fmt(r.paired.oa, 2)} | ${ratio(s.c, s.b)} | ${fmt(r.paired.dc, 2)} | ${fmt(r.paired.ec, 2)} | ${r.lossA === undefined ? 'n/a' : r.lossA.toFixed(6)} | ${r.lossC === undefined ? 'n/a' : r.lossC.toFixed(6)} |`
     }),
+    '',
+    'The ratios three ways: of the medians in the table (samples/s of one method over another), paired (the table\'s columns: median over repetitions of the ratio within each) and of the fastest run of each method (a shared machine only ever slows a run down).',
+    '',
+    "| workload | backend | c/a: medians · paired · fastest | c'/a | d/c | e/c |",
+    '|---|---|---|---|---|---|',
+    ...rows
+      .filter((r) => r.samplesPerSecond.a !== undefined && r.samplesPerSecond.c !== undefined)
+      .map((r) => {
+        const s = r.samplesPerSecond
+        const three = (m: number | undefined, p: number | undefined, f: number | undefined) => [m, p, f].map((x) => fmt(x, 2)).join(' · ')
+        const of = (x: number | undefined, y: number | undefined) => (x === undefined || y === undefined ? undefined : x / y)
+        return `| ${r.workload} | ${r.backend} | ${three(of(s.c, s.a), r.paired.ca, r.fastest.ca)} | ${three(of(s.o, s.a), r.paired.oa, r.fastest.oa)} | ${three(of(s.d, s.c), r.paired.dc, r.fastest.dc)} | ${three(of(r.steady.e, r.steady.c), r.paired.ec, r.fastest.ec)} |`
+      }),
     '',
     ...rows.filter((r) => r.layersError !== undefined).map((r) => `(b) on ${r.workload}/${r.backend}: tfjs-layers fails: ${r.layersError}`),
     '',
