@@ -35,7 +35,8 @@ const resumed: Resume = { ok: true, value: undefined }
 
 /**
  * Runs a program as a cold Observable. `start` receives the function that emits to this
- * subscriber (and answers whether the subscriber still listens). Synchronous waits are trampolined (no stack growth over thousands of steps).
+ * subscriber (and answers whether the subscriber still listens). Synchronous waits are
+ * trampolined (no stack growth over thousands of steps).
  *
  * Cancellation (unsubscribing, also from inside an emission) stops the program at its next
  * `yield` with `return()`. Its `finally` blocks may still wait (`yield`) for work that must
@@ -84,7 +85,7 @@ export const drive = <E>(start: (emit: (event: E) => boolean) => Program): Obser
           cancelled = true
           continue
         }
-        // The loop's most frequent wait (every published event) needs no subscription.
+        // A bare yield point (`EMPTY`) completes at once: no subscription needed.
         if (step.value === EMPTY) {
           input = resumed
           continue
