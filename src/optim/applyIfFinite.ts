@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { requireHostReads } from '../backends/backend.js'
-import { flattenParams, mapParams } from '../tree/tree.js'
+import { leafTensors, mapParams } from '../tree/tree.js'
 import type { Params, StateTree } from '../tree/tree.js'
 import type { GradientTransform } from './transform.js'
 import { requireConfig } from './validate.js'
@@ -33,8 +33,8 @@ export type ApplyIfFiniteState<S extends StateTree> = {
 export const allFinite = (tree: Params): boolean => {
   requireHostReads('checking that every update is finite', 'leave applyIfFinite out of the optimizer chain on this backend, or train on cpu, wasm or tensorflow.')
   const flag = tf.tidy(() =>
-    flattenParams(tree).reduce(
-      (acc: tf.Tensor, l) => tf.logicalAnd(acc, tf.all(tf.isFinite(l.tensor))),
+    leafTensors(tree).reduce(
+      (acc: tf.Tensor, leaf) => tf.logicalAnd(acc, tf.all(tf.isFinite(leaf))),
       tf.scalar(true, 'bool'),
     ),
   )

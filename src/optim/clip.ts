@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core'
-import { flattenParams, mapParams } from '../tree/tree.js'
+import { leafTensors, mapParams } from '../tree/tree.js'
 import type { Params } from '../tree/tree.js'
 import type { EmptyState } from './identity.js'
 import type { GradientTransform } from './transform.js'
@@ -13,7 +13,7 @@ import { requirePositive } from './validate.js'
  * const norm = tf.tidy(() => globalNorm(grads)) // tf.Scalar; read it when the step is done
  */
 export const globalNorm = (tree: Params): tf.Scalar => {
-  const squares = flattenParams(tree).map((l) => tf.sum(tf.square(l.tensor)))
+  const squares = leafTensors(tree).map((leaf) => tf.sum(tf.square(leaf)))
   return tf.sqrt(squares.reduce((acc, s) => tf.add(acc, s), tf.scalar(0))) as tf.Scalar
 }
 

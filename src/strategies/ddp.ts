@@ -11,7 +11,7 @@ import { foldIn } from '../random/key.js'
 import { computeGradients } from '../pipeline/step.js'
 import { accumulateOrStep, nonFiniteLoss, type TrainedBatch, type TrainOnBatch } from '../pipeline/trainOnBatch.js'
 import type { GradientTransform } from '../optim/transform.js'
-import { flattenParams, type Params, type StateTree, unflattenParams } from '../tree/tree.js'
+import { flattenParams, leafTensors, type Params, type StateTree, unflattenParams } from '../tree/tree.js'
 import type { BatchSource, PassOrder } from '../data/source.js'
 import { type Shards, type ShardSlots, shardBatch, shardSlots } from './batchShards.js'
 import { mergeLogs } from './mergeLogs.js'
@@ -102,8 +102,8 @@ export const ddp = (o: DdpOptions): TrainStrategy => {
 
   const share = (state: TrainState): void => {
     if (shared === state.params || layout === undefined || variables === undefined) return
-    const all = [...flattenParams(state.params), ...flattenParams(state.state)]
-    all.forEach((l, i) => writeToShared(o.backend.name, l.tensor, variables as Float32Array, (layout as SharedLayout).leaves[i]?.offset ?? 0))
+    const all = [...leafTensors(state.params), ...leafTensors(state.state)]
+    all.forEach((leaf, i) => writeToShared(o.backend.name, leaf, variables as Float32Array, (layout as SharedLayout).leaves[i]?.offset ?? 0))
     shared = state.params
     version++
   }
@@ -222,15 +222,14 @@ export const ddp = (o: DdpOptions): TrainStrategy => {
                 let gradsFinite = true
                 const step = backend.scoped(() => {
                   // The global gradient: the sum of the ranks' (already weighted) gradients.
-                  const leaves = flattenParams(g0.grads)
-                  const summed = leaves.map((l, i) => {
-                    let acc = l.tensor
+                  const summed = leafTensors(g0.grads).map((leaf, i) => {
+                    let acc = leaf
                     for (const { rank } of answers) {
                       const spec = (layout as SharedLayout).leaves[i] as SharedLayout['leaves'][number]
                       const start = (rank - 1) * (layout as SharedLayout).paramWords + spec.offset
                       acc = tf.add(acc, tensorFromShared(backend.name, gradients as Float32Array, start, spec.size, spec.shape))
                     }
-                    return acc === l.tensor ? tf.clone(acc) : acc
+                    return acc === leaf ? tf.clone(acc) : acc
                   })
                   const stepped = accumulateOrStep(o.optimizer, a.precision, before, g0.state, unflattenParams(g0.grads, summed), a.stepping)
                   gradsFinite = stepped.gradsFinite

@@ -18,7 +18,7 @@ import type { Module } from '../pipeline/module.js'
 import { readBack } from '../pipeline/readBack.js'
 import { computeGradients } from '../pipeline/step.js'
 import { keyFromWords } from '../random/key.js'
-import { disposeTree, flattenParams, type Params } from '../tree/tree.js'
+import { disposeTree, leafTensors, type Params } from '../tree/tree.js'
 import { batchFromData } from './batchShards.js'
 import type { FromWorker, SharedLayout, ToWorker } from './protocol.js'
 import { tensorFromShared, writeToShared } from './sharedTensor.js'
@@ -77,7 +77,7 @@ const fail = (e: unknown): void =>
 /** The variables as tensors, rebuilt from the shared buffer when the main thread changed them. */
 const currentModel = (v: number): { params: Params; state: Params } => {
   if (model !== undefined && v === version) return model
-  if (model !== undefined) tf.dispose([...flattenParams(model.params), ...flattenParams(model.state)].map((l) => l.tensor))
+  if (model !== undefined) tf.dispose([...leafTensors(model.params), ...leafTensors(model.state)])
   const groups: Record<'params' | 'state', Record<string, unknown>> = { params: {}, state: {} }
   for (const leaf of layout.leaves) {
     const parts = leaf.path.split('/')
@@ -129,14 +129,14 @@ port.on('message', async (m: ToWorker) => {
     try {
       const g = backend.scoped(() => computeGradients(module, current, batch, ctx, { lossDivisor: m.lossDivisor, precision, lossScale: m.lossScale }))
       const slot = (rank - 1) * layout.paramWords
-      for (const [i, leaf] of flattenParams(g.grads).entries()) {
+      for (const [i, leaf] of leafTensors(g.grads).entries()) {
         const spec = layout.leaves[i]
         if (spec === undefined) throw new Error('the gradients do not match the shared layout')
-        writeToShared(backend.name, leaf.tensor, gradients, slot + spec.offset)
+        writeToShared(backend.name, leaf, gradients, slot + spec.offset)
       }
       const read = readBack(backend, { logs: g.logs, defaults: { onStep: true, onEpoch: false }, batchSize: size, extra: [g.loss], keep: [current, batch] })
-      tf.dispose(flattenParams(g.grads).map((l) => l.tensor))
-      if (g.state !== current.state) tf.dispose(flattenParams(g.state).map((l) => l.tensor))
+      tf.dispose([...leafTensors(g.grads)])
+      if (g.state !== current.state) tf.dispose([...leafTensors(g.state)])
       send({
         type: 'done',
         loss: read.extra[0] as number,

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { rxtrainError } from '../errors/rxtrainError.js'
-import { buildIndexed, cachedIndex, type Indexed, indexOf } from './treeIndex.js'
+import { buildIndexed, cachedIndex, type Indexed, indexOf, isTensor } from './treeIndex.js'
 
 /**
  * A model's parameters: an immutable record tree whose leaves are tensors. Paths join the keys
@@ -35,11 +35,6 @@ export interface LeafSpec {
   readonly dtype: tf.DataType
 }
 
-const isTensor = (u: unknown): u is tf.Tensor => u instanceof tf.Tensor
-
-/** `flattenParams`' answer per tree (made on first request: the loop itself needs only the tensors). */
-const flattened = new WeakMap<Params, readonly ParamLeaf[]>()
-
 /**
  * The leaves of `params` in a deterministic order (keys sorted), so that flatten/unflatten
  * and checkpoints agree whatever order the record was built in.
@@ -48,19 +43,13 @@ const flattened = new WeakMap<Params, readonly ParamLeaf[]>()
  * flattenParams({ b: { w: tw }, a: ta }).map((l) => l.path) // ['a', 'b/w']
  */
 export const flattenParams = (params: Params, prefix = ''): ParamLeaf[] => {
-  if (prefix !== '') return flattenParams(params).map((l) => ({ path: `${prefix}/${l.path}`, tensor: l.tensor }))
-  let leaves = flattened.get(params)
-  if (leaves === undefined) {
-    const { layout, tensors } = indexOf(params)
-    leaves = tensors.map((tensor, i) => ({ path: layout.paths[i] as string, tensor }))
-    flattened.set(params, leaves)
-  }
-  return [...leaves]
+  const { layout, tensors } = indexOf(params)
+  const at = prefix === '' ? '' : `${prefix}/`
+  return tensors.map((tensor, i) => ({ path: `${at}${layout.paths[i] as string}`, tensor }))
 }
 
 /** The leaf tensors of `params` in `flattenParams` order (read only: the array is shared). */
 export const leafTensors = (params: Params): readonly tf.Tensor[] => indexOf(params).tensors
-
 
 /** Rebuilds a tree shaped like `template` from leaves in `flattenParams` order. */
 export const unflattenParams = <P extends Params>(template: P, leaves: readonly tf.Tensor[]): P => buildIndexed(indexOf(template).layout, leaves)

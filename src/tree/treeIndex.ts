@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import type { Params } from './tree.js'
 
-const isTensor = (u: unknown): u is tf.Tensor => u instanceof tf.Tensor
+export const isTensor = (u: unknown): u is tf.Tensor => u instanceof tf.Tensor
 
 /** A tree's record structure: its keys in sorted order, each a leaf (null) or a subtree. */
 export interface Node {
@@ -46,7 +46,6 @@ const remember = (params: Params, made: Indexed): void => {
   // A frozen record cannot take the index: it is walked again next time.
   if (Object.isExtensible(params)) Object.defineProperty(params, INDEX, { value: { owner: params, layout: made.layout, tensors: made.tensors }, configurable: true })
 }
-
 
 const nodeOf = (params: Params, prefix: string, paths: string[], tensors: tf.Tensor[]): Node => {
   const keys: string[] = []
