@@ -55,22 +55,24 @@ const unwrap = <A>(e: E.Either<unknown, A>): A => {
 type Variant = 'plain' | 'plainOps' | 'hooks' | 'ddp' | 'ddpSplit'
 
 /**
- * One rxtrain run of `steps` steps: its seconds, its steady samples/s (from the end of its first
- * quarter of steps to its last, which leaves out starting DDP's worker threads and their warm-up:
- * new threads run their first steps before the JIT and the heap settle) and final loss. `ddp` runs
- * 2 ranks, each with the workload's batch size (Lightning's per-device `batch_size`), so its global
- * batches are twice as big; `ddpSplit` splits the workload's batch between 2 ranks.
+ * One rxtrain run of `epochs` passes over `steps` batches: its seconds, its steady samples/s (from
+ * the end of its first quarter of steps to its last, which leaves out starting DDP's worker threads
+ * and their warm-up: new threads run their first steps before the JIT and the heap settle) and
+ * final loss. `ddp` runs 2 ranks, each with the workload's batch size (Lightning's per-device
+ * `batch_size`), so its global batches are twice as big; `ddpSplit` splits the workload's batch
+ * between 2 ranks.
  */
-const rxtrainRun = async (w: Workload, backend: Backend, arrays: MnistArrays, steps: number, variant: Variant) => {
+const rxtrainRun = async (w: Workload, backend: Backend, arrays: MnistArrays, steps: number, variant: Variant, epochs = 1) => {
   const dir = mkdtempSync(join(tmpdir(), 'rxtrain-bench-'))
   let loss = Number.NaN
+  const total = steps * epochs
   // The steady state is timed from the end of this step (the first quarter) to the last.
-  const steadyFrom = Math.max(1, Math.floor(steps / 4))
+  const steadyFrom = Math.max(1, Math.floor(total / 4))
   let first = 0
   let last = 0
   const global = variant === 'ddp' ? { ...w, batchSize: 2 * w.batchSize } : w
   const parallel = variant === 'ddp' || variant === 'ddpSplit'
-  const options = { maxEpochs: 1, numSanityValSteps: 0, defaultRootDir: dir, ...(parallel && { strategy: 'ddp' as const, devices: 2 }) }
+  const options = { maxEpochs: epochs, numSanityValSteps: 0, defaultRootDir: dir, ...(parallel && { strategy: 'ddp' as const, devices: 2 }) }
   let run: Observable<FitEvent> = fit(parallel ? moduleWithSource(w) : moduleOf(w, variant === 'plainOps' ? 'adamOps' : 'adam'), { train: sourceOf(global, arrays, steps) }, options, { backend })
   if (variant === 'hooks') run = run.pipe(checkpoint({ saveLast: true }), csvLogger(), tensorboard(), progressBar({ console: bufferConsole() }))
   const start = performance.now()
@@ -86,7 +88,7 @@ const rxtrainRun = async (w: Workload, backend: Backend, arrays: MnistArrays, st
   )
   const seconds = (performance.now() - start) / 1000
   rmSync(dir, { recursive: true, force: true })
-  return { seconds, steadySamplesPerSecond: ((steps - steadyFrom) * global.batchSize) / ((last - first) / 1000), loss }
+  return { seconds, steadySamplesPerSecond: ((total - steadyFrom) * global.batchSize) / ((last - first) / 1000), loss }
 }
 
 interface Row {
@@ -96,6 +98,8 @@ interface Row {
   readonly samplesPerSecond: { a?: number; b?: number; c?: number; o?: number; d?: number; e?: number }
   /** Steady-state samples/s (from the end of the first quarter of the steps to the last) of (c) and (e). */
   readonly steady: { c?: number; e?: number }
+  /** (e) over its whole run, its threads' start and warm-up included, and the passes it ran. */
+  readonly ddpWhole?: { readonly samplesPerSecond: number; readonly epochs: number }
   /**
    * Ratios of methods within one repetition (methods in order, then in reverse), median over
    * repetitions: they cancel the slow drifts of a shared machine that medians of each method keep.
@@ -125,6 +129,7 @@ const measure = async (
   reps: number,
   methods: readonly Method[],
   warmSteps = Math.min(3, steps),
+  ddpEpochs = 1,
 ): Promise<Row> => {
   backend.activate()
   const times: Record<string, number[]> = { a: [], b: [], c: [], o: [], d: [], e: [] }
@@ -139,20 +144,21 @@ const measure = async (
       const init = initial()
       handLoop(w, init, arrays, warmSteps)
       disposeTree(init)
-    } else if (m !== 'b') await rxtrainRun(w, backend, arrays, warmSteps, variantOf(m))
+    } else if (m !== 'b') await rxtrainRun(w, backend, arrays, warmSteps, variantOf(m), m === 'e' ? ddpEpochs : 1)
   }
   // Each repetition runs the methods forwards, then backwards (a c d e e d c a): the two runs of
   // a method sit symmetrically in time around the repetition's middle, so a machine slowing down or
   // speeding up steadily over it weighs the same on every method and cancels from their ratios.
-  // The list is rotated by one method per repetition (c d e a a e d c next), so that each method
-  // follows every other about equally often; and the heap is collected before every timed run, so
-  // that no run pays for the garbage of the one before it. A single method has no ratio to
-  // protect: it runs once per repetition.
-  const orderOf = (r: number): readonly Method[] => {
-    if (methods.length < 2) return methods
-    const k = r % methods.length
-    const rotated = [...methods.slice(k), ...methods.slice(0, k)]
-    return [...rotated, ...[...rotated].reverse()]
+  // The forward order is a row of a Williams design (a c e d, c d a e, ...): over as many
+  // repetitions as there are methods, each method directly follows each other one exactly twice,
+  // so that a run that leaves the machine busy (DDP's threads winding down) weighs on every method
+  // alike. The heap is collected before every timed run, so that no run pays for the garbage of
+  // the one before it. A single method has no ratio to protect: it runs once per repetition.
+  const timed = methods.filter((m): m is Exclude<Method, 'b'> => m !== 'b')
+  const orderOf = (r: number): readonly Exclude<Method, 'b'>[] => {
+    if (timed.length < 2) return timed
+    const row = williamsRow(timed.length, r).map((i) => timed[i] as Exclude<Method, 'b'>)
+    return [...row, ...[...row].reverse()]
   }
   for (let r = 0; r < reps; r++)
     for (const m of orderOf(r)) {
@@ -164,16 +170,15 @@ const measure = async (
         lossA = handLoop(w, init, arrays, steps)
         times.a?.push((performance.now() - start) / 1000)
         disposeTree(init)
-      } else if (m === 'b') continue
-      else {
-        const result = await rxtrainRun(w, backend, arrays, steps, variantOf(m))
+      } else {
+        const result = await rxtrainRun(w, backend, arrays, steps, variantOf(m), m === 'e' ? ddpEpochs : 1)
         times[m]?.push(result.seconds)
         steady[m]?.push(result.steadySamplesPerSecond)
         if (m === 'c') lossC = result.loss
         if (m === 'o') lossO = result.loss
       }
     }
-  const sps = (m: string) => ((times[m]?.length ?? 0) > 0 ? (steps * w.batchSize * (m === 'e' ? 2 : 1)) / median(times[m] as number[]) : undefined)
+  const sps = (m: string) => ((times[m]?.length ?? 0) > 0 ? (steps * w.batchSize * (m === 'e' ? 2 * ddpEpochs : 1)) / median(times[m] as number[]) : undefined)
   const steadySps = (m: string) => ((steady[m]?.length ?? 0) > 0 ? median(steady[m] as number[]) : undefined)
   // samples/s of x over samples/s of y, per repetition (its two runs of each added up; times are
   // seconds for the same samples, steady values samples/s)
@@ -196,6 +201,7 @@ const measure = async (
     steps,
     samplesPerSecond: { a: sps('a'), b: layers.samplesPerSecond, c: sps('c'), o: sps('o'), d: sps('d'), e: steadySps('e') },
     steady: { c: steadySps('c'), e: steadySps('e') },
+    ...(times.e !== undefined && times.e.length > 0 && { ddpWhole: { samplesPerSecond: sps('e') as number, epochs: ddpEpochs } }),
     paired: { ca: paired(times.c, times.a, false), oa: paired(times.o, times.a, false), dc: paired(times.d, times.c, false), ec: paired(steady.e, steady.c, true) },
     fastest: { ca: best(times.c, times.a, false), oa: best(times.o, times.a, false), dc: best(times.d, times.c, false), ec: best(steady.e, steady.c, true) },
     ...(layers.error !== undefined && { layersError: layers.error }),
@@ -262,14 +268,14 @@ const flatMemory = async (backend: Backend, arrays: MnistArrays, steps: number) 
 }
 
 /** Data-parallel training with the same global batches as (c): each of 2 ranks takes half. */
-const ddpSplit = async (w: Workload, backend: Backend, arrays: MnistArrays, steps: number, reps: number) => {
+const ddpSplit = async (w: Workload, backend: Backend, arrays: MnistArrays, steps: number, reps: number, epochs: number) => {
   backend.activate()
   await rxtrainRun(w, backend, arrays, 3, 'ddpSplit')
   const split: number[] = []
   const single: number[] = []
   for (let r = 0; r < reps; r++) {
     single.push((await rxtrainRun(w, backend, arrays, steps, 'plain')).steadySamplesPerSecond)
-    split.push((await rxtrainRun(w, backend, arrays, steps, 'ddpSplit')).steadySamplesPerSecond)
+    split.push((await rxtrainRun(w, backend, arrays, steps, 'ddpSplit', epochs)).steadySamplesPerSecond)
   }
   return { workload: w.name, batch: w.batchSize, single: median(single), split: median(split) }
 }
@@ -284,8 +290,19 @@ type Method = 'a' | 'b' | 'c' | 'o' | 'd' | 'e'
 
 const variantOf = (m: 'c' | 'o' | 'd' | 'e'): Variant => (m === 'c' ? 'plain' : m === 'o' ? 'plainOps' : m === 'd' ? 'hooks' : 'ddp')
 
+/**
+ * Row `r` of a Williams design for `n` methods (indices): 0, 1, n-1, 2, n-2, ... shifted by `r`.
+ * Rows 0 to n-1, each run forwards and then backwards, put every ordered pair of methods next to
+ * each other exactly twice (for odd n the backward runs are what balances it).
+ */
+const williamsRow = (n: number, r: number): number[] =>
+  Array.from({ length: n }, (_, k) => ((k === 0 ? 0 : k % 2 === 1 ? (k + 1) / 2 : n - k / 2) + r) % n)
+
 const fmt = (x: number | undefined, digits = 0): string => (x === undefined ? 'n/a' : x.toFixed(digits))
 const ratio = (x: number | undefined, y: number | undefined): string => (x === undefined || y === undefined ? 'n/a' : (x / y).toFixed(2))
+
+/** Passes of an MLP DDP run: long enough that its steady state comes after its threads' warm-up. */
+const MLP_DDP_EPOCHS = 4
 
 const main = async (): Promise<void> => {
   const startRss = rssMb()
@@ -294,12 +311,15 @@ const main = async (): Promise<void> => {
   const wasm = unwrap(await wasmBackend())
   const reps = quick ? 2 : 5
   const rows: Row[] = []
-  rows.push(await measure(mlp, wasm, arrays, quick ? 30 : 200, quick ? reps : 9, ['a', 'b', 'c', 'o', 'd', 'e']))
-  rows.push(await measure(mlp, cpu, arrays, quick ? 5 : 20, quick ? 1 : 5, ['a', 'b', 'c', 'o', 'd']))
-  rows.push(await measure(cnn, wasm, arrays, quick ? 5 : 30, quick ? 1 : 3, ['a', 'b', 'c', 'o', 'd', 'e']))
+  // Repetitions: a multiple of the methods timed (b runs apart), so that the order is balanced.
+  // (e) on the MLP runs 4 passes over its 200 batches (about 6 s): new worker threads run their
+  // first few hundred MLP steps slower, and its steady state is timed after its first quarter.
+  rows.push(await measure(mlp, wasm, arrays, quick ? 30 : 200, quick ? reps : 15, ['a', 'b', 'c', 'o', 'd', 'e'], undefined, MLP_DDP_EPOCHS))
+  rows.push(await measure(mlp, cpu, arrays, quick ? 5 : 20, quick ? 1 : 4, ['a', 'b', 'c', 'o', 'd']))
+  rows.push(await measure(cnn, wasm, arrays, quick ? 5 : 30, quick ? 1 : 5, ['a', 'b', 'c', 'o', 'd', 'e']))
   // The cpu backend takes about a minute per CNN step: one step, no warm-up.
   rows.push(await measure(cnn, cpu, arrays, 1, 1, ['c'], 0))
-  const splits = [await ddpSplit(mlp, wasm, arrays, quick ? 30 : 150, reps), await ddpSplit(cnn, wasm, arrays, quick ? 5 : 30, quick ? 1 : 3)]
+  const splits = [await ddpSplit(mlp, wasm, arrays, quick ? 30 : 200, reps, MLP_DDP_EPOCHS), await ddpSplit(cnn, wasm, arrays, quick ? 5 : 30, quick ? 1 : 3, 1)]
   const same = await sameLoop(mlp, wasm, arrays, quick ? 30 : 150)
   const memory = await flatMemory(wasm, arrays, quick ? 2000 : 10_000)
   const start = firstStep()
@@ -310,11 +330,11 @@ const main = async (): Promise<void> => {
     '',
     `${new Date().toISOString().slice(0, 10)} · Node ${process.version} · tfjs ${tf.version_core} · ${(await import('node:os')).cpus().length} cores${quick ? ' · quick run' : ''}`,
     '',
-    `Samples per second (median of repeated runs after warm-up; same data, same initial parameters). c/a, c'/a, d/c and e/c are medians over repetitions of the ratios within each (each repetition runs the methods in order, then in reverse, so a steady drift of the machine's speed cancels; the order rotates by one method per repetition, so each method follows every other; ${gcExposed ? 'the heap is collected before every timed run' : 'node ran without --expose-gc, so the heap was not collected between runs'}); c/b divides the medians ((b) runs in a process of its own).`,
+    `Samples per second (median of repeated runs after warm-up; same data, same initial parameters). c/a, c'/a, d/c and e/c are medians over repetitions of the ratios within each (each repetition runs the methods in order, then in reverse, so a steady drift of the machine's speed cancels; the orders are the rows of a Williams design, so over the repetitions each method directly follows each other one equally often; ${gcExposed ? 'the heap is collected before every timed run' : 'node ran without --expose-gc, so the heap was not collected between runs'}); c/b divides the medians ((b) runs in a process of its own).`,
     '(a) hand-written tfjs loop (`tf.train.adam` + `minimize`, loss read every step, timed from parameter initialisation as (c) is), (b) tfjs-layers `model.fit` as tfjs ships it (own process, without rxtrain\'s wasm kernel corrections),',
     "(c) rxtrain `fit`, no hooks (Adam's fused kernel: one pass per leaf, bitwise the same numbers), (c') the same with `adam({ fused: false })`: one tfjs op per operation, the kernels `tf.train.adam` runs, so c'/a compares the loops alone,",
     '(d) rxtrain `fit` with checkpoint + CSV + TensorBoard + progress bar, (e) rxtrain `strategy: \'ddp\'` on 2 workers, each with the',
-    "workload's batch size (global batches twice as big, as Lightning's per-device `batch_size`), steady state: from the end of the run's first quarter of steps to its last, leaving out the workers' start and warm-up (new threads run their first steps slower); e/c compares it with (c)'s steady state, measured the same way.",
+    `workload's batch size (global batches twice as big, as Lightning's per-device \`batch_size\`), steady state: from the end of the run's first quarter of steps to its last, leaving out the workers' start and warm-up (new threads run their first few hundred MLP steps slower); on the MLP it runs ${MLP_DDP_EPOCHS} passes over the 200 batches, so that its steady state begins after that warm-up; e/c compares it with (c)'s steady state, measured the same way.`,
     '',
     "| workload | backend | steps | (a) hand loop | (b) layers fit | (c) rxtrain | (c') Adam op by op | (d) + hooks | (e) ddp | c/a | c'/a | c/b | d/c | e/c | final loss a | final loss c |",
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
@@ -339,6 +359,11 @@ const main = async (): Promise<void> => {
     ...rows.filter((r) => r.layersError !== undefined).map((r) => `(b) on ${r.workload}/${r.backend}: tfjs-layers fails: ${r.layersError}`),
     '',
     `Final losses of (a) and (c), largest difference over the rows: ${Math.max(...rows.map((r) => (r.lossA === undefined || r.lossC === undefined ? 0 : Math.abs(r.lossA - r.lossC)))).toExponential(1)}. Final losses of (c) and (c'): ${rows.every((r) => r.lossO === undefined || r.lossO === r.lossC) ? 'bitwise equal in every row' : 'DIFFERENT'}.`,
+    '',
+    `DDP (e) over its whole run, starting its worker threads and their warm-up included: ${rows
+      .filter((r) => r.ddpWhole !== undefined)
+      .map((r) => `${r.workload} ${fmt(r.ddpWhole?.samplesPerSecond)} samples/s over ${r.ddpWhole?.epochs} pass${r.ddpWhole?.epochs === 1 ? '' : 'es'}, ${ratio(r.ddpWhole?.samplesPerSecond, r.samplesPerSecond.c)}x (c)`)
+      .join('; ')}. A short run pays more for the start: a new worker thread runs its first few hundred MLP steps slower than later ones.`,
     '',
     `CNN on wasm vs cpu (rxtrain): ${ratio(rows[2]?.samplesPerSecond.c, rows[3]?.samplesPerSecond.c)}x.`,
     '',
