@@ -102,7 +102,9 @@ interface Row {
   readonly ddpWhole?: { readonly samplesPerSecond: number; readonly epochs: number }
   /**
    * Ratios of methods within one repetition (methods in order, then in reverse), median over
-   * repetitions: they cancel the slow drifts of a shared machine that medians of each method keep.
+   * repetitions: a drift of the machine's speed within a repetition cancels from them. (The
+   * table's ratios divide the medians, which the balanced orders keep fair and which one slow
+   * run moves less.)
    */
   readonly paired: { ca?: number; oa?: number; dc?: number; ec?: number }
   /** The same ratios from the fastest run of each method (noise only ever slows a run down). */
@@ -330,7 +332,7 @@ const main = async (): Promise<void> => {
     '',
     `${new Date().toISOString().slice(0, 10)} · Node ${process.version} · tfjs ${tf.version_core} · ${(await import('node:os')).cpus().length} cores${quick ? ' · quick run' : ''}`,
     '',
-    `Samples per second (median of repeated runs after warm-up; same data, same initial parameters). c/a, c'/a, d/c and e/c are medians over repetitions of the ratios within each (each repetition runs the methods in order, then in reverse, so a steady drift of the machine's speed cancels; the orders are the rows of a Williams design, so over the repetitions each method directly follows each other one equally often; ${gcExposed ? 'the heap is collected before every timed run' : 'node ran without --expose-gc, so the heap was not collected between runs'}); c/b divides the medians ((b) runs in a process of its own).`,
+    `Samples per second (median of repeated runs after warm-up; same data, same initial parameters). The ratios divide these medians (e/c: the steady states of (e) and (c), see (e)). Each repetition runs the methods in order, then in reverse, so a steady drift of the machine's speed weighs on every method alike; the orders are the rows of a Williams design, so over the repetitions each method directly follows each other one equally often; ${gcExposed ? 'the heap is collected before every timed run' : 'node ran without --expose-gc, so the heap was not collected between runs'}. (b) runs in a process of its own.`,
     '(a) hand-written tfjs loop (`tf.train.adam` + `minimize`, loss read every step, timed from parameter initialisation as (c) is), (b) tfjs-layers `model.fit` as tfjs ships it (own process, without rxtrain\'s wasm kernel corrections),',
     "(c) rxtrain `fit`, no hooks (Adam's fused kernel: one pass per leaf, bitwise the same numbers), (c') the same with `adam({ fused: false })`: one tfjs op per operation, the kernels `tf.train.adam` runs, so c'/a compares the loops alone,",
     '(d) rxtrain `fit` with checkpoint + CSV + TensorBoard + progress bar, (e) rxtrain `strategy: \'ddp\'` on 2 workers, each with the',
@@ -340,10 +342,10 @@ const main = async (): Promise<void> => {
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map((r) => {
       const s = r.samplesPerSecond
-      return `| ${r.workload} | ${r.backend} | ${r.steps} | ${fmt(s.a)} | ${fmt(s.b)} | ${fmt(s.c)} | ${fmt(s.o)} | ${fmt(s.d)} | ${fmt(s.e)} | ${fmt(r.paired.ca, 2)} | ${fmt(r.paired.oa, 2)} | ${ratio(s.c, s.b)} | ${fmt(r.paired.dc, 2)} | ${fmt(r.paired.ec, 2)} | ${r.lossA === undefined ? 'n/a' : r.lossA.toFixed(6)} | ${r.lossC === undefined ? 'n/a' : r.lossC.toFixed(6)} |`
+      return `| ${r.workload} | ${r.backend} | ${r.steps} | ${fmt(s.a)} | ${fmt(s.b)} | ${fmt(s.c)} | ${fmt(s.o)} | ${fmt(s.d)} | ${fmt(s.e)} | ${ratio(s.c, s.a)} | ${ratio(s.o, s.a)} | ${ratio(s.c, s.b)} | ${ratio(s.d, s.c)} | ${ratio(r.steady.e, r.steady.c)} | ${r.lossA === undefined ? 'n/a' : r.lossA.toFixed(6)} | ${r.lossC === undefined ? 'n/a' : r.lossC.toFixed(6)} |`
     }),
     '',
-    'The ratios three ways: of the medians in the table (samples/s of one method over another), paired (the table\'s columns: median over repetitions of the ratio within each) and of the fastest run of each method (a shared machine only ever slows a run down).',
+    'The ratios three ways: of the medians (the table\'s columns), paired (the median over repetitions of the ratio within each, its two runs of each method added up) and of the fastest run of each method (a shared machine only ever slows a run down).',
     '',
     "| workload | backend | c/a: medians · paired · fastest | c'/a | d/c | e/c |",
     '|---|---|---|---|---|---|',

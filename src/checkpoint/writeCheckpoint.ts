@@ -76,8 +76,8 @@ export const encodeCheckpointAsync = async (content: CheckpointContent): Promise
 
 /**
  * Writes a checkpoint directory `dir/name` so that no reader ever sees half of it: both files go
- * into a hidden temporary directory (each written and flushed to disk), which is then renamed to
- * its name in one step. A crash at any moment leaves the previous checkpoints as they were and at
+ * into a hidden temporary directory (each written and flushed to disk, the two at once), which is
+ * then renamed to its name in one step. A crash at any moment leaves the previous checkpoints as they were and at
  * worst a `.tmp-*` directory, which readers ignore and the next writer removes.
  */
 export const writeCheckpoint = (
@@ -98,8 +98,8 @@ export const writeCheckpoint = (
     ),
     TE.chainW(() => fs.remove(temp)),
     TE.chainW(() => fs.mkdir(temp)),
-    TE.chainW(() => fs.writeFileAtomic(`${temp}/${TENSORS_FILE}`, files.tensors)),
-    TE.chainW(() => fs.writeFileAtomic(`${temp}/${MANIFEST_FILE}`, files.manifest)),
+    // Both files at once: each waits on its flush to disk, and the two flushes overlap.
+    TE.chainW(() => TE.sequenceArray([fs.writeFileAtomic(`${temp}/${TENSORS_FILE}`, files.tensors), fs.writeFileAtomic(`${temp}/${MANIFEST_FILE}`, files.manifest)])),
     TE.chainW(() => fs.rename(temp, final)),
     TE.map(() => final),
   )

@@ -31,8 +31,13 @@ export const saveCheckpoint = (
       (cause) => (isRxtrainError(cause) ? cause : rxtrainError('CheckpointError', `could not read the state to save: ${messageOf(cause)}`, 'keep the state alive until the checkpoint is written.', {})),
     ),
     TE.chainW((files) => writeCheckpoint(fs, dir, name, files)),
-    TE.chainW(() => (actions.pointLast ? writePointer(fs, dir, 'last', name) : TE.right(undefined))),
-    TE.chainW(() => (actions.pointBest ? writePointer(fs, dir, 'best', name) : TE.right(undefined))),
+    // The two pointers name the same checkpoint, so they are written at once.
+    TE.chainW(() =>
+      TE.sequenceArray([
+        ...(actions.pointLast ? [writePointer(fs, dir, 'last', name)] : []),
+        ...(actions.pointBest ? [writePointer(fs, dir, 'best', name)] : []),
+      ]),
+    ),
     TE.chainW(() =>
       TE.sequenceSeqArray(
         actions.prune.map((n) =>
