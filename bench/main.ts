@@ -371,7 +371,7 @@ const main = async (): Promise<void> => {
     '',
     'DDP with the same global batch as one device (each of 2 ranks takes half; steady state, wasm): ' +
       splits.map((s) => `${s.workload} (batch ${s.batch}) ${fmt(s.split)} vs ${fmt(s.single)} samples/s, ${ratio(s.split, s.single)}x`).join('; ') +
-      '. Halving a small batch costs more than a second core gives: a 64-example MLP step runs at about 60% of the throughput of a 128-example one.',
+      '. On the MLP, halving a batch of 128 costs part of what the second core gives: a smaller step uses a core less well.',
     '',
     `Memory over ${memory.steps} steps (small MLP, wasm, checkpoint + CSV + TensorBoard): tensor count growth ${memory.tensorGrowth}, RSS growth ${memory.rssGrowthMb.toFixed(1)} MB (after a 500-step warm-up), tensors left after the run ${memory.leftAfter}.`,
     '',
