@@ -77,8 +77,8 @@ export const encodeCheckpointAsync = async (content: CheckpointContent): Promise
 /**
  * Writes a checkpoint directory `dir/name` so that no reader ever sees half of it: both files go
  * into a hidden temporary directory (each written and flushed to disk, the two at once), which is
- * then renamed to its name in one step. A crash at any moment leaves the previous checkpoints as they were and at
- * worst a `.tmp-*` directory, which readers ignore and the next writer removes.
+ * then renamed to its name in one step. A crash at any moment leaves the previous checkpoints as
+ * they were and at worst a `.tmp-*` directory, which readers ignore and the next writer removes.
  */
 export const writeCheckpoint = (
   fs: FileSystem,
