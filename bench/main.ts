@@ -317,7 +317,7 @@ const main = async (): Promise<void> => {
   // (e) on the MLP runs 4 passes over its 200 batches (about 6 s): new worker threads run their
   // first few hundred MLP steps slower, and its steady state is timed after its first quarter.
   rows.push(await measure(mlp, wasm, arrays, quick ? 30 : 200, quick ? reps : 15, ['a', 'b', 'c', 'o', 'd', 'e'], undefined, MLP_DDP_EPOCHS))
-  rows.push(await measure(mlp, cpu, arrays, quick ? 5 : 20, quick ? 1 : 4, ['a', 'b', 'c', 'o', 'd']))
+  rows.push(await measure(mlp, cpu, arrays, quick ? 5 : 20, quick ? 1 : 8, ['a', 'b', 'c', 'o', 'd']))
   rows.push(await measure(cnn, wasm, arrays, quick ? 5 : 30, quick ? 1 : 5, ['a', 'b', 'c', 'o', 'd', 'e']))
   // The cpu backend takes about a minute per CNN step: one step, no warm-up.
   rows.push(await measure(cnn, cpu, arrays, 1, 1, ['c'], 0))
