@@ -109,6 +109,15 @@ export type { ExportedLayersModel } from './export/saveLayersModel.js'
 export { layersModelArtifacts, layersModelJson, layersModelPlan } from './export/layersModel.js'
 export type { LayersModelArtifacts, LayersModelJson, LayersModelOptions, LayersModelPlan, LayersModelTopology, WeightSpec } from './export/layersModel.js'
 
+// Hooks: writing your own, and testing them
+export { hook } from './flow/hook.js'
+export { afterAll, perform, stop, update } from './flow/hookEffect.js'
+export type { HookEffect, HookStates, Settled } from './flow/hookEffect.js'
+export type { HookContext, HookResult, HookSpec } from './flow/hookSpec.js'
+export { replayEvents } from './flow/replayEvents.js'
+export type { ReplayOptions } from './flow/replayEvents.js'
+export type { Outcome } from './flow/flow.js'
+
 // Hooks
 export { checkpoint } from './hooks/checkpoint/checkpoint.js'
 export type { CheckpointHookState, CheckpointOptions } from './hooks/checkpoint/checkpoint.js'

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const readme = readFileSync(join(root, 'README.md'), 'utf8')
 const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] as string)
-const files = ['1-module', '2-optimizer', '3-fit', '4-test-a-step', '5-effects', '6-hooks', '7-backends'].map((name) => join(root, 'examples', 'readme', `${name}.ts`))
+const files = ['1-module', '2-optimizer', '3-fit', '4-test-a-step', '5-effects', '6-hooks', '7-custom-hook', '8-backends'].map((name) => join(root, 'examples', 'readme', `${name}.ts`))
 
 const printed: string[] = []
 beforeAll(() => {
@@ -33,7 +33,8 @@ describe('README snippets', () => {
       }
       // fitStart, epochStart, 2 trainSteps, epochEnd, fitEnd, all at t = 1000
       if (i === 4) expect(printed).toContain('6 1')
-      if (i === 6) expect(printed).toEqual(['true true'])
+      if (i === 6) expect(printed).toEqual(['stopRequested loss below 0.001 for 3 steps'])
+      if (i === 7) expect(printed).toEqual(['true true'])
       if (i === 5) {
         expect(printed[0]).toBe('interrupted')
         expect(printed[1]).toMatch(/^stopRequested Monitored metric val\/acc did not improve/)

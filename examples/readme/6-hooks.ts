@@ -39,10 +39,10 @@ const fs = memoryFileSystem()
 const signals = manualSignals()
 const hooks = () =>
   [
-    checkpoint({ fs, monitor: 'val/acc', mode: 'max', saveTopK: 2, saveLast: true, filename: '{epoch}-{val/acc:.3f}' }),
+    checkpoint({ monitor: 'val/acc', mode: 'max', saveTopK: 2, saveLast: true, filename: '{epoch}-{val/acc:.3f}' }),
     earlyStopping({ monitor: 'val/acc', mode: 'max', patience: 5 }),
-    csvLogger({ fs }),
-    tensorboard({ fs }),
+    csvLogger(),
+    tensorboard(),
   ] as const
 const options = { maxEpochs: 20, defaultRootDir: '/runs/blobs' }
 

@@ -3,16 +3,20 @@ import { type Console, liveConsole } from './console.js'
 import type { FileSystem } from './fileSystem.js'
 import { nodeFileSystem } from './nodeFileSystem.js'
 import { processSignals, type Signals } from './signals.js'
+import { liveTerminal, type TerminalStream } from './terminal.js'
 
 /**
  * The effect capabilities a run uses, as one record with a live default. Tests replace any of
- * them: `{ ...liveEnv, fs: memoryFileSystem(), clock: manualClock() }`.
+ * them: `{ ...liveEnv, fs: memoryFileSystem(), clock: manualClock() }`. A run resolves it once and every
+ * hook placed after the run uses the run's: no hook has live effects of its own.
  */
 export interface Env {
   readonly fs: FileSystem
   readonly clock: Clock
   readonly console: Console
   readonly signals: Signals
+  /** Where live displays (progress bars) draw. */
+  readonly terminal: TerminalStream
 }
 
-export const liveEnv: Env = { fs: nodeFileSystem, clock: systemClock, console: liveConsole, signals: processSignals }
+export const liveEnv: Env = { fs: nodeFileSystem, clock: systemClock, console: liveConsole, signals: processSignals, terminal: liveTerminal }

@@ -20,6 +20,7 @@ export type ErrorTag =
   | 'FileError'
   | 'StructureError'
   | 'CheckpointError'
+  | 'FlowError'
 
 export type ErrorDetails = Readonly<Record<string, unknown>>
 

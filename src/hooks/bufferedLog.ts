@@ -1,18 +1,23 @@
-import * as TE from 'fp-ts/lib/TaskEither.js'
+import * as E from 'fp-ts/lib/Either.js'
+import type * as TE from 'fp-ts/lib/TaskEither.js'
 import { pipe } from 'fp-ts/lib/function.js'
-import { defer, type MonoTypeOperatorFunction, tap } from 'rxjs'
+import * as t from 'io-ts'
+import type { MonoTypeOperatorFunction } from 'rxjs'
 import type { FileSystem } from '../effects/fileSystem.js'
+import { hook } from '../flow/hook.js'
+import { perform, update } from '../flow/hookEffect.js'
+import type { HookResult } from '../flow/hookSpec.js'
 import type { FitEvent, FitStart } from '../pipeline/events.js'
 import { type LogRow, logRowOf } from './logRows.js'
 
 /** How one text logger lays out its file. */
 export interface LogFormat {
-  /** The hook's name, for its state in checkpoints. */
-  readonly name: string
+  /** The hook's kind: the key of its state in checkpoints. */
+  readonly kind: string
   readonly file: string
   /**
    * The whole file's text for `rows` (rows are kept so that a format whose header grows, like
-   * CSV's, can rewrite it), or `undefined` to append `appendText` instead.
+   * CSV's, can rewrite it), or the text to append for `newRows`.
    */
   render(rows: readonly LogRow[], newRows: readonly LogRow[], previousText: string | undefined): { readonly rewrite: string } | { readonly append: string }
   /** Parses the rows back from an existing file (to continue it on resume). */
@@ -21,112 +26,121 @@ export interface LogFormat {
 
 export interface BufferedLogOptions {
   readonly dir?: string
-  readonly fs: FileSystem
   /** Write after this many new rows (and always at epoch end and at the end). Default 100. */
   readonly flushEvery?: number
-  /** Extra work at fitStart (e.g. hparams.yaml), given the run directory. */
-  readonly onStart?: (e: FitStart, dir: string) => TE.TaskEither<unknown, void>
+  /** Extra work at fitStart (e.g. hparams.yaml), given the run directory and the run's file system. */
+  readonly onStart?: (e: FitStart, dir: string, fs: FileSystem) => TE.TaskEither<unknown, void>
 }
 
-/** A text logger's checkpointed state: the rows logged, and those not yet known to be on disk. */
-interface LogState {
+const LogRowCodec = t.type({
+  kind: t.keyof({ train: null, val: null, epoch: null }),
+  epoch: t.number,
+  step: t.number,
+  time: t.number,
+  metrics: t.record(t.string, t.number),
+})
+
+/** What a text logger's checkpoint stores: how many rows were logged, and those not known to be on disk (a crash may still lose them from the file). */
+const LogCheckpointCodec = t.type({ count: t.number, tail: t.readonlyArray(LogRowCodec) })
+type LogCheckpoint = t.TypeOf<typeof LogCheckpointCodec>
+
+/** This run's file and rows, from `fitStart` on. */
+interface Logging {
+  readonly phase: 'logging'
+  readonly path: string
+  /** Append-only, shared by successive states: this state's rows are `rows[0, count)`. */
+  readonly rows: LogRow[]
   readonly count: number
-  readonly tail: readonly LogRow[]
+  /** Rows handed to a write. */
+  readonly written: number
+  /** Rows known to be on disk (their write has finished). */
+  readonly durable: number
+  /** The file's text once the writes handed out have finished. */
+  readonly text: string | undefined
 }
 
-const asLogState = (u: unknown): LogState | undefined =>
-  typeof u === 'object' && u !== null && typeof (u as { count?: unknown }).count === 'number' && Array.isArray((u as { tail?: unknown }).tail)
-    ? (u as LogState)
-    : undefined
+/** Before `fitStart`: nothing logged (the initial state), or what a checkpoint restored. In a `fastDevRun`: quiet. */
+type LogState = ({ readonly phase: 'idle' } & LogCheckpoint) | { readonly phase: 'quiet' } | Logging
 
-const orThrow = <A>(te: TE.TaskEither<unknown, A>): (() => Promise<A>) =>
-  pipe(
-    te,
-    TE.getOrElse((e): never => {
-      throw e
-    }),
-  )
+const checkpointOf = (s: LogState): LogCheckpoint =>
+  s.phase === 'idle' ? { count: s.count, tail: s.tail } : s.phase === 'quiet' ? { count: 0, tail: [] } : { count: s.count, tail: s.rows.slice(s.durable, s.count) }
+
+/** The state's checkpointed part is `{ count, tail }` (as before the hook API); the rest is rebuilt from the file on resume. */
+const LogStateCodec = new t.Type<LogState, LogCheckpoint, unknown>(
+  'LogState',
+  (u): u is LogState => typeof u === 'object' && u !== null && ['idle', 'quiet', 'logging'].includes((u as { phase?: unknown }).phase as string),
+  (u, c) => pipe(LogCheckpointCodec.validate(u, c), E.map((s): LogState => ({ phase: 'idle', count: s.count, tail: s.tail }))),
+  checkpointOf,
+)
+
+const orThrow = async <A>(te: TE.TaskEither<unknown, A>): Promise<A> => {
+  const result = await te()
+  if (E.isLeft(result)) throw result.left
+  return result.right
+}
+
+/** Appends a row to the state's rows without copying them (copying only if a later state already appended). */
+const withRow = (s: Logging, row: LogRow): Logging => {
+  const rows = s.rows.length === s.count ? s.rows : s.rows.slice(0, s.count)
+  rows.push(row)
+  return { ...s, rows, count: s.count + 1 }
+}
 
 /**
  * The shared engine of the text loggers: collects the rows of `logRowOf`, writes them through the
- * file-system capability while holding the stream (at most every `flushEvery` rows, at every
- * epoch end, at the end), and on resume continues the file from exactly the rows the checkpoint
- * had seen (its state is the number of rows logged).
+ * run's file system (at most every `flushEvery` rows, at every epoch end, at the end), and on
+ * resume continues the file from exactly the rows the checkpoint had seen: those it knew were on
+ * disk, read back from the file, then its own copy of the rest.
  */
 export const bufferedLog = (format: LogFormat, options: BufferedLogOptions): MonoTypeOperatorFunction<FitEvent> => {
-  const { fs } = options
   const flushEvery = options.flushEvery ?? 100
-  return (source) =>
-    defer(() => {
-      let path: string | undefined
-      let rows: LogRow[] = []
-      // Rows handed to a write, and rows known to be on disk (the write finished).
-      let written = 0
-      let durable = 0
-      let text: string | undefined
-      let quiet = false
-      /**
-       * The hook's state in checkpoints: how many rows there are, and those not known to be on disk
-       * (a crash may still lose them from the file), so a resumed run rebuilds exactly these rows.
-       */
-      const record = (e: FitEvent): void => {
-        e.control.setHookState(format.name, { count: rows.length, tail: rows.slice(durable) } satisfies LogState)
+
+  const flush = (s: Logging, fs: FileSystem): HookResult<LogState> => {
+    if (s.written === s.count) return [s]
+    const all = s.rows.length === s.count ? s.rows : s.rows.slice(0, s.count)
+    const out = format.render(all, all.slice(s.written), s.text)
+    const path = s.path
+    const next: Logging = { ...s, written: s.count, text: 'rewrite' in out ? out.rewrite : (s.text ?? '') + out.append }
+    return [next, [perform(() => orThrow('rewrite' in out ? fs.writeFileAtomic(path, out.rewrite) : fs.appendFile(path, out.append)))]]
+  }
+
+  /** Creates the directory and the file: the checkpoint's rows (read back, then its tail), or none. */
+  const start = (e: FitStart, s: LogState, fs: FileSystem): HookResult<LogState> => {
+    const dir = options.dir ?? e.options.defaultRootDir
+    const path = `${dir}/${format.file}`
+    const restored = s.phase === 'idle' ? s : { count: 0, tail: [] }
+    const logging: Logging = { phase: 'logging', path, rows: [], count: 0, written: 0, durable: 0, text: undefined }
+    const setup = async (): Promise<(state: LogState) => LogState> => {
+      await orThrow(fs.mkdir(dir))
+      if (options.onStart !== undefined) await orThrow(options.onStart(e, dir, fs))
+      const onDiskCount = restored.count - restored.tail.length
+      let onDisk: LogRow[] = []
+      if (onDiskCount > 0) {
+        const existing = await fs.readText(path)()
+        onDisk = E.isRight(existing) ? format.parse(existing.right) : []
       }
-      const flush = (e: FitEvent): void => {
-        if (path === undefined || quiet || written === rows.length) return
-        const target = path
-        const all = rows
-        const fresh = rows.slice(written)
-        written = rows.length
-        const upTo = written
-        e.control.hold(async () => {
-          const out = format.render(all, fresh, text)
-          if ('rewrite' in out) {
-            text = out.rewrite
-            await orThrow(fs.writeFileAtomic(target, out.rewrite))()
-          } else {
-            text = (text ?? '') + out.append
-            await orThrow(fs.appendFile(target, out.append))()
-          }
-          durable = Math.max(durable, upTo)
-        })
-      }
-      return source.pipe(
-        tap((e) => {
-          if (e.type === 'fitStart') {
-            quiet = e.plan.fastDevRun
-            if (quiet) return
-            const dir = options.dir ?? e.options.defaultRootDir
-            path = `${dir}/${format.file}`
-            const restored = e.resumed === undefined ? undefined : asLogState(e.resumed.hookStates[format.name])
-            const target = path
-            rows = []
-            written = 0
-            durable = 0
-            record(e)
-            e.control.hold(async () => {
-              await orThrow(fs.mkdir(dir))()
-              if (options.onStart !== undefined) await orThrow(options.onStart(e, dir))()
-              if (restored !== undefined) {
-                // The rows the checkpoint had seen: those it knew were on disk, then its own copy of the rest.
-                const existing = await fs.readText(target)()
-                const onDisk = existing._tag === 'Right' ? format.parse(existing.right) : []
-                rows = [...onDisk.slice(0, restored.count - restored.tail.length), ...restored.tail]
-              }
-              written = rows.length
-              durable = rows.length
-              const rewritten = format.render(rows, [], undefined)
-              text = 'rewrite' in rewritten ? rewritten.rewrite : ''
-              await orThrow(fs.writeFileAtomic(target, text))()
-            })
-            return
-          }
-          const row = logRowOf(e)
-          if (quiet) return
-          if (row !== undefined) rows.push(row)
-          if ((row !== undefined && rows.length - written >= flushEvery) || e.type === 'epochEnd' || e.type === 'fitEnd') flush(e)
-          record(e)
-        }),
-      )
-    })
+      const rows = [...onDisk.slice(0, onDiskCount), ...restored.tail]
+      const out = format.render(rows, [], undefined)
+      const text = 'rewrite' in out ? out.rewrite : ''
+      await orThrow(fs.writeFileAtomic(path, text))
+      return (state) => (state.phase === 'logging' ? { ...state, rows, count: rows.length, written: rows.length, durable: rows.length, text } : state)
+    }
+    return [logging, [update(setup)]]
+  }
+
+  return hook<LogState, FitEvent>({
+    kind: format.kind,
+    on: ['fitStart', 'trainStep', 'validationEnd', 'epochEnd', 'fitEnd'],
+    codec: LogStateCodec,
+    init: () => ({ phase: 'idle', count: 0, tail: [] }),
+    step: (state, e, ctx) => {
+      if (e.type === 'fitStart') return e.plan.fastDevRun ? [{ phase: 'quiet' }] : start(e, state, ctx.env.fs)
+      if (state.phase !== 'logging') return [state]
+      // The write handed out at an earlier event has finished: the run waited for it.
+      let s: Logging = { ...state, durable: state.written }
+      const row = logRowOf(e)
+      if (row !== undefined) s = withRow(s, row)
+      return (row !== undefined && s.count - s.written >= flushEvery) || e.type === 'epochEnd' || e.type === 'fitEnd' ? flush(s, ctx.env.fs) : [s]
+    },
+  })
 }

@@ -1,36 +1,37 @@
 import * as tf from '@tensorflow/tfjs-core'
-import { Observable, type OperatorFunction } from 'rxjs'
+import { concat, defer, EMPTY, finalize, ignoreElements, of, type OperatorFunction } from 'rxjs'
+import { hook } from '../flow/hook.js'
+import { perform } from '../flow/hookEffect.js'
 import type { PredictEvent } from '../pipeline/events.js'
 
 /**
  * Gathers a `predict` run's outputs into one tensor (concatenated along the batch axis) that
- * you own. Each output is copied while its event is live, so nothing borrowed is kept.
+ * you own. It is a hook on `predictStep`: each output is copied while the run waits for it, so
+ * nothing borrowed is kept, also when an asynchronous operator (`observeOn`, `delay`) delivers
+ * the events late.
  *
  * @example
  * const predictions = await lastValueFrom(predict(module, model, data).pipe(collectPredictions()))
  */
 export const collectPredictions = (): OperatorFunction<PredictEvent, tf.Tensor> => (source) =>
-  new Observable<tf.Tensor>((subscriber) => {
+  defer(() => {
     const parts: tf.Tensor[] = []
-    const release = (): void => {
-      for (const p of parts.splice(0)) p.dispose()
-    }
-    const subscription = source.subscribe({
-      next: (e) => {
-        if (e.type === 'predictStep') parts.push(tf.clone(e.output))
-      },
-      error: (err: unknown) => {
-        release()
-        subscriber.error(err)
-      },
-      complete: () => {
-        if (parts.length > 0) subscriber.next(parts.length === 1 ? (parts.pop() as tf.Tensor) : tf.concat(parts, 0))
-        release()
-        subscriber.complete()
-      },
-    })
-    return () => {
-      subscription.unsubscribe()
-      release()
-    }
+    const gathered = defer(() => (parts.length === 0 ? EMPTY : of(parts.length === 1 ? (parts.pop() as tf.Tensor) : tf.concat(parts, 0))))
+    return concat(
+      source.pipe(
+        hook<null, PredictEvent>({
+          kind: 'collectPredictions',
+          on: ['predictStep'],
+          init: () => null,
+          step: (s, e) => (e.type === 'predictStep' ? [s, [perform(() => void parts.push(tf.clone(e.output)))]] : [s]),
+        }),
+        ignoreElements(),
+      ),
+      gathered,
+    ).pipe(
+      // The copies (not the tensor handed out): at the end, on error and on unsubscribe.
+      finalize(() => {
+        for (const p of parts.splice(0)) p.dispose()
+      }),
+    )
   })

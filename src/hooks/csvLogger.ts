@@ -2,7 +2,6 @@ import type * as TE from 'fp-ts/lib/TaskEither.js'
 import type { MonoTypeOperatorFunction } from 'rxjs'
 import { stringify } from 'yaml'
 import type { FileSystem } from '../effects/fileSystem.js'
-import { nodeFileSystem } from '../effects/nodeFileSystem.js'
 import type { FitEvent, FitStart } from '../pipeline/events.js'
 import { bufferedLog, type LogFormat } from './bufferedLog.js'
 import { type LogRow, runHparams } from './logRows.js'
@@ -12,8 +11,8 @@ export interface CsvLoggerOptions {
   readonly dir?: string
   /** Your own hyperparameters, written to `hparams.yaml` beside the trainer options. */
   readonly hparams?: Readonly<Record<string, unknown>>
+  /** Write after this many new rows (and always at every epoch's end and at the end). Default 100. */
   readonly flushEvery?: number
-  readonly fs?: FileSystem
 }
 
 /** A number as Python's csv module writes it, so pandas and spreadsheets read it back. */
@@ -58,7 +57,7 @@ const line = (columns: readonly string[], r: LogRow): string =>
   columns.map((c) => (c === 'epoch' ? String(r.epoch) : c === 'step' ? String(r.step) : cell(r.metrics[c]))).join(',')
 
 const csvFormat: LogFormat = {
-  name: 'csvLogger',
+  kind: 'csvLogger',
   file: 'metrics.csv',
   render: (rows, fresh, previous) => {
     const columns = columnsOf(rows)
@@ -86,24 +85,23 @@ const csvFormat: LogFormat = {
 }
 
 const writeHparams =
-  (fs: FileSystem, extra: Readonly<Record<string, unknown>>) =>
-  (e: FitStart, dir: string): TE.TaskEither<unknown, void> =>
+  (extra: Readonly<Record<string, unknown>>) =>
+  (e: FitStart, dir: string, fs: FileSystem): TE.TaskEither<unknown, void> =>
     fs.writeFileAtomic(`${dir}/hparams.yaml`, stringify(runHparams(e.options, extra)))
 
 /**
  * Logs to `metrics.csv` (Lightning's `CSVLogger`): columns `epoch`, `step`, then every logged
  * name in the order first seen (a new name rewrites the file with the wider header), one row per
  * logged step, validation and epoch. Hyperparameters go to `hparams.yaml`. Any CSV reader loads it.
+ * Files go through the run's file system (`fit`'s `env.fs`); its state in checkpoints is under
+ * `csvLogger` (`csvLogger#2` for a second one in the pipe).
  *
  * @example
  * fit(module, data, { defaultRootDir: 'runs/mnist/version_0' }).pipe(csvLogger())
  */
-export const csvLogger = (options: CsvLoggerOptions = {}): MonoTypeOperatorFunction<FitEvent> => {
-  const fs = options.fs ?? nodeFileSystem
-  return bufferedLog(csvFormat, {
-    fs,
+export const csvLogger = (options: CsvLoggerOptions = {}): MonoTypeOperatorFunction<FitEvent> =>
+  bufferedLog(csvFormat, {
     ...(options.dir !== undefined && { dir: options.dir }),
     ...(options.flushEvery !== undefined && { flushEvery: options.flushEvery }),
-    onStart: writeHparams(fs, options.hparams ?? {}),
+    onStart: writeHparams(options.hparams ?? {}),
   })
-}

@@ -1,4 +1,8 @@
-import { defer, type MonoTypeOperatorFunction, tap } from 'rxjs'
+import * as t from 'io-ts'
+import type { MonoTypeOperatorFunction } from 'rxjs'
+import { hook } from '../flow/hook.js'
+import { stop } from '../flow/hookEffect.js'
+import type { HookResult } from '../flow/hookSpec.js'
 import { rxtrainError } from '../errors/rxtrainError.js'
 import type { EpochEnd, FitEvent, ValidationEnd } from '../pipeline/events.js'
 
@@ -21,8 +25,6 @@ export interface EarlyStoppingOptions {
   readonly divergenceThreshold?: number
   /** Check at training epoch end (after its validation) rather than after each validation; Lightning's rule by default. */
   readonly checkOnTrainEpochEnd?: boolean
-  /** The name of this hook's state in checkpoints. Default `'earlyStopping'`. */
-  readonly name?: string
 }
 
 /** What early stopping remembers (and checkpoints store). */
@@ -62,11 +64,16 @@ export const earlyStoppingCheck = (
   return { state: { ...state, wait }, stop: undefined }
 }
 
-const isState = (u: unknown): u is EarlyStoppingState => typeof u === 'object' && u !== null && typeof (u as { wait?: unknown }).wait === 'number'
+/** Early stopping's resumable state: the rule's counters, and how this run checks (set at `fitStart`). */
+export const EarlyStoppingStateCodec = t.intersection([
+  t.type({ best: t.union([t.number, t.null]), wait: t.number, stoppedEpoch: t.union([t.number, t.null]) }),
+  t.partial({ onEpochEnd: t.boolean, skip: t.boolean }),
+])
+type HookState = t.TypeOf<typeof EarlyStoppingStateCodec>
 
 /**
  * Stops training when a monitored value stops improving (Lightning's `EarlyStopping`), as an
- * operator. It asks the loop to stop (`control.requestStop`), which then honours `minEpochs` and
+ * operator. Its stop request flows back to the loop, which then honours `minEpochs` and
  * `minSteps`, validates if mid-epoch, and ends the stream with a `fitEnd` whose `stopReason` is
  * the rule that fired. Its counters are checkpointed and restored on resume.
  *
@@ -78,40 +85,37 @@ export const earlyStopping = (options: EarlyStoppingOptions): MonoTypeOperatorFu
     throw rxtrainError('ConfigError', `earlyStopping patience must be an integer >= 0, got ${options.patience}`, 'use e.g. patience: 3.', { field: 'patience' })
   if (options.mode !== undefined && options.mode !== 'min' && options.mode !== 'max')
     throw rxtrainError('ConfigError', `earlyStopping mode must be 'min' or 'max', got ${String(options.mode)}`, "use mode: 'min' for losses, 'max' for accuracies.", { field: 'mode' })
-  const name = options.name ?? 'earlyStopping'
-  return (source) =>
-    defer(() => {
-      let state: EarlyStoppingState = { best: null, wait: 0, stoppedEpoch: null }
-      let onEpochEnd = true
-      let skip = false
-      const check = (e: ValidationEnd | EpochEnd, metrics: Readonly<Record<string, number>>): void => {
-        const current = metrics[options.monitor]
-        if (current === undefined) {
-          if (options.strict ?? true)
-            throw rxtrainError(
-              'ConfigError',
-              `early stopping monitors '${options.monitor}', which was not logged`,
-              `log it from a step, or monitor one of: ${Object.keys(metrics).sort().join(', ') || '(nothing logged)'}; strict: false skips the check instead.`,
-              { monitor: options.monitor },
-            )
-          return
-        }
-        const result = earlyStoppingCheck(options, state, current, e.epoch)
-        state = result.state
-        e.control.setHookState(name, state)
-        if (result.stop !== undefined) e.control.requestStop(result.stop)
+  const check = (state: HookState, e: ValidationEnd | EpochEnd, metrics: Readonly<Record<string, number>>): HookResult<HookState> => {
+    const current = metrics[options.monitor]
+    if (current === undefined) {
+      if (options.strict ?? true)
+        throw rxtrainError(
+          'ConfigError',
+          `early stopping monitors '${options.monitor}', which was not logged`,
+          `log it from a step, or monitor one of: ${Object.keys(metrics).sort().join(', ') || '(nothing logged)'}; strict: false skips the check instead.`,
+          { monitor: options.monitor },
+        )
+      return [state]
+    }
+    const result = earlyStoppingCheck(options, state, current, e.epoch)
+    const next = { ...state, ...result.state }
+    return result.stop === undefined ? [next] : [next, [stop(result.stop)]]
+  }
+  return hook<HookState, FitEvent>({
+    kind: 'earlyStopping',
+    on: ['fitStart', 'validationEnd', 'epochEnd'],
+    codec: EarlyStoppingStateCodec,
+    init: () => ({ best: null, wait: 0, stoppedEpoch: null }),
+    step: (state, e) => {
+      if (e.type === 'fitStart') {
+        const plan = e.plan
+        const onEpochEnd = options.checkOnTrainEpochEnd ?? (plan.checkValEveryNEpoch === 1 && (!Number.isFinite(plan.valCheckBatch) || plan.valCheckBatch >= plan.numTrainBatches))
+        return [{ ...state, onEpochEnd, skip: plan.fastDevRun }]
       }
-      return source.pipe(
-        tap((e) => {
-          if (e.type === 'fitStart') {
-            const restored = e.resumed?.hookStates[name]
-            if (isState(restored)) state = restored
-            skip = e.plan.fastDevRun
-            onEpochEnd = options.checkOnTrainEpochEnd ?? (e.plan.checkValEveryNEpoch === 1 && (!Number.isFinite(e.plan.valCheckBatch) || e.plan.valCheckBatch >= e.plan.numTrainBatches))
-            e.control.setHookState(name, state)
-          } else if (!skip && e.type === 'validationEnd' && !onEpochEnd) check(e, e.metrics)
-          else if (!skip && e.type === 'epochEnd' && onEpochEnd) check(e, e.callbackMetrics)
-        }),
-      )
-    })
+      if (state.skip === true) return [state]
+      if (e.type === 'validationEnd' && state.onEpochEnd === false) return check(state, e, e.metrics)
+      if (e.type === 'epochEnd' && state.onEpochEnd === true) return check(state, e, e.callbackMetrics)
+      return [state]
+    },
+  })
 }

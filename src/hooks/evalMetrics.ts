@@ -2,7 +2,9 @@ import { filter, map, type OperatorFunction } from 'rxjs'
 import type { EvalEvent, Metrics } from '../pipeline/events.js'
 
 /**
- * The metrics of a `validate` or `test` run (its `evalEnd` event).
+ * The metrics of a `validate` or `test` run (its `evalEnd` event). A plain operator, not a hook:
+ * the metrics are numbers already read back, nothing borrowed, so the run need not wait for it
+ * and it gives the same result behind asynchronous operators.
  *
  * @example
  * const metrics = await lastValueFrom(test(module, model, data).pipe(evalMetrics()))

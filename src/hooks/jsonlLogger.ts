@@ -1,6 +1,4 @@
 import type { MonoTypeOperatorFunction } from 'rxjs'
-import type { FileSystem } from '../effects/fileSystem.js'
-import { nodeFileSystem } from '../effects/nodeFileSystem.js'
 import type { FitEvent } from '../pipeline/events.js'
 import { bufferedLog, type LogFormat } from './bufferedLog.js'
 import type { LogRow } from './logRows.js'
@@ -8,15 +6,15 @@ import type { LogRow } from './logRows.js'
 export interface JsonlLoggerOptions {
   /** The directory of `metrics.jsonl`. Default: the run's `defaultRootDir`. */
   readonly dir?: string
+  /** Write after this many new rows (and always at every epoch's end and at the end). Default 100. */
   readonly flushEvery?: number
-  readonly fs?: FileSystem
 }
 
 /** JSON has no NaN or Infinity: they are written as the strings "NaN", "Infinity", "-Infinity". */
 const value = (v: number): number | string => (Number.isFinite(v) ? v : String(v))
 
 const jsonlFormat: LogFormat = {
-  name: 'jsonlLogger',
+  kind: 'jsonlLogger',
   file: 'metrics.jsonl',
   render: (rows, fresh, previous) => {
     const lines = (rs: readonly LogRow[]) =>
@@ -38,10 +36,14 @@ const jsonlFormat: LogFormat = {
 /**
  * Logs one JSON object per line to `metrics.jsonl`: `{ kind, epoch, step, time, metrics }`, where
  * kind is `train`, `val` or `epoch`. Easy to stream into any tool (`jq`, pandas `read_json(lines=True)`).
+ * Files go through the run's file system (`fit`'s `env.fs`); its state in checkpoints is under
+ * `jsonlLogger`. On resume it continues the file from exactly the rows its checkpoint had seen.
+ *
+ * @example
+ * fit(module, data, { defaultRootDir: 'runs/mnist/version_0' }).pipe(jsonlLogger({ flushEvery: 10 }))
  */
 export const jsonlLogger = (options: JsonlLoggerOptions = {}): MonoTypeOperatorFunction<FitEvent> =>
   bufferedLog(jsonlFormat, {
-    fs: options.fs ?? nodeFileSystem,
     ...(options.dir !== undefined && { dir: options.dir }),
     ...(options.flushEvery !== undefined && { flushEvery: options.flushEvery }),
   })

@@ -1,6 +1,10 @@
-import { defer, map, type MonoTypeOperatorFunction } from 'rxjs'
-import type { FitEvent, Metrics } from '../pipeline/events.js'
+import { isRight } from 'fp-ts/lib/Either.js'
+import * as t from 'io-ts'
+import type { MonoTypeOperatorFunction } from 'rxjs'
+import { hook } from '../flow/hook.js'
+import type { HookResult } from '../flow/hookSpec.js'
 import type { GradientTransform } from '../optim/transform.js'
+import type { EventOf, FitEvent, Metrics } from '../pipeline/events.js'
 import type { StateTree } from '../tree/tree.js'
 
 export interface LrMonitorOptions {
@@ -31,6 +35,35 @@ const loggedValues = (
   return out
 }
 
+type Values = Readonly<Record<string, number>>
+
+/** What the monitor knows of the run. Only `epochStarted` is resumable: the rest is read again at `fitStart`. */
+interface LrState {
+  /** The values the current epoch started with (what `'epoch'` adds at its end). */
+  readonly epochStarted: Values
+  /** The run's optimizer (from `fitStart`). */
+  readonly optimizer: GradientTransform<StateTree> | undefined
+  /** What the optimizer reports for the state as it stands: what the next step will use. */
+  readonly upcoming: Values | undefined
+}
+
+const ValuesCodec = t.record(t.string, t.number)
+
+/**
+ * The monitor's state in a checkpoint: the values the epoch started with, as a record
+ * (`{ lr: 0.05 }`, what earlier versions stored), so that a run resumed inside an epoch adds
+ * the rate that epoch started with. The optimizer and the upcoming values are not stored.
+ */
+export const LrMonitorStateCodec = new t.Type<LrState, Values, unknown>(
+  'LrMonitorState',
+  (u): u is LrState => typeof u === 'object' && u !== null && ValuesCodec.is((u as { epochStarted?: unknown }).epochStarted),
+  (u, c) => {
+    const decoded = ValuesCodec.validate(u, c)
+    return isRight(decoded) ? t.success({ epochStarted: decoded.right, optimizer: undefined, upcoming: undefined }) : decoded
+  },
+  (s) => s.epochStarted,
+)
+
 /**
  * Lightning's `LearningRateMonitor`: adds the learning rate to the metrics that loggers write, as
  * `lr` (with `prefix`, `${prefix}lr`). With `loggingInterval: 'step'` each `trainStep` carries the
@@ -40,7 +73,9 @@ const loggedValues = (
  * Events are immutable: the hook emits a new event with the extra metrics and leaves the
  * original untouched; place it before the loggers that should write them. The value comes from
  * the run's optimizer (`fitStart.optimizer.hyperparams(optState)`), read from the state before
- * the step; when the optimizer reports none, events pass through unchanged.
+ * the step while the run waits for the hook; when the optimizer reports none, events pass
+ * through unchanged. The rate an epoch started with is hook state (key `lrMonitor`), so a run
+ * resumed inside an epoch adds the same value at that epoch's end.
  *
  * @example
  * fit(module, data, { maxEpochs: 10 }).pipe(lrMonitor(), csvLogger({ dir: 'runs/mnist' }))
@@ -48,52 +83,44 @@ const loggedValues = (
 export const lrMonitor = (options: LrMonitorOptions = {}): MonoTypeOperatorFunction<FitEvent> => {
   const interval = options.loggingInterval ?? 'step'
   const prefix = options.prefix ?? ''
-  const withValues = <E extends { readonly metrics: Metrics }>(e: E, values: Readonly<Record<string, number>> | undefined): E => {
+  const withValues = <E extends { readonly metrics: Metrics }>(e: E, values: Values | undefined): E => {
     const entries = Object.entries(values ?? {})
     if (entries.length === 0) return e
     return { ...e, metrics: { ...e.metrics, ...Object.fromEntries(entries.map(([k, v]) => [`${prefix}${k}`, v])) } }
   }
-  const stateName = `lrMonitor${options.prefix ?? ''}`
-  return (source) =>
-    defer(() => {
-      let optimizer: GradientTransform<StateTree> | undefined
-      /** What the optimizer reports for the state as it stands: what the next step will use. */
-      let upcoming: Readonly<Record<string, number>> | undefined
-      let epochStarted: Readonly<Record<string, number>> | undefined
-      const read = (optState: StateTree): void => {
-        const hyperparams = optimizer?.hyperparams?.(optState)
-        upcoming = hyperparams === undefined ? undefined : loggedValues(hyperparams, options)
-      }
-      return source.pipe(
-        map((e): FitEvent => {
-          switch (e.type) {
-            case 'fitStart': {
-              optimizer = e.optimizer
-              read(e.state.optState)
-              // A run resumed inside an epoch logs the rate that epoch started with, as it would have.
-              const restored = e.resumed?.hookStates[stateName]
-              if (typeof restored === 'object' && restored !== null) epochStarted = restored as Record<string, number>
-              return e
+  const read = (optimizer: GradientTransform<StateTree> | undefined, optState: StateTree): Values | undefined => {
+    const hyperparams = optimizer?.hyperparams?.(optState)
+    return hyperparams === undefined ? undefined : loggedValues(hyperparams, options)
+  }
+  const add = (state: LrState, e: EventOf<FitEvent, 'trainStep' | 'epochEnd'>, values: Values | undefined): HookResult<LrState, FitEvent> => {
+    const out = withValues(e, values)
+    return out === e ? [state] : [state, [], out]
+  }
+  return hook<LrState, FitEvent>({
+          kind: 'lrMonitor',
+          on: ['fitStart', 'epochStart', 'trainStep', 'validationEnd', 'epochEnd'],
+          codec: LrMonitorStateCodec,
+          init: () => ({ epochStarted: {}, optimizer: undefined, upcoming: undefined }),
+          step: (state, e) => {
+            switch (e.type) {
+              case 'fitStart':
+                // A resumed run keeps the checkpoint's epochStarted: the epoch it resumes inside started with it.
+                return [{ ...state, optimizer: e.optimizer, upcoming: read(e.optimizer, e.state.optState) }]
+              case 'epochStart':
+                return [e.firstBatch === 0 ? { ...state, epochStarted: state.upcoming ?? {} } : state]
+              case 'trainStep': {
+                const next = { ...state, upcoming: read(state.optimizer, e.state.optState) }
+                return interval === 'step' ? add(next, e, state.upcoming) : [next]
+              }
+              case 'validationEnd':
+                return [{ ...state, upcoming: read(state.optimizer, e.state.optState) }]
+              case 'epochEnd': {
+                const next = { ...state, upcoming: read(state.optimizer, e.state.optState) }
+                return interval === 'epoch' ? add(next, e, state.epochStarted) : [next]
+              }
+              default:
+                return [state]
             }
-            case 'epochStart':
-              if (e.firstBatch === 0) epochStarted = upcoming
-              if (epochStarted !== undefined) e.control.setHookState(stateName, epochStarted)
-              return e
-            case 'trainStep': {
-              const used = upcoming
-              read(e.state.optState)
-              return interval === 'step' ? withValues(e, used) : e
-            }
-            case 'validationEnd':
-              read(e.state.optState)
-              return e
-            case 'epochEnd':
-              read(e.state.optState)
-              return interval === 'epoch' ? withValues(e, epochStarted) : e
-            default:
-              return e
-          }
-        }),
-      )
-    })
+          },
+  })
 }

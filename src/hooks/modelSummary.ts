@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core'
-import { type MonoTypeOperatorFunction, tap } from 'rxjs'
-import { type Console, liveConsole } from '../effects/console.js'
+import type { MonoTypeOperatorFunction } from 'rxjs'
 import { rxtrainError } from '../errors/rxtrainError.js'
+import { hook } from '../flow/hook.js'
+import { perform } from '../flow/hookEffect.js'
 import type { FitEvent } from '../pipeline/events.js'
 import type { Params } from '../tree/tree.js'
 
@@ -148,8 +149,6 @@ export const formatSummary = (summary: ParamSummary): string[] => {
 }
 
 export interface ModelSummaryOptions {
-  /** Where the table goes (the live terminal by default; a `bufferConsole()` in tests). */
-  readonly console?: Console
   /** 1 (default): a row per top-level name (per layer); 2: a row per `layer/tensor` path; -1: a row per tensor. */
   readonly maxDepth?: number
 }
@@ -157,16 +156,30 @@ export interface ModelSummaryOptions {
 /**
  * Lightning's `ModelSummary`: at `fitStart`, prints the model's tensors grouped by layer with
  * their shapes and counts, then the trainable, non-trainable (state, e.g. batch-norm
- * statistics) and total counts and the estimated size. Events pass through unchanged.
+ * statistics) and total counts and the estimated size, on the run's console. Events pass
+ * through unchanged.
  *
  * @example
  * fit(module, data, { maxEpochs: 3 }).pipe(modelSummary(), progressBar()).subscribe()
  */
 export const modelSummary = (options: ModelSummaryOptions = {}): MonoTypeOperatorFunction<FitEvent> => {
-  const out = options.console ?? liveConsole
   const maxDepth = checkDepth(options.maxDepth ?? 1)
-  return tap((event) => {
-    if (event.type !== 'fitStart') return
-    for (const line of formatSummary(summaryRows(event.state.params, event.state.state, maxDepth))) out.out(line)
+  return hook<null, FitEvent>({
+    kind: 'modelSummary',
+    on: ['fitStart'],
+    init: () => null,
+    step: (s, e, ctx) => {
+      if (e.type !== 'fitStart') return [s]
+      // Shapes only, read while the event is live; the printing is the effect.
+      const lines = formatSummary(summaryRows(e.state.params, e.state.state, maxDepth))
+      return [
+        s,
+        [
+          perform(() => {
+            for (const line of lines) ctx.env.console.out(line)
+          }),
+        ],
+      ]
+    },
   })
 }

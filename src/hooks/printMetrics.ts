@@ -1,11 +1,10 @@
+import type { MonoTypeOperatorFunction } from 'rxjs'
 import { describeChoice } from '../backends/accelerator.js'
-import { type MonoTypeOperatorFunction, tap } from 'rxjs'
-import { type Console, liveConsole } from '../effects/console.js'
+import { hook } from '../flow/hook.js'
+import { perform } from '../flow/hookEffect.js'
 import type { FitEvent, Metrics } from '../pipeline/events.js'
 
 export interface PrintMetricsOptions {
-  /** Where lines go (the live terminal by default; a `bufferConsole()` in tests). */
-  readonly console?: Console
   /** Digits after the decimal point. Default 4. */
   readonly digits?: number
 }
@@ -19,41 +18,50 @@ export const formatMetrics = (metrics: Metrics, digits = 4): string =>
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)}s`
 
+/** What printing needs to remember: when the epoch started and how many epochs the run has. */
+interface PrintState {
+  readonly epochStarted: number
+  readonly maxEpochs: number
+}
+
 /**
  * Prints one line per finished epoch (its training and validation metrics and how long it took)
- * and a closing line saying why training ended. Events pass through unchanged.
+ * and a closing line saying why training ended, on the run's console. Events pass through
+ * unchanged.
  *
  * @example
  * fit(module, data, { maxEpochs: 3 }).pipe(printMetrics()).subscribe()
  * // epoch 1/3 · train/loss 0.3121 · val/acc 0.9551 · val/loss 0.1502 · 9.8s
  */
 export const printMetrics = (options: PrintMetricsOptions = {}): MonoTypeOperatorFunction<FitEvent> => {
-  const out = options.console ?? liveConsole
   const digits = options.digits ?? 4
-  let epochStarted = 0
-  let maxEpochs = Number.POSITIVE_INFINITY
-  return tap((event) => {
-    switch (event.type) {
-      case 'fitStart':
-        maxEpochs = event.plan.maxEpochs
-        out.out(`${describeChoice(event.accelerator)}: ${event.plan.numTrainBatches} batches per epoch, ${event.plan.numValBatches} validation batches`)
-        break
-      case 'epochStart':
-        epochStarted = event.time
-        break
-      case 'epochEnd': {
-        const of = Number.isFinite(maxEpochs) ? `/${maxEpochs}` : ''
-        const metrics = formatMetrics(event.callbackMetrics, digits)
-        out.out(`epoch ${event.epoch + 1}${of}${metrics === '' ? '' : ` · ${metrics}`} · ${seconds(event.time - epochStarted)}`)
-        break
+  return hook<PrintState, FitEvent>({
+    kind: 'printMetrics',
+    on: ['fitStart', 'epochStart', 'epochEnd', 'fitEnd'],
+    init: () => ({ epochStarted: 0, maxEpochs: Number.POSITIVE_INFINITY }),
+    step: (state, event, ctx) => {
+      const print = (line: string) => [perform<PrintState>(() => ctx.env.console.out(line))]
+      switch (event.type) {
+        case 'fitStart':
+          return [
+            { ...state, maxEpochs: event.plan.maxEpochs },
+            print(`${describeChoice(event.accelerator)}: ${event.plan.numTrainBatches} batches per epoch, ${event.plan.numValBatches} validation batches`),
+          ]
+        case 'epochStart':
+          return [{ ...state, epochStarted: event.time }]
+        case 'epochEnd': {
+          const of = Number.isFinite(state.maxEpochs) ? `/${state.maxEpochs}` : ''
+          const metrics = formatMetrics(event.callbackMetrics, digits)
+          return [state, print(`epoch ${event.epoch + 1}${of}${metrics === '' ? '' : ` · ${metrics}`} · ${seconds(event.time - state.epochStarted)}`)]
+        }
+        case 'fitEnd':
+          return [
+            state,
+            print(`training ended (${event.reason}${event.stopReason === undefined ? '' : `: ${event.stopReason}`}) after ${event.epoch} epochs, ${event.globalStep} steps`),
+          ]
+        default:
+          return [state]
       }
-      case 'fitEnd':
-        out.out(
-          `training ended (${event.reason}${event.stopReason === undefined ? '' : `: ${event.stopReason}`}) after ${event.epoch} epochs, ${event.globalStep} steps`,
-        )
-        break
-      default:
-        break
-    }
+    },
   })
 }

@@ -1,9 +1,11 @@
 import * as E from 'fp-ts/lib/Either.js'
 import type * as TE from 'fp-ts/lib/TaskEither.js'
-import { defer, finalize, type MonoTypeOperatorFunction, type Observable, tap } from 'rxjs'
+import { defer, finalize, type MonoTypeOperatorFunction, type Observable } from 'rxjs'
 import type { FileError, FileSystem } from '../effects/fileSystem.js'
-import { nodeFileSystem } from '../effects/nodeFileSystem.js'
 import { liveProcessInfo, type ProcessInfo } from '../effects/processInfo.js'
+import { hook } from '../flow/hook.js'
+import { perform, update } from '../flow/hookEffect.js'
+import type { HookResult } from '../flow/hookSpec.js'
 import type { FitEvent, FitStart } from '../pipeline/events.js'
 import { fileVersionEvent, scalarsEvent, sessionStartEvent } from './tensorboard/eventProto.js'
 import { logRowOf } from './logRows.js'
@@ -13,8 +15,6 @@ import { concatBytes, tfRecord } from './tensorboard/tfrecord.js'
 export interface TensorBoardOptions {
   /** The directory of the event files (TensorBoard's "run"). Default: the run's `defaultRootDir`. */
   readonly dir?: string
-  /** Where files go (the disk by default; a `memoryFileSystem()` in tests). */
-  readonly fs?: FileSystem
   /** Host name and pid for the file name (the live process's by default). */
   readonly processInfo?: ProcessInfo
   /** Write buffered records once this many have gathered (they are also written at every epoch's end and at the end). Default 100. */
@@ -35,20 +35,26 @@ export const eventFileName = (timeMs: number, host: string, pid: number, n: numb
 const joinPath = (dir: string, name: string): string => (dir === '' ? name : dir.endsWith('/') ? `${dir}${name}` : `${dir}/${name}`)
 
 /** Runs a file operation, failing the promise with its `FileError`. */
-const perform = async <A>(task: TE.TaskEither<FileError, A>): Promise<A> => {
+const orThrow = async <A>(task: TE.TaskEither<FileError, A>): Promise<A> => {
   const result = await task()
   if (E.isLeft(result)) throw result.left
   return result.right
 }
+
+/** Before `fitStart` and in a `fastDevRun`: nothing to write. Else the run's file (once created) and the records not yet handed to a write. */
+type TbState = { readonly phase: 'idle' } | { readonly phase: 'writing'; readonly file: string | undefined; readonly pending: readonly Uint8Array[] }
+
+const idle: TbState = { phase: 'idle' }
 
 /**
  * Writes the run's logged values as TensorBoard event files (`tensorboard --logdir <dir>`):
  * every logged training step, validation and epoch, each metric a scalar tagged with its name at
  * the row's step; and the run's hyperparameters (trainer options and `hparams`) for the HParams
  * dashboard. Each run (and each resumed run) starts a new file in the directory, which
- * TensorBoard reads as one run. Records are buffered and appended through `control.hold` every
- * `flushEvery` records, at every epoch's end and at the end of training, so the loop waits for
- * the disk. A `fastDevRun` writes nothing. Events pass through unchanged.
+ * TensorBoard reads as one run. Records are buffered and appended through the run's file system
+ * (`fit`'s `env.fs`) every `flushEvery` records, at every epoch's end and at the end of training,
+ * and the loop waits for the disk; a run cut short (unsubscribed, or failed) still gets what it
+ * logged, as far as it can. A `fastDevRun` writes nothing. Events pass through unchanged.
  *
  * @example
  * fit(module, data, { maxEpochs: 10, defaultRootDir: 'runs/mnist' })
@@ -57,60 +63,78 @@ const perform = async <A>(task: TE.TaskEither<FileError, A>): Promise<A> => {
  */
 export const tensorboard = (options: TensorBoardOptions | string = {}): MonoTypeOperatorFunction<FitEvent> => {
   const o: TensorBoardOptions = typeof options === 'string' ? { dir: options } : options
-  const fs = o.fs ?? nodeFileSystem
   const info = o.processInfo ?? liveProcessInfo
   const flushEvery = Math.max(1, o.flushEvery ?? 100)
   return (source: Observable<FitEvent>) =>
     defer(() => {
-      // Per subscription: each run writes its own file.
-      let active = false
-      let file: string | undefined
-      let pending: Uint8Array[] = []
-      // Writes run one after another, in order, even a last one started on teardown.
-      let written: Promise<void> = Promise.resolve()
-
-      const flush = (): Promise<void> => {
-        if (pending.length === 0) return written
-        const chunk = concatBytes(pending)
-        pending = []
-        written = written.then(() => perform(fs.appendFile(file as string, chunk)))
-        return written
+      // Per subscription: each run writes its own file. Writes run one after another, in order,
+      // even a last one started on teardown.
+      let written: Promise<unknown> = Promise.resolve()
+      const write = <A>(work: () => Promise<A>): Promise<A> => {
+        const done = written.then(work)
+        written = done
+        return done
       }
+      // The latest state and the run's file system, for the write on teardown: the hook API has no
+      // effect for a run that ends without fitEnd.
+      let latest: TbState = idle
+      let runFs: FileSystem | undefined
+      const keep = (s: TbState): TbState => (latest = s)
 
-      const create = (event: FitStart): void => {
+      /** The records at the start of the file, and the work that creates it (the first free number in the directory). */
+      const create = (event: FitStart, fs: FileSystem): HookResult<TbState> => {
         const dir = o.dir ?? event.options.defaultRootDir
         const wallTime = event.time / 1000
-        pending.push(tfRecord(fileVersionEvent(wallTime)))
+        const pending: Uint8Array[] = [tfRecord(fileVersionEvent(wallTime))]
         // A resumed run restarts the session where its checkpoint was (Lightning's loggers append instead).
         if (event.resumed !== undefined) pending.push(tfRecord(sessionStartEvent(wallTime, event.resumed.loop.globalStep, event.resumed.from)))
         if (o.hparams !== false) pending.push(tfRecord(hparamsEvent(hparamsOf(event.options, o.hparams), wallTime)))
-        written = (async () => {
-          await perform(fs.mkdir(dir))
-          const taken = new Set(await perform(fs.list(dir)))
-          let n = 0
-          const name = (k: number) => eventFileName(event.time, info.hostname(), info.pid(), k)
-          while (taken.has(name(n))) n++
-          file = joinPath(dir, name(n))
-          await perform(fs.writeFile(file, new Uint8Array()))
-        })()
-        event.control.hold(flush)
+        const setup = async (): Promise<(s: TbState) => TbState> => {
+          const file = await write(async () => {
+            await orThrow(fs.mkdir(dir))
+            const taken = new Set(await orThrow(fs.list(dir)))
+            let n = 0
+            const name = (k: number) => eventFileName(event.time, info.hostname(), info.pid(), k)
+            while (taken.has(name(n))) n++
+            const path = joinPath(dir, name(n))
+            await orThrow(fs.writeFile(path, new Uint8Array()))
+            await orThrow(fs.appendFile(path, concatBytes(pending)))
+            return path
+          })
+          return (s) => keep(s.phase === 'writing' ? { ...s, file, pending: s.pending.slice(pending.length) } : s)
+        }
+        return [keep({ phase: 'writing', file: undefined, pending }), [update(setup)]]
+      }
+
+      const step = (s: TbState, event: FitEvent, fs: FileSystem): HookResult<TbState> => {
+        if (event.type === 'fitStart') return event.plan.fastDevRun ? [keep(idle)] : create(event, fs)
+        if (s.phase !== 'writing') return [s]
+        const row = logRowOf(event)
+        const pending = row === undefined ? s.pending : [...s.pending, tfRecord(scalarsEvent(row.time / 1000, row.step, row.metrics))]
+        const file = s.file
+        if (file === undefined || pending.length === 0 || !(event.type === 'epochEnd' || event.type === 'fitEnd' || pending.length >= flushEvery))
+          return [keep({ ...s, pending })]
+        return [keep({ ...s, pending: [] }), [perform(() => write(() => orThrow(fs.appendFile(file, concatBytes(pending)))))]]
       }
 
       return source.pipe(
-        tap((event) => {
-          if (event.type === 'fitStart') {
-            active = !event.plan.fastDevRun
-            if (active) create(event)
-            return
-          }
-          if (!active) return
-          const row = logRowOf(event)
-          if (row !== undefined) pending.push(tfRecord(scalarsEvent(row.time / 1000, row.step, row.metrics)))
-          if (event.type === 'epochEnd' || event.type === 'fitEnd' || pending.length >= flushEvery) event.control.hold(flush)
+        hook<TbState, FitEvent>({
+          kind: 'tensorboard',
+          on: ['fitStart', 'trainStep', 'validationEnd', 'epochEnd', 'fitEnd'],
+          init: () => idle,
+          step: (s, event, ctx) => {
+            runFs = ctx.env.fs
+            return step(s, event, ctx.env.fs)
+          },
         }),
         // A run cut short (unsubscribed, or failed) still gets what it logged, as far as it can.
         finalize(() => {
-          if (active && pending.length > 0) flush().catch(() => undefined)
+          const last = latest
+          const fs = runFs
+          if (fs !== undefined && last.phase === 'writing' && last.file !== undefined && last.pending.length > 0) {
+            const file = last.file
+            write(() => orThrow(fs.appendFile(file, concatBytes(last.pending)))).catch(() => undefined)
+          }
         }),
       )
     })

@@ -1,5 +1,8 @@
-import { defer, type MonoTypeOperatorFunction, tap } from 'rxjs'
+import * as t from 'io-ts'
+import type { MonoTypeOperatorFunction } from 'rxjs'
 import { rxtrainError } from '../errors/rxtrainError.js'
+import { hook } from '../flow/hook.js'
+import { stop } from '../flow/hookEffect.js'
 import type { FitEvent } from '../pipeline/events.js'
 
 /** A duration as parts, like Python's `timedelta(days=..., hours=...)`. */
@@ -15,8 +18,6 @@ export interface TimerOptions {
   readonly maxTime: number | Duration
   /** Check after every training batch (`'step'`, default) or at each epoch end (`'epoch'`). */
   readonly interval?: 'step' | 'epoch'
-  /** Name of its state in checkpoints (`hookStates`). Default `'timer'`. */
-  readonly name?: string
 }
 
 /** What the timer keeps in a checkpoint: the training time spent so far. */
@@ -24,8 +25,21 @@ export interface TimerState {
   readonly elapsedMs: number
 }
 
-const isTimerState = (u: unknown): u is TimerState =>
-  typeof u === 'object' && u !== null && typeof (u as { elapsedMs?: unknown }).elapsedMs === 'number' && Number.isFinite((u as TimerState).elapsedMs)
+/**
+ * The timer's state in a checkpoint: `{ elapsedMs }` and nothing else (`t.exact` leaves the
+ * run's own fields out when it encodes).
+ */
+export const TimerStateCodec = t.exact(t.type({ elapsedMs: t.number }))
+
+/** The state during a run: the time spent, and where this run's clock started counting. */
+interface TimerRun extends TimerState {
+  /** The `time` of this run's `fitStart` (undefined before it). */
+  readonly start?: number
+  /** The time spent before this run (restored from the checkpoint). */
+  readonly offset?: number
+  /** Whether this run has already asked to stop. */
+  readonly requested?: boolean
+}
 
 /** Milliseconds of a budget; a `ConfigError` when it is not a non-negative finite duration. */
 export const durationMs = (maxTime: number | Duration): number => {
@@ -60,8 +74,9 @@ export const formatClock = (ms: number): string => {
  * requests a stop (`timer: maxTime 00:01:00 elapsed`), which the loop honours as any stop
  * request: after `minEpochs`/`minSteps`, with a validation where it stops mid-epoch.
  *
- * The time spent is hook state (`{ elapsedMs }`, recorded at every event under `name`), so a run
- * resumed from a checkpoint goes on counting from there rather than from zero.
+ * The time spent is hook state (`{ elapsedMs }`, under the key `timer`), brought up to date at
+ * every event a checkpoint can be written at, so a run resumed from a checkpoint goes on
+ * counting from there rather than from zero.
  *
  * @example
  * fit(module, data, { maxEpochs: 100 }).pipe(timer({ maxTime: { hours: 2 } }), checkpoint(...))
@@ -69,30 +84,21 @@ export const formatClock = (ms: number): string => {
 export const timer = (options: TimerOptions): MonoTypeOperatorFunction<FitEvent> => {
   const budget = durationMs(options.maxTime)
   const interval = options.interval ?? 'step'
-  const name = options.name ?? 'timer'
   const reason = `timer: maxTime ${formatClock(budget)} elapsed`
-  return (source) =>
-    defer(() => {
-      let start: number | undefined
-      let offset = 0
-      let requested = false
-      return source.pipe(
-        tap((e) => {
-          if (e.type === 'fitStart') {
-            start = e.time
-            const restored = e.resumed?.hookStates[name]
-            offset = isTimerState(restored) ? restored.elapsedMs : 0
-            requested = false
-          }
-          if (start === undefined) return
-          const elapsedMs = offset + (e.time - start)
-          e.control.setHookState(name, { elapsedMs } satisfies TimerState)
-          const checkNow = interval === 'step' ? e.type === 'trainStep' : e.type === 'epochEnd'
-          if (checkNow && !requested && elapsedMs >= budget) {
-            requested = true
-            e.control.requestStop(reason)
-          }
-        }),
-      )
-    })
+  return hook<TimerRun, FitEvent>({
+    kind: 'timer',
+    // The events that carry the run's state: those a checkpoint is written at.
+    on: ['fitStart', 'trainStep', 'validationEnd', 'epochEnd', 'fitEnd'],
+    codec: TimerStateCodec,
+    init: () => ({ elapsedMs: 0 }),
+    step: (state, e) => {
+      // At fitStart the state is the checkpoint's when the run resumes, else the initial one.
+      const s = e.type === 'fitStart' ? { elapsedMs: state.elapsedMs, start: e.time, offset: state.elapsedMs, requested: false } : state
+      if (s.start === undefined) return [s]
+      const elapsedMs = (s.offset ?? 0) + (e.time - s.start)
+      const checkNow = interval === 'step' ? e.type === 'trainStep' : e.type === 'epochEnd'
+      if (checkNow && s.requested !== true && elapsedMs >= budget) return [{ ...s, elapsedMs, requested: true }, [stop(reason)]]
+      return [{ ...s, elapsedMs }]
+    },
+  })
 }

@@ -3,7 +3,7 @@ import { isObservable, take } from 'rxjs'
 import type { BatchIterator } from '../data/source.js'
 import { isRxtrainError, messageOf, type RxtrainError, RxtrainError as ErrorClass, rxtrainError } from '../errors/rxtrainError.js'
 import { tensorsOf } from '../tree/tree.js'
-import { type Program, wait } from './drive.js'
+import { type Program, wait } from '../flow/drive.js'
 import type { Stage } from './module.js'
 
 /** Pulls one batch, waiting if the source answers asynchronously. */

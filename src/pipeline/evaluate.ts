@@ -4,14 +4,16 @@ import { defer, type Observable, switchMap, throwError } from 'rxjs'
 import { resolvePrecision } from '../backends/precision.js'
 import type { BatchSource } from '../data/source.js'
 import type { DataModule } from '../data/dataModule.js'
-import { liveEnv } from '../effects/env.js'
+import { type Env, liveEnv } from '../effects/env.js'
 import { rxtrainError } from '../errors/rxtrainError.js'
 import type { Model } from '../nn/layer.js'
 import { foldIn, key } from '../random/key.js'
 import type { Params } from '../tree/tree.js'
 import { pullBatch, stepError } from './batches.js'
-import { publish, publisher, settleHolds } from './control.js'
-import { drive, type Program } from './drive.js'
+import { claimFlow, type Flow, settleFlow } from '../flow/flow.js'
+import { publish } from '../flow/publish.js'
+import type { Clock } from '../effects/clock.js'
+import { drive, type Program, wait } from '../flow/drive.js'
 import { evaluationPass } from './evaluation.js'
 import type { EvalEvent, PredictEvent } from './events.js'
 import { type RunEnv, runBackend } from './fit.js'
@@ -47,6 +49,14 @@ const computeCastOf = (o: ResolvedOptions): { castCompute?: (x: tf.Tensor) => tf
   return precision.computeFormat === undefined ? {} : { castCompute: precision.castCompute }
 }
 
+/** Publishes events of an evaluation run (no hook can stop one: stops are ignored). */
+const announcer =
+  <E>(flow: Flow, emit: (e: E) => boolean, clock: Clock) =>
+  (make: (time: number) => E): Program =>
+    (function* () {
+      yield* publish(flow, emit, make(clock.now()))
+    })()
+
 const evaluate = <P extends Params, S extends Params, B>(
   stage: 'val' | 'test',
   module: Module<P, S, B, unknown>,
@@ -56,6 +66,8 @@ const evaluate = <P extends Params, S extends Params, B>(
   env: Partial<RunEnv>,
 ): Observable<EvalEvent> =>
   defer(() => {
+    const runEnv: Env = { ...liveEnv, ...env }
+    const flow = claimFlow(runEnv)
     const step = stage === 'val' ? module.validationStep : module.testStep
     const prepared = prepare(options, stage === 'val' ? data.val : data.test, stage, step !== undefined)
     if (E.isLeft(prepared)) return throwError(() => prepared.left)
@@ -64,8 +76,8 @@ const evaluate = <P extends Params, S extends Params, B>(
       switchMap((backend) =>
         drive<EvalEvent>(function* (emit): Program {
           backend.activate()
-          const out = publisher(emit, env.clock ?? liveEnv.clock)
-          yield* publish(out, (b) => ({ type: 'evalStart' as const, ...b, stage, numBatches }))
+          const say = announcer(flow, emit, runEnv.clock)
+          yield* say((time) => ({ type: 'evalStart' as const, time, stage, numBatches }))
           const result = yield* evaluationPass({
             stage,
             source,
@@ -77,9 +89,9 @@ const evaluate = <P extends Params, S extends Params, B>(
             epoch: 0,
             globalStep: 0,
             ...computeCastOf(o),
-            afterBatch: (batchIdx) => publish(out, (b) => ({ type: 'evalStep' as const, ...b, stage, batchIdx, numBatches })),
+            afterBatch: (batchIdx) => say((time) => ({ type: 'evalStep' as const, time, stage, batchIdx, numBatches })),
           })
-          yield* publish(out, (b) => ({ type: 'evalEnd' as const, ...b, stage, metrics: result.metrics }))
+          yield* say((time) => ({ type: 'evalEnd' as const, time, stage, metrics: result.metrics }))
         }),
       ),
     )
@@ -121,6 +133,8 @@ export const predict = <P extends Params, S extends Params, B, PB>(
   env: Partial<RunEnv> = {},
 ): Observable<PredictEvent> =>
   defer(() => {
+    const runEnv: Env = { ...liveEnv, ...env }
+    const flow = claimFlow(runEnv)
     const prepared = prepare(options, data.predict, 'predict', module.predictStep !== undefined)
     if (E.isLeft(prepared)) return throwError(() => prepared.left)
     const { options: o, source, numBatches } = prepared.right
@@ -129,7 +143,7 @@ export const predict = <P extends Params, S extends Params, B, PB>(
       switchMap((backend) =>
         drive<PredictEvent>(function* (emit): Program {
           backend.activate()
-          const out = publisher(emit, env.clock ?? liveEnv.clock)
+          const say = announcer(flow, emit, runEnv.clock)
           const root = key(o.seed)
           const iterator = source.open({ key: root, noShuffle: true })
           try {
@@ -148,17 +162,17 @@ export const predict = <P extends Params, S extends Params, B, PB>(
               // The output may be the batch itself, or a parameter: release by identity.
               backend.release(batch, output)
               try {
-                yield* publish(out, (b) => ({ type: 'predictStep' as const, ...b, batchIdx, numBatches, output }))
+                yield* say((time) => ({ type: 'predictStep' as const, time, batchIdx, numBatches, output }))
               } finally {
-                // A hook may still be reading the output (cancelled while it held the stream).
-                yield* settleHolds(out)
+                // A hook's work may still be reading the output (the run was cancelled meanwhile).
+                yield* wait(settleFlow(flow))
                 backend.release(output, model)
               }
             }
           } finally {
             iterator.close()
           }
-          yield* publish(out, (b) => ({ type: 'predictEnd' as const, ...b, numBatches }))
+          yield* say((time) => ({ type: 'predictEnd' as const, time, numBatches }))
         }),
       ),
     )

@@ -1,6 +1,5 @@
 import type { AcceleratorChoice } from '../backends/accelerator.js'
 import type * as tf from '@tensorflow/tfjs-core'
-import type { ObservableInput } from 'rxjs'
 import type { Model } from '../nn/layer.js'
 import type { GradientTransform } from '../optim/transform.js'
 import type { Params, StateTree } from '../tree/tree.js'
@@ -11,7 +10,7 @@ import type { LoopPlan } from './plan.js'
 /**
  * The tensors of a run at one moment: the model's variables and the optimizer's memory.
  * In events it is borrowed: valid until the next event. A hook that uses it asynchronously
- * copies it (`cloneTree`) or holds the stream until it is done (`control.hold`).
+ * copies it (`cloneTree`), or does its work as a hook effect, which the loop waits for.
  */
 export interface TrainState<P extends Params = Params, S extends Params = Params> extends Model<P, S> {
   readonly optState: StateTree
@@ -19,32 +18,8 @@ export interface TrainState<P extends Params = Params, S extends Params = Params
   readonly gradAccumulator?: Params | null
 }
 
-/** Each stateful hook's state by hook name, as JSON-compatible data (what a checkpoint stores). */
-export type HookStates = Readonly<Record<string, unknown>>
-
-/**
- * What a subscriber may ask of the loop while it handles an event. The loop waits, before its
- * next step, for every piece of work passed to `hold` (a checkpoint write, a log flush), so the
- * state it saves is the state of that step and nothing is pulled meanwhile. `requestStop` is
- * Lightning's `trainer.should_stop = True`: honoured once `minEpochs`/`minSteps` are met, with a
- * validation at that point when stopping mid-epoch.
- */
-export interface LoopControl {
-  /**
-   * Makes the loop wait for `work` before it goes on. Work given as a function starts only once
-   * every hook has handled the event (so what it reads from `hookStates()` is complete).
-   */
-  hold(work: ObservableInput<unknown> | (() => ObservableInput<unknown>)): void
-  requestStop(reason: string): void
-  /** Whether a stop has been requested (by anyone) and not yet honoured. */
-  readonly stopRequested: () => boolean
-  /** The reason of a stop requested and not yet honoured (what a checkpoint must carry on). */
-  readonly pendingStop: () => string | undefined
-  /** Records a stateful hook's state (JSON-compatible data) under its name, for checkpoints. */
-  setHookState(name: string, state: unknown): void
-  /** The latest state of every stateful hook. */
-  hookStates(): HookStates
-}
+export type { HookStates } from '../flow/hookEffect.js'
+import type { HookStates } from '../flow/hookEffect.js'
 
 /** Logged values by name, read back to the host. */
 export type Metrics = Readonly<Record<string, number>>
@@ -52,7 +27,6 @@ export type Metrics = Readonly<Record<string, number>>
 interface Base {
   /** Wall-clock time of the event (ms since the Unix epoch), from the run's clock. */
   readonly time: number
-  readonly control: LoopControl
 }
 
 interface Position {
@@ -61,7 +35,7 @@ interface Position {
   readonly globalStep: number
 }
 
-/** Where a resumed run came from: hooks restore their state from `hookStates`. */
+/** Where a resumed run came from (its hooks' states are restored before `fitStart` reaches them). */
 export interface Resumed {
   /** The checkpoint directory. */
   readonly from: string

@@ -12,7 +12,8 @@ import type { GradientTransform } from '../optim/transform.js'
 import type { Params, StateTree } from '../tree/tree.js'
 import { ddp } from '../strategies/ddp.js'
 import { singleDevice, type TrainStrategy } from '../strategies/strategy.js'
-import { drive } from './drive.js'
+import { drive } from '../flow/drive.js'
+import { claimFlow } from '../flow/flow.js'
 import type { FitEvent } from './events.js'
 import { fitProgram } from './fitLoop.js'
 import type { ResumePoint } from './fitProgramArgs.js'
@@ -91,6 +92,9 @@ export const fit = <P extends Params, S extends Params, B>(
   env: Partial<RunEnv> = {},
 ): Observable<FitEvent> =>
   defer(() => {
+    const runEnv: Env = { ...liveEnv, ...env }
+    // The hooks downstream are claimed now, while the pipe is being subscribed.
+    const flow = claimFlow(runEnv)
     const parsed = parseTrainerOptions(options)
     if (E.isLeft(parsed)) return throwError(() => parsed.left)
     const o = parsed.right
@@ -102,7 +106,7 @@ export const fit = <P extends Params, S extends Params, B>(
       hasValidation: data.val !== undefined && module.validationStep !== undefined,
     })
     if (E.isLeft(plan)) return throwError(() => plan.left)
-    const clock = env.clock ?? liveEnv.clock
+    const clock = runEnv.clock
     const ckptPath = checkpointPathOf(o)
     return runBackend(o, env).pipe(
       switchMap((backend) => {
@@ -113,7 +117,7 @@ export const fit = <P extends Params, S extends Params, B>(
         const precision = resolvePrecision(o.precision, o.lossScaler)
         const optimizer = effectiveOptimizer(module.optimizer as Module<Params, Params, unknown>['optimizer'], o, plan.right)
         const resume$: Observable<ResumePoint<P, S> | undefined> =
-          ckptPath === undefined ? of(undefined) : resumeFrom(env.fs ?? liveEnv.fs, ckptPath, module as Module<P, S, unknown, unknown>, optimizer, backend, o.seed)
+          ckptPath === undefined ? of(undefined) : resumeFrom(runEnv.fs, ckptPath, module as Module<P, S, unknown, unknown>, optimizer, backend, o.seed)
         return resume$.pipe(
           switchMap((resume) =>
             drive<FitEvent>((emit) =>
@@ -127,7 +131,8 @@ export const fit = <P extends Params, S extends Params, B>(
                   backend,
                   precision,
                   clock,
-                  signals: env.signals ?? liveEnv.signals,
+                  flow,
+                  signals: runEnv.signals,
                   strategy: strategyFor(o, module as Module<Params, Params, unknown>, backend, optimizer, precision),
                   ...(resume !== undefined && { resume }),
                 },

@@ -3,8 +3,10 @@ import { rxtrainError } from '../errors/rxtrainError.js'
 import { foldIn, type Key, key, split } from '../random/key.js'
 import type { Params } from '../tree/tree.js'
 import { pullBatch } from './batches.js'
-import { type Publisher, publish, publisher, settleHolds } from './control.js'
-import { type Program, wait } from './drive.js'
+import { stopSignal } from './stopSignal.js'
+import { publish } from '../flow/publish.js'
+import { restoreStates, settleFlow } from '../flow/flow.js'
+import { type Program, wait } from '../flow/drive.js'
 import { evaluationPass } from './evaluation.js'
 import type { FitEndReason, FitEvent, Metrics, TrainState } from './events.js'
 import { addToEpoch, type EpochLogs, epochValues, progressBarNames, stepValues } from './logs.js'
@@ -26,7 +28,7 @@ type AfterBatch = 'continue' | 'endEpoch' | 'interrupted'
  * It starts fresh or from a `ResumePoint`, continuing at exactly the next action, and stops at
  * the next step boundary on SIGINT/SIGTERM with a `fitEnd` whose `loop` a checkpoint can resume.
  */
-export function* fitProgram<P extends Params, S extends Params, B>(args: FitProgramArgs<P, S, B>, emit: (e: FitEvent) => void): Program {
+export function* fitProgram<P extends Params, S extends Params, B>(args: FitProgramArgs<P, S, B>, emit: (e: FitEvent) => boolean): Program {
   const { module, data, plan, optimizer, backend, precision, resume } = args
   const train = data.train
   if (train === undefined) throw rxtrainError('ConfigError', 'fit needs a training source', 'give the data module a `train` source.')
@@ -34,8 +36,13 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
   // A resumed run continues with its checkpoint's seed: every key derives from it.
   const seed = resume?.loop.seed ?? plan.seed
   const [initKey, shuffleKey, stepKey, valKey] = split(key(seed), 4) as [Key, Key, Key, Key]
-  const out: Publisher<FitEvent> = publisher(emit, args.clock, resume?.hookStates)
-  const stop = out.stop
+  const { flow, clock } = args
+  const stop = stopSignal()
+  /** Publishes an event and waits until every hook has handled it; a stop a hook asked for is recorded. */
+  const say = function* (make: (time: number) => FitEvent): Program {
+    const outcome = yield* publish(flow, emit, make(clock.now()))
+    if (outcome.stop !== undefined) stop.request(outcome.stop)
+  }
   let interrupted: InterruptSignal | undefined
   const unlisten = args.signals.onInterrupt((signal) => {
     interrupted ??= signal
@@ -89,8 +96,8 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
       const validationStep = module.validationStep
       if (data.val === undefined || validationStep === undefined) return {}
       const numBatches = stage === 'sanity' ? plan.numSanityBatches : plan.numValBatches
-      if (stage === 'sanity') yield* publish(out, (b) => ({ type: 'sanityCheckStart' as const, ...b, numBatches }))
-      else yield* publish(out, (b) => ({ type: 'validationStart' as const, ...b, epoch, globalStep, numBatches }))
+      if (stage === 'sanity') yield* say((time) => ({ type: 'sanityCheckStart' as const, time, numBatches }))
+      else yield* say((time) => ({ type: 'validationStart' as const, time, epoch, globalStep, numBatches }))
       const result = yield* evaluationPass({
         stage,
         source: data.val,
@@ -103,19 +110,19 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
         globalStep,
         ...computeCast,
         afterBatch: (batchIdx) =>
-          publish(out, (b) => ({ type: 'validationStep' as const, ...b, epoch, globalStep, batchIdx, numBatches, sanity: stage === 'sanity' })),
+          say((time) => ({ type: 'validationStep' as const, time, epoch, globalStep, batchIdx, numBatches, sanity: stage === 'sanity' })),
       })
       if (stage === 'sanity') {
-        yield* publish(out, (b) => ({ type: 'sanityCheckEnd' as const, ...b, metrics: result.metrics }))
+        yield* say((time) => ({ type: 'sanityCheckEnd' as const, time, metrics: result.metrics }))
         return result.metrics
       }
       lastValidation = result.metrics
       const loop = snapshot('afterValidation', epoch, afterBatch)
       // Lightning logs validation under the step count before that batch's optimizer step.
       const logStep = afterBatch >= 0 && isOptimizerStepBatch(plan, afterBatch, afterBatch === plan.numTrainBatches - 1) ? globalStep - 1 : globalStep
-      yield* publish(out, (b) => ({
+      yield* say((time) => ({
         type: 'validationEnd' as const,
-        ...b,
+        time,
         epoch,
         globalStep,
         batchIdx: afterBatch,
@@ -153,7 +160,7 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
         epochBar = new Set()
         sourceExhausted = false
       }
-      yield* publish(out, (b) => ({ type: 'epochStart' as const, ...b, epoch, globalStep, numBatches: plan.numTrainBatches, firstBatch }))
+      yield* say((time) => ({ type: 'epochStart' as const, time, epoch, globalStep, numBatches: plan.numTrainBatches, firstBatch }))
       let next: AfterBatch = 'continue'
       let exhausted = sourceExhausted
       // A source of unknown length that ran out was validated at once: resuming after that validation leaves only the epoch's end.
@@ -196,9 +203,9 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
             lastStepMetrics = { ...lastStepMetrics, ...metricsOfStep }
             const shouldLog = stepping && (globalStep % plan.logEveryNSteps === 0 || stopPending())
             const loop = snapshot('afterStep', epoch, batchIdx)
-            yield* publish(out, (b) => ({
+            yield* say((time) => ({
               type: 'trainStep' as const,
-              ...b,
+              time,
               epoch,
               batchIdx,
               globalStep,
@@ -250,13 +257,14 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
         state = observed
       }
       const loop = snapshot('epochEnd', epoch, lastBatch)
-      yield* publish(out, (b) => ({ type: 'epochEnd' as const, ...b, epoch, globalStep, logStep: globalStep, metrics, callbackMetrics, progBar: [...epochBar], state: current(), loop }))
+      yield* say((time) => ({ type: 'epochEnd' as const, time, epoch, globalStep, logStep: globalStep, metrics, callbackMetrics, progBar: [...epochBar], state: current(), loop }))
       return interrupted !== undefined ? 'interrupted' : 'done'
     }
 
-    yield* publish(out, (b) => ({
+    if (resume !== undefined) restoreStates(flow, resume.hookStates)
+    yield* say((time) => ({
       type: 'fitStart' as const,
-      ...b,
+      time,
       plan,
       options: args.options,
       backend: backend.description,
@@ -287,13 +295,13 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
     const stopReason = reason === 'stopRequested' ? stop.reason() : reason === 'interrupted' ? interrupted : undefined
     // An interrupted run may have a stop pending (early stopping fired on its last event).
     const loop: LoopState = { ...last, stopReason: stop.reason() ?? null }
-    yield* publish(out, (b) => ({ type: 'fitEnd' as const, ...b, epoch: epochsFinished, globalStep, reason, stopReason, state: current(), loop }))
+    yield* say((time) => ({ type: 'fitEnd' as const, time, epoch: epochsFinished, globalStep, reason, stopReason, state: current(), loop }))
   } finally {
     unlisten()
     const closing = args.strategy.close()
     if (closing !== undefined) yield* wait(closing)
     // Held work (a checkpoint write) may still read the state: let it finish first.
-    yield* settleHolds(out)
+    yield* wait(settleFlow(flow))
     backend.dispose(state)
   }
 }

@@ -2,6 +2,7 @@ import type { Backend } from '../backends/backend.js'
 import type { Precision } from '../backends/precision.js'
 import type { DataModule } from '../data/dataModule.js'
 import type { Clock } from '../effects/clock.js'
+import type { Flow } from '../flow/flow.js'
 import type { Signals } from '../effects/signals.js'
 import type { GradientTransform } from '../optim/transform.js'
 import type { TrainStrategy } from '../strategies/strategy.js'
@@ -32,6 +33,8 @@ export interface FitProgramArgs<P extends Params, S extends Params, B> {
   readonly backend: Backend
   readonly precision: Precision
   readonly clock: Clock
+  /** The hooks placed after the run, and the event on its way to them. */
+  readonly flow: Flow
   readonly signals: Signals
   /** How batches are computed (this thread, or data-parallel workers). */
   readonly strategy: TrainStrategy

@@ -1,7 +1,7 @@
 import { isObservable, type Observable, ReplaySubject } from 'rxjs'
 import type { BatchIterator, Pull } from '../data/source.js'
 import { disposeTree } from '../tree/tree.js'
-import { type Program, wait } from './drive.js'
+import { type Program, wait } from '../flow/drive.js'
 
 /** A batch iterator that can take its next pull early and hand it out at the next `next()`. */
 export interface LookaheadIterator<B> extends BatchIterator<B> {

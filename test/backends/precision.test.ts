@@ -17,7 +17,8 @@ import { layersModelArtifacts } from '../../src/export/layersModel.js'
 import { checkpoint } from '../../src/hooks/checkpoint/checkpoint.js'
 import { trainedModel } from '../../src/hooks/trainedModel.js'
 import { nn, optim } from '../../src/index.js'
-import type { FitEvent } from '../../src/pipeline/events.js'
+import type { FitEnd, FitEvent } from '../../src/pipeline/events.js'
+import { workWhen } from '../support/hooks.js'
 import { fit } from '../../src/pipeline/fit.js'
 import { defineModule } from '../../src/pipeline/module.js'
 import { parseTrainerOptions, type TrainerOptions } from '../../src/pipeline/options.js'
@@ -137,13 +138,17 @@ const interruptAndSave = async (options: TrainerOptions, afterBatches: number, p
   let loop: LoopState | undefined
   const interrupt = tap((e: FitEvent) => {
     if (e.type === 'trainStep' && ++batches === afterBatches) signals.raise('SIGINT')
-    if (e.type === 'fitEnd') {
-      loop = e.loop
-      const files = encodeCheckpoint({ state: e.state, weightsOnly: false, loop: e.loop, hookStates: {}, options: null, precision: { name: precisionName, storageDtype: 'float32' }, meta: {}, createdAt: 'now' })
-      e.control.hold(writeCheckpoint(fs, '/ckpt', 'last', files))
-    }
   })
-  await lastValueFrom(fit(module, data, options, { backend, signals }).pipe(interrupt))
+  const save = workWhen(
+    (e) => e.type === 'fitEnd',
+    (e) => {
+      const end = e as FitEnd
+      loop = end.loop
+      const files = encodeCheckpoint({ state: end.state, weightsOnly: false, loop: end.loop, hookStates: {}, options: null, precision: { name: precisionName, storageDtype: 'float32' }, meta: {}, createdAt: 'now' })
+      return writeCheckpoint(fs, '/ckpt', 'last', files)()
+    },
+  )
+  await lastValueFrom(fit(module, data, options, { backend, signals }).pipe(interrupt, save))
   return { fs, loop }
 }
 
@@ -207,7 +212,7 @@ describe("'-true' policies and half-precision storage", () => {
   it("a 'bf16-true' run's checkpoints store bfloat16 by default, and resume from them bitwise", async () => {
     const fs = memoryFileSystem()
     const options: TrainerOptions = { maxEpochs: 2, precision: 'bf16-true', seed: 4, defaultRootDir: '/run' }
-    await lastValueFrom(fit(plain, data, options, { backend, signals: manualSignals() }).pipe(checkpoint({ fs, saveLast: true })))
+    await lastValueFrom(fit(plain, data, options, { backend, fs, signals: manualSignals() }).pipe(checkpoint({ saveLast: true })))
     const loaded = await loadCheckpoint(fs, '/run/checkpoints/last')()
     if (E.isLeft(loaded)) throw loaded.left
     expect(loaded.right.manifest.precision).toEqual({ name: 'bf16-true', storageDtype: 'bfloat16' })

@@ -50,15 +50,11 @@ const blobs = (n: number) => ({
 const data = { train: fromArrays(blobs(44), { batchSize: 8, shuffle: true }), val: fromArrays(blobs(16), { batchSize: 8 }) }
 const options: TrainerOptions = { maxEpochs: 4, valCheckInterval: 4, logEveryNSteps: 1, seed: 9, defaultRootDir: '/run' }
 
-/** The full hook set of a real run, on one file system. */
-const hooks = (fs: RunEnv['fs']) => [
-  checkpoint({ fs, monitor: 'val/loss', saveTopK: 2, saveLast: true }),
-  earlyStopping({ monitor: 'val/loss', patience: 50 }),
-  csvLogger({ fs }),
-] as const
+/** The full hook set of a real run (they write into the run's file system). */
+const hooks = () => [checkpoint({ monitor: 'val/loss', saveTopK: 2, saveLast: true }), earlyStopping({ monitor: 'val/loss', patience: 50 }), csvLogger()] as const
 
 const train = async (backend: Backend, fs: RunEnv['fs'], opts: TrainerOptions, signals = manualSignals(), onEvent: (e: FitEvent) => void = () => undefined) => {
-  const [a, b, c] = hooks(fs)
+  const [a, b, c] = hooks()
   const model = await lastValueFrom(fit(module, data, opts, { backend, fs, signals }).pipe(tap(onEvent), a, b, c, trainedModel()), { defaultValue: undefined })
   if (model === undefined) return undefined
   const values = flattenParams(model.params).map((l) => Array.from(l.tensor.dataSync()))
@@ -164,7 +160,7 @@ describe('checkpoints on disk', () => {
 
   it('a weights-only checkpoint loads for inference but cannot resume', async () => {
     const fs = memoryFileSystem()
-    await lastValueFrom(fit(module, data, options, { backend: cpu, fs, signals: manualSignals() }).pipe(checkpoint({ fs, saveWeightsOnly: true, saveLast: true })))
+    await lastValueFrom(fit(module, data, options, { backend: cpu, fs, signals: manualSignals() }).pipe(checkpoint({ saveWeightsOnly: true, saveLast: true })))
     const failure = await lastValueFrom(fit(module, data, { ...options, ckptPath: 'last' }, { backend: cpu, fs })).catch((e: unknown) => e)
     expect((failure as Error).message).toMatch(/holds weights only and cannot resume training[\s\S]*loadParams/)
     const model = await loadParams('/run/checkpoints/last', { fs })()

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core'
+import * as E from 'fp-ts/lib/Either.js'
 import { lastValueFrom, tap } from 'rxjs'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { Backend } from '../../src/backends/backend.js'
@@ -7,13 +8,14 @@ import { memoryFileSystem } from '../../src/effects/memoryFileSystem.js'
 import { manualSignals } from '../../src/effects/signals.js'
 import { trainedModel } from '../../src/hooks/trainedModel.js'
 import { metrics, nn, optim } from '../../src/index.js'
-import type { FitEvent } from '../../src/pipeline/events.js'
+import type { FitEnd, FitEvent } from '../../src/pipeline/events.js'
 import { fit } from '../../src/pipeline/fit.js'
 import { defineModule } from '../../src/pipeline/module.js'
 import type { TrainerOptions } from '../../src/pipeline/options.js'
 import { disposeTree, flattenParams } from '../../src/tree/tree.js'
 import { fromArrays } from '../../src/data/arraySource.js'
 import { useBackend } from '../support/backend.js'
+import { workWhen } from '../support/hooks.js'
 import type { XY } from '../support/tiny.js'
 
 let backend: Backend
@@ -75,13 +77,22 @@ describe('resuming from an interrupted run', () => {
           raised = true
           signals.raise('SIGINT')
         }
-        if (e.type === 'fitEnd') {
-          expect(e.reason).toBe('interrupted')
-          const files = encodeCheckpoint({ state: e.state, weightsOnly: false, loop: e.loop, hookStates: {}, options: null, precision: { name: '32-true', storageDtype: 'float32' }, meta: {}, createdAt: 'now' })
-          e.control.hold(writeCheckpoint(fs, '/ckpt', 'last', files))
-        }
+        if (e.type === 'fitEnd') expect(e.reason).toBe('interrupted')
       })
-      await lastValueFrom(fit(module, data, options, { backend, signals }).pipe(record(firstEvents), interrupt))
+      // The loop's own state at the interruption, saved as a checkpoint (the run waits for the write).
+      const save = workWhen(
+        (e) => e.type === 'fitEnd',
+        (e) => {
+          const end = e as FitEnd
+          const files = encodeCheckpoint({ state: end.state, weightsOnly: false, loop: end.loop, hookStates: {}, options: null, precision: { name: '32-true', storageDtype: 'float32' }, meta: {}, createdAt: 'now' })
+          return writeCheckpoint(fs, '/ckpt', 'last', files)().then(
+            E.getOrElse((error): string => {
+              throw error
+            }),
+          )
+        },
+      )
+      await lastValueFrom(fit(module, data, options, { backend, signals }).pipe(record(firstEvents), interrupt, save))
       const before = tf.memory().numTensors
       const resumedEvents: FitEvent[] = []
       const resumed = await paramsOf(fit(module, data, { ...options, ckptPath: '/ckpt/last' }, { backend, fs, signals: manualSignals() }).pipe(record(resumedEvents)))

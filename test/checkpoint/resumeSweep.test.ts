@@ -51,7 +51,8 @@ const blobs = (n: number) => ({
 })
 const arrays = (): DataModule<XY> => ({ train: fromArrays(blobs(20), { batchSize: 4, shuffle: true }), val: fromArrays(blobs(8), { batchSize: 4 }) })
 
-type Hooks = (fs: MemoryFileSystem) => MonoTypeOperatorFunction<FitEvent>[]
+/** The hooks of one run, made anew for each (they write into the run's file system). */
+type Hooks = () => MonoTypeOperatorFunction<FitEvent>[]
 interface Run {
   readonly values: number[][]
   readonly events: FitEvent[]
@@ -73,7 +74,7 @@ const train = async (data: () => DataModule<XY>, options: TrainerOptions, fs: Me
   const clock = opts.clock?.()
   const events: FitEvent[] = []
   let run: Observable<FitEvent> = fit(module(opts.optimizer), data(), options, { backend, fs, signals, ...(clock !== undefined && { clock }) }).pipe(tap((e) => events.push(e)))
-  for (const h of hooks(fs)) run = run.pipe(h)
+  for (const h of hooks()) run = run.pipe(h)
   run = run.pipe(
     tap((e) => {
       if (e.type === 'trainStep') clock?.advance(1000)
@@ -119,20 +120,20 @@ const sweep = async (data: () => DataModule<XY>, options: TrainerOptions, hooks:
   expect(mismatches).toEqual([])
 }
 
-const logs: Hooks = (fs) => [csvLogger({ fs }), jsonlLogger({ fs })]
+const logs = (): MonoTypeOperatorFunction<FitEvent>[] => [csvLogger(), jsonlLogger()]
 
 describe('resume matches the uninterrupted run wherever it is interrupted', () => {
   it('accumulation, several validations per epoch, early stopping that fires, an epoch-level learning-rate log', async () => {
-    await sweep(arrays, { maxEpochs: 4, accumulateGradBatches: 2, valCheckInterval: 2, logEveryNSteps: 1, seed: 3, defaultRootDir: '/run' }, (fs) => [
+    await sweep(arrays, { maxEpochs: 4, accumulateGradBatches: 2, valCheckInterval: 2, logEveryNSteps: 1, seed: 3, defaultRootDir: '/run' }, () => [
       lrMonitor({ loggingInterval: 'epoch' }),
-      checkpoint({ fs, monitor: 'val/loss', saveTopK: 2, saveLast: true }),
+      checkpoint({ monitor: 'val/loss', saveTopK: 2, saveLast: true }),
       earlyStopping({ monitor: 'val/acc', mode: 'max', patience: 2 }),
-      ...logs(fs),
+      ...logs(),
     ])
   }, 120_000)
 
   it('maxSteps reached at a validation in the middle of an epoch', async () => {
-    await sweep(arrays, { maxSteps: 6, valCheckInterval: 3, logEveryNSteps: 1, seed: 3, defaultRootDir: '/run' }, (fs) => [checkpoint({ fs, saveLast: true }), ...logs(fs)], undefined, 8)
+    await sweep(arrays, { maxSteps: 6, valCheckInterval: 3, logEveryNSteps: 1, seed: 3, defaultRootDir: '/run' }, () => [checkpoint({ saveLast: true }), ...logs()], undefined, 8)
   }, 60_000)
 
   it('a shuffled tf.data source of unknown length (validated when it runs out)', async () => {
@@ -147,18 +148,18 @@ describe('resume matches the uninterrupted run wherever it is interrupted', () =
           const { x, y } = b as { x: tf.Tensor; y: tf.Tensor }
           return { x, y: tf.cast(y, 'int32') }
         })
-    await sweep(() => ({ train: fromDataset(dataset()) as unknown as DataModule<XY>['train'], val: arrays().val }), { maxEpochs: 3, logEveryNSteps: 1, seed: 3, defaultRootDir: '/run' }, (fs) => [checkpoint({ fs, saveLast: true }), ...logs(fs)])
+    await sweep(() => ({ train: fromDataset(dataset()) as unknown as DataModule<XY>['train'], val: arrays().val }), { maxEpochs: 3, logEveryNSteps: 1, seed: 3, defaultRootDir: '/run' }, () => [checkpoint({ saveLast: true }), ...logs()])
   }, 60_000)
 
   it('a timer that stops the run (its elapsed time is carried over)', async () => {
-    await sweep(arrays, { maxEpochs: 6, logEveryNSteps: 1, seed: 3, defaultRootDir: '/run' }, (fs) => [timer({ maxTime: 12_000 }), checkpoint({ fs, saveLast: true }), ...logs(fs)], () => manualClock(0))
+    await sweep(arrays, { maxEpochs: 6, logEveryNSteps: 1, seed: 3, defaultRootDir: '/run' }, () => [timer({ maxTime: 12_000 }), checkpoint({ saveLast: true }), ...logs()], () => manualClock(0))
   }, 60_000)
 })
 
 describe('resuming with another optimizer', () => {
   it('is a StructureError at once, naming the difference', async () => {
     const fs = memoryFileSystem()
-    await train(arrays, { maxEpochs: 2, defaultRootDir: '/run' }, fs, (f) => [checkpoint({ fs: f, saveLast: true })])
+    await train(arrays, { maxEpochs: 2, defaultRootDir: '/run' }, fs, () => [checkpoint({ saveLast: true })])
     const failure = await train(arrays, { maxEpochs: 3, defaultRootDir: '/run', ckptPath: 'last' }, fs, () => [], { optimizer: optim.chain(optim.clipByGlobalNorm(1), optim.adam({ lr: 0.1 })) as never }).catch((e: unknown) => e)
     expect((failure as Error).message).toMatch(/^StructureError: \/run\/checkpoints\/.* holds the state of another optimizer: optimizer state/)
   })

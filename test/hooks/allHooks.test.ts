@@ -33,16 +33,16 @@ describe('every hook at once', () => {
     const out = bufferConsole()
     const all = () =>
       [
-        modelSummary({ console: out }),
+        modelSummary(),
         lrMonitor(),
-        checkpoint({ fs, monitor: 'val/loss', saveTopK: 2, saveLast: true, everyNTrainSteps: 3 }),
+        checkpoint({ monitor: 'val/loss', saveTopK: 2, saveLast: true, everyNTrainSteps: 3 }),
         earlyStopping({ monitor: 'val/loss', patience: 20 }),
         timer({ maxTime: { hours: 1 } }),
-        tensorboard({ fs, processInfo: fixedProcessInfo('host', 1) }),
-        csvLogger({ fs }),
-        jsonlLogger({ fs }),
-        progressBar({ console: out }),
-        printMetrics({ console: out }),
+        tensorboard({ processInfo: fixedProcessInfo('host', 1) }),
+        csvLogger(),
+        jsonlLogger(),
+        progressBar(),
+        printMetrics(),
       ] as const
     const options = { maxEpochs: 4, logEveryNSteps: 1, valCheckInterval: 2, defaultRootDir: '/run' }
     const before = tf.memory().numTensors
@@ -50,7 +50,7 @@ describe('every hook at once', () => {
     const signals = manualSignals()
     let steps = 0
     await lastValueFrom(
-      fit(lineModule(), tinyData(5, 2), options, { backend, fs, signals }).pipe(
+      fit(lineModule(), tinyData(5, 2), options, { backend, fs, signals, console: out }).pipe(
         a, b, c, d, e, f, g, h, i, j,
         tap((ev) => {
           if (ev.type === 'trainStep' && ++steps === 7) signals.raise('SIGTERM')
@@ -60,7 +60,7 @@ describe('every hook at once', () => {
     expect(tf.memory().numTensors).toBe(before)
     const [a2, b2, c2, d2, e2, f2, g2, h2, i2, j2] = all()
     const model = await lastValueFrom(
-      fit(lineModule(), tinyData(5, 2), { ...options, ckptPath: 'last' }, { backend, fs, signals: quiet }).pipe(a2, b2, c2, d2, e2, f2, g2, h2, i2, j2, trainedModel()),
+      fit(lineModule(), tinyData(5, 2), { ...options, ckptPath: 'last' }, { backend, fs, signals: quiet, console: out }).pipe(a2, b2, c2, d2, e2, f2, g2, h2, i2, j2, trainedModel()),
     )
     expect(tf.memory().numTensors).toBe(before + tensorsOf(model).length)
     disposeTree(model)

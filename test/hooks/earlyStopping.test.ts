@@ -1,12 +1,11 @@
-import { lastValueFrom, map } from 'rxjs'
-import { TestScheduler } from 'rxjs/testing'
+import { asyncScheduler, concatMap, delay, filter, lastValueFrom, map, type MonoTypeOperatorFunction, observeOn, of, toArray } from 'rxjs'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { Backend } from '../../src/backends/backend.js'
 import { type EarlyStoppingOptions, earlyStopping, earlyStoppingCheck } from '../../src/hooks/earlyStopping.js'
 import type { FitEvent } from '../../src/pipeline/events.js'
 import { fit } from '../../src/pipeline/fit.js'
 import { quiet, useBackend } from '../support/backend.js'
-import { type FakeRun, fakeRun } from '../support/events.js'
+import { type FakeRun, fakeRun, feed } from '../support/events.js'
 import { failureOf, runSync } from '../support/run.js'
 import { lineModule, tinyData } from '../support/tiny.js'
 
@@ -58,48 +57,54 @@ describe('the rules (pure)', () => {
   })
 })
 
-describe('when it checks and asks to stop (marbles on hand-made events)', () => {
-  const decisions = (options: EarlyStoppingOptions, input: string, make: (run: FakeRun) => Record<string, () => FitEvent>, expected: string) => {
+describe('when it checks and asks to stop (hand-made events)', () => {
+  /** One letter an event: F fitStart, v validationEnd, E epochEnd, X where the hook asked to stop. */
+  const decisions = async (options: EarlyStoppingOptions, make: (run: FakeRun) => (() => FitEvent)[]) => {
     const run = fakeRun()
-    const values = make(run)
-    new TestScheduler((a, b) => expect(a).toEqual(b)).run(({ cold, expectObservable }) => {
-      let stops = 0
-      expectObservable(
-        cold(input, values).pipe(
-          map((f) => f()),
-          earlyStopping(options),
-          map((e) => (run.stops.length > stops ? ((stops = run.stops.length), 'X') : e.type === 'epochEnd' ? 'E' : e.type === 'validationEnd' ? 'v' : 'F')),
-        ),
-      ).toBe(expected)
-    })
+    const seen = await feed(run, earlyStopping(options), make(run))
     run.dispose()
+    return seen.map((e, i) => (run.outcomes[i] !== undefined ? 'X' : e.type === 'epochEnd' ? 'E' : e.type === 'validationEnd' ? 'v' : 'F')).join('')
   }
-  const epochs = (run: FakeRun) => ({
-    F: () => run.fitStart(),
-    a: () => run.epochEnd(0, 4, {}, { 'val/loss': 1 }),
-    b: () => run.epochEnd(1, 8, {}, { 'val/loss': 1.1 }),
-    c: () => run.epochEnd(2, 12, {}, { 'val/loss': 1.2 }),
+  const epochs = (run: FakeRun) => [
+    () => run.fitStart(),
+    () => run.epochEnd(0, 4, {}, { 'val/loss': 1 }),
+    () => run.epochEnd(1, 8, {}, { 'val/loss': 1.1 }),
+    () => run.epochEnd(2, 12, {}, { 'val/loss': 1.2 }),
+  ]
+  it('checks at epoch end when validation runs once per epoch', async () => expect(await decisions({ monitor: 'val/loss', patience: 2 }, epochs)).toBe('FEEX'))
+  it('checks after each validation when it runs several times per epoch', async () => {
+    const vals = (run: FakeRun) => [
+      () => run.fitStart({ valCheckBatch: 2 }),
+      () => run.validationEnd(0, 1, 2, { 'val/loss': 1 }),
+      () => run.validationEnd(0, 3, 4, { 'val/loss': 2 }),
+      () => run.epochEnd(0, 4, {}, { 'val/loss': 2 }),
+    ]
+    expect(await decisions({ monitor: 'val/loss', patience: 1 }, vals)).toBe('FvXE')
   })
-  it('checks at epoch end when validation runs once per epoch', () => decisions({ monitor: 'val/loss', patience: 2 }, 'F a b c|', epochs, 'F E E X|'))
-  it('checks after each validation when it runs several times per epoch', () => {
-    const vals = (run: FakeRun) => ({
-      F: () => run.fitStart({ valCheckBatch: 2 }),
-      a: () => run.validationEnd(0, 1, 2, { 'val/loss': 1 }),
-      b: () => run.validationEnd(0, 3, 4, { 'val/loss': 2 }),
-      c: () => run.epochEnd(0, 4, {}, { 'val/loss': 2 }),
-    })
-    decisions({ monitor: 'val/loss', patience: 1 }, 'F a b c|', vals, 'F v X E|')
+  it('restores its counters on resume, from its state under its kind', async () => {
+    const resumed = (run: FakeRun) => [
+      () => run.fitStart({}, { hookStates: { earlyStopping: { best: 0.5, wait: 1, stoppedEpoch: null } } }),
+      () => run.epochEnd(3, 16, {}, { 'val/loss': 0.9 }),
+    ]
+    expect(await decisions({ monitor: 'val/loss', patience: 2 }, resumed)).toBe('FX')
   })
-  it('restores its counters on resume', () => {
-    const resumed = (run: FakeRun) => ({
-      F: () => run.fitStart({}, { hookStates: { earlyStopping: { best: 0.5, wait: 1, stoppedEpoch: null } } }),
-      a: () => run.epochEnd(3, 16, {}, { 'val/loss': 0.9 }),
-    })
-    decisions({ monitor: 'val/loss', patience: 2 }, 'F a|', resumed, 'F X|')
+  it('a state in the checkpoint that is not an early-stopping state is a CheckpointError', async () => {
+    const bad = (run: FakeRun) => [() => run.fitStart({}, { hookStates: { earlyStopping: { best: 'low' } } })]
+    await expect(decisions({ monitor: 'val/loss' }, bad)).rejects.toThrow(/CheckpointError: the checkpoint's state of hook 'earlyStopping' does not decode/)
   })
-  it('fastDevRun never stops', () => {
-    const dev = (run: FakeRun) => ({ F: () => run.fitStart({ fastDevRun: true }), a: () => run.epochEnd(0, 1, {}, { 'val/loss': Number.NaN }) })
-    decisions({ monitor: 'val/loss' }, 'F a|', dev, 'F E|')
+  it('two in one pipe keep their own states, under earlyStopping and earlyStopping#2', async () => {
+    const run = fakeRun()
+    await feed(
+      run,
+      (s) => s.pipe(earlyStopping({ monitor: 'val/loss', patience: 5 }), earlyStopping({ monitor: 'val/acc', mode: 'max', patience: 5 })),
+      [() => run.fitStart(), () => run.epochEnd(0, 4, {}, { 'val/loss': 1, 'val/acc': 0.5 })],
+    )
+    expect(Object.fromEntries(run.hookStates)).toMatchObject({ earlyStopping: { best: 1, wait: 0 }, 'earlyStopping#2': { best: 0.5, wait: 0 } })
+    run.dispose()
+  })
+  it('fastDevRun never stops', async () => {
+    const dev = (run: FakeRun) => [() => run.fitStart({ fastDevRun: true }), () => run.epochEnd(0, 1, {}, { 'val/loss': Number.NaN })]
+    expect(await decisions({ monitor: 'val/loss' }, dev)).toBe('FE')
   })
 })
 
@@ -113,6 +118,25 @@ describe('in a real run', () => {
     expect(end?.type === 'fitEnd' && end.reason).toBe('stopRequested')
     expect(end?.type === 'fitEnd' && end.stopReason).toMatch(/^Monitored metric val\/loss did not improve in the last 3 records/)
     expect(events.filter((e) => e.type === 'epochEnd')).toHaveLength(4)
+  })
+
+  it('stops at the same epoch behind asynchronous operators (observeOn, concatMap into delay, filter)', async () => {
+    const endOf = async (...before: MonoTypeOperatorFunction<FitEvent>[]) => {
+      const events = await lastValueFrom(
+        fit(frozen, tinyData(3, 2), { maxEpochs: 50 }, { backend, signals: quiet }).pipe(
+          (s) => before.reduce((acc, op) => acc.pipe(op), s),
+          earlyStopping({ monitor: 'val/loss', patience: 2 }),
+          observeOn(asyncScheduler),
+          toArray(),
+        ),
+      )
+      const end = events.at(-1)
+      return [events.filter((e) => e.type === 'epochEnd').length, end?.type === 'fitEnd' ? end.reason : undefined]
+    }
+    expect(await endOf()).toEqual([3, 'stopRequested'])
+    expect(await endOf(observeOn(asyncScheduler))).toEqual([3, 'stopRequested'])
+    expect(await endOf(concatMap((e) => of(e).pipe(delay(0))))).toEqual([3, 'stopRequested'])
+    expect(await endOf(filter((e) => e.type !== 'trainStep'), delay(0))).toEqual([3, 'stopRequested'])
   })
 
   it('waits for minEpochs', () => {

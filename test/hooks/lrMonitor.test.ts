@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core'
-import { tap } from 'rxjs'
+import { asyncScheduler, lastValueFrom, observeOn, tap, toArray } from 'rxjs'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { Backend } from '../../src/backends/backend.js'
 import { lrMonitor } from '../../src/hooks/lrMonitor.js'
@@ -10,6 +10,7 @@ import { defineModule } from '../../src/pipeline/module.js'
 import type { TrainerOptions } from '../../src/pipeline/options.js'
 import type { GradientTransform } from '../../src/optim/transform.js'
 import { quiet, useBackend } from '../support/backend.js'
+import { fakeRun, feed } from '../support/events.js'
 import { runSync } from '../support/run.js'
 import { lineModule, tinyData } from '../support/tiny.js'
 
@@ -109,5 +110,35 @@ describe('lrMonitor', () => {
     const { events, seenBefore } = run(optimizer, { maxEpochs: 1 })
     expect(events).toHaveLength(seenBefore.length)
     events.forEach((e, i) => expect(e).toBe(seenBefore[i]))
+  })
+
+  it('adds the same rates behind an asynchronous operator (observeOn)', async () => {
+    const rates = async (async: boolean) => {
+      const events = await lastValueFrom(
+        fit(moduleWith(optim.adam({ lr: schedule })), tinyData(3, 1), { maxEpochs: 2 }, { backend, signals: quiet }).pipe(
+          async ? observeOn(asyncScheduler) : (s) => s,
+          lrMonitor(),
+          toArray(),
+        ),
+      )
+      return steps(events).map((e) => [e.logStep, r(e.metrics.lr)])
+    }
+    const before = tf.memory().numTensors
+    const plain = await rates(false)
+    expect(plain).toHaveLength(6)
+    expect(await rates(true)).toEqual(plain)
+    expect(tf.memory().numTensors).toBe(before)
+  })
+
+  it("keeps the rate an epoch started with as hook state, and a run resumed inside that epoch adds it at the epoch's end", async () => {
+    const run = fakeRun()
+    const seen = await feed(run, lrMonitor({ loggingInterval: 'epoch' }), [
+      () => run.fitStart({}, { hookStates: { lrMonitor: { lr: 0.05 } } }),
+      () => ({ type: 'epochStart', time: 1010, epoch: 1, globalStep: 6, numBatches: 4, firstBatch: 2 }),
+      () => run.epochEnd(1, 8, { 'train/loss': 1 }),
+    ])
+    expect(seen.at(-1)).toMatchObject({ type: 'epochEnd', metrics: { 'train/loss': 1, lr: 0.05 } })
+    expect(run.hookStates.get('lrMonitor')).toEqual({ lr: 0.05 })
+    run.dispose()
   })
 })

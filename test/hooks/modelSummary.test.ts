@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core'
+import { asyncScheduler, lastValueFrom, type MonoTypeOperatorFunction, observeOn, toArray } from 'rxjs'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { Backend } from '../../src/backends/backend.js'
 import { bufferConsole } from '../../src/effects/console.js'
@@ -7,6 +8,7 @@ import { formatSummary, modelSummary, summaryRows } from '../../src/hooks/modelS
 import { nn, optim } from '../../src/index.js'
 import { fit } from '../../src/pipeline/fit.js'
 import { defineModule } from '../../src/pipeline/module.js'
+import type { FitEvent } from '../../src/pipeline/events.js'
 import { disposeTree, unflattenParams } from '../../src/tree/tree.js'
 import { key } from '../../src/random/key.js'
 import { quiet, useBackend } from '../support/backend.js'
@@ -126,19 +128,20 @@ describe('formatSummary', () => {
 })
 
 describe('modelSummary', () => {
+  const small = nn.sequential(nn.dense({ units: 4 }), nn.batchNorm(), nn.dense({ units: 1 }))
+  const module = defineModule({
+    init: (k) => small.init(k, [1]),
+    trainingStep: (model, batch: XY, ctx) => {
+      const out = small.apply(model, batch.x, ctx)
+      return { loss: nn.meanSquaredError(out.y, batch.y), state: out.state }
+    },
+    optimizer: optim.sgd({ lr: 0.01 }),
+  })
+
   it('prints the summary of the model being fitted at fitStart, once, and passes events through', () => {
-    const small = nn.sequential(nn.dense({ units: 4 }), nn.batchNorm(), nn.dense({ units: 1 }))
-    const module = defineModule({
-      init: (k) => small.init(k, [1]),
-      trainingStep: (model, batch: XY, ctx) => {
-        const out = small.apply(model, batch.x, ctx)
-        return { loss: nn.meanSquaredError(out.y, batch.y), state: out.state }
-      },
-      optimizer: optim.sgd({ lr: 0.01 }),
-    })
     const out = bufferConsole()
     const before = tf.memory().numTensors
-    const events = runSync(fit(module, tinyData(3, 0, 2), { maxEpochs: 2 }, { backend, signals: quiet }).pipe(modelSummary({ console: out })))
+    const events = runSync(fit(module, tinyData(3, 0, 2), { maxEpochs: 2 }, { backend, signals: quiet, console: out }).pipe(modelSummary()))
     expect(tf.memory().numTensors).toBe(before)
     expect(events.at(-1)?.type).toBe('fitEnd')
     // dense0 1·4 + 4 = 8; batchNorm1 4 + 4 trainable, 8 state; dense2 4·1 + 1 = 5.
@@ -149,5 +152,16 @@ describe('modelSummary', () => {
       '29     total params',
     ])
     expect(out.lines.filter((l) => l.startsWith('dense0'))).toHaveLength(1)
+  })
+
+  it('prints the same behind an asynchronous operator (observeOn)', async () => {
+    const printed = async (before: MonoTypeOperatorFunction<FitEvent>) => {
+      const out = bufferConsole()
+      const events = await lastValueFrom(fit(module, tinyData(3, 0, 2), { maxEpochs: 2 }, { backend, signals: quiet, console: out }).pipe(before, modelSummary({ maxDepth: 2 }), toArray()))
+      return { events: events.length, lines: out.lines }
+    }
+    const plain = await printed((s) => s)
+    expect(plain.lines.filter((l) => l.startsWith('batchNorm1/runningVar'))).toHaveLength(1)
+    expect(await printed(observeOn(asyncScheduler))).toEqual(plain)
   })
 })

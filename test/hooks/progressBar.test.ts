@@ -1,13 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core'
-import { from, type Observable, take, tap } from 'rxjs'
+import { asyncScheduler, lastValueFrom, type MonoTypeOperatorFunction, type Observable, observeOn, take, tap } from 'rxjs'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { Backend } from '../../src/backends/backend.js'
 import { manualClock } from '../../src/effects/clock.js'
-import { bufferConsole } from '../../src/effects/console.js'
+import { bufferConsole, type Console } from '../../src/effects/console.js'
 import type { TerminalStream } from '../../src/effects/terminal.js'
 import { isRxtrainError } from '../../src/errors/rxtrainError.js'
+import { replayEvents } from '../../src/flow/replayEvents.js'
 import { progressBar } from '../../src/hooks/progressBar.js'
-import type { FitEvent, LoopControl } from '../../src/pipeline/events.js'
+import type { FitEvent } from '../../src/pipeline/events.js'
 import { fit } from '../../src/pipeline/fit.js'
 import { runSync } from '../support/run.js'
 import { quiet, useBackend } from '../support/backend.js'
@@ -22,16 +23,23 @@ beforeAll(async () => {
  * A fit of 2 epochs × 5 training batches (2 validation batches) whose clock moves only here:
  * +150 ms after each epochStart, +100 ms after each training batch, +1175 ms after each
  * (non-sanity) validation batch. So in each epoch batch i ends 150 + 100·i ms after the epoch
- * starts, and the end-of-epoch validation takes 2350 ms.
+ * starts, and the end-of-epoch validation takes 2350 ms. The bar gets the run's `console` and
+ * `terminal`; `before` goes between the clock and the bar.
  */
-const timedRun = (hook: ReturnType<typeof progressBar>, extra: (e: FitEvent) => void = () => {}): Observable<FitEvent> => {
+const timedRun = (
+  hook: ReturnType<typeof progressBar>,
+  env: { console: Console; terminal?: TerminalStream },
+  extra: (e: FitEvent) => void = () => {},
+  before: MonoTypeOperatorFunction<FitEvent> = (s) => s,
+): Observable<FitEvent> => {
   const clock = manualClock(1_000_000)
-  return fit(lineModule(), tinyData(5, 2), { maxEpochs: 2 }, { backend, clock, signals: quiet }).pipe(
+  return fit(lineModule(), tinyData(5, 2), { maxEpochs: 2 }, { backend, clock, signals: quiet, ...env }).pipe(
     tap((e) => {
       if (e.type === 'epochStart') clock.advance(150)
       else if (e.type === 'trainStep') clock.advance(100)
       else if (e.type === 'validationStep' && !e.sanity) clock.advance(1175)
     }),
+    before,
     hook,
     tap(extra),
   )
@@ -60,7 +68,7 @@ describe('progressBar without a TTY: plain lines', () => {
     const losses: number[] = []
     const valLoss: number[] = []
     const events = runSync(
-      timedRun(progressBar({ console: out, everyNSteps: 2 }), (e) => {
+      timedRun(progressBar({ everyNSteps: 2 }), { console: out }, (e) => {
         if (e.type === 'trainStep') losses.push(e.loss)
         if (e.type === 'validationEnd') valLoss.push(e.metrics['val/loss'] as number)
       }),
@@ -85,7 +93,7 @@ describe('progressBar without a TTY: plain lines', () => {
 
   it('defaults to a line every 50 batches and still reports each epoch (also in fastDevRun)', () => {
     const out = bufferConsole(false)
-    runSync(fit(lineModule(), tinyData(5, 2), { fastDevRun: true }, { backend, clock: manualClock(), signals: quiet }).pipe(progressBar({ console: out })))
+    runSync(fit(lineModule(), tinyData(5, 2), { fastDevRun: true }, { backend, clock: manualClock(), signals: quiet, console: out }).pipe(progressBar()))
     expect(out.lines).toHaveLength(1)
     expect(out.lines[0]).toMatch(/^epoch 1\/1 · 1\/1 · \? it\/s · 0\.0s · loss \d+\.\d{4} · val\/loss \d+\.\d{4}$/)
   })
@@ -93,25 +101,20 @@ describe('progressBar without a TTY: plain lines', () => {
   it('a console that is a TTY with a stream that is not prints lines, not a bar', () => {
     const out = bufferConsole(true)
     const term = fakeTerminal()
-    runSync(timedRun(progressBar({ console: out, stream: { ...term.stream, isTTY: false }, everyNSteps: 2 })))
+    runSync(timedRun(progressBar({ everyNSteps: 2 }), { console: out, terminal: { ...term.stream, isTTY: false } }))
     expect(term.chunks).toEqual([])
     expect(out.lines).toHaveLength(6)
     expect(out.lines[0]).toMatch(/^epoch 1\/2 · 2\/5 · 8\.0 it\/s · ETA 0\.4s · loss \d\.\d{4}$/)
   })
 })
 
-/** Hand-made events, to control exactly what the bar is given. */
-const control: LoopControl = {
-  hold: () => {},
-  requestStop: () => {},
-  stopRequested: () => false,
-  pendingStop: () => undefined,
-  setHookState: () => {},
-  hookStates: () => ({}),
-}
-const event = (e: Record<string, unknown>): FitEvent => ({ control, epoch: 0, globalStep: 0, ...e }) as unknown as FitEvent
+/** Hand-made events (only the fields the bar reads), to control exactly what the bar is given. */
+const event = (e: Record<string, unknown>): FitEvent => ({ epoch: 0, globalStep: 0, ...e }) as unknown as FitEvent
 const step = (batchIdx: number, time: number, loss: number, metrics: Record<string, number> = {}, progBar: string[] = []): FitEvent =>
   event({ type: 'trainStep', batchIdx, time, loss, metrics, progBar })
+/** Replays hand-made events through the bar as a run would, printing on `out`. */
+const replay = (events: readonly FitEvent[], hook: ReturnType<typeof progressBar>, out: Console): FitEvent[] =>
+  runSync(replayEvents(events, { env: { console: out } }).pipe(hook))
 
 describe('progressBar metrics and unknown lengths (hand-made events)', () => {
   it('shows the progBar names of the step, and at epoch end the marked epoch and validation values', () => {
@@ -133,7 +136,7 @@ describe('progressBar metrics and unknown lengths (hand-made events)', () => {
         progBar: ['train/acc_epoch'],
       }),
     ]
-    runSync(from(events).pipe(progressBar({ console: out, everyNSteps: 2, digits: 2 })))
+    replay(events, progressBar({ everyNSteps: 2, digits: 2 }), out)
     // 2 batches in 1 s = 2.0 it/s, 2 left → 1 s; 4 batches in 3 s − 1 s of validation = 2.0 it/s.
     expect(out.lines).toEqual([
       'epoch 1/3 · 2/4 · 2.0 it/s · ETA 1.0s · loss 1.25 · train/acc 0.50',
@@ -150,7 +153,7 @@ describe('progressBar metrics and unknown lengths (hand-made events)', () => {
       step(1, 5000, 1),
       event({ type: 'epochEnd', time: 90_000, metrics: {}, callbackMetrics: { 'val/loss': 0.5 }, progBar: [] }),
     ]
-    runSync(from(events).pipe(progressBar({ console: out, everyNSteps: 2 })))
+    replay(events, progressBar({ everyNSteps: 2 }), out)
     // 2 batches in 5 s = 0.4 it/s → 2.50 s/it; the epoch took 90 s → 1:30.
     expect(out.lines).toEqual(['epoch 1 · 2 · 2.50 s/it · loss 1.0000', 'epoch 1 · 2 · 2.50 s/it · 1:30 · loss 1.0000 · val/loss 0.5000'])
   })
@@ -163,7 +166,7 @@ describe('progressBar metrics and unknown lengths (hand-made events)', () => {
       step(6, 250, 1),
       step(7, 500, 1),
     ]
-    runSync(from(events).pipe(progressBar({ console: out, everyNSteps: 4 })))
+    replay(events, progressBar({ everyNSteps: 4 }), out)
     // 2 batches (7 and 8 of 10) in 0.5 s = 4.0 it/s; 2 left → 0.5 s.
     expect(out.lines).toEqual(['epoch 1/1 · 8/10 · 4.0 it/s · ETA 0.5s · loss 1.0000'])
   })
@@ -174,7 +177,7 @@ describe('progressBar on a TTY', () => {
     const out = bufferConsole(true)
     const term = fakeTerminal()
     const before = tf.memory().numTensors
-    runSync(timedRun(progressBar({ console: out, stream: term.stream })))
+    runSync(timedRun(progressBar(), { console: out, terminal: term.stream }))
     expect(tf.memory().numTensors).toBe(before)
     const text = term.text()
     expect(out.lines).toEqual([])
@@ -189,7 +192,7 @@ describe('progressBar on a TTY', () => {
 
   it('stops the bar when the subscriber unsubscribes mid-epoch or the pipeline fails', () => {
     const term = fakeTerminal()
-    runSync(timedRun(progressBar({ console: bufferConsole(true), stream: term.stream })).pipe(take(6)))
+    runSync(timedRun(progressBar(), { console: bufferConsole(true), terminal: term.stream }).pipe(take(6)))
     expect(count(term.text(), '\u001b[?7l')).toBe(2)
     expect(count(term.text(), '\u001b[?7h')).toBe(2)
     expect(term.text()).toContain('epoch 1/2')
@@ -197,12 +200,26 @@ describe('progressBar on a TTY', () => {
     const failing = fakeTerminal()
     const boom = new Error('boom')
     let failure: unknown
-    timedRun(progressBar({ console: bufferConsole(true), stream: failing.stream }), (e) => {
+    timedRun(progressBar(), { console: bufferConsole(true), terminal: failing.stream }, (e) => {
       if (e.type === 'trainStep' && e.batchIdx === 2) throw boom
     }).subscribe({ error: (e: unknown) => (failure = e) })
     expect(failure).toBe(boom)
     expect(count(failing.text(), '\u001b[?7l')).toBe(2)
     expect(count(failing.text(), '\u001b[?7h')).toBe(2)
+  })
+
+  it('draws the same behind an asynchronous operator (observeOn), and prints the same lines without a TTY', async () => {
+    const drawn = async (tty: boolean, before: MonoTypeOperatorFunction<FitEvent>) => {
+      const out = bufferConsole(tty)
+      const term = fakeTerminal()
+      await lastValueFrom(timedRun(progressBar({ everyNSteps: 2 }), { console: out, terminal: term.stream }, () => {}, before))
+      return { lines: out.lines, text: term.text() }
+    }
+    for (const tty of [true, false]) {
+      const plain = await drawn(tty, (s) => s)
+      expect(tty ? plain.text.includes('epoch 2/2') : plain.lines.some((l) => l.startsWith('epoch 2/2'))).toBe(true)
+      expect(await drawn(tty, observeOn(asyncScheduler))).toEqual(plain)
+    }
   })
 
   it('rejects a refresh rate below one batch', () => {

@@ -4,7 +4,8 @@ import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs-core'
 import * as TE from 'fp-ts/lib/TaskEither.js'
 import protobuf from 'protobufjs'
-import { lastValueFrom, type Observable, takeWhile, tap, toArray } from 'rxjs'
+import * as E from 'fp-ts/lib/Either.js'
+import { asyncScheduler, concatMap, delay, lastValueFrom, type MonoTypeOperatorFunction, type Observable, observeOn, of, takeWhile, tap, toArray } from 'rxjs'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { Backend } from '../../src/backends/backend.js'
 import { encodeCheckpoint, writeCheckpoint } from '../../src/checkpoint/writeCheckpoint.js'
@@ -14,6 +15,8 @@ import { type MemoryFileSystem, memoryFileSystem } from '../../src/effects/memor
 import { fixedProcessInfo } from '../../src/effects/processInfo.js'
 import { manualSignals } from '../../src/effects/signals.js'
 import { isRxtrainError } from '../../src/errors/rxtrainError.js'
+import { hook } from '../../src/flow/hook.js'
+import { perform } from '../../src/flow/hookEffect.js'
 import { eventFileName, tensorboard } from '../../src/hooks/tensorboard.js'
 import { scalarsEvent } from '../../src/hooks/tensorboard/eventProto.js'
 import { hparamsOf } from '../../src/hooks/tensorboard/hparams.js'
@@ -155,7 +158,7 @@ const module = defineModule({
 
 const host = fixedProcessInfo('testhost', 4242)
 
-const runTo = (fs: MemoryFileSystem, options: TrainerOptions, hook = tensorboard({ fs, processInfo: host }), extra: Partial<RunEnv> = {}, trainBatches = 5) => {
+const runTo = (fs: MemoryFileSystem, options: TrainerOptions, hook: MonoTypeOperatorFunction<FitEvent> = tensorboard({ processInfo: host }), extra: Partial<RunEnv> = {}, trainBatches = 5) => {
   const seen: FitEvent[] = []
   const run: Observable<FitEvent> = fit(module, tinyData(trainBatches, 2), options, { backend, fs, clock: tickingClock(), signals: manualSignals(), ...extra }).pipe(
     tap((e) => seen.push(e)),
@@ -270,7 +273,7 @@ describe('tensorboard', () => {
     expect(new Set(expected.map((r) => r.step)).size).toBeGreaterThan(5)
   })
 
-  it('writes through holds: at every epoch end and every flushEvery records, so the loop waits for the disk', async () => {
+  it('writes at every epoch end and every flushEvery records, and the loop waits for the disk', async () => {
     const fs = memoryFileSystem()
     const dir = 'runs/flush'
     const flushEvery = 3
@@ -279,13 +282,13 @@ describe('tensorboard', () => {
     let throughEpochEnd = 0
     const count = tap((e: FitEvent) => {
       const file = [...fs.files].find(([p]) => p.startsWith(`${dir}/`))?.[1]
-      // What this event's own hold will write is not there yet: compare with the events before it.
+      // What this event's own write adds may not be there yet: compare with the events before it.
       checks.push({ onDisk: file === undefined ? 0 : readRecords(file).length, epochEnds: throughEpochEnd, logged })
       const rows = expectedRows([e]).length
       logged += rows + (e.type === 'fitStart' ? 2 : 0)
       if (e.type === 'epochEnd') throughEpochEnd = logged
     })
-    const hook = (source: Observable<FitEvent>) => source.pipe(tensorboard({ fs, processInfo: host, flushEvery }), count)
+    const hook = (source: Observable<FitEvent>) => source.pipe(tensorboard({ processInfo: host, flushEvery }), count)
     const { seen, done } = runTo(fs, { maxEpochs: 3, logEveryNSteps: 1, defaultRootDir: dir }, hook)
     await done
     expect(checks.length).toBe(seen.length)
@@ -297,9 +300,23 @@ describe('tensorboard', () => {
     expect(readRecords(onlyFile(fs, dir)[1])).toHaveLength(logged)
   })
 
+  it('writes the same file behind asynchronous operators (observeOn, concatMap into delay) before and after it', async () => {
+    const filesOf = async (around: MonoTypeOperatorFunction<FitEvent>[] = []) => {
+      const fs = memoryFileSystem()
+      const op = (s: Observable<FitEvent>) => around.reduce((acc, o) => acc.pipe(o), s)
+      await runTo(fs, { maxEpochs: 3, logEveryNSteps: 1, defaultRootDir: 'runs/async' }, (s) => s.pipe(op, tensorboard({ processInfo: host, flushEvery: 2 }), op)).done
+      return fs.files
+    }
+    const plain = await filesOf()
+    expect(plain.size).toBe(1)
+    expect(decodeFile([...plain.values()][0]).length).toBeGreaterThan(10)
+    expect(await filesOf([observeOn(asyncScheduler)])).toEqual(plain)
+    expect(await filesOf([concatMap((e) => of(e).pipe(delay(0)))])).toEqual(plain)
+  })
+
   it('writes the hyperparameters for the HParams plugin: trainer options, flattened, plus the user’s', async () => {
     const fs = memoryFileSystem()
-    const hook = tensorboard({ fs, processInfo: host, dir: 'tb', hparams: { hidden: 8, act: 'relu', batchNorm: true, seed: 9 } })
+    const hook = tensorboard({ processInfo: host, dir: 'tb', hparams: { hidden: 8, act: 'relu', batchNorm: true, seed: 9 } })
     const { seen, done } = runTo(fs, { maxEpochs: 1, limitTrainBatches: 0.5, defaultRootDir: 'root' }, hook)
     await done
     const event = decodeFile(onlyFile(fs, 'tb')[1])[1]
@@ -333,7 +350,7 @@ describe('tensorboard', () => {
 
   it('hparams: false writes no hyperparameters', async () => {
     const fs = memoryFileSystem()
-    const { done } = runTo(fs, { maxEpochs: 1 }, tensorboard({ fs, processInfo: host, hparams: false, dir: 'x' }))
+    const { done } = runTo(fs, { maxEpochs: 1 }, tensorboard({ processInfo: host, hparams: false, dir: 'x' }))
     await done
     const decoded = decodeFile(onlyFile(fs, 'x')[1])
     expect(decoded.every((d, i) => (i === 0 ? d.what === 'file_version' : d.summary?.value.every((v) => v.value === 'simple_value')))).toBe(true)
@@ -359,9 +376,9 @@ describe('tensorboard', () => {
   it('a run cut short still gets the rows it logged', async () => {
     const fs = memoryFileSystem()
     const seen: FitEvent[] = []
-    const run = fit(module, tinyData(6, 2), { maxEpochs: 2, logEveryNSteps: 1, defaultRootDir: 'cut' }, { backend, clock: tickingClock(), signals: quiet }).pipe(
+    const run = fit(module, tinyData(6, 2), { maxEpochs: 2, logEveryNSteps: 1, defaultRootDir: 'cut' }, { backend, fs, clock: tickingClock(), signals: quiet }).pipe(
       tap((e) => seen.push(e)),
-      tensorboard({ fs, processInfo: host }),
+      tensorboard({ processInfo: host }),
       takeWhile((e) => !(e.type === 'trainStep' && e.epoch === 1 && e.batchIdx === 2), true),
       toArray(),
     )
@@ -396,17 +413,31 @@ describe('tensorboard', () => {
     let steps = 0
     const interrupt = tap((e: FitEvent) => {
       if (e.type === 'trainStep' && ++steps === 7) signals.raise('SIGINT')
-      if (e.type === 'fitEnd') {
+    })
+    // Saves the last checkpoint at the end of the run (the run waits for the write).
+    const saveAtEnd = hook<undefined, FitEvent>({
+      kind: 'saveAtEnd',
+      on: ['fitEnd'],
+      init: () => undefined,
+      step: (s, e, ctx) => {
+        if (e.type !== 'fitEnd') return [s]
         const files = encodeCheckpoint({ state: e.state, weightsOnly: false, loop: e.loop, hookStates: {}, options: null, precision: { name: '32-true', storageDtype: 'float32' }, meta: {}, createdAt: 'now' })
-        e.control.hold(writeCheckpoint(fs, '/ckpt', 'last', files))
-      }
+        return [
+          s,
+          [
+            perform(async () => {
+              const written = await writeCheckpoint(ctx.env.fs, '/ckpt', 'last', files)()
+              if (E.isLeft(written)) throw written.left
+            }),
+          ],
+        ]
+      },
     })
     const options: TrainerOptions = { maxEpochs: 3, logEveryNSteps: 1, defaultRootDir: dir }
-    const hook = (s: Observable<FitEvent>) => s.pipe(tensorboard({ fs, processInfo: host }), interrupt)
-    const first = runTo(fs, options, hook, { signals })
+    const first = runTo(fs, options, (s: Observable<FitEvent>) => s.pipe(tensorboard({ processInfo: host }), interrupt, saveAtEnd), { signals })
     await first.done
     // the same clock readings, so the same second: the file number tells the files apart
-    const second = runTo(fs, { ...options, ckptPath: '/ckpt/last' }, tensorboard({ fs, processInfo: host }))
+    const second = runTo(fs, { ...options, ckptPath: '/ckpt/last' }, tensorboard({ processInfo: host }))
     await second.done
     const resumed = second.seen[0]
     expect(resumed?.type === 'fitStart' && resumed.resumed?.from).toBe('/ckpt/last')
@@ -436,8 +467,8 @@ describe('tensorboard', () => {
   it('a failed write fails the run with the FileError', async () => {
     const memory = memoryFileSystem()
     const fs = { ...memory, appendFile: (path: string) => TE.left(fileError('append to', path, new Error('disk full'))) }
-    const run = fit(module, tinyData(3, 1), { maxEpochs: 1, logEveryNSteps: 1 }, { backend, signals: quiet }).pipe(tensorboard({ fs, processInfo: host }))
-    const error = await lastValueFrom(run).then(
+    const failing = fit(module, tinyData(3, 1), { maxEpochs: 1, logEveryNSteps: 1 }, { backend, fs, signals: quiet }).pipe(tensorboard({ processInfo: host }))
+    const error = await lastValueFrom(failing).then(
       () => undefined,
       (e: unknown) => e,
     )

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core'
-import { from, lastValueFrom, tap } from 'rxjs'
+import * as E from 'fp-ts/lib/Either.js'
+import { asyncScheduler, lastValueFrom, type MonoTypeOperatorFunction, observeOn, tap, toArray } from 'rxjs'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { Backend } from '../../src/backends/backend.js'
 import { encodeCheckpoint, writeCheckpoint } from '../../src/checkpoint/writeCheckpoint.js'
@@ -7,11 +8,14 @@ import { manualClock } from '../../src/effects/clock.js'
 import { memoryFileSystem } from '../../src/effects/memoryFileSystem.js'
 import { manualSignals } from '../../src/effects/signals.js'
 import { isRxtrainError } from '../../src/errors/rxtrainError.js'
+import { hook } from '../../src/flow/hook.js'
+import { afterAll, type Settled } from '../../src/flow/hookEffect.js'
 import { durationMs, formatClock, timer, type TimerOptions } from '../../src/hooks/timer.js'
-import type { FitEvent, HookStates, LoopControl } from '../../src/pipeline/events.js'
+import type { FitEnd, FitEvent, HookStates } from '../../src/pipeline/events.js'
 import type { TrainerOptions } from '../../src/pipeline/options.js'
 import { fit } from '../../src/pipeline/fit.js'
 import { quiet, useBackend } from '../support/backend.js'
+import { fakeRun, feed } from '../support/events.js'
 import { runSync } from '../support/run.js'
 import { lineModule, scheduleOf, tinyData } from '../support/tiny.js'
 
@@ -20,20 +24,35 @@ beforeAll(async () => {
   backend = await useBackend('cpu')
 })
 
+/** A hook that hands `seen` what every hook left once `fitEnd` was handled (as a checkpoint written then would store). */
+const atFitEnd = (seen: (e: FitEnd, settled: Settled) => unknown): MonoTypeOperatorFunction<FitEvent> =>
+  hook<null, FitEvent>({
+    kind: 'atFitEnd',
+    on: ['fitEnd'],
+    init: () => null,
+    step: (s, e) => (e.type === 'fitEnd' ? [s, [afterAll((settled) => seen(e, settled) as undefined)]] : [s]),
+  })
+
 /**
  * A fit whose clock stands still except for +1000 ms after each training batch: batch k of the
- * run (counting across epochs from 0) happens at k·1000 ms after fitStart.
+ * run (counting across epochs from 0) happens at k·1000 ms after fitStart. `hookStates` are the
+ * hooks' states once fitEnd was handled.
  */
-const timedFit = (T: number, options: TrainerOptions, timerOptions: TimerOptions): FitEvent[] => {
+const timedFit = (T: number, options: TrainerOptions, timerOptions: TimerOptions) => {
   const clock = manualClock(5_000_000)
-  return runSync(
+  let hookStates: HookStates = {}
+  const events = runSync(
     fit(lineModule(), tinyData(T, 2), options, { backend, clock, signals: quiet }).pipe(
       timer(timerOptions),
       tap((e) => {
         if (e.type === 'trainStep') clock.advance(1000)
       }),
+      atFitEnd((_, settled) => {
+        hookStates = settled.hookStates
+      }),
     ),
   )
+  return Object.assign(events, { hookStates })
 }
 
 const endOf = (events: readonly FitEvent[]) => {
@@ -55,12 +74,36 @@ describe('timer in a fit', () => {
     expect(endOf(events).stopReason).toBe('timer: maxTime 00:00:02.500 elapsed')
   })
 
-  it('records the time spent as hook state at every event', () => {
+  it('records the time spent as hook state, up to date at the end', () => {
     const events = timedFit(10, { maxEpochs: 5 }, { maxTime: 2500 })
     const end = endOf(events)
     // The fourth batch advanced the clock to 4000 ms after fitStart.
     expect(end.time - (events[0] as FitEvent).time).toBe(4000)
-    expect(end.control.hookStates().timer).toEqual({ elapsedMs: 4000 })
+    expect(events.hookStates.timer).toEqual({ elapsedMs: 4000 })
+  })
+
+  it('stops at the same batch behind an asynchronous operator (observeOn)', async () => {
+    const timed = async (before: MonoTypeOperatorFunction<FitEvent>) => {
+      const clock = manualClock(5_000_000)
+      let hookStates: HookStates = {}
+      const events = await lastValueFrom(
+        fit(lineModule(), tinyData(10, 2), { maxEpochs: 5 }, { backend, clock, signals: quiet }).pipe(
+          before,
+          timer({ maxTime: 2500 }),
+          tap((e) => {
+            if (e.type === 'trainStep') clock.advance(1000)
+          }),
+          atFitEnd((_, settled) => {
+            hookStates = settled.hookStates
+          }),
+          toArray(),
+        ),
+      )
+      return [scheduleOf(events).trainSteps, endOf(events).stopReason, hookStates.timer]
+    }
+    const plain = await timed((s) => s)
+    expect(plain).toEqual([4, 'timer: maxTime 00:00:02.500 elapsed', { elapsedMs: 4000 }])
+    expect(await timed(observeOn(asyncScheduler))).toEqual(plain)
   })
 
   it('still runs minEpochs: the stop waits for the end of the second epoch', () => {
@@ -84,7 +127,7 @@ describe('timer in a fit', () => {
   it('does not stop a run that finishes within its budget', () => {
     const events = timedFit(3, { maxEpochs: 2 }, { maxTime: { minutes: 1 } })
     expect(endOf(events).reason).toBe('maxEpochs')
-    expect(endOf(events).control.hookStates().timer).toEqual({ elapsedMs: 6000 })
+    expect(events.hookStates.timer).toEqual({ elapsedMs: 6000 })
   })
 })
 
@@ -109,13 +152,13 @@ describe('timer across a checkpoint', () => {
         advance(clock),
         tap((e) => {
           if (e.type === 'trainStep' && e.batchIdx === 3) signals.raise('SIGINT')
-          if (e.type === 'fitEnd') {
-            expect(e.reason).toBe('interrupted')
-            const hookStates = e.control.hookStates()
-            expect(hookStates.timer).toEqual({ elapsedMs: 4000 })
-            const files = encodeCheckpoint({ state: e.state, weightsOnly: false, loop: e.loop, hookStates, options: null, precision: { name: '32-true', storageDtype: 'float32' }, meta: {}, createdAt: 'now' })
-            e.control.hold(writeCheckpoint(fs, '/ckpt', 'last', files))
-          }
+        }),
+        atFitEnd(async (e, { hookStates }) => {
+          expect(e.reason).toBe('interrupted')
+          expect(hookStates.timer).toEqual({ elapsedMs: 4000 })
+          const files = encodeCheckpoint({ state: e.state, weightsOnly: false, loop: e.loop, hookStates, options: null, precision: { name: '32-true', storageDtype: 'float32' }, meta: {}, createdAt: 'now' })
+          const written = await writeCheckpoint(fs, '/ckpt', 'last', files)()
+          if (E.isLeft(written)) throw written.left
         }),
       ),
     )
@@ -136,49 +179,53 @@ describe('timer across a checkpoint', () => {
   })
 })
 
-/** Hand-made events with a control that records what the timer asks of it. */
-const recorder = () => {
+/** A resumed run of hand-made events: fitStart at 1000 ms (fakeRun's), then training batches 500 and 1000 ms later. */
+const resumedRun = async (hookStates: HookStates | undefined) => {
+  const run = fakeRun()
   const states: unknown[] = []
-  const stops: string[] = []
-  const control: LoopControl = {
-    hold: () => {},
-    requestStop: (reason) => {
-      stops.push(reason)
-    },
-    stopRequested: () => stops.length > 0,
-    pendingStop: () => stops[0],
-    setHookState: (name, state) => {
-      states.push({ [name]: state })
-    },
-    hookStates: () => ({}),
-  }
-  const event = (e: Record<string, unknown>): FitEvent => ({ control, epoch: 0, globalStep: 0, ...e }) as unknown as FitEvent
-  return { states, stops, event }
-}
-
-const resumedRun = (hookStates: HookStates | undefined) => {
-  const r = recorder()
   const events = [
-    r.event({ type: 'fitStart', time: 1_000_000, resumed: hookStates === undefined ? undefined : { from: 'ckpt', loop: {}, hookStates } }),
-    r.event({ type: 'trainStep', time: 1_000_500 }),
-    r.event({ type: 'trainStep', time: 1_001_000 }),
+    () => run.fitStart({}, hookStates === undefined ? undefined : { hookStates }),
+    () => run.trainStep(0, 0, 1, {}, 1500),
+    () => run.trainStep(0, 1, 2, {}, 2000),
   ]
-  runSync(from(events).pipe(timer({ maxTime: { minutes: 1 } })))
-  return r
+  try {
+    // Each prefix of the events: the timer's state after each of them.
+    for (let n = 1; n <= events.length; n++) {
+      const r = fakeRun()
+      await feed(r, timer({ maxTime: { minutes: 1 } }), events.slice(0, n))
+      states.push(r.hookStates.get('timer'))
+      r.dispose()
+    }
+    await feed(run, timer({ maxTime: { minutes: 1 } }), events)
+    return { states, stops: run.stops }
+  } finally {
+    run.dispose()
+  }
 }
 
 describe('timer on resume', () => {
-  it('goes on counting from the elapsed time the checkpoint restored', () => {
-    const r = resumedRun({ timer: { elapsedMs: 59_000 } })
-    expect(r.states).toEqual([{ timer: { elapsedMs: 59_000 } }, { timer: { elapsedMs: 59_500 } }, { timer: { elapsedMs: 60_000 } }])
+  it('goes on counting from the elapsed time the checkpoint restored', async () => {
+    const r = await resumedRun({ timer: { elapsedMs: 59_000 } })
+    expect(r.states).toEqual([{ elapsedMs: 59_000 }, { elapsedMs: 59_500 }, { elapsedMs: 60_000 }])
     expect(r.stops).toEqual(['timer: maxTime 00:01:00 elapsed'])
   })
 
-  it('starts from zero without a restored state (or with one it cannot read)', () => {
-    expect(resumedRun(undefined).stops).toEqual([])
-    const r = resumedRun({ timer: { elapsed: 59_000 } })
-    expect(r.stops).toEqual([])
-    expect(r.states.at(-1)).toEqual({ timer: { elapsedMs: 1000 } })
+  it('starts from zero without a restored state; a state it cannot read is a CheckpointError', async () => {
+    const fresh = await resumedRun(undefined)
+    expect(fresh.stops).toEqual([])
+    expect(fresh.states.at(-1)).toEqual({ elapsedMs: 1000 })
+    await expect(resumedRun({ timer: { elapsed: 59_000 } })).rejects.toThrow(/CheckpointError: the checkpoint's state of hook 'timer' does not decode/)
+  })
+
+  it('two timers keep their own times, under timer and timer#2', async () => {
+    const run = fakeRun()
+    await feed(run, (s) => s.pipe(timer({ maxTime: 60_000 }), timer({ maxTime: 500 })), [
+      () => run.fitStart({}, { hookStates: { timer: { elapsedMs: 10_000 } } }),
+      () => run.trainStep(0, 0, 1, {}, 1500),
+    ])
+    expect(Object.fromEntries(run.hookStates)).toEqual({ timer: { elapsedMs: 10_500 }, 'timer#2': { elapsedMs: 500 } })
+    expect(run.stops).toEqual(['timer: maxTime 00:00:00.500 elapsed'])
+    run.dispose()
   })
 })
 

@@ -1,7 +1,7 @@
 import { EMPTY, of, take, throwError, timer } from 'rxjs'
 import { TestScheduler } from 'rxjs/testing'
 import { describe, expect, it } from 'vitest'
-import { drive, type Program, wait, yieldPoint } from '../../src/pipeline/drive.js'
+import { drive, type Program, wait, yieldPoint } from '../../src/flow/drive.js'
 
 const scheduler = () => new TestScheduler((a, b) => expect(a).toEqual(b))
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core'
-import { EMPTY, take, tap } from 'rxjs'
+import { Subject, take, tap } from 'rxjs'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { Backend } from '../../src/backends/backend.js'
 import { fromArrays } from '../../src/data/arraySource.js'
@@ -10,11 +10,12 @@ import { trainedModel } from '../../src/hooks/trainedModel.js'
 import { metrics, nn, optim } from '../../src/index.js'
 import type { Model } from '../../src/nn/layer.js'
 import { predict, test, validate } from '../../src/pipeline/evaluate.js'
-import type { FitEvent, LoopControl } from '../../src/pipeline/events.js'
+import type { FitEvent, TrainStep } from '../../src/pipeline/events.js'
 import { fit } from '../../src/pipeline/fit.js'
 import { defineModule } from '../../src/pipeline/module.js'
 import type { TrainerOptions } from '../../src/pipeline/options.js'
 import { disposeTree, flattenParams, tensorsOf } from '../../src/tree/tree.js'
+import { stopWhen, workWhen } from '../support/hooks.js'
 import { quiet, useBackend } from '../support/backend.js'
 import { failureOf, runSync } from '../support/run.js'
 import { lineModule, tinyData, type XY } from '../support/tiny.js'
@@ -99,54 +100,41 @@ describe('no leaks', () => {
     expect(tf.memory().numTensors).toBe(before)
   })
 
-  it('cancelling while a hook holds the stream keeps the state alive until the held work finishes', async () => {
+  it("cancelling while a hook's work is under way keeps the state alive until that work finishes", async () => {
     const before = tf.memory().numTensors
     let read: number[] | undefined
     let readError: unknown
     await new Promise<void>((resolve) => {
-      const subscription = fit(classifier(), blobData(), { maxEpochs: 5 }, { backend, signals: quiet }).subscribe((e) => {
-        if (e.type !== 'trainStep' || e.batchIdx !== 2) return
-        const params = e.state.params
-        e.control.hold(
-          (async () => {
-            await new Promise((r) => setTimeout(r, 20))
-            try {
-              read = flattenParams(params).map((l) => l.tensor.dataSync()[0] as number)
-            } catch (err) {
-              readError = err
-            }
-            setTimeout(resolve, 5)
-          })(),
+      const subscription = fit(classifier(), blobData(), { maxEpochs: 5 }, { backend, signals: quiet })
+        .pipe(
+          workWhen(
+            (e) => e.type === 'trainStep' && e.batchIdx === 2,
+            (e) => {
+              const params = (e as TrainStep).state.params
+              setTimeout(() => subscription.unsubscribe(), 5) // cancel while the work is under way
+              return (async () => {
+                await new Promise((r) => setTimeout(r, 20))
+                try {
+                  read = flattenParams(params).map((l) => l.tensor.dataSync()[0] as number)
+                } catch (err) {
+                  readError = err
+                }
+                setTimeout(resolve, 5)
+              })()
+            },
+          ),
         )
-        setTimeout(() => subscription.unsubscribe(), 5) // cancel while the write is under way
-      })
+        .subscribe()
     })
     expect(readError).toBeUndefined()
     expect(read?.length).toBe(4)
     expect(tf.memory().numTensors).toBe(before)
   })
 
-  it("an event's control.hold works only while that event is handled", () => {
-    let stale: LoopControl | undefined
-    let lateHold: unknown
-    runSync(
-      fit(classifier(), blobData(), { maxEpochs: 1, limitTrainBatches: 3 }, { backend, signals: quiet }).pipe(
-        tap((e) => {
-          if (e.type !== 'trainStep') return
-          if (stale === undefined) stale = e.control
-          else if (lateHold === undefined) {
-            try {
-              stale.hold(EMPTY)
-            } catch (err) {
-              lateHold = err
-            }
-            // The current event's own control still takes work.
-            e.control.hold(EMPTY)
-          }
-        }),
-      ),
-    )
-    expect(String(lateHold)).toMatch(/hold\(\) was called after the event was handled/)
+  it('a hook that is not downstream of a run fails at subscription with a FlowError', () => {
+    let failure: unknown
+    new Subject<FitEvent>().pipe(stopWhen(() => true)).subscribe({ error: (e: unknown) => (failure = e) })
+    expect(String(failure)).toMatch(/FlowError: hook 'stopWhen' is not downstream of a run/)
   })
 
   it('a run that fails releases everything', () => {

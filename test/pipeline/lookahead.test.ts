@@ -3,8 +3,9 @@ import { from, lastValueFrom, Observable, tap } from 'rxjs'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { Backend } from '../../src/backends/backend.js'
 import type { BatchIterator, BatchSource } from '../../src/data/source.js'
-import { drive } from '../../src/pipeline/drive.js'
+import { drive } from '../../src/flow/drive.js'
 import type { FitEvent } from '../../src/pipeline/events.js'
+import { stopWhen } from '../support/hooks.js'
 import { fit } from '../../src/pipeline/fit.js'
 import { lookahead, overlapped } from '../../src/pipeline/lookahead.js'
 import { asyncOnly, quiet, useBackend } from '../support/backend.js'
@@ -127,10 +128,9 @@ describe('the fit loop pulls ahead while a step waits', () => {
     await lastValueFrom(
       fit(lineModule(), { train: counted(lineSource(6, 2), log) }, options, { backend: slowReads, signals: quiet }).pipe(
         tap((e: FitEvent) => {
-          if (e.type !== 'trainStep') return
-          log.push(`step ${e.batchIdx}`)
-          if (e.batchIdx === stopAt) e.control.requestStop('test')
+          if (e.type === 'trainStep') log.push(`step ${e.batchIdx}`)
         }),
+        stopWhen((e) => e.type === 'trainStep' && e.batchIdx === stopAt),
       ),
     )
     return { log, leaked: tf.memory().numTensors - before }
@@ -175,10 +175,9 @@ describe('the fit loop pulls ahead while a step waits', () => {
     await lastValueFrom(
       fit(lineModule(), { train: eager(lineSource(6, 2)) }, { maxEpochs: 1 }, { backend: slowReads, signals: quiet }).pipe(
         tap((e: FitEvent) => {
-          if (e.type !== 'trainStep') return
-          log.push(`step ${e.batchIdx}`)
-          if (e.batchIdx === 2) e.control.requestStop('test')
+          if (e.type === 'trainStep') log.push(`step ${e.batchIdx}`)
         }),
+        stopWhen((e) => e.type === 'trainStep' && e.batchIdx === 2),
       ),
     )
     expect(log).toEqual(['load 0', 'load 1', 'step 0', 'load 2', 'step 1', 'load 3', 'step 2'])

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core'
-import { map, type Observable, tap, timer } from 'rxjs'
+import { map, type Observable, timer } from 'rxjs'
 import { TestScheduler } from 'rxjs/testing'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { Backend } from '../../src/backends/backend.js'
@@ -8,6 +8,7 @@ import type { BatchSource } from '../../src/data/source.js'
 import type { FitEvent } from '../../src/pipeline/events.js'
 import { fit } from '../../src/pipeline/fit.js'
 import type { TrainerOptions } from '../../src/pipeline/options.js'
+import { workWhen } from '../support/hooks.js'
 import { quiet, useBackend } from '../support/backend.js'
 import { lineModule, tinyData, type XY } from '../support/tiny.js'
 
@@ -89,9 +90,7 @@ describe('timed marbles', () => {
     scheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
       const trainPull = cold('5ms (a|)')
       const data = tinyData(3, 1)
-      const holdEachStep = tap((e: FitEvent) => {
-        if (e.type === 'trainStep') e.control.hold(timer(5))
-      })
+      const holdEachStep = workWhen((e) => e.type === 'trainStep', () => timer(5))
       const run = fit(lineModule(), { train: timedSource(data.train!, trainPull) }, { maxEpochs: 1 }, { backend, signals: quiet }).pipe(holdEachStep, map(letter))
       // pull 5 frames, step, hold 5 frames, only then the next pull
       expectObservable(run).toBe('(Fe) 1ms t 9ms t 9ms t 4ms (EZ|)')
@@ -104,9 +103,7 @@ describe('timed marbles', () => {
       const trainPull = cold('5ms (a|)')
       const data = tinyData(4, 1)
       const source = withPrefetch(timedSource(data.train!, trainPull), 1)
-      const slowSteps = tap((e: FitEvent) => {
-        if (e.type === 'trainStep') e.control.hold(timer(10))
-      })
+      const slowSteps = workWhen((e) => e.type === 'trainStep', () => timer(10))
       const run = fit(lineModule(), { train: source }, { maxEpochs: 1 }, { backend, signals: quiet }).pipe(slowSteps, map(letter))
       expectObservable(run).toBe('(Fe) 1ms t 9ms t 9ms t 9ms t 9ms (EZ|)')
       // The first pull starts the batch needed plus one ahead; afterwards one new pull per finished

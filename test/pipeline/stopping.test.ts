@@ -1,9 +1,9 @@
-import { tap } from 'rxjs'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { Backend } from '../../src/backends/backend.js'
 import type { FitEvent } from '../../src/pipeline/events.js'
 import { fit } from '../../src/pipeline/fit.js'
 import type { TrainerOptions } from '../../src/pipeline/options.js'
+import { stopWhen } from '../support/hooks.js'
 import { quiet, useBackend } from '../support/backend.js'
 import { lineModule, scheduleOf, tinyData } from '../support/tiny.js'
 
@@ -15,16 +15,8 @@ beforeAll(async () => {
 /** Runs fit with a hook that requests a stop at the first event matching `when`. */
 const runStopping = (T: number, V: number, options: TrainerOptions, when: (e: FitEvent) => boolean): FitEvent[] => {
   const events: FitEvent[] = []
-  let asked = false
   fit(lineModule(), tinyData(T, V), options, { backend, signals: quiet })
-    .pipe(
-      tap((e) => {
-        if (!asked && when(e)) {
-          asked = true
-          e.control.requestStop('test asked')
-        }
-      }),
-    )
+    .pipe(stopWhen(when))
     .subscribe({ next: (e) => events.push(e), error: (e: unknown) => { throw e } })
   return events
 }

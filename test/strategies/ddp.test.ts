@@ -11,6 +11,7 @@ import { fit } from '../../src/pipeline/fit.js'
 import { batchFromData, shardBatch, shardSlots } from '../../src/strategies/batchShards.js'
 import { disposeTree, flattenParams } from '../../src/tree/tree.js'
 import { blobsModule, failingMainModule, failingModule, plateauModule } from '../fixtures/ddpModule.js'
+import { stopWhen } from '../support/hooks.js'
 import { quiet, useBackend } from '../support/backend.js'
 
 let backend: Backend
@@ -108,11 +109,7 @@ describe("strategy: 'ddp'", () => {
     shapeTrain = withoutRecipe
     const before = tf.memory().numTensors
     const { events } = await train({ strategy: 'ddp', devices: 2, maxSteps: 100, numSanityValSteps: 0, limitValBatches: 0 }, blobsModule, {}, (r) =>
-      r.pipe(
-        tap((e) => {
-          if (e.type === 'trainStep' && e.batchIdx === 4) e.control.requestStop('test')
-        }),
-      ),
+      r.pipe(stopWhen((e) => e.type === 'trainStep' && e.batchIdx === 4)),
     )
     expect(events.filter((e) => e.type === 'trainStep').length).toBe(5)
     expect(tf.memory().numTensors).toBe(before)
@@ -215,9 +212,9 @@ describe("strategy: 'ddp'", () => {
         return fs.writeFileAtomic(path, data)
       },
     }
-    const saving = (r: ReturnType<typeof fit>) => r.pipe(checkpoint({ dir: '/ckpt', everyNTrainSteps: 5, saveTopK: -1, saveLast: true, fs: counting }))
+    const saving = (r: ReturnType<typeof fit>) => r.pipe(checkpoint({ dir: '/ckpt', everyNTrainSteps: 5, saveTopK: -1, saveLast: true }))
     const straight = await train({ strategy: 'ddp', devices: 2, maxSteps: 20 })
-    await train({ strategy: 'ddp', devices: 2, maxSteps: 10 }, blobsModule, {}, saving)
+    await train({ strategy: 'ddp', devices: 2, maxSteps: 10 }, blobsModule, { fs: counting }, saving)
     // once per save (steps 5 and 10), by the main thread only
     expect(written).toEqual(['/ckpt/.tmp-epoch=0-step=5/manifest.json', '/ckpt/.tmp-epoch=0-step=10/manifest.json'])
     const resumed = await train({ strategy: 'ddp', devices: 2, maxSteps: 20, ckptPath: '/ckpt/last' }, blobsModule, { fs })

@@ -1,29 +1,31 @@
 import * as tf from '@tensorflow/tfjs-core'
-import { from, lastValueFrom, type ObservableInput } from 'rxjs'
-import type { EpochEnd, FitEnd, FitEndReason, FitEvent, FitStart, HookStates, LoopControl, Metrics, TrainState, TrainStep, ValidationEnd } from '../../src/pipeline/events.js'
+import { lastValueFrom, type Observable, tap } from 'rxjs'
+import type { Env } from '../../src/effects/env.js'
+import { replayEvents } from '../../src/flow/replayEvents.js'
+import type { EpochEnd, FitEnd, FitEndReason, FitEvent, FitStart, HookStates, Metrics, TrainState, TrainStep, ValidationEnd } from '../../src/pipeline/events.js'
 import { initialLoopState, type LoopState } from '../../src/pipeline/loopState.js'
 import { defaultOptions } from '../../src/pipeline/options.js'
 import type { LoopPlan } from '../../src/pipeline/plan.js'
 import { identity } from '../../src/optim/identity.js'
 
 /**
- * Hand-made fit events for testing a hook on its own: a fake loop control that records holds,
- * stop requests and hook states, and one small live train state shared by every event.
+ * Hand-made fit events for testing a hook on its own, and one small live train state shared by
+ * every event. `feed` replays them through the hook as a run would (`replayEvents`) and records
+ * what the hooks sent back: stop requests, their states after each event, and which events
+ * were held (asked for work the run waited for).
  */
 export interface FakeRun {
   readonly state: TrainState
-  readonly holds: (ObservableInput<unknown> | (() => ObservableInput<unknown>))[]
   readonly stops: string[]
+  /** The stop requested at each settled event (undefined: none), in order. */
+  readonly outcomes: (string | undefined)[]
+  /** Every hook's state after the latest settled event, by key. */
   readonly hookStates: Map<string, unknown>
-  /** Which events asked for a hold, by index of creation. */
-  readonly held: Set<number>
   fitStart(plan?: Partial<LoopPlan>, resumed?: { hookStates: HookStates; loop?: LoopState }, defaultRootDir?: string): FitStart
   trainStep(epoch: number, batchIdx: number, globalStep: number, metrics?: Metrics, time?: number): TrainStep
   validationEnd(epoch: number, batchIdx: number, globalStep: number, metrics: Metrics): ValidationEnd
   epochEnd(epoch: number, globalStep: number, metrics?: Metrics, callbackMetrics?: Metrics): EpochEnd
   fitEnd(reason: FitEndReason, epoch: number, globalStep: number): FitEnd
-  /** Runs every recorded hold in order (as the loop would, one event at a time). */
-  runHolds(): Promise<void>
   dispose(): void
 }
 
@@ -47,29 +49,13 @@ const plan0: LoopPlan = {
 
 export const fakeRun = (): FakeRun => {
   const state: TrainState = { params: { w: tf.tensor1d([1, 2, 3]) }, state: {}, optState: [], gradAccumulator: null }
-  const holds: FakeRun['holds'] = []
   const stops: string[] = []
+  const outcomes: (string | undefined)[] = []
   const hookStates = new Map<string, unknown>()
-  const held = new Set<number>()
   let count = 0
   const base = (time = 1000 + count * 10) => {
-    const index = count++
-    const control: LoopControl = {
-      hold: (w) => {
-        holds.push(w)
-        held.add(index)
-      },
-      requestStop: (r) => {
-        stops.push(r)
-      },
-      stopRequested: () => stops.length > 0,
-      pendingStop: () => stops[0],
-      setHookState: (n, s) => {
-        hookStates.set(n, s)
-      },
-      hookStates: () => Object.fromEntries(hookStates),
-    }
-    return { time, control }
+    count++
+    return { time }
   }
   const loop = (phase: LoopState['phase'], epoch: number, batchIdx: number, globalStep: number): LoopState => ({
     ...initialLoopState(0, { scale: 1, goodSteps: 0 }),
@@ -80,10 +66,9 @@ export const fakeRun = (): FakeRun => {
   })
   return {
     state,
-    holds,
     stops,
+    outcomes,
     hookStates,
-    held,
     fitStart: (plan = {}, resumed, defaultRootDir = '/run') => ({
       type: 'fitStart',
       ...base(1000),
@@ -148,25 +133,37 @@ export const fakeRun = (): FakeRun => {
       state,
       loop: loop('epochEnd', epoch, 3, globalStep),
     }),
-    runHolds: async () => {
-      for (const h of holds.splice(0)) await lastValueFrom(from(typeof h === 'function' ? h() : h), { defaultValue: undefined })
-    },
     dispose: () => tf.dispose(state.params.w as tf.Tensor),
   }
 }
 
-/** Feeds events through an operator one at a time, running each event's holds before the next (as the loop does). */
-export const feed = async (run: FakeRun, operator: (s: import('rxjs').Observable<FitEvent>) => import('rxjs').Observable<FitEvent>, events: (() => FitEvent)[]): Promise<void> => {
-  const { Subject } = await import('rxjs')
-  const subject = new Subject<FitEvent>()
-  const errors: unknown[] = []
-  const sub = operator(subject).subscribe({ error: (e: unknown) => errors.push(e) })
-  for (const make of events) {
-    subject.next(make())
-    if (errors.length > 0) break
-    await run.runHolds()
-  }
-  subject.complete()
-  sub.unsubscribe()
-  if (errors.length > 0) throw errors[0]
+/**
+ * Feeds events through an operator as a run does (each event settled, its work done, before the
+ * next), with the given capabilities; records stops and hook states in `run`. A first `fitStart`
+ * with `resumed` restores the hooks' states from it, as `fit` does. Rejects with the run's error.
+ */
+export const feed = async (
+  run: FakeRun,
+  operator: (s: Observable<FitEvent>) => Observable<FitEvent>,
+  events: (() => FitEvent)[],
+  env: Partial<Env> = {},
+): Promise<FitEvent[]> => {
+  const [first, ...rest] = events
+  if (first === undefined) return []
+  const start = first()
+  const seen: FitEvent[] = []
+  await lastValueFrom(
+    replayEvents<FitEvent>([start, ...rest], {
+      env,
+      ...(start.type === 'fitStart' && start.resumed !== undefined && { hookStates: start.resumed.hookStates }),
+      onSettled: (_, outcome, states) => {
+        run.outcomes.push(outcome.stop)
+        if (outcome.stop !== undefined) run.stops.push(outcome.stop)
+        run.hookStates.clear()
+        for (const [k, v] of Object.entries(states)) run.hookStates.set(k, v)
+      },
+    }).pipe(operator, tap((e) => seen.push(e))),
+    { defaultValue: undefined },
+  )
+  return seen
 }

@@ -1,103 +1,42 @@
 import * as E from 'fp-ts/lib/Either.js'
-import { pipe } from 'fp-ts/lib/function.js'
-import * as TE from 'fp-ts/lib/TaskEither.js'
-import { defer, type MonoTypeOperatorFunction, tap } from 'rxjs'
-import { resolvePrecision, type StorageDtype } from '../../backends/precision.js'
-import type { FileSystem } from '../../effects/fileSystem.js'
-import { nodeFileSystem } from '../../effects/nodeFileSystem.js'
+import type * as TE from 'fp-ts/lib/TaskEither.js'
+import { type MonoTypeOperatorFunction, throwError } from 'rxjs'
+import { resolvePrecision } from '../../backends/precision.js'
 import { rxtrainError } from '../../errors/rxtrainError.js'
+import { hook } from '../../flow/hook.js'
+import { afterAll, type HookEffect, update } from '../../flow/hookEffect.js'
+import type { HookContext, HookResult } from '../../flow/hookSpec.js'
 import type { EpochEnd, FitEnd, FitEvent, FitStart, TrainStep, ValidationEnd } from '../../pipeline/events.js'
+import { type CheckpointOptions, validateCheckpointOptions } from './checkpointOptions.js'
+import { prepareCheckpointDir, sharedDirError } from './checkpointDir.js'
 import { formatCheckpointName } from './filename.js'
+import { type CheckpointHook, type CheckpointRun, checkpointHookCodec, freshCheckpointHook } from './hookState.js'
 import { saveCheckpoint } from './saveCheckpoint.js'
 import { admit, admits, isBetter, type Mode, ranked, type Scored } from './topK.js'
 
-/** Lightning `ModelCheckpoint`'s options, with its names and defaults. */
-export interface CheckpointOptions {
-  /** Where checkpoints go. Default `<defaultRootDir>/checkpoints`. */
-  readonly dir?: string
-  /** Name template, e.g. `'{epoch}-{step}-{val/loss:.4f}'`. Default `'{epoch}-{step}'`. */
-  readonly filename?: string
-  /** The logged value that ranks checkpoints; without one, the latest checkpoints are kept. */
-  readonly monitor?: string
-  readonly mode?: Mode
-  /** How many checkpoints to keep: k best (or latest), -1 all, 0 none. Default 1. */
-  readonly saveTopK?: number
-  /** Also keep a `last` pointer at the newest checkpoint. Default false. */
-  readonly saveLast?: boolean
-  /** Save every n epochs (default 1 when neither of the two below is given, else off). */
-  readonly everyNEpochs?: number
-  /** Save every n optimizer steps. */
-  readonly everyNTrainSteps?: number
-  /** Save when this many milliseconds have passed since the last save (checked after each step). */
-  readonly trainTimeInterval?: number
-  /** Store parameters and model state only (for inference; cannot resume training). */
-  readonly saveWeightsOnly?: boolean
-  /**
-   * The dtype the weights (parameters and model state) are stored in. `'float16'` and
-   * `'bfloat16'` halve them and round the values (a run resumed from them continues from the
-   * rounded weights). Optimizer state stays float32, except under `'16-true'` / `'bf16-true'`,
-   * which keep it rounded anyway. Default: the precision policy's storage, which loses nothing:
-   * `'float32'`, or the half format of a `'16-true'` / `'bf16-true'` run.
-   */
-  readonly dtype?: StorageDtype
-  /** Save at the end of the training epoch rather than after validation (Lightning's rule decides by default). */
-  readonly saveOnTrainEpochEnd?: boolean
-  /** `{val/loss}` becomes `val_loss=0.31` (true) or `0.31` (false). Default true. */
-  readonly autoInsertMetricName?: boolean
-  /** On SIGINT/SIGTERM (`fitEnd` reason `interrupted`), save and point `last` at it. Default true. */
-  readonly saveOnInterrupt?: boolean
-  /** The name of this hook's state in checkpoints (two checkpoint hooks need two names). Default `'checkpoint'`. */
-  readonly name?: string
-  readonly fs?: FileSystem
-}
-
-/** What the hook remembers across saves, and stores in every checkpoint it writes. */
-export interface CheckpointHookState {
-  readonly kept: readonly Scored[]
-  readonly best: string | null
-  readonly last: string | null
-  readonly lastGlobalStepSaved: number
-  readonly lastTimeSaved: number | null
-}
-
-const freshState: CheckpointHookState = { kept: [], best: null, last: null, lastGlobalStepSaved: -1, lastTimeSaved: null }
-
-const isHookState = (u: unknown): u is CheckpointHookState =>
-  typeof u === 'object' && u !== null && Array.isArray((u as { kept?: unknown }).kept) && typeof (u as { lastGlobalStepSaved?: unknown }).lastGlobalStepSaved === 'number'
+export type { CheckpointOptions } from './checkpointOptions.js'
+export { type CheckpointHookState, CheckpointHookStateCodec, checkpointHookState } from './hookState.js'
+export { isBetter }
 
 type Savable = TrainStep | ValidationEnd | EpochEnd | FitEnd
 
-interface Run {
-  readonly dir: string
-  readonly fastDevRun: boolean
-  readonly onTrainEpochEnd: boolean
-  readonly options: unknown
-  readonly start: FitStart
-  /** Names present in `dir`, so that new names never collide (`-v1`, `-v2` ...). */
-  readonly taken: Set<string>
-}
-
-const validate = (o: CheckpointOptions): void => {
-  const bad = (field: string, expected: string) =>
-    rxtrainError('ConfigError', `checkpoint option ${field} must be ${expected}`, `fix checkpoint({ ${field} }).`, { field })
-  if (o.saveTopK !== undefined && !(Number.isInteger(o.saveTopK) && o.saveTopK >= -1)) throw bad('saveTopK', 'an integer >= -1')
-  if (o.mode !== undefined && o.mode !== 'min' && o.mode !== 'max') throw bad('mode', "'min' or 'max'")
-  for (const f of ['everyNEpochs', 'everyNTrainSteps'] as const)
-    if (o[f] !== undefined && !(Number.isInteger(o[f]) && (o[f] as number) >= 0)) throw bad(f, 'an integer >= 0')
-  if (o.trainTimeInterval !== undefined && !(o.trainTimeInterval > 0)) throw bad('trainTimeInterval', 'a positive number of milliseconds')
-  if (o.dtype !== undefined && !['float32', 'float16', 'bfloat16'].includes(o.dtype)) throw bad('dtype', "'float32', 'float16' or 'bfloat16'")
-  if (o.monitor === undefined && o.saveTopK !== undefined && o.saveTopK > 1)
-    throw rxtrainError('ConfigError', `checkpoint({ saveTopK: ${o.saveTopK} }) needs a monitor to rank checkpoints`, "add monitor: 'val/loss' (and mode), or use saveTopK: -1 to keep every checkpoint.", {
-      field: 'saveTopK',
-    })
-}
+/** The value of a file-system task, or its error thrown (the run fails with it). */
+const orThrow = <A>(task: TE.TaskEither<unknown, A>): Promise<A> =>
+  task().then(
+    E.getOrElse((error): A => {
+      throw error
+    }),
+  )
 
 /**
  * Saves checkpoints as training runs (Lightning's `ModelCheckpoint`), as an operator: place it in
- * `pipe(...)`. A save holds the stream until the checkpoint is on disk, so it is the state of that
- * exact step; it is written atomically (see `writeCheckpoint`), then `last.json` / `best.json`
- * pointers move, and only then are checkpoints that fell out of the top k deleted. Each
- * checkpoint carries every hook's state, so `fit(..., { ckptPath })` resumes exactly.
+ * `pipe(...)`. The run waits for a save before its next step, so a checkpoint is the state of
+ * that exact step; it is written once every hook in the pipe has handled the event, so it holds
+ * all their states (and a stop one of them asked for then). It is written atomically (see
+ * `writeCheckpoint`) into the run's file system (`fit(..., { fs })`), then `last.json` /
+ * `best.json` pointers move, and only then are checkpoints that fell out of the top k deleted.
+ * `fit(..., { ckptPath })` resumes from one exactly. A second checkpoint hook in one pipe keeps
+ * its state under `checkpoint#2` and needs a `dir` of its own.
  *
  * @example
  * fit(module, data, { maxEpochs: 10, defaultRootDir: 'runs/mnist' }).pipe(
@@ -105,185 +44,153 @@ const validate = (o: CheckpointOptions): void => {
  * )
  */
 export const checkpoint = (options: CheckpointOptions = {}): MonoTypeOperatorFunction<FitEvent> => {
-  validate(options)
-  const fs = options.fs ?? nodeFileSystem
-  const hookName = options.name ?? 'checkpoint'
+  validateCheckpointOptions(options)
   const mode: Mode = options.mode ?? 'min'
   const topK = options.saveTopK ?? 1
+  const template = options.filename ?? '{epoch}-{step}'
+  const autoInsert = options.autoInsertMetricName ?? true
+  const saveOnInterrupt = options.saveOnInterrupt ?? true
   const everyNEpochs = options.everyNEpochs ?? (options.everyNTrainSteps === undefined && options.trainTimeInterval === undefined ? 1 : 0)
-  return (source) =>
-    defer(() => {
-      let run: Run | undefined
-      let hook: CheckpointHookState = freshState
-      let metrics: Record<string, number> = {}
-      let validated = false
+  const epochDue = (epoch: number): boolean => everyNEpochs >= 1 && (epoch + 1) % everyNEpochs === 0
 
-      const uniqueName = (base: string): string => {
-        const taken = (run as Run).taken
-        let name = base
-        for (let v = 1; taken.has(name); v++) name = `${base}-v${v}`
-        taken.add(name)
-        return name
-      }
-
-      const save = (e: Savable, forceLast: boolean): void => {
-        const r = run
-        if (r === undefined || r.fastDevRun) return
-        const values = { ...metrics, epoch: e.epoch, step: e.globalStep }
-        let written: string | undefined
-        let evicted: string[] = []
-        let kept = hook.kept
-        if (!forceLast && topK !== 0) {
-          if (options.monitor === undefined) {
-            written = uniqueName(formatCheckpointName(options.filename ?? '{epoch}-{step}', values, options.autoInsertMetricName ?? true))
-            const entry = { name: written, score: e.globalStep }
-            if (topK === -1) kept = [...kept, entry]
-            else {
-              evicted = kept.map((k) => k.name)
-              kept = [entry]
-            }
-          } else {
-            const score = metrics[options.monitor]
-            if (score === undefined) {
-              if (validated)
-                throw rxtrainError(
-                  'ConfigError',
-                  `checkpoint monitor '${options.monitor}' was not logged`,
-                  `log it from a step, or monitor one of: ${Object.keys(metrics).sort().join(', ')}.`,
-                  { monitor: options.monitor },
-                )
-            } else if (admits(kept, topK, score, mode)) {
-              written = uniqueName(formatCheckpointName(options.filename ?? '{epoch}-{step}', values, options.autoInsertMetricName ?? true))
-              const admitted = admit(kept, topK, { name: written, score }, mode)
-              kept = admitted.kept
-              if (admitted.evicted !== undefined) evicted = [admitted.evicted]
-            }
-          }
+  /** Which checkpoint to write for `e` (if any), the state after it, and the write. */
+  const save = (s: CheckpointHook, r: CheckpointRun, e: Savable, forceLast: boolean, ctx: HookContext): HookResult<CheckpointHook> => {
+    if (r.fastDevRun) return [s]
+    const metrics = r.metrics
+    const values = { ...metrics, epoch: e.epoch, step: e.globalStep }
+    const taken = new Set(r.taken)
+    const uniqueName = (base: string): string => {
+      let name = base
+      for (let v = 1; taken.has(name); v++) name = `${base}-v${v}`
+      taken.add(name)
+      return name
+    }
+    let written: string | undefined
+    let evicted: string[] = []
+    let kept: readonly Scored[] = s.kept
+    if (!forceLast && topK !== 0) {
+      if (options.monitor === undefined) {
+        written = uniqueName(formatCheckpointName(template, values, autoInsert))
+        const entry = { name: written, score: e.globalStep }
+        if (topK === -1) kept = [...kept, entry]
+        else {
+          evicted = kept.map((k) => k.name)
+          kept = [entry]
         }
-        const wantsLast = options.saveLast === true || forceLast
-        // A checkpoint kept only as `last` is named like Lightning's last.ckpt, without the
-        // template (whose metrics may not be logged yet, e.g. when interrupted early).
-        if (written === undefined && wantsLast) written = uniqueName(`last-${formatCheckpointName('{epoch}-{step}', values)}`)
-        if (written === undefined) return
-        const best = options.monitor === undefined ? (kept.at(-1)?.name ?? null) : (ranked(kept, mode)[0]?.name ?? null)
-        const previousLast = hook.last
-        const last = wantsLast ? written : hook.last
-        // An interrupt's save is extra: the schedule's own save at this step still happens after resuming.
-        hook = forceLast ? { ...hook, last } : { kept, best, last, lastGlobalStepSaved: e.globalStep, lastTimeSaved: e.time }
-        e.control.setHookState(hookName, hook)
-        const name = written
-        const keep = new Set([...kept.map((k) => k.name), ...(last === null ? [] : [last]), ...(best === null ? [] : [best])])
-        const prune = [...new Set([...evicted, ...(previousLast !== null && previousLast !== last ? [previousLast] : [])])].filter((n) => !keep.has(n))
-        const pointBest = best !== null && best === name
-        e.control.hold(() => {
-          // Runs once every hook has seen the event: the hook states it stores are current.
-          const content = {
+      } else {
+        const score = metrics[options.monitor]
+        if (score === undefined) {
+          if (r.validated)
+            throw rxtrainError(
+              'ConfigError',
+              `checkpoint monitor '${options.monitor}' was not logged`,
+              `log it from a step, or monitor one of: ${Object.keys(metrics).sort().join(', ')}.`,
+              { monitor: options.monitor },
+            )
+        } else if (admits(kept, topK, score, mode)) {
+          written = uniqueName(formatCheckpointName(template, values, autoInsert))
+          const admitted = admit(kept, topK, { name: written, score }, mode)
+          kept = admitted.kept
+          if (admitted.evicted !== undefined) evicted = [admitted.evicted]
+        }
+      }
+    }
+    const wantsLast = options.saveLast === true || forceLast
+    // A checkpoint kept only as `last` is named like Lightning's last.ckpt, without the
+    // template (whose metrics may not be logged yet, e.g. when interrupted early).
+    if (written === undefined && wantsLast) written = uniqueName(`last-${formatCheckpointName('{epoch}-{step}', values)}`)
+    if (written === undefined) return [s]
+    const name = written
+    const best = options.monitor === undefined ? (kept.at(-1)?.name ?? null) : (ranked(kept, mode)[0]?.name ?? null)
+    const last = wantsLast ? name : s.last
+    const run = { ...r, taken }
+    // An interrupt's save is extra: the schedule's own save at this step still happens after resuming.
+    const next: CheckpointHook = forceLast ? { ...s, last, run } : { kept, best, last, lastGlobalStepSaved: e.globalStep, lastTimeSaved: e.time, run }
+    const keep = new Set([...kept.map((k) => k.name), ...(last === null ? [] : [last]), ...(best === null ? [] : [best])])
+    const prune = [...new Set([...evicted, ...(s.last !== null && s.last !== last ? [s.last] : [])])].filter((n) => !keep.has(n))
+    const actions = { pointLast: wantsLast, pointBest: best !== null && best === name, prune }
+    const precision = r.options.precision
+    const meta = { epoch: e.epoch, step: e.globalStep, monitor: options.monitor ?? null, score: options.monitor === undefined ? null : (metrics[options.monitor] ?? null), event: e.type }
+    // Written once every hook has handled the event: the hook states it stores are current.
+    const write = afterAll<CheckpointHook>((settled) =>
+      orThrow(
+        saveCheckpoint(
+          ctx.env.fs,
+          r.dir,
+          name,
+          {
             state: e.state,
             weightsOnly: options.saveWeightsOnly === true,
             // A stop requested while this event was handled (early stopping) belongs to this state.
-            loop: { ...e.loop, stopReason: e.control.pendingStop() ?? e.loop.stopReason },
-            hookStates: e.control.hookStates(),
+            loop: { ...e.loop, stopReason: settled.stopReason ?? e.loop.stopReason },
+            hookStates: settled.hookStates,
             options: r.options,
-            precision: { name: r.start.options.precision, storageDtype: options.dtype ?? resolvePrecision(r.start.options.precision).storageDtype },
-            meta: { epoch: e.epoch, step: e.globalStep, monitor: options.monitor ?? null, score: options.monitor === undefined ? null : (metrics[options.monitor] ?? null), event: e.type },
+            precision: { name: precision, storageDtype: options.dtype ?? resolvePrecision(precision).storageDtype },
+            meta,
             createdAt: new Date(e.time).toISOString(),
-          }
-          return pipe(
-            saveCheckpoint(fs, r.dir, name, content, { pointLast: wantsLast, pointBest, prune }),
-            TE.getOrElse((err): never => {
-              throw err
-            }),
-          )()
-        })
-      }
+          },
+          actions,
+        ),
+      ),
+    )
+    return [next, [write]]
+  }
 
-      const epochDue = (epoch: number): boolean => everyNEpochs >= 1 && (epoch + 1) % everyNEpochs === 0
-
-      return source.pipe(
-        tap((e) => {
-          switch (e.type) {
-            case 'fitStart': {
-              const plan = e.plan
-              const restored = e.resumed?.hookStates[hookName]
-              hook = isHookState(restored) ? restored : freshState
-              metrics = { ...(e.resumed?.loop.lastValidation ?? {}) }
-              validated = Object.keys(metrics).length > 0
-              const onTrainEpochEnd =
-                options.saveOnTrainEpochEnd ??
-                (plan.checkValEveryNEpoch !== 1 ? false : plan.numValBatches === 0 ? true : !Number.isFinite(plan.valCheckBatch) || plan.valCheckBatch >= plan.numTrainBatches)
-              const dir = options.dir ?? `${e.options.defaultRootDir}/checkpoints`
-              claim(e.control, hookName, dir)
-              const taken = new Set<string>()
-              run = { dir, fastDevRun: plan.fastDevRun, onTrainEpochEnd, options: e.options, start: e, taken }
-              if (plan.fastDevRun) break
-              e.control.setHookState(hookName, hook)
-              // Learn the names already there (never overwrite one) and clear what crashed runs left half-written.
-              e.control.hold(
-                pipe(
-                  fs.mkdir(dir),
-                  TE.chainW(() => fs.list(dir)),
-                  TE.chainW((names) => {
-                    for (const n of names) taken.add(n.replace(/\.json$/, ''))
-                    return TE.sequenceSeqArray(names.filter((n) => n.startsWith('.tmp-') || /^\..*\.tmp$/.test(n)).map((n) => fs.remove(`${dir}/${n}`)))
-                  }),
-                  TE.getOrElse((err): never => {
-                    throw err
-                  }),
-                )(),
-              )
-              break
-            }
-            case 'trainStep': {
-              metrics = { ...metrics, ...e.metrics }
-              if (!e.optimizerStepped || e.globalStep === hook.lastGlobalStepSaved) break
-              const byStep = options.everyNTrainSteps !== undefined && options.everyNTrainSteps >= 1 && e.globalStep % options.everyNTrainSteps === 0
-              const byTime = options.trainTimeInterval !== undefined && e.time - (hook.lastTimeSaved ?? (run as Run).start.time) >= options.trainTimeInterval
-              if (byStep || byTime) save(e, false)
-              break
-            }
-            case 'validationEnd':
-              metrics = { ...metrics, ...e.metrics }
-              validated = true
-              if (run !== undefined && !run.onTrainEpochEnd && epochDue(e.epoch) && e.globalStep !== hook.lastGlobalStepSaved) save(e, false)
-              break
-            case 'epochEnd':
-              metrics = { ...metrics, ...e.callbackMetrics }
-              if (run !== undefined && run.onTrainEpochEnd && epochDue(e.epoch) && e.globalStep !== hook.lastGlobalStepSaved) save(e, false)
-              break
-            case 'fitEnd':
-              if (e.reason === 'interrupted' && (options.saveOnInterrupt ?? true)) save(e, true)
-              break
-            default:
-              break
-          }
-        }),
-      )
+  /** Learns how this run saves, prepares the directory (the run waits for it), and checks that no other checkpoint hook writes there. */
+  const start = (s: CheckpointHook, e: FitStart, ctx: HookContext): HookResult<CheckpointHook> => {
+    const plan = e.plan
+    const metrics = { ...(e.resumed?.loop.lastValidation ?? {}) }
+    const onTrainEpochEnd =
+      options.saveOnTrainEpochEnd ??
+      (plan.checkValEveryNEpoch !== 1 ? false : plan.numValBatches === 0 ? true : !Number.isFinite(plan.valCheckBatch) || plan.valCheckBatch >= plan.numTrainBatches)
+    const dir = options.dir ?? `${e.options.defaultRootDir}/checkpoints`
+    const run: CheckpointRun = { dir, fastDevRun: plan.fastDevRun, onTrainEpochEnd, options: e.options, startTime: e.time, taken: new Set(), metrics, validated: Object.keys(metrics).length > 0 }
+    const checkDir = afterAll<CheckpointHook>((settled) => {
+      const shared = sharedDirError(settled.hookStates, ctx.key, dir)
+      return shared === undefined ? undefined : throwError(() => shared)
     })
+    if (plan.fastDevRun) return [{ ...s, run }, [checkDir]]
+    // Learn the names already there (never overwrite one) and clear what crashed runs left half-written.
+    const prepare: HookEffect<CheckpointHook> = update(() =>
+      orThrow(prepareCheckpointDir(ctx.env.fs, dir)).then((taken) => (state: CheckpointHook) => (state.run === undefined ? state : { ...state, run: { ...state.run, taken } })),
+    )
+    return [{ ...s, run }, [prepare, checkDir]]
+  }
+
+  return hook<CheckpointHook, FitEvent>({
+    kind: 'checkpoint',
+    // Every step, validation and epoch end: they carry the metrics that rank and name checkpoints.
+    on: ['fitStart', 'trainStep', 'validationEnd', 'epochEnd', ...(saveOnInterrupt ? (['fitEnd'] as const) : [])],
+    codec: checkpointHookCodec,
+    init: () => freshCheckpointHook,
+    step: (s, e, ctx) => {
+      if (e.type === 'fitStart') return start(s, e, ctx)
+      const r = s.run
+      if (r === undefined) return [s]
+      switch (e.type) {
+        case 'trainStep': {
+          const run = { ...r, metrics: { ...r.metrics, ...e.metrics } }
+          const next = { ...s, run }
+          if (!e.optimizerStepped || e.globalStep === s.lastGlobalStepSaved) return [next]
+          const byStep = options.everyNTrainSteps !== undefined && options.everyNTrainSteps >= 1 && e.globalStep % options.everyNTrainSteps === 0
+          const byTime = options.trainTimeInterval !== undefined && e.time - (s.lastTimeSaved ?? r.startTime) >= options.trainTimeInterval
+          return byStep || byTime ? save(next, run, e, false, ctx) : [next]
+        }
+        case 'validationEnd': {
+          const run = { ...r, metrics: { ...r.metrics, ...e.metrics }, validated: true }
+          const next = { ...s, run }
+          return !run.onTrainEpochEnd && epochDue(e.epoch) && e.globalStep !== s.lastGlobalStepSaved ? save(next, run, e, false, ctx) : [next]
+        }
+        case 'epochEnd': {
+          const run = { ...r, metrics: { ...r.metrics, ...e.callbackMetrics } }
+          const next = { ...s, run }
+          return run.onTrainEpochEnd && epochDue(e.epoch) && e.globalStep !== s.lastGlobalStepSaved ? save(next, run, e, false, ctx) : [next]
+        }
+        case 'fitEnd':
+          return e.reason === 'interrupted' && saveOnInterrupt ? save(s, r, e, true, ctx) : [s]
+        default:
+          return [s]
+      }
+    },
+  })
 }
-
-/** The checkpoint hooks of each run (keyed by its fitStart's control), to catch two that would collide. */
-const claims = new WeakMap<object, Map<string, string>>()
-
-const claim = (control: object, name: string, dir: string): void => {
-  const run = claims.get(control) ?? new Map<string, string>()
-  claims.set(control, run)
-  if (run.has(name))
-    throw rxtrainError('ConfigError', `two checkpoint hooks are named '${name}'`, "give each its own name: checkpoint({ name: 'periodic', ... }).", { name })
-  for (const [other, otherDir] of run)
-    if (otherDir === dir)
-      throw rxtrainError(
-        'ConfigError',
-        `checkpoint hooks '${other}' and '${name}' both write into ${dir}`,
-        "give each its own dir (their pruning and last/best pointers would overwrite each other's).",
-        { dir },
-      )
-  run.set(name, dir)
-}
-
-/** Reads a hook state restored from a checkpoint, for tools and tests. */
-export const checkpointHookState = (hookStates: Readonly<Record<string, unknown>>, name = 'checkpoint'): E.Either<string, CheckpointHookState> => {
-  const s = hookStates[name]
-  return isHookState(s) ? E.right(s) : E.left(`no checkpoint hook state named '${name}'`)
-}
-
-export { isBetter }

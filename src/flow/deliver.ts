@@ -1,0 +1,201 @@
+import { from, Observable, type ObservableInput, ReplaySubject, type Subscriber } from 'rxjs'
+import { rxtrainError } from '../errors/rxtrainError.js'
+import { type Delivery, type Flow, hookStatesOf, type Member, type Outcome } from './flow.js'
+import type { HookEffect, Settled } from './hookEffect.js'
+
+/*
+ * How one event travels through a run's hooks: publishing it, each hook receiving it, handing it
+ * on, interpreting the effects the hooks return, and settling it.
+ */
+
+const listeningOutcome: Outcome = { stop: undefined, listening: true }
+const leftOutcome: Outcome = { stop: undefined, listening: false }
+
+/** Starts a piece of hook work; it runs to its end even if the run is cancelled meanwhile (a checkpoint write is never cut in half). */
+const start = (flow: Flow, d: Delivery, work: ObservableInput<unknown> | void, onValue?: (v: unknown) => void): void => {
+  if (work === undefined || work === null) return
+  d.pending++
+  const ended = new ReplaySubject<never>()
+  flow.inflight.add(ended)
+  let finished = false
+  const end = (failure?: { error: unknown }): void => {
+    if (finished) return
+    finished = true
+    flow.inflight.delete(ended)
+    d.pending--
+    if (failure !== undefined) d.failure ??= failure
+    ended.complete()
+    check(flow, d)
+  }
+  try {
+    from(work).subscribe({ next: onValue, error: (error: unknown) => end({ error }), complete: () => end() })
+  } catch (error) {
+    // Not an ObservableInput (e.g. a TaskEither not yet called), or a subscription that threw.
+    end({ error })
+  }
+}
+
+const interpret = (flow: Flow, m: Member, d: Delivery, effects: readonly HookEffect<unknown>[]): void => {
+  for (const effect of effects) {
+    switch (effect._tag) {
+      case 'Stop':
+        ;(d.stops ??= []).push(effect.reason)
+        break
+      case 'Perform':
+        start(flow, d, effect.task())
+        break
+      case 'Update':
+        start(flow, d, effect.task(), (f) => {
+          m.state = (f as (s: unknown) => unknown)(m.state)
+        })
+        break
+      case 'AfterAll':
+        ;(d.afterAll ??= []).push(effect.task)
+        break
+    }
+  }
+}
+
+/** Settles the delivery once every hook has had it and the work it asked for is done. */
+const check = (flow: Flow, d: Delivery): void => {
+  if (d.done) return
+  if (d.failure === undefined) {
+    if (!d.dropped && d.reached <= d.lastWanting) return
+    if (d.pending > 0) return
+    const after = d.afterAll
+    if (after !== undefined) {
+      d.afterAll = undefined
+      const settled: Settled = { hookStates: hookStatesOf(flow), stopReason: d.stops?.[0] }
+      for (const task of after) start(flow, d, task(settled))
+      if (d.pending > 0 || d.failure !== undefined) return check(flow, d)
+    }
+  }
+  d.done = true
+  if (flow.current === d) flow.current = undefined
+  if (typeof d.event === 'object' && d.event !== null) flow.past.add(d.event)
+  d.notify?.()
+}
+
+/** After the operators before hook `j` returned from delivering `d` synchronously: if they did not hand it on, they dropped it. */
+const afterForward = (flow: Flow, d: Delivery, j: number): void => {
+  if (j < flow.members.length && d.reached <= j && flow.members[j]?.sync === true) d.dropped = true
+}
+
+/**
+ * A hook received an event: learn how its upstream delivers, run its reducer, start its
+ * effects, hand the event on, and settle what can be settled.
+ */
+export const receive = (m: Member, event: unknown, downstream: Subscriber<unknown>): void => {
+  const flow = m.flow as Flow
+  const d = flow.current
+  const wanted = m.on === undefined || m.on.has((event as { type: string }).type)
+  // Only one event is on its way at a time: what reaches a hook that has not had it yet is that
+  // event, or a copy an operator made of it (`map`).
+  const late = typeof event === 'object' && event !== null && flow.past.has(event)
+  if (d === undefined || d.reached > m.index || late) {
+    if (wanted && late) {
+      downstream.error(
+        rxtrainError(
+          'FlowError',
+          `hook '${m.ctx.key}' received a '${(event as { type?: string }).type}' event after the run had gone on without it`,
+          'an operator before it delivered this event late though it delivered earlier ones at once; rxtrain cannot wait for such an operator. Make its delivery always synchronous or always asynchronous (e.g. observeOn(asapScheduler)).',
+          { hook: m.ctx.key },
+        ),
+      )
+      return
+    }
+    // An event this hook does not act on that arrives after the run went on, or one that is not
+    // of this run (merged in by the user): handed on untouched.
+    downstream.next(event)
+    return
+  }
+  m.sync ??= flow.delivering === m.index
+  if (!wanted) {
+    d.reached = m.index + 1
+    forward(flow, m, d, event, downstream)
+    return
+  }
+  let result: ReturnType<Member['spec']['step']>
+  try {
+    result = m.spec.step(m.state, event as { readonly type: string }, m.ctx)
+  } catch (error) {
+    downstream.error(error)
+    return
+  }
+  m.state = result[0]
+  const effects = result[1]
+  if (effects !== undefined && effects.length > 0) interpret(flow, m, d, effects)
+  const out = result.length === 3 ? result[2] : event
+  if (out !== event) {
+    // The hooks after this one act on the copy; the original counts as delivered.
+    if (typeof event === 'object' && event !== null) flow.past.add(event)
+    d.event = out
+  }
+  // Only now: work that ended synchronously above must not settle the event before this hook's `afterAll`.
+  d.reached = m.index + 1
+  forward(flow, m, d, out, downstream)
+}
+
+/** Hands the event on to the operators after hook `m`, and learns whether they dropped it. */
+const forward = (flow: Flow, m: Member, d: Delivery, event: unknown, downstream: Subscriber<unknown>): void => {
+  const before = flow.delivering
+  flow.delivering = m.index + 1
+  try {
+    downstream.next(event)
+  } finally {
+    flow.delivering = before
+  }
+  afterForward(flow, d, m.index + 1)
+  check(flow, d)
+}
+
+/**
+ * Publishes one event: hands it to the pipe (`emit` answers whether anyone still listens) and
+ * answers its outcome, at once when it settled synchronously, else as an Observable of it.
+ */
+export const publishEvent = (flow: Flow, event: unknown, emit: (event: never) => boolean): Outcome | Observable<Outcome> => {
+  let lastWanting = flow.members.length - 1
+  const type = (event as { type?: string }).type as string
+  while (lastWanting >= 0 && flow.members[lastWanting]?.on?.has(type) === false) lastWanting--
+  const d: Delivery = {
+    event,
+    lastWanting,
+    reached: 0,
+    dropped: false,
+    pending: 0,
+    afterAll: undefined,
+    stops: undefined,
+    failure: undefined,
+    listening: true,
+    done: false,
+    notify: undefined,
+  }
+  flow.current = d
+  flow.delivering = 0
+  try {
+    d.listening = emit(event as never)
+  } finally {
+    flow.delivering = -1
+  }
+  afterForward(flow, d, 0)
+  check(flow, d)
+  if (!d.listening) d.done = true
+  if (d.done) {
+    if (d.failure !== undefined) throw d.failure.error
+    return d.stops === undefined ? (d.listening ? listeningOutcome : leftOutcome) : { stop: d.stops[0], listening: d.listening }
+  }
+  return new Observable<Outcome>((s) => {
+    d.notify = () => {
+      if (d.failure !== undefined) s.error(d.failure.error)
+      else {
+        s.next({ stop: d.stops?.[0], listening: d.listening })
+        s.complete()
+      }
+    }
+    if (d.done) d.notify()
+    return () => {
+      d.notify = undefined
+    }
+  })
+}
+
