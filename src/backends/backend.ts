@@ -2,6 +2,9 @@ import * as tf from '@tensorflow/tfjs-core'
 import { rxtrainError } from '../errors/rxtrainError.js'
 import { disposeTree, releaseGeneration } from '../tree/tree.js'
 import type { AcceleratorChoice } from './accelerator.js'
+import { castHalf, type HalfRounding } from './castHalf.js'
+import { type FiniteCheck, finiteCheck } from './finite.js'
+import type { FusedAdam } from './fusedAdam.js'
 import { tidy } from './tidy.js'
 
 /** rxtrain's backends. `tensorflow-gpu` is tfjs's `tensorflow` engine backend loaded from the GPU package. */
@@ -11,6 +14,16 @@ export type DeviceKind = 'cpu' | 'gpu'
 export interface MemoryInfo {
   readonly numTensors: number
   readonly numBytes: number
+}
+
+/**
+ * The fused optimizer kernels a backend offers; an optimizer runs op by op (with the same
+ * numbers) where one is absent. The loop hands them to the optimizer with its backend record (an
+ * `UpdateContext`).
+ */
+export interface OptimizerKernels {
+  /** Adam's moments and update for one leaf in one pass (wasm with SIMD, cpu). */
+  readonly adam?: FusedAdam
 }
 
 /**
@@ -31,9 +44,19 @@ export interface Backend {
   /**
    * Whether values can be read back synchronously (`dataSync`): true for cpu, wasm and
    * tensorflow; false for webgpu in Node, whose buffers can only be mapped asynchronously.
-   * The loop reads with `readScalarsAsync` where it is false.
+   * The loop reads with `readScalarsAsync` where it is false. The only source of this fact.
    */
   readonly hostReads: boolean
+  /** How to tell whether every gradient is finite: on the device always, on the host where `hostReads`. */
+  readonly finite: FiniteCheck
+  /** The fused optimizer kernels this backend offers (none on webgpu and tensorflow). */
+  readonly kernels: OptimizerKernels
+  /**
+   * Rounding to a half format for the half-precision policies (`resolvePrecision(name, scaler,
+   * backend)`); absent where this backend cannot round (it reads values on the host, which needs
+   * `hostReads`).
+   */
+  readonly roundHalf?: HalfRounding
   /** Reads scalar tensors back to the host in one transfer, in order (needs `hostReads`). */
   readScalars(scalars: readonly tf.Tensor[]): number[]
   /** Reads scalar tensors back to the host in one transfer, in order, on any backend. */
@@ -52,22 +75,25 @@ export interface Backend {
 /** Scalars (of any dtype) as one float32 vector, to read them back in one transfer. */
 const packScalars = (scalars: readonly tf.Tensor[]): tf.Tensor => tf.tidy(() => tf.stack(scalars.map((s) => tf.cast(tf.reshape(s, []), 'float32'))))
 
-/** Engine backends made without synchronous reads (webgpu in Node has no OffscreenCanvas). */
-const asyncOnly = new Set<string>()
+/** What distinguishes one tfjs engine backend's record from another's besides its name. */
+export interface EngineBackendOptions {
+  /** Whether it reads synchronously (default true). */
+  readonly hostReads?: boolean
+  /** The fused optimizer kernels it offers (default none). */
+  readonly kernels?: OptimizerKernels
+}
 
 /** The engine operations every tfjs backend shares; `name` is the tfjs engine's name for it. */
-export const engineBackend = (
-  name: BackendName,
-  deviceKind: DeviceKind,
-  description: string,
-  hostReads = true,
-): Backend => {
-  if (!hostReads) asyncOnly.add(name)
+export const engineBackend = (name: BackendName, deviceKind: DeviceKind, description: string, options: EngineBackendOptions = {}): Backend => {
+  const { hostReads = true, kernels = {} } = options
   return {
     name,
     deviceKind,
     description,
     hostReads,
+    finite: finiteCheck(hostReads),
+    kernels,
+    ...(hostReads && { roundHalf: castHalf }),
     activate: () => {
       if (tf.getBackend() !== name) {
         // Safe to ignore the promise: an initialised backend switches synchronously.
@@ -105,13 +131,28 @@ export const engineBackend = (
   }
 }
 
+/**
+ * `backend` as it would be without synchronous reads (webgpu in Node): no `readScalars`, no
+ * host-side finiteness check, no half-precision rounding. For tests that run the loop's
+ * asynchronous path on cpu.
+ */
+export const withoutHostReads = (backend: Backend): Backend => {
+  const { roundHalf: _, ...rest } = backend
+  return {
+    ...rest,
+    hostReads: false,
+    finite: { onDevice: backend.finite.onDevice },
+    readScalars: () => {
+      throw new Error(`no synchronous reads on this backend (${backend.name} without host reads)`)
+    },
+  }
+}
 
 /**
- * Throws a `ConfigError` when the current engine backend cannot read values synchronously, for
- * operations that must decide on the host in the middle of a step (`what` needs it).
+ * Throws a `ConfigError` when `backend` cannot read values synchronously, for operations that
+ * must decide on the host in the middle of a step (`what` needs it).
  */
-export const requireHostReads = (what: string, remedy: string): void => {
-  const current = tf.getBackend()
-  if (asyncOnly.has(current))
-    throw rxtrainError('ConfigError', `${what} needs a synchronous read, which ${current} in Node does not have`, remedy, { backend: current })
+export const requireHostReads = (backend: Pick<Backend, 'name' | 'hostReads'>, what: string, remedy: string): void => {
+  if (!backend.hostReads)
+    throw rxtrainError('ConfigError', `${what} needs a synchronous read, which ${backend.name} in Node does not have`, remedy, { backend: backend.name })
 }

@@ -1,11 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core'
-import { requireHostReads } from './backend.js'
 import { type HalfFormat, roundArray } from './halfFloat.js'
 
-const roundTensor = (x: tf.Tensor, format: HalfFormat): tf.Tensor => {
-  requireHostReads('half-precision emulation (it rounds values on the host)', "use precision: '32-true' on this backend, or a half policy on cpu, wasm or tensorflow.")
-  return tf.tensor(roundArray(x.dataSync() as Float32Array, format), x.shape, 'float32')
-}
+/**
+ * Rounds float32 tensors to a half format, as a differentiable op (see `castHalf`). A backend
+ * record carries its own (`Backend.roundHalf`), absent where it cannot round: the rounding reads
+ * values on the host, which webgpu in Node cannot do synchronously.
+ */
+export type HalfRounding = (x: tf.Tensor, format: HalfFormat) => tf.Tensor
+
+const roundTensor = (x: tf.Tensor, format: HalfFormat): tf.Tensor => tf.tensor(roundArray(x.dataSync() as Float32Array, format), x.shape, 'float32')
 
 /** The rounding as a differentiable op whose gradient is rounded the same way. */
 const castTo = (format: HalfFormat) =>
@@ -21,10 +24,11 @@ const casts: Record<HalfFormat, (x: tf.Tensor) => tf.Tensor> = { float16: castTo
  * Other dtypes pass through unchanged.
  *
  * The rounding runs on the host (tfjs has no half-precision dtype and no kernel for it): free of
- * copies on cpu, a copy on wasm, a device round trip on a GPU. It emulates the numerics of half
- * precision; it does not make anything faster.
+ * copies on cpu, a copy on wasm, a device round trip on a GPU. It needs a backend that reads
+ * synchronously (`hostReads`); the backend records that have one offer it as `roundHalf`. It
+ * emulates the numerics of half precision; it does not make anything faster.
  *
  * @example
  * castHalf(tf.tensor([1 + 2 ** -11]), 'float16')   // [1]   (a tie, to even)
  */
-export const castHalf = (x: tf.Tensor, format: HalfFormat): tf.Tensor => (x.dtype === 'float32' ? casts[format](x) : x)
+export const castHalf: HalfRounding = (x, format) => (x.dtype === 'float32' ? casts[format](x) : x)

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core'
-import { registerFusedAdam } from './fusedAdam.js'
+import { type FusedAdam, registerFusedAdam } from './fusedAdam.js'
 
 /** What the kernel needs of tfjs-backend-cpu 4.22's backend object. */
 interface CpuBackendInternals {
@@ -12,9 +12,10 @@ const f = Math.fround
 /**
  * Registers the fused Adam kernel for the cpu backend: one JavaScript loop instead of twelve
  * kernels that each allocate a result. `Math.fround` after every operation rounds as the cpu
- * backend's float32 arrays do, so the results are bitwise those of the ops.
+ * backend's float32 arrays do, so the results are bitwise those of the ops. Returns the step for
+ * the cpu backend's record (`kernels.adam`).
  */
-export const registerCpuAdam = (): void =>
+export const registerCpuAdam = (): FusedAdam =>
   registerFusedAdam('cpu', ({ g, mu, nu }, a, backend) => {
     const cpu = backend as CpuBackendInternals
     const [b1, c1, b2, c2, k1, k2, eps] = [f(a.b1), f(a.c1), f(a.b2), f(a.c2), f(a.k1), f(a.k2), f(a.eps)]

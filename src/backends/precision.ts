@@ -1,6 +1,8 @@
 import type * as tf from '@tensorflow/tfjs-core'
+import { rxtrainError } from '../errors/rxtrainError.js'
 import { mapTensors, type Params } from '../tree/tree.js'
-import { castHalf } from './castHalf.js'
+import type { Backend } from './backend.js'
+import { castHalf, type HalfRounding } from './castHalf.js'
 import type { HalfFormat } from './halfFloat.js'
 
 /**
@@ -107,8 +109,8 @@ export const nextLossScale =
     return goodSteps >= o.growthInterval ? { scale: s.scale * o.growthFactor, goodSteps: 0 } : { scale: s.scale, goodSteps }
   }
 
-const halfPolicy = (name: PrecisionName, format: HalfFormat, trueHalf: boolean, scaler: LossScalerOptions | undefined): Precision => {
-  const cast = (x: tf.Tensor) => castHalf(x, format)
+const halfPolicy = (name: PrecisionName, format: HalfFormat, trueHalf: boolean, scaler: LossScalerOptions | undefined, round: HalfRounding): Precision => {
+  const cast = (x: tf.Tensor) => round(x, format)
   return {
     name,
     computeFormat: format,
@@ -121,29 +123,47 @@ const halfPolicy = (name: PrecisionName, format: HalfFormat, trueHalf: boolean, 
     // bf16 has float32's range: its gradients overflow only where float32's would. A loss scaler
     // is not needed, and non-finite steps are left to the loop's usual handling.
     skipsNonFinite: scaler !== undefined,
-    storeState: trueHalf ? <T>(state: T) => mapTensors(state, (t) => (t.dtype === 'float32' ? castHalf(t, format) : t)) : identity,
+    storeState: trueHalf ? <T>(state: T) => mapTensors(state, (t) => (t.dtype === 'float32' ? round(t, format) : t)) : identity,
   }
 }
 
+/** The dtype checkpoints store a policy's state in (no backend needed). */
+export const storageDtypeOf = (name: PrecisionName): StorageDtype => (name === '16-true' ? 'float16' : name === 'bf16-true' ? 'bfloat16' : 'float32')
+
 /**
- * The precision policy for a name (`scaler` tunes `'16-mixed'`'s loss scaler).
+ * The precision policy for a name (`scaler` tunes `'16-mixed'`'s loss scaler) on the run's
+ * backend, whose record says how it rounds to a half format (`roundHalf`). A half policy on a
+ * backend that cannot round (webgpu in Node) is a `ConfigError`. Without a backend, the half
+ * policies round on the host (`castHalf`), which needs a backend that reads synchronously.
  *
  * @example
  * resolvePrecision('16-mixed').initScale()   // { scale: 65536, goodSteps: 0 }
+ * resolvePrecision('bf16-mixed', defaultLossScaler, backend)   // rounds with backend.roundHalf
  */
-export const resolvePrecision = (name: PrecisionName, scaler: LossScalerOptions = defaultLossScaler): Precision => {
+export const resolvePrecision = (
+  name: PrecisionName,
+  scaler: LossScalerOptions = defaultLossScaler,
+  backend?: Pick<Backend, 'name' | 'roundHalf'>,
+): Precision => {
+  if (name === '32-true') return float32Precision
+  const round = backend === undefined ? castHalf : backend.roundHalf
+  if (round === undefined)
+    throw rxtrainError(
+      'ConfigError',
+      `precision '${name}' rounds values to a half format, which the ${backend?.name} backend cannot do (half-precision emulation needs synchronous reads)`,
+      "use precision: '32-true' on this backend, or a half policy on cpu, wasm or tensorflow.",
+      { field: 'precision', backend: backend?.name },
+    )
   switch (name) {
-    case '32-true':
-      return float32Precision
     case '16-mixed':
-      return halfPolicy(name, 'float16', false, scaler)
+      return halfPolicy(name, 'float16', false, scaler, round)
     case 'bf16-mixed':
-      return halfPolicy(name, 'bfloat16', false, undefined)
+      return halfPolicy(name, 'bfloat16', false, undefined, round)
     case '16-true':
       // Lightning's 16-true has no scaler either: the parameters themselves are float16.
-      return halfPolicy(name, 'float16', true, undefined)
+      return halfPolicy(name, 'float16', true, undefined, round)
     case 'bf16-true':
-      return halfPolicy(name, 'bfloat16', true, undefined)
+      return halfPolicy(name, 'bfloat16', true, undefined, round)
   }
 }
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core'
-import { FUSED_ADAM, registerFusedAdam } from './fusedAdam.js'
+import { FUSED_ADAM, type FusedAdam, fusedAdamOn, registerFusedAdam } from './fusedAdam.js'
 import { wasmAdamBinary } from './wasmAdamBinary.js'
 
 /** The parts of the WebAssembly API used here (the project's lib settings have no DOM types). */
@@ -23,15 +23,16 @@ type AdamExport = (g: number, mu: number, nu: number, muOut: number, nuOut: numb
  * Registers the fused Adam kernel (wasmAdam.wat: SIMD, one pass over the leaf) for the wasm
  * backend. It works in the backend's own memory, which the kernel's module imports, so nothing is
  * copied. A runtime without WebAssembly SIMD gets no kernel, and a backend whose memory is not
- * reachable or is shared (threads) does not use it: Adam then runs op by op.
+ * reachable or is shared (threads) does not use it: Adam then runs op by op. Returns the step for
+ * the wasm backend's record (`kernels.adam`), or undefined where the runtime has no SIMD.
  */
-export const registerWasmAdam = (): void => {
-  if (tf.getKernel(FUSED_ADAM, 'wasm') !== undefined) return
+export const registerWasmAdam = (): FusedAdam | undefined => {
+  if (tf.getKernel(FUSED_ADAM, 'wasm') !== undefined) return fusedAdamOn('wasm')
   let module: object
   try {
     module = new webAssembly.Module(Buffer.from(wasmAdamBinary, 'base64'))
   } catch {
-    return
+    return undefined
   }
   const instances = new WeakMap<Memory, AdamExport>()
   const adamIn = (memory: Memory): AdamExport => {
@@ -45,7 +46,7 @@ export const registerWasmAdam = (): void => {
     const memory = (backend as Partial<WasmBackendInternals>).wasm?.asm?.memory
     return memory === undefined || memory.buffer instanceof SharedArrayBuffer ? undefined : memory
   }
-  registerFusedAdam(
+  return registerFusedAdam(
     'wasm',
     ({ g, mu, nu }, a, backend) => {
       const wasm = backend as WasmBackendInternals

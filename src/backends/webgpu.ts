@@ -144,7 +144,7 @@ const initialise = async (allowSoftware: boolean): Promise<E.Either<RxtrainError
     return failed(`the webgpu backend failed to initialise: ${messageOf(e)}`, "choose accelerator: 'wasm'.")
   }
   // Node has no OffscreenCanvas, through which tfjs reads WebGPU buffers synchronously.
-  return E.right(engineBackend('webgpu', choice.software ? 'cpu' : 'gpu', describeAdapter(choice), false))
+  return E.right(engineBackend('webgpu', choice.software ? 'cpu' : 'gpu', describeAdapter(choice), { hostReads: false }))
 }
 
 /**

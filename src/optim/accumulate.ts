@@ -32,12 +32,12 @@ export const accumulateGradients = <S extends StateTree>(
   const zeros = (tree: Params): Params => mapParams(tree, (t) => tf.zerosLike(t))
   return {
     init: (params) => ({ miniStep: 0, sum: zeros(params), inner: inner.init(params) }),
-    update: (updates, state, params) => {
+    update: (updates, state, params, ctx) => {
       const sum = zipParams(updates, state.sum, (g, acc) => tf.add(acc, g))
       if (state.miniStep + 1 < k) return [zeros(updates), { miniStep: state.miniStep + 1, sum, inner: state.inner }]
       const count = tf.scalar(k)
       const mean = mapParams(sum, (t) => tf.div(t, count))
-      const [out, next] = inner.update(mean, state.inner, params)
+      const [out, next] = inner.update(mean, state.inner, params, ctx)
       return [out, { miniStep: 0, sum: zeros(sum), inner: next }]
     },
     ...(observe !== undefined && {

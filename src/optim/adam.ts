@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core'
-import { type FusedAdamResult, fusedAdam } from '../backends/fusedAdam.js'
+import type { FusedAdamResult } from '../backends/fusedAdam.js'
 import { mapParams, zipParamsMany } from '../tree/tree.js'
 import type { Params } from '../tree/tree.js'
 import type { GradientTransform } from './transform.js'
@@ -23,10 +23,12 @@ export interface AdamOptions {
    */
   readonly biasCorrection?: 'float64' | 'float32'
   /**
-   * Computes each leaf's moments and update in one kernel where the backend has one (wasm, cpu),
-   * like PyTorch's `fused=True`: bitwise the same numbers as op by op, in one pass over memory
-   * instead of twelve (on wasm a 784x256 leaf takes ~0.23 ms instead of ~0.87 ms). Default true;
-   * `false` runs one tfjs op per operation, as `tf.train.adam` does.
+   * Computes each leaf's moments and update in one kernel where the run's backend offers one
+   * (its record's `kernels.adam`: wasm, cpu), like PyTorch's `fused=True`: bitwise the same
+   * numbers as op by op, in one pass over memory instead of twelve (on wasm a 784x256 leaf takes
+   * ~0.23 ms instead of ~0.87 ms). The kernel comes with the update's context (the loop passes
+   * its backend); an update called without one runs op by op. Default true; `false` runs one tfjs
+   * op per operation, as `tf.train.adam` does.
    */
   readonly fused?: boolean
 }
@@ -79,7 +81,7 @@ export const scaleByAdam = (options: AdamOptions = {}): GradientTransform<AdamSt
       mu: mapParams(params, (p) => tf.zerosLike(p)),
       nu: mapParams(params, (p) => tf.zerosLike(p)),
     }),
-    update: (updates, state) => {
+    update: (updates, state, _params, ctx) => {
       const count = state.count + 1
       const [power1, power2] = powers(count)
       const attrs = { b1, c1: 1 - b1, b2, c2: 1 - b2, k1: 1 - power1, k2: 1 - power2, eps }
@@ -94,10 +96,10 @@ export const scaleByAdam = (options: AdamOptions = {}): GradientTransform<AdamSt
         const root = tf.sqrt(epsRoot === 0 ? nuHat : tf.add(nuHat, tf.scalar(epsRoot)))
         return [mu, nu, tf.div(tf.div(mu, correction1), tf.add(root, epsScalar))]
       }
-      const fusable = fused && epsRoot === 0
+      const kernel = fused && epsRoot === 0 ? ctx?.kernels?.adam : undefined
       const [mu, nu, out] = zipParamsMany([updates, state.mu, state.nu], 3, (leaves) => {
         const [g, m, v] = leaves as [tf.Tensor, tf.Tensor, tf.Tensor]
-        return (fusable ? fusedAdam(g, m, v, attrs) : undefined) ?? opByOp(g, m, v)
+        return kernel?.(g, m, v, attrs) ?? opByOp(g, m, v)
       }) as [typeof updates, typeof updates, typeof updates]
       return [out, { count, mu, nu }]
     },

@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core'
-import { requireHostReads } from '../backends/backend.js'
-import { leafTensors, mapParams } from '../tree/tree.js'
+import { type FiniteCheck, hostFinite } from '../backends/finite.js'
+import { rxtrainError } from '../errors/rxtrainError.js'
+import { mapParams } from '../tree/tree.js'
 import type { Params, StateTree } from '../tree/tree.js'
-import type { GradientTransform } from './transform.js'
+import type { GradientTransform, UpdateContext } from './transform.js'
 import { requireConfig } from './validate.js'
 
 /** Options of `applyIfFinite`. */
@@ -27,21 +28,24 @@ export type ApplyIfFiniteState<S extends StateTree> = {
 }
 
 /**
- * Whether every element of every leaf is finite. One host read of a single boolean (this
- * synchronises with the device). Releases its intermediates itself.
+ * Whether every element of every leaf is finite: one host read of a single boolean (this
+ * synchronises with the device). `check` is the run's backend's (`backend.finite`); a backend
+ * that cannot read synchronously is a `ConfigError`. Without one, it reads synchronously from the
+ * engine's current backend. Releases its intermediates itself.
  */
-export const allFinite = (tree: Params): boolean => {
-  requireHostReads('checking that every update is finite', 'leave applyIfFinite out of the optimizer chain on this backend, or train on cpu, wasm or tensorflow.')
-  const flag = tf.tidy(() =>
-    leafTensors(tree).reduce(
-      (acc: tf.Tensor, leaf) => tf.logicalAnd(acc, tf.all(tf.isFinite(leaf))),
-      tf.scalar(true, 'bool'),
-    ),
-  )
-  const finite = flag.dataSync()[0] === 1
-  flag.dispose()
-  return finite
+export const allFinite = (tree: Params, check?: FiniteCheck, backendName = 'this backend'): boolean => {
+  if (check === undefined) return hostFinite(tree)
+  if (check.onHost === undefined)
+    throw rxtrainError(
+      'ConfigError',
+      `checking that every update is finite needs a synchronous read, which ${backendName} in Node does not have`,
+      'leave applyIfFinite out of the optimizer chain on this backend, or train on cpu, wasm or tensorflow.',
+      { backend: backendName },
+    )
+  return check.onHost(tree)
 }
+
+const finiteIn = (tree: Params, ctx: UpdateContext | undefined): boolean => allFinite(tree, ctx?.finite, ctx?.name)
 
 /**
  * Guards `inner` against non-finite updates (Optax `apply_if_finite`): when every incoming
@@ -71,13 +75,13 @@ export const applyIfFinite = <S extends StateTree>(
   const { observe, hyperparams } = inner
   return {
     init: (params) => ({ notFiniteCount: 0, lastFinite: true, totalNotFinite: 0, inner: inner.init(params) }),
-    update: (updates, state, params) => {
-      const finite = allFinite(updates)
+    update: (updates, state, params, ctx) => {
+      const finite = finiteIn(updates, ctx)
       const notFiniteCount = finite ? 0 : state.notFiniteCount + 1
       const totalNotFinite = finite ? state.totalNotFinite : state.totalNotFinite + 1
       const counters = { notFiniteCount, lastFinite: finite, totalNotFinite }
       if (finite || notFiniteCount > maxConsecutiveErrors) {
-        const [out, next] = inner.update(updates, state.inner, params)
+        const [out, next] = inner.update(updates, state.inner, params, ctx)
         return [out, { ...counters, inner: next }]
       }
       return [mapParams(updates, (t) => tf.zerosLike(t)), { ...counters, inner: state.inner }]

@@ -40,12 +40,12 @@ export const chain = <T extends readonly GradientTransform[]>(...transforms: T):
   const reporters = members.some((m) => m.hyperparams !== undefined)
   const composed: GradientTransform<readonly StateTree[]> = {
     init: (params) => members.map((m) => m.init(params)),
-    update: (updates, state, params) => {
+    update: (updates, state, params, ctx) => {
       const states = statesOf(state)
       let current: Params = updates
       const next: StateTree[] = []
       members.forEach((m, i) => {
-        const [u, s] = m.update(current, states[i], params)
+        const [u, s] = m.update(current, states[i], params, ctx)
         current = u
         next.push(s)
       })

@@ -1,4 +1,18 @@
+import type { OptimizerKernels } from '../backends/backend.js'
+import type { FiniteCheck } from '../backends/finite.js'
 import type { Params, StateTree } from '../tree/tree.js'
+
+/**
+ * What the run's backend offers an update: its fused kernels (Adam's) and its finiteness check
+ * (`applyIfFinite`). A `Backend` record is one, so the loop passes its backend. Without one (a
+ * test calling `update` itself), every transform computes op by op, with the same numbers, and
+ * checks finiteness with a synchronous read.
+ */
+export interface UpdateContext {
+  readonly name?: string
+  readonly kernels?: OptimizerKernels
+  readonly finite?: FiniteCheck
+}
 
 /**
  * A gradient transformation (the Optax design): a pair of pure functions. `init` builds the
@@ -16,7 +30,8 @@ import type { Params, StateTree } from '../tree/tree.js'
  */
 export interface GradientTransform<S extends StateTree = StateTree> {
   init(params: Params): S
-  update(updates: Params, state: S, params: Params): readonly [Params, S]
+  /** `ctx`: the run's backend (see `UpdateContext`); a transform that wraps others hands it on. */
+  update(updates: Params, state: S, params: Params, ctx?: UpdateContext): readonly [Params, S]
   /**
    * Reacts to epoch-level metrics (e.g. `val/loss`), for transforms driven by a monitored value
    * such as `reduceOnPlateau`. The loop calls it once per epoch, at the epoch's end, with the
@@ -47,3 +62,15 @@ export type ScalarOrSchedule = number | Schedule
  * Builders that accept either (`scaleByLearningRate`, `sgd`, `adam`, ...) call this once.
  */
 export const asSchedule = (v: ScalarOrSchedule): Schedule => (typeof v === 'number' ? () => v : v)
+
+/**
+ * `transform` with `ctx` handed to every `update` that is not given one: how a loop gives an
+ * optimizer its backend once, e.g. `withUpdateContext(module.optimizer, backend)`.
+ *
+ * @example
+ * const optimizer = withUpdateContext(adam({ lr: 1e-3 }), backend)   // Adam runs backend.kernels.adam
+ */
+export const withUpdateContext = <S extends StateTree>(transform: GradientTransform<S>, ctx: UpdateContext): GradientTransform<S> => ({
+  ...transform,
+  update: (updates, state, params, given) => transform.update(updates, state, params, given ?? ctx),
+})

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core'
 import * as E from 'fp-ts/lib/Either.js'
-import { defer, type Observable, switchMap, throwError } from 'rxjs'
+import { defer, map, type Observable, switchMap, throwError } from 'rxjs'
 import { resolvePrecision } from '../backends/precision.js'
 import type { BatchSource } from '../data/source.js'
 import type { DataModule } from '../data/dataModule.js'
@@ -20,6 +20,7 @@ import { type RunEnv, runBackend } from './fit.js'
 import type { Module } from './module.js'
 import { parseTrainerOptions, type ResolvedOptions, type TrainerOptions } from './options.js'
 import { debugOverrides, limitBatches } from './plan.js'
+import { evaluatedModel } from './evaluatedModel.js'
 
 type Prepared<B> = { readonly options: ResolvedOptions; readonly source: BatchSource<B>; readonly numBatches: number }
 
@@ -60,7 +61,7 @@ const announcer =
 const evaluate = <P extends Params, S extends Params, B>(
   stage: 'val' | 'test',
   module: Module<P, S, B, unknown>,
-  model: Model<P, S>,
+  given: Model<P, S> | undefined,
   data: DataModule<B, unknown>,
   options: TrainerOptions,
   env: Partial<RunEnv>,
@@ -73,25 +74,31 @@ const evaluate = <P extends Params, S extends Params, B>(
     if (E.isLeft(prepared)) return throwError(() => prepared.left)
     const { options: o, source, numBatches } = prepared.right
     return runBackend(o, env).pipe(
-      switchMap((backend) =>
+      switchMap((backend) => evaluatedModel(o, given, runEnv.fs, backend).pipe(map((evaluated) => ({ backend, evaluated })))),
+      switchMap(({ backend, evaluated: { model, owned } }) =>
         drive<EvalEvent>(function* (emit): Program {
           backend.activate()
-          const say = announcer(flow, emit, runEnv.clock)
-          yield* say((time) => ({ type: 'evalStart' as const, time, stage, numBatches }))
-          const result = yield* evaluationPass({
-            stage,
-            source,
-            numBatches,
-            step: (m, batch, ctx) => (step as NonNullable<typeof step>).call(module, m, batch, ctx),
-            model,
-            backend,
-            key: key(o.seed),
-            epoch: 0,
-            globalStep: 0,
-            ...computeCastOf(o),
-            afterBatch: (batchIdx) => say((time) => ({ type: 'evalStep' as const, time, stage, batchIdx, numBatches })),
-          })
-          yield* say((time) => ({ type: 'evalEnd' as const, time, stage, metrics: result.metrics }))
+          try {
+            const say = announcer(flow, emit, runEnv.clock)
+            yield* say((time) => ({ type: 'evalStart' as const, time, stage, numBatches }))
+            const result = yield* evaluationPass({
+              stage,
+              source,
+              numBatches,
+              step: (m, batch, ctx) => (step as NonNullable<typeof step>).call(module, m, batch, ctx),
+              model,
+              backend,
+              key: key(o.seed),
+              epoch: 0,
+              globalStep: 0,
+              ...computeCastOf(o),
+              afterBatch: (batchIdx) => say((time) => ({ type: 'evalStep' as const, time, stage, batchIdx, numBatches })),
+            })
+            yield* say((time) => ({ type: 'evalEnd' as const, time, stage, metrics: result.metrics }))
+          } finally {
+            yield* wait(settleFlow(flow))
+            if (owned) backend.dispose(model)
+          }
         }),
       ),
     )
@@ -99,23 +106,32 @@ const evaluate = <P extends Params, S extends Params, B>(
 
 /**
  * Runs the module's `validationStep` over `data.val` with the given variables (Lightning's
- * `trainer.validate`). The last event, `evalEnd`, carries the epoch-level metrics.
+ * `trainer.validate`). The last event, `evalEnd`, carries the epoch-level metrics. With
+ * `options.ckptPath` (`'best'`, `'last'` or a checkpoint path) it evaluates that checkpoint's
+ * variables instead, read through the run's file system (`model` may then be undefined; given, it
+ * is the structure the checkpoint must have).
  *
  * @example
  * const { metrics } = await lastValueFrom(validate(module, model, data).pipe(filter((e) => e.type === 'evalEnd')))
  */
 export const validate = <P extends Params, S extends Params, B>(
   module: Module<P, S, B, unknown>,
-  model: Model<P, S>,
+  model: Model<P, S> | undefined,
   data: DataModule<B, unknown>,
   options: TrainerOptions = {},
   env: Partial<RunEnv> = {},
 ): Observable<EvalEvent> => evaluate('val', module, model, data, options, env)
 
-/** Runs the module's `testStep` over `data.test` (Lightning's `trainer.test`). */
+/**
+ * Runs the module's `testStep` over `data.test` (Lightning's `trainer.test`), with the given
+ * variables or, with `options.ckptPath`, a checkpoint's (see `validate`).
+ *
+ * @example
+ * const metrics = await lastValueFrom(test(module, undefined, data, { defaultRootDir: 'runs/x', ckptPath: 'best' }).pipe(evalMetrics()))
+ */
 export const test = <P extends Params, S extends Params, B>(
   module: Module<P, S, B, unknown>,
-  model: Model<P, S>,
+  model: Model<P, S> | undefined,
   data: DataModule<B, unknown>,
   options: TrainerOptions = {},
   env: Partial<RunEnv> = {},
@@ -127,7 +143,7 @@ export const test = <P extends Params, S extends Params, B>(
  */
 export const predict = <P extends Params, S extends Params, B, PB>(
   module: Module<P, S, B, PB>,
-  model: Model<P, S>,
+  given: Model<P, S> | undefined,
   data: DataModule<B, PB>,
   options: TrainerOptions = {},
   env: Partial<RunEnv> = {},
@@ -140,29 +156,31 @@ export const predict = <P extends Params, S extends Params, B, PB>(
     const { options: o, source, numBatches } = prepared.right
     const predictStep = module.predictStep as NonNullable<typeof module.predictStep>
     return runBackend(o, env).pipe(
-      switchMap((backend) =>
+      switchMap((backend) => evaluatedModel(o, given, runEnv.fs, backend).pipe(map((evaluated) => ({ backend, evaluated })))),
+      switchMap(({ backend, evaluated: { model, owned } }) =>
         drive<PredictEvent>(function* (emit): Program {
           backend.activate()
-          const say = announcer(flow, emit, runEnv.clock)
-          const root = key(o.seed)
-          const iterator = source.open({ key: root, noShuffle: true })
           try {
-            for (let batchIdx = 0; batchIdx < numBatches; batchIdx++) {
-              const pulled = yield* pullBatch(iterator, 'predict')
-              if (pulled.done === true) break
-              const batch = pulled.value
-              let output: tf.Tensor
-              try {
-                const ctx = { stage: 'predict' as const, training: false, key: foldIn(root, batchIdx), epoch: 0, batchIdx, globalStep: 0, ...computeCastOf(o) }
-                output = backend.scoped(() => predictStep.call(module, model, batch, ctx))
-              } catch (e) {
-                backend.dispose(batch)
-                throw stepError('predict', 0, batchIdx, batch, e)
-              }
-              // The output may be the batch itself, or a parameter: release by identity.
-              backend.release(batch, output)
-              try {
-                yield* say((time) => ({ type: 'predictStep' as const, time, batchIdx, numBatches, output }))
+            const say = announcer(flow, emit, runEnv.clock)
+            const root = key(o.seed)
+            const iterator = source.open({ key: root, noShuffle: true })
+            try {
+              for (let batchIdx = 0; batchIdx < numBatches; batchIdx++) {
+                const pulled = yield* pullBatch(iterator, 'predict')
+                if (pulled.done === true) break
+                const batch = pulled.value
+                let output: tf.Tensor
+                try {
+                  const ctx = { stage: 'predict' as const, training: false, key: foldIn(root, batchIdx), epoch: 0, batchIdx, globalStep: 0, ...computeCastOf(o) }
+                  output = backend.scoped(() => predictStep.call(module, model, batch, ctx))
+                } catch (e) {
+                  backend.dispose(batch)
+                  throw stepError('predict', 0, batchIdx, batch, e)
+                }
+                // The output may be the batch itself, or a parameter: release by identity.
+                backend.release(batch, output)
+                try {
+                  yield* say((time) => ({ type: 'predictStep' as const, time, batchIdx, numBatches, output }))
               } finally {
                 // A hook's work may still be reading the output (the run was cancelled meanwhile).
                 yield* wait(settleFlow(flow))
@@ -173,6 +191,10 @@ export const predict = <P extends Params, S extends Params, B, PB>(
             iterator.close()
           }
           yield* say((time) => ({ type: 'predictEnd' as const, time, numBatches }))
+          } finally {
+            yield* wait(settleFlow(flow))
+            if (owned) backend.dispose(model)
+          }
         }),
       ),
     )

@@ -9,7 +9,7 @@ import { restoreStates, settleFlow } from '../flow/flow.js'
 import { type Program, wait } from '../flow/drive.js'
 import { evaluationPass } from './evaluation.js'
 import type { FitEndReason, FitEvent, Metrics, TrainState } from './events.js'
-import { addToEpoch, type EpochLogs, epochValues, progressBarNames, stepValues } from './logs.js'
+import { addToEpoch, type EpochLogs, epochLogStep, epochValues, plainEpochNames, progressBarNames, stepValues } from './logs.js'
 import { initialLoopState, type LoopState } from './loopState.js'
 import { lookahead, overlapped } from './lookahead.js'
 import { canStopEarly, isOptimizerStepBatch, isValidationEpoch, isValidationPoint } from './plan.js'
@@ -246,7 +246,7 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
       }
       epochsFinished++
       const metrics = epochValues(epochLogs)
-      const callbackMetrics = { ...lastStepMetrics, ...metrics, ...lastValidation }
+      const callbackMetrics = { ...lastStepMetrics, ...metrics, ...plainEpochNames(metrics, lastStepMetrics), ...lastValidation }
       // Monitored transforms (reduceOnPlateau) step once per epoch on the epoch's metrics, as
       // Lightning steps plateau schedulers; before the event, so a checkpoint there includes it.
       const observe = optimizer.observe
@@ -257,7 +257,7 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
         state = observed
       }
       const loop = snapshot('epochEnd', epoch, lastBatch)
-      yield* say((time) => ({ type: 'epochEnd' as const, time, epoch, globalStep, logStep: globalStep, metrics, callbackMetrics, progBar: [...epochBar], state: current(), loop }))
+      yield* say((time) => ({ type: 'epochEnd' as const, time, epoch, globalStep, logStep: epochLogStep(globalStep), metrics, callbackMetrics, progBar: [...epochBar], state: current(), loop }))
       return interrupted !== undefined ? 'interrupted' : 'done'
     }
 

@@ -149,3 +149,25 @@ export const epochValues = (epoch: EpochLogs): Record<string, number> => {
   for (const [name, acc] of epoch) out[name] = resultOf(acc)
   return out
 }
+
+/**
+ * Lightning's `callback_metrics` show a value logged both per step and per epoch under its plain
+ * name too, with its epoch value: `train/loss_epoch` (with a `train/loss_step`) is also
+ * `train/loss`, so monitors can name it plainly.
+ */
+export const plainEpochNames = (epochMetrics: Readonly<Record<string, number>>, stepMetrics: Readonly<Record<string, number>>): Record<string, number> => {
+  const out: Record<string, number> = {}
+  for (const [name, value] of Object.entries(epochMetrics)) {
+    if (!name.endsWith('_epoch')) continue
+    const plain = name.slice(0, -'_epoch'.length)
+    if (`${plain}_step` in stepMetrics) out[plain] = value
+  }
+  return out
+}
+
+/**
+ * The step an epoch's training values are logged under: the step of the epoch's last training
+ * row (optimizer steps so far, less one), so they never share a step with the next epoch's first
+ * row. Five batches an epoch: steps 4, 9, 14 ...
+ */
+export const epochLogStep = (globalStep: number): number => Math.max(0, globalStep - 1)

@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { type Accelerator, accelerators } from '../backends/accelerator.js'
-import { canonicalPrecision, defaultLossScaler, type LossScalerOptions, type PrecisionInput, type PrecisionName, precisionAliases, precisionNames } from '../backends/precision.js'
+import { canonicalPrecision, defaultLossScaler, type LossScalerOptions, type PrecisionInput, type PrecisionName, precisionNames } from '../backends/precision.js'
 import { type RxtrainError, rxtrainError } from '../errors/rxtrainError.js'
 import { nearestName } from './nearestName.js'
 
@@ -12,102 +12,211 @@ import { nearestName } from './nearestName.js'
  */
 export type BatchLimit = number | { readonly fraction: number }
 
-/**
- * The trainer's options, with PyTorch Lightning's names and meanings (see LIGHTNING-SEMANTICS.md).
- * Every option is optional; `parseTrainerOptions` rejects unknown names and out-of-range values.
- */
-export interface TrainerOptions {
-  /** Stop after this many epochs (-1: no limit). Default 1000 unless `maxSteps` is set. */
-  readonly maxEpochs?: number
-  /** Do not honour stop requests before this many epochs. */
-  readonly minEpochs?: number
-  /** Stop after this many optimizer steps (-1: no limit). */
-  readonly maxSteps?: number
-  /** Do not honour stop requests before this many optimizer steps. */
-  readonly minSteps?: number
-  readonly limitTrainBatches?: BatchLimit
-  readonly limitValBatches?: BatchLimit
-  readonly limitTestBatches?: BatchLimit
-  readonly limitPredictBatches?: BatchLimit
-  /** Validate every n training batches, or after this fraction of an epoch. Default `{ fraction: 1 }`. */
-  readonly valCheckInterval?: BatchLimit
-  /** Validate in every n-th epoch; `null` counts `valCheckInterval` batches across epochs. Default 1. */
-  readonly checkValEveryNEpoch?: number | null
-  /** Validation batches run before training to catch bugs early (-1: all). Default 2. */
-  readonly numSanityValSteps?: number
-  /** Sum gradients over k batches per optimizer step. Default 1. */
-  readonly accumulateGradBatches?: number
-  /** Clip gradients before each optimizer step (by global norm or by value). */
-  readonly gradientClipVal?: number
-  readonly gradientClipAlgorithm?: 'norm' | 'value'
-  /** `true`: one batch of each stage, one epoch, no sanity check, no loggers; n: n batches. */
-  readonly fastDevRun?: boolean | number
-  /** Train (unshuffled) and validate on the first n batches (or a fraction) every epoch. */
-  readonly overfitBatches?: BatchLimit
-  /** The run's seed: initialisation, shuffling and dropout are functions of it. Default 0. */
-  readonly seed?: number
-  /** Write training log rows every n optimizer steps. Default 50. */
-  readonly logEveryNSteps?: number
-  readonly accelerator?: Accelerator
-  /**
-   * Lightning's precision names: `'32-true'` (default), `'16-mixed'`, `'bf16-mixed'`, `'16-true'`,
-   * `'bf16-true'`, or the aliases `16`, `'16'`, `'bf16'`, `32`. Half precision is emulated (see
-   * `PrecisionName`).
-   */
-  readonly precision?: PrecisionInput
-  /**
-   * The dynamic loss scaler of `'16-mixed'` (PyTorch `GradScaler`'s settings): `initScale`
-   * (default 2^16), `growthFactor` (2), `backoffFactor` (0.5), `growthInterval` (2000 steps).
-   */
-  readonly lossScaler?: Partial<LossScalerOptions>
-  /**
-   * `'ddp'`: data-parallel training on `devices` ranks (this thread and worker threads), each with
-   * its own tfjs engine; the module must say where workers import it from (`source`). Default
-   * `'auto'` (one device).
-   */
-  readonly strategy?: 'auto' | 'single' | 'ddp'
-  /** Ranks for `strategy: 'ddp'`. Default 1. */
-  readonly devices?: number
-  /**
-   * The run's directory: hooks write under it unless given their own (checkpoints in
-   * `<dir>/checkpoints`, logs in `<dir>`). Default `'.'`.
-   */
-  readonly defaultRootDir?: string
-  /**
-   * Resume from a checkpoint: a checkpoint directory, a pointer such as
-   * `runs/x/checkpoints/last`, or `'last'` / `'best'` in `<defaultRootDir>/checkpoints`.
-   */
-  readonly ckptPath?: string
+const describe = (v: unknown): string => {
+  if (typeof v === 'string') return `'${v}'`
+  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'symbol' || typeof v === 'function') return String(v)
+  try {
+    return JSON.stringify(v) ?? String(v)
+  } catch {
+    return String(v)
+  }
 }
 
-/** Options after defaults: what the loop reads. */
-export interface ResolvedOptions {
-  readonly maxEpochs: number | undefined
-  readonly minEpochs: number
-  readonly maxSteps: number
-  readonly minSteps: number
-  readonly limitTrainBatches: BatchLimit
-  readonly limitValBatches: BatchLimit
-  readonly limitTestBatches: BatchLimit
-  readonly limitPredictBatches: BatchLimit
-  readonly valCheckInterval: BatchLimit
-  readonly checkValEveryNEpoch: number | null
-  readonly numSanityValSteps: number
-  readonly accumulateGradBatches: number
-  readonly gradientClipVal: number | undefined
-  readonly gradientClipAlgorithm: 'norm' | 'value'
-  readonly fastDevRun: number
-  readonly overfitBatches: BatchLimit
-  readonly seed: number
-  readonly logEveryNSteps: number
-  readonly accelerator: Accelerator
-  readonly precision: PrecisionName
-  readonly lossScaler: LossScalerOptions
-  readonly strategy: 'auto' | 'single' | 'ddp'
-  readonly devices: number
-  readonly defaultRootDir: string
-  readonly ckptPath: string | undefined
+/** What an option's value is: its normal form, or the rule it breaks (`wrongType`: not even the right kind of value). */
+type Verdict<A> = { readonly ok: A } | { readonly broken: string; readonly wrongType?: true }
+const ok = <A>(a: A): Verdict<A> => ({ ok: a })
+const breaks = (rule: string): Verdict<never> => ({ broken: rule })
+const wrongType = (rule: string): Verdict<never> => ({ broken: rule, wrongType: true })
+
+const sameValue = (a: unknown, b: unknown): boolean => a === b || (typeof a === 'object' && typeof b === 'object' && describe(a) === describe(b))
+
+/**
+ * One option's codec. Decoding gives the value's normal form (`A`, what the loop reads) from what a
+ * user writes (`O`), or fails with the rule broken; `rule` and `remedy` word the ConfigError.
+ */
+export class OptionType<A extends O, O> extends t.Type<A, O, unknown> {
+  constructor(
+    readonly rule: string,
+    verdict: (u: unknown) => Verdict<A>,
+    readonly remedy?: string,
+  ) {
+    super(
+      rule,
+      (u): u is A => {
+        const v = verdict(u)
+        return 'ok' in v && sameValue(v.ok, u)
+      },
+      (u, c) => {
+        const v = verdict(u)
+        if ('ok' in v) return t.success(v.ok)
+        return t.failure(u, c, v.wrongType === true ? `has the wrong type: ${describe(u)}; it must be ${v.broken}` : `must be ${v.broken}, got ${describe(u)}`)
+      },
+      (a) => a,
+    )
+  }
 }
+
+const isInteger = (u: unknown): u is number => typeof u === 'number' && Number.isInteger(u)
+
+const integer = (min: number, rule = `an integer >= ${min}`) =>
+  new OptionType<number, number>(rule, (u) => (typeof u !== 'number' ? wrongType(rule) : Number.isInteger(u) && u >= min ? ok(u) : breaks(rule)))
+
+const oneOf = <const K extends string>(values: readonly K[]) => {
+  const rule = `one of ${values.map((v) => `'${v}'`).join(', ')}`
+  return new OptionType<K, K>(rule, (u) => ((values as readonly unknown[]).includes(u) ? ok(u as K) : wrongType(rule)))
+}
+
+const nonEmptyString = (rule: string) => new OptionType<string, string>(rule, (u) => (typeof u !== 'string' ? wrongType(rule) : u !== '' ? ok(u) : breaks(rule)))
+
+const isBatchLimit = (u: unknown): u is BatchLimit =>
+  typeof u === 'number' || (typeof u === 'object' && u !== null && !Array.isArray(u) && typeof (u as { fraction?: unknown }).fraction === 'number')
+
+/** A count >= `minCount`, a non-integer number in (0, 1), or `{ fraction }` in [0, 1]. */
+const batchLimit = (minCount = 0, zero?: string) => {
+  const rule = `a batch count >= ${minCount} or a fraction in [0, 1] (a number below 1, or { fraction })`
+  return new OptionType<BatchLimit, BatchLimit>(rule, (u) => {
+    if (!isBatchLimit(u)) return wrongType(rule)
+    const f = typeof u === 'number' ? u : u.fraction
+    if (isInteger(u)) return u >= minCount ? ok(u) : breaks(u === 0 && zero !== undefined ? zero : rule)
+    return f >= 0 && f <= 1 && (typeof u !== 'number' || f > 0) ? ok(u) : breaks(rule)
+  })
+}
+
+const positiveOr = (x: number | undefined, ok: (x: number) => boolean) => x === undefined || (Number.isFinite(x) && ok(x))
+const scalerKeys: readonly string[] = ['initScale', 'growthFactor', 'backoffFactor', 'growthInterval']
+const scalerRule = 'an object with initScale > 0, growthFactor >= 1, backoffFactor in (0, 1) and an integer growthInterval >= 1 (each optional)'
+const lossScaler = new OptionType<LossScalerOptions, Partial<LossScalerOptions>>(scalerRule, (u) => {
+  if (typeof u !== 'object' || u === null || Array.isArray(u)) return wrongType(scalerRule)
+  const s = u as Record<string, unknown>
+  const unknown = Object.keys(s).find((k) => !scalerKeys.includes(k))
+  if (unknown !== undefined) return breaks(`an object of ${scalerKeys.join(', ')} (not '${unknown}')`)
+  if (scalerKeys.some((k) => s[k] !== undefined && typeof s[k] !== 'number')) return wrongType(scalerRule)
+  const p = u as Partial<LossScalerOptions>
+  if (!positiveOr(p.initScale, (x) => x > 0)) return breaks('an object whose initScale is a finite number > 0')
+  if (!positiveOr(p.growthFactor, (x) => x >= 1)) return breaks('an object whose growthFactor is >= 1')
+  if (!positiveOr(p.backoffFactor, (x) => x > 0 && x < 1)) return breaks('an object whose backoffFactor is in (0, 1)')
+  if (!(p.growthInterval === undefined || (isInteger(p.growthInterval) && p.growthInterval >= 1))) return breaks('an object whose growthInterval is an integer >= 1')
+  return ok({ ...defaultLossScaler, ...Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined)) })
+})
+
+const precisionRule = `one of ${precisionNames.map((n) => `'${n}'`).join(', ')} or an alias (16, '16', 'bf16', 32, '32')`
+const precision = new OptionType<PrecisionName, PrecisionInput>(
+  precisionRule,
+  (u) => {
+    if (u === '64-true' || u === '64' || u === 64)
+      return breaks('a precision TensorFlow.js can compute in: it has no float64 dtype, so no backend can compute in double precision')
+    const name = canonicalPrecision(u)
+    return name === undefined ? wrongType(precisionRule) : ok(name)
+  },
+  `use one of ${precisionNames.map((n) => `'${n}'`).join(', ')} (or 16, 'bf16', 32); '32-true' is the default.`,
+)
+
+const fastDevRunRule = 'true, false or an integer >= 0'
+
+/**
+ * The trainer's options: each one's type, range and meaning, with PyTorch Lightning's names (see
+ * LIGHTNING-SEMANTICS.md). The single source of `TrainerOptions`, `ResolvedOptions` and their
+ * checks; `parseTrainerOptions` decodes with it and fills in `defaultOptions`.
+ */
+export const TrainerOptionsCodec = t.partial(
+  {
+    /** Stop after this many epochs (-1: no limit). Default 1000 unless `maxSteps` is set. */
+    maxEpochs: integer(-1),
+    /** Do not honour stop requests before this many epochs. Default 0, or 1 when `minSteps` is given. */
+    minEpochs: integer(0),
+    /** Stop after this many optimizer steps (-1: no limit). */
+    maxSteps: integer(-1),
+    /** Do not honour stop requests before this many optimizer steps. */
+    minSteps: integer(0),
+    /** Training batches per epoch: a count, or a fraction of the source (0: no training). Default all. */
+    limitTrainBatches: batchLimit(),
+    /** Batches per validation run (0: no validation and no sanity check). Default all. */
+    limitValBatches: batchLimit(),
+    /** Batches of a test run. Default all. */
+    limitTestBatches: batchLimit(),
+    /** Batches of a predict run. Default all. */
+    limitPredictBatches: batchLimit(),
+    /**
+     * Validate every n training batches, or after this fraction of an epoch (`{ fraction: 0 }`:
+     * after every batch). Default `{ fraction: 1 }`. With `checkValEveryNEpoch: null` it must be
+     * a count.
+     */
+    valCheckInterval: batchLimit(1, 'a batch count >= 1 or a fraction (0 batches would never validate; to turn validation off, set limitValBatches: 0)'),
+    /** Validate in every n-th epoch; `null` counts `valCheckInterval` batches across epochs. Default 1. */
+    checkValEveryNEpoch: new OptionType<number | null, number | null>('null or an integer >= 1', (u) =>
+      u === null ? ok(null) : typeof u !== 'number' ? wrongType('null or an integer >= 1') : isInteger(u) && u >= 1 ? ok(u) : breaks('null or an integer >= 1'),
+    ),
+    /** Validation batches run before training to catch bugs early (-1: all). Default 2. */
+    numSanityValSteps: integer(-1),
+    /** Sum gradients over k batches per optimizer step. Default 1. */
+    accumulateGradBatches: integer(1),
+    /** Clip gradients before each optimizer step (by global norm or by value). Default: no clipping. */
+    gradientClipVal: new OptionType<number, number>('a finite number >= 0', (u) =>
+      typeof u !== 'number' ? wrongType('a finite number >= 0') : Number.isFinite(u) && u >= 0 ? ok(u) : breaks('a finite number >= 0'),
+    ),
+    /** How `gradientClipVal` clips: by the global norm (default) or each value. */
+    gradientClipAlgorithm: oneOf(['norm', 'value']),
+    /** `true`: one batch of each stage, one epoch, no sanity check, no loggers; n: n batches. */
+    fastDevRun: new OptionType<number, boolean | number>(fastDevRunRule, (u) =>
+      typeof u === 'boolean' ? ok(u ? 1 : 0) : typeof u !== 'number' ? wrongType(fastDevRunRule) : isInteger(u) && u >= 0 ? ok(u) : breaks(fastDevRunRule),
+    ),
+    /** Train (unshuffled) and validate on the first n batches (or a fraction) every epoch. Default 0 (off). */
+    overfitBatches: batchLimit(),
+    /** The run's seed: initialisation, shuffling and dropout are functions of it. Default 0. */
+    seed: new OptionType<number, number>('a safe integer', (u) => (typeof u !== 'number' ? wrongType('a safe integer') : Number.isSafeInteger(u) ? ok(u) : breaks('a safe integer'))),
+    /** Write training log rows every n optimizer steps. Default 50. */
+    logEveryNSteps: integer(1),
+    /** The tfjs backend: `'auto'` (default) picks the fastest available one. */
+    accelerator: oneOf<Accelerator>(accelerators),
+    /**
+     * Lightning's precision names: `'32-true'` (default), `'16-mixed'`, `'bf16-mixed'`, `'16-true'`,
+     * `'bf16-true'`, or the aliases `16`, `'16'`, `'bf16'`, `32`. Half precision is emulated (see
+     * `PrecisionName`).
+     */
+    precision,
+    /**
+     * The dynamic loss scaler of `'16-mixed'` (PyTorch `GradScaler`'s settings): `initScale`
+     * (default 2^16), `growthFactor` (2), `backoffFactor` (0.5), `growthInterval` (2000 steps).
+     */
+    lossScaler,
+    /**
+     * `'ddp'`: data-parallel training on `devices` ranks (this thread and worker threads), each with
+     * its own tfjs engine; the module must say where workers import it from (`source`). Default
+     * `'auto'` (one device).
+     */
+    strategy: oneOf(['auto', 'single', 'ddp']),
+    /** Ranks for `strategy: 'ddp'`. Default 1. */
+    devices: integer(1),
+    /**
+     * The run's directory: hooks write under it unless given their own (checkpoints in
+     * `<dir>/checkpoints`, logs in `<dir>`). Default `'.'`.
+     */
+    defaultRootDir: nonEmptyString('a non-empty path'),
+    /**
+     * Resume from a checkpoint: a checkpoint directory, a pointer such as
+     * `runs/x/checkpoints/last`, or `'last'` / `'best'` in `<defaultRootDir>/checkpoints`.
+     */
+    ckptPath: nonEmptyString("a checkpoint path, 'last' or 'best'"),
+  },
+  'TrainerOptions',
+)
+
+type Decoded = t.TypeOf<typeof TrainerOptionsCodec>
+
+/**
+ * The trainer's options as a user writes them: every one optional, documented on
+ * `TrainerOptionsCodec`. `parseTrainerOptions` rejects unknown names and out-of-range values.
+ */
+export type TrainerOptions = Readonly<t.OutputOf<typeof TrainerOptionsCodec>>
+
+/** The options that have no default value (absent means "off" or "decided later"). */
+type WithoutDefault = 'maxEpochs' | 'gradientClipVal' | 'ckptPath'
+
+/** Every option present, its type boxed so that `-?` keeps `undefined` where there is no default. */
+type Present = { [K in keyof Decoded]-?: [Decoded[K]] }
+
+/** Options after defaults, aliases resolved: what the loop reads. */
+export type ResolvedOptions = { readonly [K in keyof Present]: K extends WithoutDefault ? Present[K][0] : Exclude<Present[K][0], undefined> }
 
 const all: BatchLimit = { fraction: 1 }
 
@@ -139,102 +248,55 @@ export const defaultOptions: ResolvedOptions = {
   ckptPath: undefined,
 }
 
-const batchLimit = t.union([t.number, t.type({ fraction: t.number })])
-const keyOf = <const K extends string>(keys: readonly K[]) =>
-  t.keyof(Object.fromEntries(keys.map((k) => [k, null])) as Record<K, null>)
+const optionNames = Object.keys(TrainerOptionsCodec.props) as (keyof ResolvedOptions)[]
 
-/** The io-ts codec of `TrainerOptions` (types only; ranges are checked by `parseTrainerOptions`). */
-export const TrainerOptionsCodec = t.partial({
-  maxEpochs: t.number,
-  minEpochs: t.number,
-  maxSteps: t.number,
-  minSteps: t.number,
-  limitTrainBatches: batchLimit,
-  limitValBatches: batchLimit,
-  limitTestBatches: batchLimit,
-  limitPredictBatches: batchLimit,
-  valCheckInterval: batchLimit,
-  checkValEveryNEpoch: t.union([t.number, t.null]),
-  numSanityValSteps: t.number,
-  accumulateGradBatches: t.number,
-  gradientClipVal: t.number,
-  gradientClipAlgorithm: keyOf(['norm', 'value']),
-  fastDevRun: t.union([t.boolean, t.number]),
-  overfitBatches: batchLimit,
-  seed: t.number,
-  logEveryNSteps: t.number,
-  accelerator: keyOf(accelerators),
-  precision: t.union([keyOf([...precisionNames, ...(Object.keys(precisionAliases) as (keyof typeof precisionAliases)[])]), t.literal(16), t.literal(32)]),
-  lossScaler: t.partial({ initScale: t.number, growthFactor: t.number, backoffFactor: t.number, growthInterval: t.number }),
-  strategy: keyOf(['auto', 'single', 'ddp']),
-  devices: t.number,
-  defaultRootDir: t.string,
-  ckptPath: t.string,
-})
-
-// The codec and the documented interface must describe the same options (checked both ways).
-const decodedIsOptions = (o: t.TypeOf<typeof TrainerOptionsCodec>): TrainerOptions => o
-const optionsAreDecodable = (o: TrainerOptions): t.TypeOf<typeof TrainerOptionsCodec> => o as { [K in keyof TrainerOptions]: TrainerOptions[K] } & t.TypeOf<typeof TrainerOptionsCodec>
-void decodedIsOptions
-void optionsAreDecodable
-
-const optionNames = Object.keys(defaultOptions) as (keyof ResolvedOptions)[]
-
-type Check = (value: unknown) => string | undefined
-
-const integerAtLeast =
-  (min: number): Check =>
-  (v) =>
-    typeof v === 'number' && Number.isInteger(v) && v >= min ? undefined : `an integer >= ${min}`
-
-const limitCheck: Check = (v) => {
-  if (typeof v === 'number')
-    return Number.isInteger(v) ? (v >= 0 ? undefined : 'a count >= 0') : v > 0 && v < 1 ? undefined : 'a fraction in [0, 1]'
-  if (typeof v === 'object' && v !== null && 'fraction' in v) {
-    const f = (v as { fraction: number }).fraction
-    return f >= 0 && f <= 1 ? undefined : 'a fraction in [0, 1]'
-  }
-  return 'a batch count or { fraction }'
+/** One thing wrong with the options. */
+interface Issue {
+  readonly field: string
+  readonly problem: string
+  readonly remedy: string
 }
 
-const rules: Partial<Record<keyof TrainerOptions, Check>> = {
-  maxEpochs: integerAtLeast(-1),
-  minEpochs: integerAtLeast(0),
-  maxSteps: integerAtLeast(-1),
-  minSteps: integerAtLeast(0),
-  limitTrainBatches: limitCheck,
-  limitValBatches: limitCheck,
-  limitTestBatches: limitCheck,
-  limitPredictBatches: limitCheck,
-  valCheckInterval: (v) => limitCheck(v) ?? (v === 0 || (typeof v === 'object' && v !== null && (v as { fraction: number }).fraction === 0) ? 'a positive interval (0 would never validate; use limitValBatches: 0 to disable validation)' : undefined),
-  checkValEveryNEpoch: (v) => (v === null ? undefined : integerAtLeast(1)(v)),
-  numSanityValSteps: integerAtLeast(-1),
-  accumulateGradBatches: integerAtLeast(1),
-  gradientClipVal: (v) => (typeof v === 'number' && v >= 0 && Number.isFinite(v) ? undefined : 'a finite number >= 0'),
-  fastDevRun: (v) => (typeof v === 'boolean' ? undefined : integerAtLeast(0)(v)),
-  overfitBatches: limitCheck,
-  seed: (v) => (typeof v === 'number' && Number.isSafeInteger(v) ? undefined : 'a safe integer'),
-  logEveryNSteps: integerAtLeast(1),
-  devices: integerAtLeast(1),
-  lossScaler: (v) => {
-    const s = v as Partial<LossScalerOptions>
-    const positive = (x: number | undefined) => x === undefined || (Number.isFinite(x) && x > 0)
-    if (!positive(s.initScale)) return 'an object whose initScale is a finite number > 0'
-    if (s.growthFactor !== undefined && !(Number.isFinite(s.growthFactor) && s.growthFactor >= 1)) return 'an object whose growthFactor is >= 1'
-    if (s.backoffFactor !== undefined && !(s.backoffFactor > 0 && s.backoffFactor < 1)) return 'an object whose backoffFactor is in (0, 1)'
-    return integerAtLeast(1)(s.growthInterval ?? 1) === undefined ? undefined : 'an object whose growthInterval is an integer >= 1'
-  },
-  defaultRootDir: (v) => (typeof v === 'string' && v !== '' ? undefined : 'a non-empty path'),
-  ckptPath: (v) => (typeof v === 'string' && v !== '' ? undefined : "a checkpoint path, 'last' or 'best'"),
+const issueOf = (e: t.ValidationError): Issue => {
+  const field = e.context.map((c) => c.key).filter((k) => k !== '').join('.') || 'options'
+  const type = e.context.at(-1)?.type
+  const rule = type instanceof OptionType ? type.rule : 'what its documentation says'
+  const remedy = type instanceof OptionType && type.remedy !== undefined ? type.remedy : `set ${field} to ${rule}.`
+  return { field, problem: `${field} ${e.message ?? `has the wrong type: ${describe(e.value)}`}`, remedy }
 }
 
-const configError = (field: string, problem: string, remedy: string): RxtrainError<'ConfigError'> =>
-  rxtrainError('ConfigError', problem, remedy, { field })
+const unknownOption = (name: string): Issue => {
+  const near = nearestName(name, optionNames)
+  return { field: name, problem: `unknown option '${name}'`, remedy: near !== undefined ? `did you mean '${near}'?` : `known options: ${optionNames.join(', ')}.` }
+}
 
-const describe = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : JSON.stringify(v) ?? String(v))
+/** Rules between options, once each option is valid on its own (Lightning's `_DataConnector.on_trainer_init`). */
+const crossIssues = (given: Decoded): Issue[] =>
+  given.checkValEveryNEpoch === null && given.valCheckInterval !== undefined && !isInteger(given.valCheckInterval)
+    ? [
+        {
+          field: 'valCheckInterval',
+          problem: `valCheckInterval must be a batch count when checkValEveryNEpoch is null (it counts batches across epochs), got ${describe(given.valCheckInterval)}`,
+          remedy: 'give valCheckInterval as an integer batch count, or set checkValEveryNEpoch to an epoch count.',
+        },
+      ]
+    : []
+
+const configError = (issues: readonly Issue[]): RxtrainError<'ConfigError'> => {
+  const [first] = issues
+  if (issues.length === 1 && first !== undefined) return rxtrainError('ConfigError', first.problem, first.remedy, { field: first.field })
+  return rxtrainError(
+    'ConfigError',
+    `${issues.length} trainer options are wrong: ${issues.map((i, n) => `(${n + 1}) ${i.problem}`).join('; ')}`,
+    issues.map((i, n) => `(${n + 1}) ${i.remedy}`).join(' '),
+    { field: first?.field, fields: issues.map((i) => i.field), issues },
+  )
+}
 
 /**
- * Validates trainer options and fills in defaults, or names the first bad option and how to fix it.
+ * Validates trainer options and fills in defaults, or reports every bad option (its name, the value
+ * given and the rule it breaks) and how to fix it. Resolves Lightning's aliases: precision's short
+ * names, `fastDevRun: true` as 1, and `minSteps` without `minEpochs` as `minEpochs: 1`.
  *
  * @example
  * parseTrainerOptions({ maxEpoch: 3 })
@@ -242,54 +304,16 @@ const describe = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : JSO
  */
 export const parseTrainerOptions = (input: unknown): E.Either<RxtrainError<'ConfigError'>, ResolvedOptions> => {
   if (typeof input !== 'object' || input === null || Array.isArray(input))
-    return E.left(configError('options', `trainer options must be an object, got ${describe(input)}`, 'pass e.g. { maxEpochs: 3 }.'))
-  for (const name of Object.keys(input)) {
-    if (!(optionNames as string[]).includes(name)) {
-      const near = nearestName(name, optionNames)
-      return E.left(
-        configError(
-          name,
-          `unknown option '${name}'`,
-          near !== undefined ? `did you mean '${near}'?` : `known options: ${optionNames.join(', ')}.`,
-        ),
-      )
-    }
-  }
-  const precision = (input as { precision?: unknown }).precision
-  if (precision === '64-true' || precision === '64' || precision === 64)
-    return E.left(
-      configError(
-        'precision',
-        `precision ${describe(precision)} is not available: TensorFlow.js has no float64 dtype, so no backend can compute in double precision`,
-        "use precision: '32-true' (the default).",
-      ),
-    )
+    return E.left(configError([{ field: 'options', problem: `trainer options must be an object, got ${describe(input)}`, remedy: 'pass e.g. { maxEpochs: 3 }.' }]))
+  const unknown = Object.keys(input)
+    .filter((name) => !(optionNames as string[]).includes(name))
+    .map(unknownOption)
   const decoded = TrainerOptionsCodec.decode(input)
-  if (E.isLeft(decoded)) {
-    const first = decoded.left[0]
-    const field = first?.context.map((c) => c.key).filter((k) => k !== '')[0] ?? 'options'
-    const remedy =
-      field === 'precision'
-        ? `use one of ${precisionNames.map((n) => `'${n}'`).join(', ')} (or 16, 'bf16', 32).`
-        : `see the TrainerOptions documentation for ${field}.`
-    return E.left(configError(field, `option ${field} has the wrong type: ${describe(first?.value)}`, remedy))
-  }
-  const options = decoded.right
-  for (const [name, check] of Object.entries(rules) as [keyof TrainerOptions, Check][]) {
-    const value = options[name]
-    if (value === undefined) continue
-    const expected = check(value)
-    if (expected !== undefined)
-      return E.left(configError(name, `option ${name} must be ${expected}, got ${describe(value)}`, `set ${name} to ${expected}.`))
-  }
-  const fastDevRun = options.fastDevRun === true ? 1 : options.fastDevRun === false || options.fastDevRun === undefined ? 0 : options.fastDevRun
-  return E.right({
-    ...defaultOptions,
-    ...(Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<ResolvedOptions>),
-    fastDevRun,
-    precision: canonicalPrecision(options.precision ?? defaultOptions.precision) ?? defaultOptions.precision,
-    lossScaler: { ...defaultLossScaler, ...options.lossScaler },
-  })
+  const issues = [...unknown, ...(E.isLeft(decoded) ? decoded.left.map(issueOf) : crossIssues(decoded.right))]
+  if (issues.length > 0 || E.isLeft(decoded)) return E.left(configError(issues))
+  const given = Object.fromEntries(Object.entries(decoded.right).filter(([, v]) => v !== undefined)) as Decoded
+  const minEpochs = given.minEpochs ?? (given.minSteps !== undefined ? 1 : defaultOptions.minEpochs)
+  return E.right({ ...defaultOptions, ...given, minEpochs } as ResolvedOptions)
 }
 
 /** The known option nearest to a misspelt one, if any is close. */
