@@ -1,6 +1,6 @@
 import * as E from 'fp-ts/lib/Either.js'
 import type * as TE from 'fp-ts/lib/TaskEither.js'
-import { type RxtrainError, rxtrainError } from '../errors/rxtrainError.js'
+import { messageOf, type RxtrainError, rxtrainError } from '../errors/rxtrainError.js'
 import type { Backend, BackendName } from './backend.js'
 import { cpuBackend } from './cpu.js'
 
@@ -33,15 +33,28 @@ export interface AcceleratorChoice {
   readonly skipped: readonly SkippedBackend[]
 }
 
-type BackendTask = TE.TaskEither<RxtrainError<'BackendError'>, Backend>
+type BackendResult = E.Either<RxtrainError<'BackendError'>, Backend>
 
-/** Each backend's initialisation, loaded only when it is tried (so a run pays for what it uses). */
-const loaders: Record<BackendName, () => Promise<BackendTask>> = {
-  cpu: async () => cpuBackend,
-  wasm: async () => (await import('./wasm.js')).wasmBackend,
-  webgpu: async () => (await import('./webgpu.js')).webgpuBackend,
-  tensorflow: async () => (await import('./tensorflow.js')).tensorflowBackend,
-  'tensorflow-gpu': async () => (await import('./tensorflow.js')).tensorflowGpuBackend,
+/**
+ * How to try one backend: initialise it (loading its package on first use) and make it current,
+ * or say why it cannot run here. `hardwareOnly` is set when `'auto'` or `'gpu'` try it (webgpu
+ * then refuses a software adapter).
+ */
+export type BackendProbe = (o: { readonly hardwareOnly: boolean }) => Promise<BackendResult>
+
+/** A probe for every backend: what `selectBackend` tries, by name, in `candidatesOf`'s order. */
+export type BackendProbes = Readonly<Record<BackendName, BackendProbe>>
+
+/** The live probes: each backend's initialisation, loaded only when it is tried (so a run pays for what it uses). */
+export const liveBackends: BackendProbes = {
+  cpu: () => cpuBackend(),
+  wasm: async () => (await import('./wasm.js')).wasmBackend(),
+  webgpu: async ({ hardwareOnly }) => {
+    const webgpu = await import('./webgpu.js')
+    return (hardwareOnly ? webgpu.webgpuHardwareBackend : webgpu.webgpuBackend)()
+  },
+  tensorflow: async () => (await import('./tensorflow.js')).tensorflowBackend(),
+  'tensorflow-gpu': async () => (await import('./tensorflow.js')).tensorflowGpuBackend(),
 }
 
 /** The order in which an accelerator tries backends. */
@@ -56,14 +69,20 @@ export const candidatesOf = (accelerator: Accelerator): readonly BackendName[] =
   }
 }
 
-/** `auto` and `gpu` take webgpu only on a hardware adapter (llvmpipe is slower than wasm). */
-const loaderFor = (accelerator: Accelerator, name: BackendName): (() => Promise<BackendTask>) =>
-  name === 'webgpu' && accelerator !== 'webgpu' ? async () => (await import('./webgpu.js')).webgpuHardwareBackend : loaders[name]
+/** A probe's outcome; one that throws (a broken package) is a failure with its message, not a crash. */
+const tryProbe = async (probe: BackendProbe, name: BackendName, hardwareOnly: boolean): Promise<BackendResult> => {
+  try {
+    return await probe({ hardwareOnly })
+  } catch (e) {
+    return E.left(rxtrainError('BackendError', `the ${name} backend failed to start: ${messageOf(e)}`, "choose accelerator: 'cpu'.", { backend: name }))
+  }
+}
 
 /**
  * Picks and initialises the backend for an accelerator choice, and says what it chose and why it
  * passed over the others. An explicit backend that fails, or `'gpu'` with no GPU backend, is a
  * `BackendError` that names every backend tried and the reason: never a silent fallback.
+ * `backends` are the probes it tries (the live ones by default; a test passes fakes).
  *
  * @example
  * const chosen = await selectBackend('auto')()
@@ -74,12 +93,14 @@ export const selectBackend =
     accelerator: Accelerator,
     /** What the run needs synchronous reads for (e.g. `precision '16-mixed'`): `auto` and `gpu` then pass over backends without them. */
     needsHostReads?: string,
+    backends: BackendProbes = liveBackends,
   ): TE.TaskEither<RxtrainError<'BackendError'>, { readonly backend: Backend; readonly choice: AcceleratorChoice }> =>
   async () => {
     const skipped: SkippedBackend[] = []
     let lastError: RxtrainError<'BackendError'> | undefined
     for (const name of candidatesOf(accelerator)) {
-      const result = await (await loaderFor(accelerator, name)())()
+      // `auto` and `gpu` take webgpu only on a hardware adapter (llvmpipe is slower than wasm).
+      const result = await tryProbe(backends[name], name, accelerator !== name)
       if (E.isLeft(result)) {
         lastError = result.left
         skipped.push({ backend: name, reason: result.left.problem })
@@ -113,9 +134,9 @@ export const selectBackend =
  * const backend = await resolveAccelerator('auto')()   // Either<BackendError, Backend>
  */
 export const resolveAccelerator =
-  (accelerator: Accelerator, needsHostReads?: string): TE.TaskEither<RxtrainError<'BackendError'>, Backend> =>
+  (accelerator: Accelerator, needsHostReads?: string, backends: BackendProbes = liveBackends): TE.TaskEither<RxtrainError<'BackendError'>, Backend> =>
   async () =>
-    E.map((s: { backend: Backend }) => s.backend)(await selectBackend(accelerator, needsHostReads)())
+    E.map((s: { backend: Backend }) => s.backend)(await selectBackend(accelerator, needsHostReads, backends)())
 
 /**
  * One line for people: what was chosen, from which request, and what was passed over and why.

@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core'
 import { pipe } from 'fp-ts/lib/function.js'
 import * as TE from 'fp-ts/lib/TaskEither.js'
-import { type PrecisionName, resolvePrecision, type StorageDtype } from '../backends/precision.js'
+import { type PrecisionName, type StorageDtype, storageDtypeOf } from '../backends/precision.js'
 import type { FileError, FileSystem } from '../effects/fileSystem.js'
 import { type RxtrainError, rxtrainError } from '../errors/rxtrainError.js'
 import type { HookStates, TrainState } from '../pipeline/events.js'
@@ -39,7 +39,7 @@ export const encodeCheckpoint = (content: CheckpointContent, read?: (t: tf.Tenso
   // float32 (Adam's second moments underflow in float16), unless the policy keeps them rounded
   // already ('16-true', 'bf16-true'), where storing them in its format loses nothing.
   // (A policy's own storage dtype is exactly that: its half format under '-true', else float32.)
-  const stateStorage = resolvePrecision(content.precision.name).storageDtype
+  const stateStorage = storageDtypeOf(content.precision.name)
   const weights = content.precision.storageDtype
   const encoded = encodeTrees(treesOf(content), [weights, weights, stateStorage, stateStorage], read)
   const spec = specOf(state.params)

@@ -10,8 +10,8 @@
  *   optim.adamw({ lr: optim.warmupCosineDecay({ peak: 1e-3, warmupSteps: 100, decaySteps: 5000 }) }),
  * )
  */
-export { asSchedule } from './transform.js'
-export type { GradientTransform, ScalarOrSchedule, Schedule, StateOf } from './transform.js'
+export { asSchedule, withUpdateContext } from './transform.js'
+export type { GradientTransform, ScalarOrSchedule, Schedule, StateOf, UpdateContext } from './transform.js'
 export { identity } from './identity.js'
 export type { EmptyState } from './identity.js'
 export { chain } from './chain.js'

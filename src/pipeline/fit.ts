@@ -8,14 +8,14 @@ import { type Env, liveEnv } from '../effects/env.js'
 import { rxtrainError } from '../errors/rxtrainError.js'
 import { chain } from '../optim/chain.js'
 import { clipByGlobalNorm, clipByValue } from '../optim/clip.js'
-import type { GradientTransform } from '../optim/transform.js'
+import { type GradientTransform, withUpdateContext } from '../optim/transform.js'
 import type { Params, StateTree } from '../tree/tree.js'
 import { ddp } from '../strategies/ddp.js'
 import { singleDevice, type TrainStrategy } from '../strategies/strategy.js'
 import { drive } from '../flow/drive.js'
 import { claimFlow } from '../flow/flow.js'
 import type { FitEvent } from './events.js'
-import { fitProgram } from './fitLoop.js'
+import { fitProgram } from './fitProgram.js'
 import type { ResumePoint } from './fitProgramArgs.js'
 import type { Module } from './module.js'
 import { parseTrainerOptions, type ResolvedOptions, type TrainerOptions } from './options.js'
@@ -114,8 +114,9 @@ export const fit = <P extends Params, S extends Params, B>(
         const need = hostReadsNeededBy(o)
         if (!backend.hostReads && need !== undefined)
           throw rxtrainError('ConfigError', `${need.what} needs synchronous reads, which the ${backend.name} backend does not have`, need.remedy, { field: need.field })
-        const precision = resolvePrecision(o.precision, o.lossScaler)
-        const optimizer = effectiveOptimizer(module.optimizer as Module<Params, Params, unknown>['optimizer'], o, plan.right)
+        const precision = resolvePrecision(o.precision, o.lossScaler, backend)
+        // The backend's fused kernels (Adam) and finiteness check reach the optimizer here, once.
+        const optimizer = withUpdateContext(effectiveOptimizer(module.optimizer as Module<Params, Params, unknown>['optimizer'], o, plan.right), backend)
         const resume$: Observable<ResumePoint<P, S> | undefined> =
           ckptPath === undefined ? of(undefined) : resumeFrom(runEnv.fs, ckptPath, module as Module<P, S, unknown, unknown>, optimizer, backend, o.seed)
         return resume$.pipe(

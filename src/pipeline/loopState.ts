@@ -8,13 +8,19 @@ import type { Accumulated } from './logs.js'
  * position is all the randomness there is to restore.
  *
  * `phase` says what the loop had finished when the state was taken:
+ * - `fitStart`: nothing yet;
+ * - `epochStarted`: the start of epoch `epoch`; its batches from `batchIdx + 1` on are next;
  * - `afterStep`: the training step of batch `batchIdx` (its validation and stop checks not yet);
  * - `afterValidation`: that batch's validation too;
- * - `epochEnd`: the whole of epoch `epoch`;
- * - `fitStart`: nothing yet.
+ * - `windowClosed`: the epoch's batches, and its last accumulation window (only its end is left);
+ * - `epochEnd`: the whole of epoch `epoch`.
+ *
+ * Events carry `fitStart`, `afterStep`, `afterValidation` and `epochEnd` states (what checkpoints
+ * store); the other two exist between events. The schedule (`nextAction`) is a function of this
+ * state and the plan alone.
  */
 export interface LoopState {
-  readonly phase: 'fitStart' | 'afterStep' | 'afterValidation' | 'epochEnd'
+  readonly phase: 'fitStart' | 'epochStarted' | 'afterStep' | 'afterValidation' | 'windowClosed' | 'epochEnd'
   readonly epoch: number
   /** The last training batch of `epoch` that was run (-1 before the first). */
   readonly batchIdx: number
@@ -39,7 +45,7 @@ export interface LoopState {
 
 /** The io-ts codec of `LoopState` (files carry non-finite numbers encoded; see checkpoint/jsonValues). */
 export const LoopStateCodec = t.type({
-  phase: t.keyof({ fitStart: null, afterStep: null, afterValidation: null, epochEnd: null }),
+  phase: t.keyof({ fitStart: null, epochStarted: null, afterStep: null, afterValidation: null, windowClosed: null, epochEnd: null }),
   epoch: t.number,
   batchIdx: t.number,
   globalStep: t.number,

@@ -12,11 +12,12 @@ import { nearestName } from './nearestName.js'
  */
 export type BatchLimit = number | { readonly fraction: number }
 
+/** A value as a message quotes it: strings in quotes, numbers as printed (NaN, Infinity), the rest as JSON. */
 const describe = (v: unknown): string => {
   if (typeof v === 'string') return `'${v}'`
-  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'symbol' || typeof v === 'function') return String(v)
+  if (typeof v !== 'object' || v === null) return String(v)
   try {
-    return JSON.stringify(v) ?? String(v)
+    return JSON.stringify(v)
   } catch {
     return String(v)
   }
@@ -35,31 +36,26 @@ const sameValue = (a: unknown, b: unknown): boolean => a === b || (typeof a === 
  * user writes (`O`), or fails with the rule broken; `rule` and `remedy` word the ConfigError.
  */
 export class OptionType<A extends O, O> extends t.Type<A, O, unknown> {
-  constructor(
-    readonly rule: string,
-    verdict: (u: unknown) => Verdict<A>,
-    readonly remedy?: string,
-  ) {
-    super(
-      rule,
-      (u): u is A => {
-        const v = verdict(u)
-        return 'ok' in v && sameValue(v.ok, u)
-      },
-      (u, c) => {
-        const v = verdict(u)
-        if ('ok' in v) return t.success(v.ok)
-        return t.failure(u, c, v.wrongType === true ? `has the wrong type: ${describe(u)}; it must be ${v.broken}` : `must be ${v.broken}, got ${describe(u)}`)
-      },
-      (a) => a,
-    )
+  constructor(readonly rule: string, verdict: (u: unknown) => Verdict<A>, readonly remedy?: string) {
+    const is = (u: unknown): u is A => {
+      const v = verdict(u)
+      return 'ok' in v && sameValue(v.ok, u)
+    }
+    super(rule, is, (u, c) => {
+      const v = verdict(u)
+      if ('ok' in v) return t.success(v.ok)
+      return t.failure(u, c, v.wrongType === true ? `has the wrong type: ${describe(u)}; it must be ${v.broken}` : `must be ${v.broken}, got ${describe(u)}`)
+    }, (a) => a)
   }
 }
 
 const isInteger = (u: unknown): u is number => typeof u === 'number' && Number.isInteger(u)
 
-const integer = (min: number, rule = `an integer >= ${min}`) =>
-  new OptionType<number, number>(rule, (u) => (typeof u !== 'number' ? wrongType(rule) : Number.isInteger(u) && u >= min ? ok(u) : breaks(rule)))
+/** A number option: the wrong type unless a number, out of range unless `valid`. */
+const numeric = (rule: string, valid: (n: number) => boolean) =>
+  new OptionType<number, number>(rule, (u) => (typeof u !== 'number' ? wrongType(rule) : valid(u) ? ok(u) : breaks(rule)))
+
+const integer = (min: number) => numeric(`an integer >= ${min}`, (n) => Number.isInteger(n) && n >= min)
 
 const oneOf = <const K extends string>(values: readonly K[]) => {
   const rule = `one of ${values.map((v) => `'${v}'`).join(', ')}`
@@ -82,7 +78,7 @@ const batchLimit = (minCount = 0, zero?: string) => {
   })
 }
 
-const positiveOr = (x: number | undefined, ok: (x: number) => boolean) => x === undefined || (Number.isFinite(x) && ok(x))
+const absentOr = (x: number | undefined, valid: (x: number) => boolean) => x === undefined || (Number.isFinite(x) && valid(x))
 const scalerKeys: readonly string[] = ['initScale', 'growthFactor', 'backoffFactor', 'growthInterval']
 const scalerRule = 'an object with initScale > 0, growthFactor >= 1, backoffFactor in (0, 1) and an integer growthInterval >= 1 (each optional)'
 const lossScaler = new OptionType<LossScalerOptions, Partial<LossScalerOptions>>(scalerRule, (u) => {
@@ -92,14 +88,15 @@ const lossScaler = new OptionType<LossScalerOptions, Partial<LossScalerOptions>>
   if (unknown !== undefined) return breaks(`an object of ${scalerKeys.join(', ')} (not '${unknown}')`)
   if (scalerKeys.some((k) => s[k] !== undefined && typeof s[k] !== 'number')) return wrongType(scalerRule)
   const p = u as Partial<LossScalerOptions>
-  if (!positiveOr(p.initScale, (x) => x > 0)) return breaks('an object whose initScale is a finite number > 0')
-  if (!positiveOr(p.growthFactor, (x) => x >= 1)) return breaks('an object whose growthFactor is >= 1')
-  if (!positiveOr(p.backoffFactor, (x) => x > 0 && x < 1)) return breaks('an object whose backoffFactor is in (0, 1)')
+  if (!absentOr(p.initScale, (x) => x > 0)) return breaks('an object whose initScale is a finite number > 0')
+  if (!absentOr(p.growthFactor, (x) => x >= 1)) return breaks('an object whose growthFactor is >= 1')
+  if (!absentOr(p.backoffFactor, (x) => x > 0 && x < 1)) return breaks('an object whose backoffFactor is in (0, 1)')
   if (!(p.growthInterval === undefined || (isInteger(p.growthInterval) && p.growthInterval >= 1))) return breaks('an object whose growthInterval is an integer >= 1')
   return ok({ ...defaultLossScaler, ...Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined)) })
 })
 
-const precisionRule = `one of ${precisionNames.map((n) => `'${n}'`).join(', ')} or an alias (16, '16', 'bf16', 32, '32')`
+const quotedPrecisions = precisionNames.map((n) => `'${n}'`).join(', ')
+const precisionRule = `one of ${quotedPrecisions} or an alias (16, '16', 'bf16', 32, '32')`
 const precision = new OptionType<PrecisionName, PrecisionInput>(
   precisionRule,
   (u) => {
@@ -108,7 +105,7 @@ const precision = new OptionType<PrecisionName, PrecisionInput>(
     const name = canonicalPrecision(u)
     return name === undefined ? wrongType(precisionRule) : ok(name)
   },
-  `use one of ${precisionNames.map((n) => `'${n}'`).join(', ')} (or 16, 'bf16', 32); '32-true' is the default.`,
+  `use one of ${quotedPrecisions} (or 16, 'bf16', 32); '32-true' is the default.`,
 )
 
 const fastDevRunRule = 'true, false or an integer >= 0'
@@ -151,9 +148,7 @@ export const TrainerOptionsCodec = t.partial(
     /** Sum gradients over k batches per optimizer step. Default 1. */
     accumulateGradBatches: integer(1),
     /** Clip gradients before each optimizer step (by global norm or by value). Default: no clipping. */
-    gradientClipVal: new OptionType<number, number>('a finite number >= 0', (u) =>
-      typeof u !== 'number' ? wrongType('a finite number >= 0') : Number.isFinite(u) && u >= 0 ? ok(u) : breaks('a finite number >= 0'),
-    ),
+    gradientClipVal: numeric('a finite number >= 0', (n) => Number.isFinite(n) && n >= 0),
     /** How `gradientClipVal` clips: by the global norm (default) or each value. */
     gradientClipAlgorithm: oneOf(['norm', 'value']),
     /** `true`: one batch of each stage, one epoch, no sanity check, no loggers; n: n batches. */
@@ -163,10 +158,10 @@ export const TrainerOptionsCodec = t.partial(
     /** Train (unshuffled) and validate on the first n batches (or a fraction) every epoch. Default 0 (off). */
     overfitBatches: batchLimit(),
     /** The run's seed: initialisation, shuffling and dropout are functions of it. Default 0. */
-    seed: new OptionType<number, number>('a safe integer', (u) => (typeof u !== 'number' ? wrongType('a safe integer') : Number.isSafeInteger(u) ? ok(u) : breaks('a safe integer'))),
+    seed: numeric('a safe integer', Number.isSafeInteger),
     /** Write training log rows every n optimizer steps. Default 50. */
     logEveryNSteps: integer(1),
-    /** The tfjs backend: `'auto'` (default) picks the fastest available one. */
+    /** Lightning's `accelerator`: `'auto'` (default), `'gpu'` or a tfjs backend by name (see `Accelerator`). */
     accelerator: oneOf<Accelerator>(accelerators),
     /**
      * Lightning's precision names: `'32-true'` (default), `'16-mixed'`, `'bf16-mixed'`, `'16-true'`,
@@ -313,7 +308,7 @@ export const parseTrainerOptions = (input: unknown): E.Either<RxtrainError<'Conf
   if (issues.length > 0 || E.isLeft(decoded)) return E.left(configError(issues))
   const given = Object.fromEntries(Object.entries(decoded.right).filter(([, v]) => v !== undefined)) as Decoded
   const minEpochs = given.minEpochs ?? (given.minSteps !== undefined ? 1 : defaultOptions.minEpochs)
-  return E.right({ ...defaultOptions, ...given, minEpochs } as ResolvedOptions)
+  return E.right({ ...defaultOptions, ...given, minEpochs })
 }
 
 /** The known option nearest to a misspelt one, if any is close. */

@@ -72,6 +72,10 @@ export const limitBatches = (available: number | undefined, limit: BatchLimit, o
   return E.right(batches)
 }
 
+/**
+ * Training batches between validations: an integer interval as it is; a fraction f as
+ * `max(1, floor(T * f))`, so `{ fraction: 0 }` validates after every batch (Lightning's rule).
+ */
 const valCheckBatchOf = (o: ResolvedOptions, numTrain: number): E.Either<PlanError, number> => {
   const v = o.valCheckInterval
   if (isCount(v)) {
@@ -98,8 +102,15 @@ const valCheckBatchOf = (o: ResolvedOptions, numTrain: number): E.Either<PlanErr
   return E.right(Math.max(1, Math.floor(numTrain * f)))
 }
 
-/** Options after `fastDevRun` and `overfitBatches` have rewritten them, as Lightning does. */
+const overfitting = (o: ResolvedOptions): boolean => fractionOf(o.overfitBatches) > 0
+
+/**
+ * Options after `fastDevRun` and `overfitBatches` have rewritten them, as Lightning's
+ * `_init_debugging_flags` does: `fastDevRun` n runs n batches of each stage in one epoch, except
+ * that the training and validation limits `overfitBatches` sets are kept.
+ */
 export const debugOverrides = (o: ResolvedOptions): ResolvedOptions => {
+  const overfit = overfitting(o) ? { limitTrainBatches: o.overfitBatches, limitValBatches: o.overfitBatches } : {}
   if (o.fastDevRun > 0) {
     const n = o.fastDevRun
     return {
@@ -113,11 +124,10 @@ export const debugOverrides = (o: ResolvedOptions): ResolvedOptions => {
       numSanityValSteps: 0,
       valCheckInterval: { fraction: 1 },
       checkValEveryNEpoch: 1,
+      ...overfit,
     }
   }
-  const overfit = o.overfitBatches
-  if (fractionOf(overfit) > 0) return { ...o, limitTrainBatches: overfit, limitValBatches: overfit }
-  return o
+  return { ...o, ...overfit }
 }
 
 /**
@@ -155,7 +165,7 @@ export const planFit = (options: ResolvedOptions, inputs: PlanInputs): E.Either<
     minSteps: o.minSteps,
     accumulateGradBatches: o.accumulateGradBatches,
     logEveryNSteps: o.logEveryNSteps,
-    noShuffle: o.fastDevRun === 0 && fractionOf(o.overfitBatches) > 0,
+    noShuffle: overfitting(o),
     fastDevRun: o.fastDevRun > 0,
     estimatedSteppingBatches: Number.isNaN(estimated) ? 0 : estimated,
     seed: o.seed,

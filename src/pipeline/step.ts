@@ -1,17 +1,21 @@
 import * as tf from '@tensorflow/tfjs-core'
-import '../backends/gradients.js'
-import { float32Precision, type LossScale, type Precision } from '../backends/precision.js'
+import { canonicalPrecision, defaultLossScaler, float32Precision, type LossScale, type LossScalerOptions, type Precision, type PrecisionInput, resolvePrecision } from '../backends/precision.js'
 import { rxtrainError } from '../errors/rxtrainError.js'
 import type { Model } from '../nn/layer.js'
-import { applyUpdates } from '../optim/applyUpdates.js'
 import type { GradientTransform } from '../optim/transform.js'
-import { leafTensors, mapTensors, type Params, type StateTree, tensorIdsOf, tensorsOf, unflattenParams, zipParams } from '../tree/tree.js'
+import { leafTensors, mapTensors, type Params, type StateTree, tensorIdsOf, tensorsOf, unflattenParams } from '../tree/tree.js'
 import type { TrainState } from './events.js'
+import { valueAndGrads } from './gradientTape.js'
 import type { Logs } from './logs.js'
-import type { Module, StepContext } from './module.js'
+import type { Module } from './module.js'
+import { baseStep, composeStep, type Forward, type GradientContext, type StepGradients, type StepParts, type TrainStepContext, type Updated, type UpdateContext } from './stepParts.js'
+import { type ClippingOptions, clippedOptimizer, skipNonFinite, withAccumulation, withPrecision } from './stepTransformers.js'
+
+export { addGradients } from './stepTransformers.js'
 
 /** A training batch's forward and backward pass, before any update. */
-export interface Gradients<S extends Params> {
+export interface Gradients<S extends Params> extends StepGradients<S> {
+  /** The gradients of the loss (divided by the accumulation count, unscaled). */
   readonly grads: Params
   /** The step's loss as the module returned it (not divided, not scaled). */
   readonly loss: tf.Scalar
@@ -20,64 +24,42 @@ export interface Gradients<S extends Params> {
   readonly state: S
 }
 
-export interface GradientOptions {
-  /** The loss is divided by this before differentiation (`accumulateGradBatches`). */
-  readonly lossDivisor?: number
-  readonly precision?: Precision
-  readonly lossScale?: LossScale
-}
-
 /**
- * Runs `module.trainingStep` under a gradient tape and returns the gradients of its loss with
- * respect to every parameter (zeros for parameters the loss does not use), plus what the step
- * returned besides. Pure: new tensors only, nothing given is disposed. Call it inside `tf.tidy`
- * to release the tape's intermediates.
+ * The gradient half of a step: runs its forward pass (`module.trainingStep`, under the step's
+ * precision and accumulation) under a gradient tape and returns the gradients of the loss with
+ * respect to every parameter (zeros for parameters the loss does not use), plus what the module
+ * returned besides. Pure: new tensors only, nothing given is disposed, and nothing is left behind
+ * when the module or the backward pass throws. Call it inside `tidy` to release the tape's
+ * intermediates. Data-parallel ranks call it on their shards.
  */
 export const computeGradients = <P extends Params, S extends Params, B>(
-  module: Pick<Module<P, S, B>, 'trainingStep'>,
+  step: Pick<StepParts<P, S, B>, 'forward' | 'gradients'>,
   model: Model<P, S>,
   batch: B,
-  ctx: StepContext,
-  options: GradientOptions = {},
+  ctx: TrainStepContext,
 ): Gradients<S> => {
-  const precision = options.precision ?? float32Precision
-  const lossScale = options.lossScale ?? precision.initScale()
-  const divisor = options.lossDivisor ?? 1
   const leaves = [...leafTensors(model.params)]
   const given = tensorIdsOf([model, batch])
-  // The tape's forward scope releases everything but the loss, so what the step returns besides
-  // is kept through it, then handed to the caller's scope as clones (a kept tensor would escape
-  // every enclosing tidy, and leak if anything later failed).
+  // The tape's forward scope releases everything but the objective, so what the step returns
+  // besides is kept through it, then handed to the caller's scope as clones (a kept tensor would
+  // escape every enclosing tidy, and leak if anything later failed).
   const kept: tf.Tensor[] = []
-  let side: { loss: tf.Scalar; logs: Logs | undefined; state: S | undefined } | undefined
+  let side: Forward<S> | undefined
   try {
-    const { value, grads } = tf.engine().gradients(
-      () => {
-        const out = module.trainingStep(model, batch, ctx)
-        if (!(out.loss instanceof tf.Tensor) || out.loss.rank !== 0)
-          throw rxtrainError(
-            'ShapeError',
-            `trainingStep must return a scalar loss, got ${out.loss instanceof tf.Tensor ? `a tensor of shape [${out.loss.shape.join(',')}]` : typeof out.loss}`,
-            'reduce the loss to a scalar, e.g. with tf.mean(...).',
-          )
-        for (const t of tensorsOf([out.loss, out.logs, out.state]))
-          if (!given.has(t.id)) kept.push(tf.keep(t))
-        side = { loss: out.loss, logs: out.logs, state: out.state }
-        const divided = divisor === 1 ? out.loss : tf.div(out.loss, divisor)
-        return precision.scaleLoss(divided as tf.Scalar, lossScale)
-      },
-      leaves,
-      undefined,
-      true,
-    )
+    const { value, grads } = valueAndGrads(() => {
+      const f = step.forward(model, batch, ctx)
+      for (const t of tensorsOf([f.loss, f.logs, f.state])) if (!given.has(t.id)) kept.push(tf.keep(t))
+      side = f
+      return f.objective
+    }, leaves)
     if (side === undefined) throw new Error('computeGradients: the training step did not run')
     // The differentiated scalar (the loss divided and scaled) is of no further use.
     if (!kept.includes(value)) value.dispose()
     const clones = new Map(kept.map((t) => [t.id, tf.clone(t)]))
-    const owned = mapTensors(side, (t) => clones.get(t.id) ?? t)
+    const owned = mapTensors({ loss: side.loss, logs: side.logs, state: side.state }, (t) => clones.get(t.id) ?? t)
     const filled = grads.map((g, i) => g ?? tf.zerosLike(leaves[i] as tf.Tensor))
     return {
-      grads: precision.unscale(unflattenParams(model.params, filled), lossScale),
+      grads: step.gradients(unflattenParams(model.params, filled), ctx),
       loss: owned.loss,
       logs: owned.logs,
       state: owned.state ?? model.state,
@@ -87,50 +69,115 @@ export const computeGradients = <P extends Params, S extends Params, B>(
   }
 }
 
-/** Adds two gradient trees (gradient accumulation). */
-export const addGradients = (a: Params, b: Params): Params => zipParams(a, b, (x, y) => tf.add(x, y))
-
 /**
- * One optimizer update: transforms the gradients and adds them to the parameters. Pure: the
- * previous state is left intact (the loop releases it), the new one may share tensors with it.
+ * The update half of a step: the batch's gradients (summed over data-parallel ranks) added to an
+ * accumulation window, or applied by the optimizer (skipped when not finite under loss scaling),
+ * the result stored as the precision keeps it. Pure: the previous state is left intact (the loop
+ * releases it), the new one may share tensors with it. Call it inside `tidy`.
  */
 export const applyGradients = <P extends Params, S extends Params>(
-  optimizer: GradientTransform<StateTree>,
+  step: Pick<StepParts<P, S, never>, 'update'>,
   state: TrainState<P, S>,
-  grads: Params,
-): TrainState<P, S> => ({ ...state, ...optimizerUpdate(optimizer, state.params, state.optState, grads) })
-
-/** `applyGradients` on the two fields it changes (the loop builds its states field by field: spreading them per step costs). */
-export const optimizerUpdate = <P extends Params>(
-  optimizer: GradientTransform<StateTree>,
-  params: P,
-  optState: StateTree,
-  grads: Params,
-): { readonly params: P; readonly optState: StateTree } => {
-  const [updates, nextOptState] = optimizer.update(grads, optState, params)
-  return { params: applyUpdates(params, updates), optState: nextOptState }
-}
+  gradients: StepGradients<S>,
+  ctx: UpdateContext,
+): Updated<P, S> => step.update(state, gradients, ctx)
 
 /** What one complete training step returns. */
-export interface StepResult<P extends Params, S extends Params> {
+export interface StepResult<P extends Params, S extends Params> extends Updated<P, S> {
   readonly state: TrainState<P, S>
+  /** The loss as the module returned it. */
   readonly loss: tf.Scalar
   readonly logs: Logs | undefined
 }
 
+/** How `trainStep` trains: Lightning's trainer options for a step, by the same names. */
+export interface TrainStepOptions extends ClippingOptions {
+  /** A precision name or alias (`'16-mixed'`, `'bf16'`, `32`, ...), or a resolved policy. Default `'32-true'`. */
+  readonly precision?: PrecisionInput | Precision
+  /** The `'16-mixed'` loss scaler's settings (with a precision name). */
+  readonly lossScaler?: Partial<LossScalerOptions>
+  /** Batches whose gradients are summed before each optimizer step. Default 1. */
+  readonly accumulateGradBatches?: number
+}
+
+/** @deprecated the options of `trainStep` are `TrainStepOptions`. */
+export type GradientOptions = TrainStepOptions
+
+/** A training step: a pure function, and the two halves it is made of. */
+export interface TrainStep<P extends Params, S extends Params, B> extends StepParts<P, S, B> {
+  (state: TrainState<P, S>, batch: B, ctx: TrainStepContext): StepResult<P, S>
+  /** The optimizer the step updates with (behind the clipping, when asked for): initialise its state with `init`. */
+  readonly optimizer: GradientTransform<StateTree>
+  readonly precision: Precision
+  readonly accumulateGradBatches: number
+  /** The first training state for a model, stored as the precision keeps it (as `fit` starts). */
+  init(model: Model<P, S>): TrainState<P, S>
+}
+
+const precisionOf = (o: TrainStepOptions): Precision => {
+  const p = o.precision
+  if (p === undefined) return float32Precision
+  if (typeof p === 'object') return p
+  const name = canonicalPrecision(p)
+  if (name === undefined)
+    throw rxtrainError('ConfigError', `trainStep: precision ${JSON.stringify(p)} is not a precision`, "use '32-true', '16-mixed', 'bf16-mixed', '16-true' or 'bf16-true'.", { field: 'precision' })
+  return resolvePrecision(name, { ...defaultLossScaler, ...o.lossScaler })
+}
+
 /**
- * A whole training step as one pure function: `(state, batch, ctx) => { state', loss, logs }`.
- * This is what a user unit-tests: call it twice on the same inputs and get equal outputs, with
- * nothing given disposed.
+ * A whole training step as one pure function, `(state, batch, ctx) => { state, loss, logs,
+ * gradsFinite, stepped, lossScale }`, exactly the step `fit` runs (on one device and, split in its
+ * two halves `computeGradients` / `applyGradients` around the all-reduce, on every data-parallel
+ * rank). It is composed of step transformers around the module's step and the optimizer:
+ * `withPrecision(policy)` (compute casts, loss scaling, rounded storage), `withAccumulation(k)`,
+ * `skipNonFinite` (under `'16-mixed'`); gradient clipping is chained in front of the optimizer.
+ * Call it twice on the same inputs and get equal outputs, with nothing given disposed.
+ *
+ * The loop's part: pass `ctx.lossScale` back in from the previous result (`'16-mixed'`), and with
+ * accumulation `ctx.optimizerStep: true` on an epoch's last batch.
  *
  * @example
- * const step = trainStep(module, module.optimizer)
- * const { state: next, loss } = tf.tidy(() => step(state, batch, ctx))
+ * const step = trainStep(module, module.optimizer, { precision: '16-mixed', accumulateGradBatches: 2, gradientClipVal: 1 })
+ * let state = tidy(() => step.init(module.init(key(0))))
+ * let lossScale = step.precision.initScale()
+ * for (const [batchIdx, batch] of batches.entries()) {
+ *   const ctx = { stage: 'train' as const, training: true, key: foldIn(key(1), batchIdx), epoch: 0, batchIdx, globalStep: 0, lossScale }
+ *   const out = tidy(() => step(state, batch, ctx))
+ *   releaseGeneration(state, out.state)
+ *   out.loss.dispose()
+ *   state = out.state
+ *   lossScale = out.lossScale
+ * }
  */
-export const trainStep =
-  <P extends Params, S extends Params, B>(module: Pick<Module<P, S, B>, 'trainingStep'>, optimizer: GradientTransform<StateTree>) =>
-  (state: TrainState<P, S>, batch: B, ctx: StepContext): StepResult<P, S> => {
-    const g = computeGradients(module, state, batch, ctx)
-    const next = applyGradients(optimizer, { ...state, state: g.state }, g.grads)
-    return { state: next, loss: g.loss, logs: g.logs }
+export const trainStep = <P extends Params, S extends Params, B>(
+  module: Pick<Module<P, S, B>, 'trainingStep'>,
+  optimizer: GradientTransform<StateTree>,
+  options: TrainStepOptions = {},
+): TrainStep<P, S, B> => {
+  const precision = precisionOf(options)
+  const k = options.accumulateGradBatches ?? 1
+  const effective = clippedOptimizer(optimizer, options)
+  const parts = composeStep(
+    baseStep(module, effective),
+    withPrecision(precision),
+    withAccumulation(k),
+    ...(precision.skipsNonFinite ? [skipNonFinite((s: LossScale, finite: boolean) => precision.nextScale(s, finite))] : []),
+  )
+  const step = (state: TrainState<P, S>, batch: B, ctx: TrainStepContext): StepResult<P, S> => {
+    const g = computeGradients(parts, state, batch, ctx)
+    const u = applyGradients(parts, state, g, ctx)
+    return { state: u.state, loss: g.loss, logs: g.logs, gradsFinite: u.gradsFinite, stepped: u.stepped, lossScale: u.lossScale }
   }
+  return Object.assign(step, {
+    forward: parts.forward,
+    gradients: (grads: Params, ctx: GradientContext) => parts.gradients(grads, ctx),
+    update: parts.update,
+    optimizer: effective,
+    precision,
+    accumulateGradBatches: k,
+    init: (model: Model<P, S>): TrainState<P, S> => {
+      const stored = precision.storeState(model)
+      return { params: stored.params, state: stored.state, optState: precision.storeState(effective.init(stored.params)), gradAccumulator: null }
+    },
+  })
+}

@@ -1,4 +1,3 @@
-import type * as tf from '@tensorflow/tfjs-core'
 import { Observable } from 'rxjs'
 import type { Backend } from '../backends/backend.js'
 import type { LossScale, Precision } from '../backends/precision.js'
@@ -7,19 +6,30 @@ import type { GradientTransform } from '../optim/transform.js'
 import type { Params, StateTree } from '../tree/tree.js'
 import { batchSizeOf, stepError } from './batches.js'
 import type { TrainState } from './events.js'
-import type { Logs, ReadLog } from './logs.js'
+import type { ReadLog } from './logs.js'
 import type { Module, StepContext } from './module.js'
 import type { LoopPlan } from './plan.js'
 import { type ReadBack, readBack, readBackAsync } from './readBack.js'
-import { allFinite } from '../optim/applyIfFinite.js'
-import { addGradients, computeGradients, optimizerUpdate } from './step.js'
+import { applyGradients, type StepResult, type TrainStep, trainStep } from './step.js'
+import { trainState, type TrainStepContext } from './stepParts.js'
 
-export interface TrainOnBatch<P extends Params, S extends Params, B> {
+/** The run's training step, or what builds it. */
+export interface StepArgs<P extends Params, S extends Params, B> {
   readonly module: Module<P, S, B, unknown>
+  /** The run's optimizer (with the trainer's gradient clipping in front, as `fit` resolves it). */
   readonly optimizer: GradientTransform<StateTree>
-  readonly backend: Backend
   readonly precision: Precision
-  readonly plan: LoopPlan
+  readonly plan: Pick<LoopPlan, 'accumulateGradBatches'>
+  /**
+   * The run's step, `trainStep(module, optimizer, { precision, accumulateGradBatches })`, built once
+   * by the loop; when absent it is built from the fields above on each call (the same step).
+   */
+  readonly step?: TrainStep<P, S, B>
+}
+
+export interface TrainOnBatch<P extends Params, S extends Params, B> extends StepArgs<P, S, B> {
+  readonly backend: Backend
+  /** The loss scale before this batch (the loop's state). */
   readonly lossScale: LossScale
   readonly state: TrainState<P, S>
   /** Owned by this call: released before it returns. */
@@ -40,6 +50,8 @@ export interface TrainedBatch<P extends Params, S extends Params> {
    * `skipsNonFinite` (`'16-mixed'`), where a non-finite step is skipped; true otherwise.
    */
   readonly gradsFinite: boolean
+  /** The loss scale after this batch (moved by an optimizer step under `'16-mixed'`). */
+  readonly lossScale: LossScale
 }
 
 export const nonFiniteLoss = (ctx: StepContext, loss: number, logs: readonly ReadLog[]) => {
@@ -52,61 +64,22 @@ export const nonFiniteLoss = (ctx: StepContext, loss: number, logs: readonly Rea
   )
 }
 
-/** A train state built field by field, always in one shape (the loop makes one or two per step). */
-const trainState = <P extends Params, S extends Params>(params: P, state: S, optState: StateTree, gradAccumulator: Params | null): TrainState<P, S> => ({
-  params,
-  state,
-  optState,
-  gradAccumulator,
-})
+/** The step the loop runs: the one given, else the exported step built from the run's parts. */
+export const stepOf = <P extends Params, S extends Params, B>(a: StepArgs<P, S, B>): TrainStep<P, S, B> =>
+  a.step ?? trainStep(a.module, a.optimizer, { precision: a.precision, accumulateGradBatches: a.plan.accumulateGradBatches })
 
-/** The step computed on the device, before its scalars are read back. */
-interface ComputedStep<P extends Params, S extends Params> {
-  readonly next: TrainState<P, S>
-  readonly loss: tf.Scalar
-  readonly logs: Logs | undefined
-  readonly gradsFinite: boolean
-}
+/** The step's context in the loop: the module's, with the loss scale and whether this batch steps. */
+export const loopContext = (a: Pick<TrainOnBatch<Params, Params, unknown>, 'ctx' | 'lossScale' | 'stepping'>): TrainStepContext => ({ ...a.ctx, lossScale: a.lossScale, optimizerStep: a.stepping })
 
-/**
- * An optimizer step under a precision policy: under loss scaling, a step whose gradients are not
- * all finite is skipped (the parameters and optimizer state stay as they were; the caller moves
- * the scale); the result is stored as the policy keeps it. Call inside an allocation scope.
- */
-export const optimizerStep = <P extends Params, S extends Params>(
-  optimizer: GradientTransform<StateTree>,
-  precision: Precision,
-  state: TrainState<P, S>,
-  grads: Params,
-): { readonly next: TrainState<P, S>; readonly gradsFinite: boolean } => {
-  const gradsFinite = precision.skipsNonFinite ? allFinite(grads) : true
-  const { params, optState } = gradsFinite ? optimizerUpdate(optimizer, state.params, state.optState, grads) : state
-  return { next: precision.storeState(trainState(params, state.state, optState, null)), gradsFinite }
-}
-
-/**
- * A batch's gradients applied: added to those gathered so far in the accumulation window, then
- * either one optimizer step (`stepping`) or kept for the next batch. `state` is the model state the
- * batch produced. Call inside an allocation scope.
- */
-export const accumulateOrStep = <P extends Params, S extends Params>(
-  optimizer: GradientTransform<StateTree>,
-  precision: Precision,
-  before: TrainState<P, S>,
-  state: S,
-  grads: Params,
-  stepping: boolean,
-): { readonly next: TrainState<P, S>; readonly gradsFinite: boolean } => {
-  const all = before.gradAccumulator == null ? grads : addGradients(before.gradAccumulator, grads)
-  const withState = trainState(before.params, state, before.optState, all)
-  if (!stepping) return { next: precision.storeState(withState), gradsFinite: true }
-  return optimizerStep(optimizer, precision, withState, all)
-}
+/** A step for `closeWindow`, which runs only the update half: it has no forward pass. */
+const updateOnly = { trainingStep: (): never => { throw new Error('closeWindow runs no forward pass') } }
 
 /**
  * Gradients left in an accumulation window when an epoch ends. A source of unknown length that ran
- * out inside the window steps on what it gathered (`step`); a window cut short by `maxSteps` or a
- * stop drops them, as Lightning does. Releases the old generation; undefined when no window is open.
+ * out inside the window steps on what it gathered (`step`: the step's update half on the window's
+ * sum, as when a batch closes a window: clipping, non-finite skipping, storage); a window cut short
+ * by `maxSteps` or a stop drops them, as Lightning does. Releases the old generation; undefined
+ * when no window is open. Given the loop's loss scale, it answers the next one (moved by a step).
  */
 export const closeWindow = <P extends Params, S extends Params>(
   backend: Backend,
@@ -114,42 +87,43 @@ export const closeWindow = <P extends Params, S extends Params>(
   precision: Precision,
   before: TrainState<P, S>,
   step: boolean,
-): { readonly next: TrainState<P, S>; readonly stepped: boolean; readonly gradsFinite: boolean } | undefined => {
+  lossScale: LossScale = precision.initScale(),
+): { readonly next: TrainState<P, S>; readonly stepped: boolean; readonly gradsFinite: boolean; readonly lossScale: LossScale } | undefined => {
   const pending = before.gradAccumulator ?? null
   if (pending === null) return undefined
-  const closed = step ? backend.scoped(() => optimizerStep(optimizer, precision, before, pending)) : { next: trainState(before.params, before.state, before.optState, null), gradsFinite: true }
-  backend.release(before, closed.next)
-  return { ...closed, stepped: step }
+  const emptied = trainState(before.params, before.state, before.optState, null)
+  const closed = step
+    ? backend.scoped(() => applyGradients(trainStep<P, S, unknown>(updateOnly, optimizer, { precision }), emptied, { grads: pending, state: before.state }, { batchIdx: -1, lossScale, optimizerStep: true }))
+    : { state: emptied, gradsFinite: true, stepped: false, lossScale }
+  backend.release(before, closed.state)
+  return { next: closed.state, stepped: step, gradsFinite: closed.gradsFinite, lossScale: closed.lossScale }
 }
 
-const computeStep = <P extends Params, S extends Params, B>(a: TrainOnBatch<P, S, B>): ComputedStep<P, S> => {
-  const before = a.state
-  let gradsFinite = true
-  const step = a.backend.scoped(() => {
-    const g = computeGradients(a.module, before, a.batch, a.ctx, { lossDivisor: a.plan.accumulateGradBatches, precision: a.precision, lossScale: a.lossScale })
-    const stepped = accumulateOrStep(a.optimizer, a.precision, before, g.state, g.grads, a.stepping)
-    gradsFinite = stepped.gradsFinite
-    return { next: stepped.next, loss: g.loss, logs: g.logs }
-  })
-  return { next: step.next, loss: step.loss, logs: step.logs, gradsFinite }
+/** The step run on the device (the exported `trainStep`), before its scalars are read back. */
+const computeStep = <P extends Params, S extends Params, B>(a: TrainOnBatch<P, S, B>): StepResult<P, S> => {
+  const step = stepOf(a)
+  const ctx = loopContext(a)
+  return a.backend.scoped(() => step(a.state, a.batch, ctx))
 }
 
 /** After the read: releases the previous generation and checks the loss. */
-const finishStep = <P extends Params, S extends Params, B>(a: TrainOnBatch<P, S, B>, next: TrainState<P, S>, read: ReadBack, gradsFinite: boolean, batchSize: number): TrainedBatch<P, S> => {
+const finishStep = <P extends Params, S extends Params, B>(a: TrainOnBatch<P, S, B>, step: StepResult<P, S>, read: ReadBack, batchSize: number): TrainedBatch<P, S> => {
   const loss = read.extra[0] as number
+  const next = step.state
   a.backend.release(a.state, next)
   if (!Number.isFinite(loss) && a.optimizer.guardsNonFinite !== true) {
     a.backend.release(next, [])
     throw nonFiniteLoss(a.ctx, loss, read.logs)
   }
-  return { state: next, loss, logs: read.logs, batchSize, gradsFinite }
+  return { state: next, loss, logs: read.logs, batchSize, gradsFinite: step.gradsFinite, lossScale: step.lossScale }
 }
 
 /**
- * One training batch inside the loop: forward and backward, then either an optimizer step or
- * one more addition to the gradient accumulator; then the step's loss and logs are read back in
- * one transfer, and the previous generation is released. The batch is released whatever happens.
- * On a backend without synchronous reads (webgpu) the answer is an Observable of the same.
+ * One training batch inside the loop: the run's `trainStep` (forward and backward, then either an
+ * optimizer step or one more addition to the gradient accumulator); then the step's loss and logs
+ * are read back in one transfer, and the previous generation is released. The batch is released
+ * whatever happens. On a backend without synchronous reads (webgpu) the answer is an Observable of
+ * the same.
  */
 export const trainOnBatch = <P extends Params, S extends Params, B>(a: TrainOnBatch<P, S, B>): TrainedBatch<P, S> | Observable<TrainedBatch<P, S>> => {
   const { backend, ctx } = a
@@ -161,11 +135,11 @@ export const trainOnBatch = <P extends Params, S extends Params, B>(a: TrainOnBa
     if (next !== undefined) backend.release(next, before)
     return stepError('train', ctx.epoch, ctx.batchIdx, a.batch, e)
   }
-  let step: ComputedStep<P, S>
+  let step: StepResult<P, S>
   let read: ReadBack | Promise<ReadBack>
   try {
     step = computeStep(a)
-    next = step.next
+    next = step.state
     // Read before releasing: a logged value may be a tensor of the previous generation.
     const request = { logs: step.logs, defaults: { onStep: true, onEpoch: false }, batchSize, extra: [step.loss], keep: [before, next, a.batch] }
     read = backend.hostReads ? readBack(backend, request) : readBackAsync(backend, request)
@@ -177,7 +151,7 @@ export const trainOnBatch = <P extends Params, S extends Params, B>(a: TrainOnBa
   const computed = step
   if (!(read instanceof Promise)) {
     releaseBatch()
-    return finishStep(a, computed.next, read, computed.gradsFinite, batchSize)
+    return finishStep(a, computed, read, batchSize)
   }
   const pending = read
   return new Observable<TrainedBatch<P, S>>((subscriber) => {
@@ -186,10 +160,10 @@ export const trainOnBatch = <P extends Params, S extends Params, B>(a: TrainOnBa
       (r) => {
         releaseBatch()
         // Unsubscribed while reading: nobody will take the new generation, so release it.
-        if (cancelled) return backend.release(computed.next, before)
+        if (cancelled) return backend.release(computed.state, before)
         let out: TrainedBatch<P, S>
         try {
-          out = finishStep(a, computed.next, r, computed.gradsFinite, batchSize)
+          out = finishStep(a, computed, r, batchSize)
         } catch (e) {
           subscriber.error(e)
           return

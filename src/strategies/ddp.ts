@@ -8,8 +8,9 @@ import type { TrainState } from '../pipeline/events.js'
 import type { Module } from '../pipeline/module.js'
 import { readBack } from '../pipeline/readBack.js'
 import { foldIn } from '../random/key.js'
-import { computeGradients } from '../pipeline/step.js'
-import { accumulateOrStep, nonFiniteLoss, type TrainedBatch, type TrainOnBatch } from '../pipeline/trainOnBatch.js'
+import { applyGradients, computeGradients } from '../pipeline/step.js'
+import { weightLoss } from '../pipeline/stepTransformers.js'
+import { loopContext, nonFiniteLoss, stepOf, type TrainedBatch, type TrainOnBatch } from '../pipeline/trainOnBatch.js'
 import type { GradientTransform } from '../optim/transform.js'
 import { flattenParams, leafTensors, type Params, type StateTree, unflattenParams } from '../tree/tree.js'
 import type { BatchSource, PassOrder } from '../data/source.js'
@@ -178,23 +179,33 @@ export const ddp = (o: DdpOptions): TrainStrategy => {
           share(before)
           const { local, remote, sizes } = ownRows === undefined ? shardsOf(a.batch) : ownRows(a.batch, ctx.batchIdx)
           const total = sizes.reduce((x, y) => x + y, 0)
-          // Each rank's loss is weighted by its share of the global batch before differentiation,
-          // so the global gradient is the plain sum of the ranks' gradients.
-          const divisor = (rank: number) => (a.plan.accumulateGradBatches * total) / (sizes[rank] ?? 1)
+          // Every rank runs the gradient half of the run's step on its shard, its objective
+          // weighted by its share of the global batch, so the global gradient is the plain sum of
+          // the ranks' gradients; the sum goes through the same step's update half.
+          const step = stepOf(a)
+          const stepCtx = loopContext(a)
+          const weight = (rank: number) => (sizes[rank] ?? 0) / total
           // Random ops (dropout) draw independently in each rank: rank r > 0 folds r into the key.
           const ctxData = (rank: number) => {
             const k = foldIn(ctx.key, rank)
-            // The precision's cast is a function: workers rebuild it from the policy's name.
-            const { castCompute, ...plain } = ctx
-            void castCompute
-            return { ...plain, key: [k[0], k[1]] as const }
+            // Plain data only (the precision's cast is a function: the step adds it in each rank).
+            return { stage: ctx.stage, training: ctx.training, key: [k[0], k[1]] as const, epoch: ctx.epoch, batchIdx: ctx.batchIdx, globalStep: ctx.globalStep }
           }
           // Ranks with no rows of this batch (a batch smaller than the ranks) get no step.
           pending = sizes.flatMap((size, rank) =>
             rank === 0 || size === 0
               ? []
               : [
-                  ask(rank, { type: 'step', version, ...(remote[rank - 1] !== undefined && { batch: remote[rank - 1] }), size, ctx: ctxData(rank), lossDivisor: divisor(rank), lossScale: a.lossScale }).then((m) => ({
+                  ask(rank, {
+                    type: 'step',
+                    version,
+                    ...(remote[rank - 1] !== undefined && { batch: remote[rank - 1] }),
+                    size,
+                    ctx: ctxData(rank),
+                    accumulateGradBatches: step.accumulateGradBatches,
+                    lossWeight: weight(rank),
+                    lossScale: a.lossScale,
+                  }).then((m) => ({
                     rank,
                     m,
                   })),
@@ -203,7 +214,7 @@ export const ddp = (o: DdpOptions): TrainStrategy => {
           // This thread's shard, computed while the workers compute theirs.
           const { g0, own } = (() => {
             try {
-              const g0 = backend.scoped(() => computeGradients(a.module, before, local, ctx, { lossDivisor: divisor(0), precision: a.precision, lossScale: a.lossScale }))
+              const g0 = backend.scoped(() => computeGradients(weightLoss(weight(0))(step), before, local, stepCtx))
               return { g0, own: readBack(backend, { logs: g0.logs, defaults: { onStep: true, onEpoch: false }, batchSize: sizes[0] ?? 1, extra: [g0.loss], keep: [before, local, g0.grads, g0.state] }) }
             } finally {
               backend.dispose(local)
@@ -219,8 +230,7 @@ export const ddp = (o: DdpOptions): TrainStrategy => {
                 return
               }
               try {
-                let gradsFinite = true
-                const step = backend.scoped(() => {
+                const updated = backend.scoped(() => {
                   // The global gradient: the sum of the ranks' (already weighted) gradients.
                   const summed = leafTensors(g0.grads).map((leaf, i) => {
                     let acc = leaf
@@ -231,11 +241,9 @@ export const ddp = (o: DdpOptions): TrainStrategy => {
                     }
                     return acc === leaf ? tf.clone(acc) : acc
                   })
-                  const stepped = accumulateOrStep(o.optimizer, a.precision, before, g0.state, unflattenParams(g0.grads, summed), a.stepping)
-                  gradsFinite = stepped.gradsFinite
-                  return stepped.next
+                  return applyGradients(step, before, { grads: unflattenParams(g0.grads, summed), state: g0.state }, stepCtx)
                 })
-                next = step as TrainState<P, S>
+                next = updated.state
                 backend.dispose(g0.grads)
                 backend.release(before, next)
                 backend.dispose(a.batch)
@@ -245,7 +253,7 @@ export const ddp = (o: DdpOptions): TrainStrategy => {
                   backend.release(next, [])
                   throw nonFiniteLoss(ctx, loss, logs)
                 }
-                subscriber.next({ state: next, loss, logs, batchSize: total, gradsFinite })
+                subscriber.next({ state: next, loss, logs, batchSize: total, gradsFinite: updated.gradsFinite, lossScale: updated.lossScale })
                 subscriber.complete()
               } catch (e) {
                 subscriber.error(e)
@@ -287,6 +295,9 @@ export const ddp = (o: DdpOptions): TrainStrategy => {
     close: () => {
       closed = true
       takePrepared()
+      // A step still waiting for the workers (the run was unsubscribed mid-step) will never hear
+      // from them now: fail its wait, so that it releases its gradients and batch.
+      failAll(rxtrainError('StepError', 'the run ended while data-parallel workers were computing a step', 'nothing to do: the run was stopped or unsubscribed.'))
       const exits = workers.map((w) => w.terminate().catch(() => undefined))
       workers.length = 0
       return exits.length === 0 ? undefined : from(Promise.all(exits))

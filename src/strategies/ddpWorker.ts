@@ -16,9 +16,11 @@ import { float32Precision, type Precision, resolvePrecision } from '../backends/
 import { isRxtrainError } from '../errors/rxtrainError.js'
 import type { Module } from '../pipeline/module.js'
 import { readBack } from '../pipeline/readBack.js'
-import { computeGradients } from '../pipeline/step.js'
+import { computeGradients, type TrainStep, trainStep } from '../pipeline/step.js'
+import { weightLoss } from '../pipeline/stepTransformers.js'
 import { keyFromWords } from '../random/key.js'
-import { disposeTree, leafTensors, type Params } from '../tree/tree.js'
+import { disposeTree, leafTensors, type Params, type StateTree } from '../tree/tree.js'
+import type { GradientTransform } from '../optim/transform.js'
 import { batchFromData } from './batchShards.js'
 import type { FromWorker, SharedLayout, ToWorker } from './protocol.js'
 import { tensorFromShared, writeToShared } from './sharedTensor.js'
@@ -74,6 +76,20 @@ const fail = (e: unknown): void =>
       : { type: 'failed', message: e instanceof Error ? e.message : String(e) },
   )
 
+/** The optimizer of a worker's step: the main thread applies the update, so it is never called here. */
+const updatesInTheMainThread: GradientTransform<StateTree> = {
+  init: () => null,
+  update: () => {
+    throw new Error('a data-parallel worker computes gradients only')
+  },
+}
+let step: TrainStep<Params, Params, unknown> | undefined
+/** The run's training step (its gradient half runs here), for the run's accumulation count. */
+const stepFor = (k: number): TrainStep<Params, Params, unknown> => {
+  if (step?.accumulateGradBatches !== k) step = trainStep(module, updatesInTheMainThread, { precision, accumulateGradBatches: k })
+  return step
+}
+
 /** The variables as tensors, rebuilt from the shared buffer when the main thread changed them. */
 const currentModel = (v: number): { params: Params; state: Params } => {
   if (model !== undefined && v === version) return model
@@ -101,7 +117,8 @@ port.on('message', async (m: ToWorker) => {
       const ready = await resolveAccelerator(m.backend)()
       if (E.isLeft(ready)) throw ready.left
       backend = ready.right
-      precision = resolvePrecision(m.precision)
+      precision = resolvePrecision(m.precision, undefined, backend)
+      step = undefined
       const imported = (await import(m.moduleUrl)) as Record<string, unknown>
       const found = imported[m.exportName]
       if (typeof found !== 'object' || found === null || typeof (found as { trainingStep?: unknown }).trainingStep !== 'function')
@@ -125,9 +142,10 @@ port.on('message', async (m: ToWorker) => {
       disposeTree(batch)
       throw new Error(`this rank's rows of batch ${m.ctx.batchIdx} are ${size}, where the main thread expects ${m.size}`)
     }
-    const ctx = { ...m.ctx, key: keyFromWords(m.ctx.key), ...(precision.computeFormat !== undefined && { castCompute: precision.castCompute }) }
+    // The step adds the precision's compute cast to the context itself.
+    const ctx = { ...m.ctx, key: keyFromWords(m.ctx.key), lossScale: m.lossScale }
     try {
-      const g = backend.scoped(() => computeGradients(module, current, batch, ctx, { lossDivisor: m.lossDivisor, precision, lossScale: m.lossScale }))
+      const g = backend.scoped(() => computeGradients(weightLoss(m.lossWeight)(stepFor(m.accumulateGradBatches)), current, batch, ctx))
       const slot = (rank - 1) * layout.paramWords
       for (const [i, leaf] of leafTensors(g.grads).entries()) {
         const spec = layout.leaves[i]

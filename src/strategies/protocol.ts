@@ -65,7 +65,10 @@ export type ToWorker =
       /** The rows the main thread expects this rank's shard to have. */
       readonly size: number
       readonly ctx: StepContextData
-      readonly lossDivisor: number
+      /** The run's `accumulateGradBatches` (the worker builds the same step). */
+      readonly accumulateGradBatches: number
+      /** This rank's share of the global batch: its objective is weighted by it. */
+      readonly lossWeight: number
       readonly lossScale: LossScale
     }
 

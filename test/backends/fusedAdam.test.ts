@@ -87,8 +87,9 @@ describe.each([
     })
   })
 
-  it('scaleByAdam fused and op by op give bitwise the same updates and state over three steps, also with float64 corrections', () => {
+  it('scaleByAdam fused (with the backend record as its context) and op by op give bitwise the same updates and state over three steps, also with float64 corrections', () => {
     backend().activate()
+    expect(backend().kernels.adam).toBeDefined()
     for (const biasCorrection of ['float32', 'float64'] as const) {
       const params: Params = tf.tidy(() => ({ dense: { kernel: tf.randomNormal([31, 9], 0, 1, 'float32', 1), bias: tf.randomNormal([9], 0, 1, 'float32', 2) } }))
       const run = (fused: boolean) => {
@@ -97,7 +98,7 @@ describe.each([
         const out: number[][] = []
         for (let step = 0; step < 3; step++) {
           const grads = tf.tidy(() => ({ dense: { kernel: tf.randomNormal([31, 9], 0, 0.1, 'float32', 3 + step), bias: tf.randomNormal([9], 0, 0.1, 'float32', 9 + step) } }))
-          const [updates, next] = adam.update(grads, state, params)
+          const [updates, next] = adam.update(grads, state, params, backend())
           out.push(...[updates, next.mu, next.nu].flatMap((t) => flattenParams(t).map((l) => bits(l.tensor))))
           state = next
         }
@@ -115,7 +116,7 @@ describe('where the fused kernel is missing', () => {
     const grads: Params = { w: tf.tensor1d([0.5, -1, 2, 0, 1e-3]) }
     const step = (options: Parameters<typeof scaleByAdam>[0]) => {
       const adam = scaleByAdam(options)
-      return bits(flattenParams(adam.update(grads, adam.init(params), params)[0])[0]?.tensor as tf.Tensor)
+      return bits(flattenParams(adam.update(grads, adam.init(params), params, cpu)[0])[0]?.tensor as tf.Tensor)
     }
     const withKernel = step({})
     tf.unregisterKernel(FUSED_ADAM, 'cpu')

@@ -1,7 +1,8 @@
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm'
 import * as E from 'fp-ts/lib/Either.js'
 import { describe, expect, it, vi } from 'vitest'
-import { resolveAccelerator } from '../../src/backends/accelerator.js'
+import { type BackendProbe, liveBackends, resolveAccelerator } from '../../src/backends/accelerator.js'
+import { rxtrainError } from '../../src/errors/rxtrainError.js'
 
 // This file's process gets a wasm backend that cannot find its binary.
 setWasmPaths('/nonexistent/')
@@ -18,7 +19,9 @@ describe('a wasm backend that cannot initialise', () => {
       expect(wasm.left.problem).toMatch(/^the wasm backend failed to initialise: .*ENOENT.*tfjs-backend-wasm/)
       expect(wasm.left.remedy).toMatch(/accelerator: 'cpu'/)
     }
-    const auto = await resolveAccelerator('auto')()
+    // The GPU and tfjs-node candidates are made absent, so the test does not depend on this machine.
+    const absent: BackendProbe = async () => E.left(rxtrainError('BackendError', 'not here', 'none'))
+    const auto = await resolveAccelerator('auto', undefined, { ...liveBackends, 'tensorflow-gpu': absent, webgpu: absent, tensorflow: absent })()
     expect(E.isRight(auto) && auto.right.name).toBe('cpu')
     quiet.mockRestore()
     quietWarn.mockRestore()

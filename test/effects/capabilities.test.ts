@@ -1,13 +1,15 @@
 import * as E from 'fp-ts/lib/Either.js'
 import * as nodeFs from 'node:fs'
+import * as os from 'node:os'
 import * as nodePath from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { manualClock, systemClock } from '../../src/effects/clock.js'
 import { bufferConsole } from '../../src/effects/console.js'
-import { liveEnv } from '../../src/effects/env.js'
+import { type Env, liveEnv } from '../../src/effects/env.js'
 import { memoryFileSystem } from '../../src/effects/memoryFileSystem.js'
-import { nodeFileSystem } from '../../src/effects/nodeFileSystem.js'
 import { packageFile } from '../../src/effects/packageFile.js'
+import { manualSignals } from '../../src/effects/signals.js'
+import { ok } from './fileSystemContract.js'
 
 describe('manualClock', () => {
   it('starts where told and only moves when advanced (wall and monotonic together)', () => {
@@ -88,14 +90,99 @@ describe('packageFile', () => {
   })
 })
 
+describe('manualSignals', () => {
+  it('raise calls the subscribed handlers with the signal, until each unsubscribes', () => {
+    const signals = manualSignals()
+    const seen: string[] = []
+    const offA = signals.onInterrupt((s) => seen.push(`a ${s}`))
+    signals.onInterrupt((s) => seen.push(`b ${s}`))
+    signals.raise('SIGINT')
+    offA()
+    signals.raise('SIGTERM')
+    expect(seen).toEqual(['a SIGINT', 'b SIGINT', 'b SIGTERM'])
+  })
+
+  it('never makes a run wait (no letIn), and each is independent', () => {
+    const a = manualSignals()
+    const b = manualSignals()
+    const seen: string[] = []
+    b.onInterrupt((s) => seen.push(s))
+    a.raise('SIGINT')
+    expect(seen).toEqual([])
+    expect(a.letIn?.()).toBeUndefined()
+  })
+})
+
+describe('file systems', () => {
+  const temps: string[] = []
+  afterAll(() => {
+    for (const d of temps) nodeFs.rmSync(d, { recursive: true, force: true })
+  })
+
+  it("the live one writes to the disk; a memory one keeps its files to itself and does not", async () => {
+    const dir = nodeFs.mkdtempSync(nodePath.join(os.tmpdir(), 'rxtrain-env-'))
+    temps.push(dir)
+    await ok(liveEnv.fs.writeFileAtomic(`${dir}/live.txt`, 'on disk'))
+    expect(nodeFs.readFileSync(`${dir}/live.txt`, 'utf8')).toBe('on disk')
+    nodeFs.writeFileSync(`${dir}/outside.txt`, 'written by node')
+    expect(await ok(liveEnv.fs.readText(`${dir}/outside.txt`))).toBe('written by node')
+
+    const memory = memoryFileSystem()
+    await ok(memory.mkdir(dir))
+    await ok(memory.writeFile(`${dir}/memory.txt`, 'in memory'))
+    expect(await ok(memory.readText(`${dir}/memory.txt`))).toBe('in memory')
+    expect(nodeFs.existsSync(`${dir}/memory.txt`)).toBe(false)
+    expect(await memory.exists(`${dir}/live.txt`)()).toBe(false)
+    expect(await liveEnv.fs.exists(`${dir}/memory.txt`)()).toBe(false)
+  })
+})
+
 describe('liveEnv', () => {
-  it('is the live capabilities, and a test can swap any of them', () => {
-    expect(liveEnv.fs).toBe(nodeFileSystem)
-    expect(liveEnv.clock).toBe(systemClock)
-    const fs = memoryFileSystem()
-    const env = { ...liveEnv, fs, clock: manualClock(5) }
-    expect(env.fs).toBe(fs)
-    expect(env.clock.now()).toBe(5)
-    expect(env.console).toBe(liveEnv.console)
+  /** Every capability of `Env`: the type checker fails this record when one is added or removed. */
+  const capabilities: Record<keyof Env, true> = { fs: true, clock: true, console: true, signals: true, terminal: true }
+
+  it('has every capability a run needs', () => {
+    for (const name of Object.keys(capabilities)) expect(liveEnv[name as keyof Env], name).toBeDefined()
+  })
+
+  it('its clock reads the wall clock and a monotonic one', () => {
+    const before = Date.now()
+    const now = liveEnv.clock.now()
+    expect(now).toBeGreaterThanOrEqual(before)
+    expect(now).toBeLessThanOrEqual(Date.now())
+    expect(liveEnv.clock.monotonic()).toBeLessThanOrEqual(liveEnv.clock.monotonic())
+  })
+
+  it('its signals listen to the process while subscribed and stop listening when unsubscribed', () => {
+    const listeners = { SIGINT: process.listeners('SIGINT'), SIGTERM: process.listeners('SIGTERM') }
+    const seen: string[] = []
+    const off = liveEnv.signals.onInterrupt((s) => seen.push(s))
+    const added = (signal: 'SIGINT' | 'SIGTERM') => process.listeners(signal).filter((l) => !listeners[signal].includes(l))
+    try {
+      expect(added('SIGINT')).toHaveLength(1)
+      expect(added('SIGTERM')).toHaveLength(1)
+      // Calling the listener is what the process does on a signal (emitting one would reach the
+      // test runner's own). Only once: a second signal a second later exits the process.
+      ;(added('SIGTERM')[0] as (s: string) => void)('SIGTERM')
+      expect(seen).toEqual(['SIGTERM'])
+    } finally {
+      off()
+    }
+    expect(process.listeners('SIGINT')).toEqual(listeners.SIGINT)
+    expect(process.listeners('SIGTERM')).toEqual(listeners.SIGTERM)
+  })
+
+  it('its console and terminal write to the process, and say whether control characters are welcome', () => {
+    expect(liveEnv.console.isTTY).toBe(process.stdout.isTTY === true)
+    expect(liveEnv.terminal).toBe(process.stderr)
+    expect(liveEnv.terminal.write('')).toBeTypeOf('boolean')
+  })
+
+  it('a test swaps any capability and keeps the others live', () => {
+    const clock = manualClock(5)
+    const env: Env = { ...liveEnv, fs: memoryFileSystem(), clock }
+    clock.advance(1)
+    expect(env.clock.now()).toBe(6)
+    expect(env.signals).toBe(liveEnv.signals)
   })
 })

@@ -216,8 +216,72 @@ describe('planFit: debugging overrides', () => {
     expect(plan({ overfitBatches: 0 }, 10).noShuffle).toBe(false)
   })
 
-  it('fastDevRun wins over overfitBatches', () => {
-    expect(plan({ fastDevRun: 2, overfitBatches: 5 }, 10, 8)).toMatchObject({ numTrainBatches: 2, numValBatches: 2, noShuffle: false, fastDevRun: true })
+  it('fastDevRun n with overfitBatches keeps the overfit batch limits: n steps on the first overfit batches, unshuffled', () => {
+    // Lightning's _init_debugging_flags: fast_dev_run sets the train/val limits only when overfit_batches is 0.
+    const p = plan({ fastDevRun: 5, overfitBatches: 3 }, 10, 8)
+    expect(p).toMatchObject({ numTrainBatches: 3, numValBatches: 3, maxEpochs: 1, maxSteps: 5, numSanityBatches: 0, noShuffle: true, fastDevRun: true })
+    expect(simulate(p)).toMatchObject({ batches: 3, globalStep: 3, validations: ['0:2'] })
+    // n below the overfit batches: the n steps end the run before the epoch's validation point.
+    const short = plan({ fastDevRun: 2, overfitBatches: 5 }, 10, 8)
+    expect(short).toMatchObject({ numTrainBatches: 5, numValBatches: 5, maxSteps: 2, noShuffle: true })
+    expect(simulate(short)).toMatchObject({ batches: 2, globalStep: 2, validations: [] })
+  })
+})
+
+describe("planFit: Lightning's limit rules", () => {
+  /** Where a stop requested from the first batch on is honoured: checked after each batch, then at each epoch end. */
+  const stopHonoured = (p: LoopPlan): string | undefined => {
+    let globalStep = 0
+    for (let epoch = 0; epoch < Math.min(p.maxEpochs, 10); epoch++) {
+      for (let b = 0; b < p.numTrainBatches; b++) {
+        globalStep++
+        if (canStopEarly(p, epoch, globalStep)) return `${epoch}:${b}`
+      }
+      if (canStopEarly(p, epoch + 1, globalStep)) return `end of epoch ${epoch}`
+    }
+    return undefined
+  }
+
+  it('minSteps without minEpochs makes minEpochs 1: T=5, minSteps=2, a stop requested all along ends epoch 0, not at step 2', () => {
+    // Lightning's _parse_loop_limits: min_epochs = 1 when min_steps is given and min_epochs is not.
+    const p = plan({ maxEpochs: 5, minSteps: 2 }, 5)
+    expect(p).toMatchObject({ minEpochs: 1, minSteps: 2 })
+    expect(stopHonoured(p)).toBe('end of epoch 0')
+    // An explicit minEpochs is kept; without minSteps the default stays 0.
+    const explicit = plan({ maxEpochs: 5, minSteps: 2, minEpochs: 0 }, 5)
+    expect(explicit.minEpochs).toBe(0)
+    expect(stopHonoured(explicit)).toBe('0:1')
+    expect(plan({ maxEpochs: 5, minSteps: 2, minEpochs: 3 }, 5).minEpochs).toBe(3)
+    expect(plan({ maxEpochs: 5 }, 5).minEpochs).toBe(0)
+    expect(stopHonoured(plan({ maxEpochs: 5 }, 5))).toBe('0:0')
+  })
+
+  it('valCheckInterval { fraction: 0 } validates after every batch: T=4, V=2, maxEpochs=1 → 0:0, 0:1, 0:2, 0:3', () => {
+    const p = plan({ maxEpochs: 1, valCheckInterval: { fraction: 0 } }, 4, 2)
+    expect(p.valCheckBatch).toBe(1)
+    expect(simulate(p)).toMatchObject({ batches: 4, globalStep: 4, validations: ['0:0', '0:1', '0:2', '0:3'] })
+    // The integer 0 stays an error (Lightning divides by it).
+    const zero = parseTrainerOptions({ valCheckInterval: 0 })
+    expect(E.isLeft(zero) && zero.left.details).toMatchObject({ field: 'valCheckInterval' })
+  })
+
+  it.each<[string, TrainerOptions['valCheckInterval']]>([
+    ['0.5', 0.5],
+    ['{ fraction: 0.5 }', { fraction: 0.5 }],
+    ['{ fraction: 1 }', { fraction: 1 }],
+  ])('a fractional valCheckInterval (%s) with checkValEveryNEpoch: null is a ConfigError', (_, valCheckInterval) => {
+    const r = parseTrainerOptions({ valCheckInterval, checkValEveryNEpoch: null })
+    if (E.isRight(r)) throw new Error('expected a ConfigError')
+    expect(r.left.tag).toBe('ConfigError')
+    expect(r.left.details).toMatchObject({ field: 'valCheckInterval' })
+    expect(r.left.problem).toContain('checkValEveryNEpoch is null')
+    expect(r.left.remedy).toContain('integer batch count')
+  })
+
+  it('checkValEveryNEpoch: null with an integer valCheckInterval, or none given, counts batches across epochs', () => {
+    // T=3, maxEpochs=3: every 4 batches (1:0, 2:1); with no interval given, every epoch's worth of batches (3).
+    expect(simulate(plan({ maxEpochs: 3, valCheckInterval: 4, checkValEveryNEpoch: null }, 3)).validations).toEqual(['1:0', '2:1'])
+    expect(simulate(plan({ maxEpochs: 3, checkValEveryNEpoch: null }, 3)).validations).toEqual(['0:2', '1:2', '2:2'])
   })
 })
 

@@ -49,9 +49,15 @@ describe('stop requests (Lightning trainer.should_stop)', () => {
   })
 
   it('waits for minSteps, then validates where it stops', () => {
-    const s = scheduleOf(runStopping(10, 2, { maxEpochs: 10, minSteps: 7 }, (e) => e.type === 'trainStep' && e.batchIdx === 1))
+    const s = scheduleOf(runStopping(10, 2, { maxEpochs: 10, minSteps: 7, minEpochs: 0 }, (e) => e.type === 'trainStep' && e.batchIdx === 1))
     expect(s.trainSteps).toBe(7)
     expect(s.validations).toEqual(['0:6'])
+  })
+
+  it('minSteps without minEpochs makes minEpochs 1, as in Lightning: the stop waits for the first epoch too', () => {
+    const s = scheduleOf(runStopping(10, 2, { maxEpochs: 10, minSteps: 7 }, (e) => e.type === 'trainStep' && e.batchIdx === 1))
+    expect(s.trainSteps).toBe(10)
+    expect(s.validations).toEqual(['0:9'])
   })
 
   it('a stop requested at epoch start runs no batch of that epoch (Lightning checks before each batch)', () => {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core'
-import { isObservable, lastValueFrom, tap } from 'rxjs'
+import { isObservable, lastValueFrom, type Subscription, tap } from 'rxjs'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Backend } from '../../src/backends/backend.js'
 import { fromArrays } from '../../src/data/arraySource.js'
@@ -11,6 +11,7 @@ import { fit } from '../../src/pipeline/fit.js'
 import { batchFromData, shardBatch, shardSlots } from '../../src/strategies/batchShards.js'
 import { disposeTree, flattenParams } from '../../src/tree/tree.js'
 import { blobsModule, failingMainModule, failingModule, plateauModule } from '../fixtures/ddpModule.js'
+import { slowWorkersModule } from '../fixtures/ddpSlowModule.js'
 import { stopWhen } from '../support/hooks.js'
 import { quiet, useBackend } from '../support/backend.js'
 
@@ -230,6 +231,37 @@ describe("strategy: 'ddp'", () => {
     const before = tf.memory().numTensors
     const failure = await train({ strategy: 'ddp', devices: 2 }, failingMainModule).catch((e: unknown) => e)
     expect((failure as Error).message).toMatch(/boom in the main thread/)
+    expect(tf.memory().numTensors).toBe(before)
+  }, 60_000)
+
+  it('unsubscribing while a step is in flight (the workers still computing) leaks no copy of the parameters', async () => {
+    const before = tf.memory().numTensors
+    const g = globalThis as { __rxtrainStepInFlight?: (batchIdx: number) => void }
+    const trained: number[] = []
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let run: Subscription | undefined
+        // Called from the main thread's shard of batch 3, while the workers block on theirs.
+        g.__rxtrainStepInFlight = () =>
+          setTimeout(() => {
+            run?.unsubscribe()
+            resolve()
+          }, 20)
+        run = fit(slowWorkersModule, data(), { strategy: 'ddp', devices: 2, maxSteps: 20, seed: 4, numSanityValSteps: 0 }, { backend, signals: quiet }).subscribe({
+          next: (e) => {
+            if (e.type === 'trainStep') trained.push(e.batchIdx)
+          },
+          error: reject,
+          complete: () => reject(new Error('the run completed before it was cancelled')),
+        })
+      })
+    } finally {
+      delete g.__rxtrainStepInFlight
+    }
+    // cancelled in the middle of batch 3's step
+    expect(trained).toEqual([0, 1, 2])
+    // The workers close (their step's wait fails then, and it releases what it holds).
+    for (let waited = 0; waited < 5_000 && tf.memory().numTensors !== before; waited += 50) await new Promise((r) => setTimeout(r, 50))
     expect(tf.memory().numTensors).toBe(before)
   }, 60_000)
 

@@ -2,6 +2,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import type { Backend } from '../../src/backends/backend.js'
 import { cpuBackend } from '../../src/backends/cpu.js'
 import { wasmBackend } from '../../src/backends/wasm.js'
+import { withoutHostReads } from '../../src/backends/backend.js'
 import { manualSignals } from '../../src/effects/signals.js'
 
 /** Initialises a backend for a test file and makes it current; fails the test if it cannot. */
@@ -24,11 +25,7 @@ export const quiet = manualSignals()
  * path on cpu.
  */
 export const asyncOnly = (backend: Backend, delayMs: number): Backend => ({
-  ...backend,
-  hostReads: false,
-  readScalars: () => {
-    throw new Error('no synchronous reads on this backend')
-  },
+  ...withoutHostReads(backend),
   readScalarsAsync: async (scalars) => {
     const values = backend.readScalarsAsync(scalars)
     await new Promise((resolve) => setTimeout(resolve, delayMs))

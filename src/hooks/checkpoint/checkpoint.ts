@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import type * as TE from 'fp-ts/lib/TaskEither.js'
 import { type MonoTypeOperatorFunction, throwError } from 'rxjs'
-import { resolvePrecision } from '../../backends/precision.js'
+import { storageDtypeOf } from '../../backends/precision.js'
 import { rxtrainError } from '../../errors/rxtrainError.js'
 import { hook } from '../../flow/hook.js'
 import { afterAll, type HookEffect, update } from '../../flow/hookEffect.js'
@@ -125,7 +125,7 @@ export const checkpoint = (options: CheckpointOptions = {}): MonoTypeOperatorFun
             loop: { ...e.loop, stopReason: settled.stopReason ?? e.loop.stopReason },
             hookStates: settled.hookStates,
             options: r.options,
-            precision: { name: precision, storageDtype: options.dtype ?? resolvePrecision(precision).storageDtype },
+            precision: { name: precision, storageDtype: options.dtype ?? storageDtypeOf(precision) },
             meta,
             createdAt: new Date(e.time).toISOString(),
           },

@@ -1,0 +1,247 @@
+import { isObservable } from 'rxjs'
+import { interruptLatch } from '../effects/interruptLatch.js'
+import { rxtrainError } from '../errors/rxtrainError.js'
+import { type Program, wait } from '../flow/drive.js'
+import { restoreStates, settleFlow } from '../flow/flow.js'
+import { publish } from '../flow/publish.js'
+import { foldIn, type Key, key, split } from '../random/key.js'
+import type { Params } from '../tree/tree.js'
+import { pullBatch } from './batches.js'
+import { evaluationPass } from './evaluation.js'
+import type { FitEvent, TrainState } from './events.js'
+import type { FitProgramArgs } from './fitProgramArgs.js'
+import { epochLogStep, epochValues, plainEpochNames, progressBarNames, stepValues } from './logs.js'
+import { initialLoopState, type LoopState } from './loopState.js'
+import { type LookaheadIterator, lookahead, overlapped } from './lookahead.js'
+import {
+  type Action,
+  batchTrained,
+  epochEnded,
+  epochStarted,
+  nextAction,
+  requestStop,
+  shouldLogStep,
+  sourceRanOut,
+  validated,
+  validationLogStep,
+  wantsNextBatch,
+  windowClosed,
+} from './schedule.js'
+import { sourceEndedEarly } from './sourceEndedEarly.js'
+import { closeWindow, type TrainedBatch } from './trainOnBatch.js'
+
+/**
+ * Everything a run holds between two actions: the loop state (what checkpoints store), the
+ * tensors, and the open pass over the training data. The interpreter's one variable.
+ */
+interface Run<P extends Params, S extends Params, B> {
+  readonly loop: LoopState
+  readonly train: TrainState<P, S>
+  readonly batches: LookaheadIterator<B> | undefined
+}
+
+/**
+ * The fit loop as an interpreter of the schedule (`schedule.ts`): it asks `nextAction` what to
+ * do, does it (pulls a batch and runs the step, validates, ends an epoch), publishes the events
+ * and waits for the hooks, and folds each outcome into the run. It owns the state generations:
+ * each step releases what the new one does not reuse, and on completion, error or cancellation
+ * it releases the rest. It starts fresh or from a `ResumePoint`, continuing at exactly the next
+ * action, and stops at the next step boundary on SIGINT/SIGTERM with a `fitEnd` whose `loop` a
+ * checkpoint can resume.
+ */
+export function* fitProgram<P extends Params, S extends Params, B>(args: FitProgramArgs<P, S, B>, emit: (e: FitEvent) => boolean): Program {
+  const { module, data, plan, optimizer, backend, precision, resume, flow, clock } = args
+  const source = data.train
+  if (source === undefined) throw rxtrainError('ConfigError', 'fit needs a training source', 'give the data module a `train` source.')
+  backend.activate()
+  // A resumed run continues with its checkpoint's seed: every key derives from it.
+  const seed = resume?.loop.seed ?? plan.seed
+  const [initKey, shuffleKey, stepKey, valKey] = split(key(seed), 4) as [Key, Key, Key, Key]
+  const computeCast = precision.computeFormat === undefined ? {} : { castCompute: precision.castCompute }
+  const interrupt = interruptLatch(args.signals)
+  let run: Run<P, S, B> | undefined
+
+  /** Publishes an event and waits until every hook has handled it; a stop a hook asked for joins the loop state. */
+  const say = function* (make: (time: number) => FitEvent): Program {
+    const outcome = yield* publish(flow, emit, make(clock.now()))
+    if (outcome.stop !== undefined && run !== undefined) run = { ...run, loop: requestStop(run.loop, outcome.stop) }
+  }
+  const current = (): Run<P, S, B> => run as Run<P, S, B>
+  const setTrain = (train: TrainState<P, S>): void => {
+    run = { ...current(), train }
+  }
+  const setLoop = (loop: LoopState): void => {
+    run = { ...current(), loop }
+  }
+
+  const openBatches = (epoch: number, firstBatch: number): LookaheadIterator<B> => {
+    const order = { key: foldIn(shuffleKey, epoch), noShuffle: plan.noShuffle, skipBatches: firstBatch, epoch }
+    return lookahead(args.strategy.openTrain?.(source, order) ?? source.open(order), args.strategy.prepare)
+  }
+  const closeBatches = (): void => {
+    current().batches?.close()
+    run = { ...current(), batches: undefined }
+  }
+
+  const validate = function* (stage: 'sanity' | 'val', epoch: number, afterBatch: number): Program {
+    const validationStep = module.validationStep
+    if (data.val === undefined || validationStep === undefined) return
+    const numBatches = stage === 'sanity' ? plan.numSanityBatches : plan.numValBatches
+    const { globalStep } = current().loop
+    if (stage === 'sanity') yield* say((time) => ({ type: 'sanityCheckStart', time, numBatches }))
+    else yield* say((time) => ({ type: 'validationStart', time, epoch, globalStep, numBatches }))
+    const result = yield* evaluationPass({
+      stage,
+      source: data.val,
+      numBatches,
+      step: (model, batch, ctx) => validationStep.call(module, model, batch, ctx),
+      model: current().train,
+      backend,
+      key: foldIn(valKey, epoch),
+      epoch,
+      globalStep,
+      ...computeCast,
+      afterBatch: (batchIdx) => say((time) => ({ type: 'validationStep', time, epoch, globalStep, batchIdx, numBatches, sanity: stage === 'sanity' })),
+    })
+    if (stage === 'sanity') return yield* say((time) => ({ type: 'sanityCheckEnd', time, metrics: result.metrics }))
+    setLoop(validated(current().loop, afterBatch, result.metrics))
+    const { loop, train } = current()
+    const logStep = validationLogStep(plan, loop, afterBatch)
+    yield* say((time) => ({ type: 'validationEnd', time, epoch, globalStep, batchIdx: afterBatch, logStep, metrics: result.metrics, progBar: result.progBar, state: train, loop }))
+  }
+
+  const trainBatch = function* (epoch: number, batchIdx: number, stepping: boolean): Program {
+    const batches = current().batches ?? openBatches(epoch, batchIdx)
+    run = { ...current(), batches }
+    const pulled = yield* pullBatch(batches, 'train')
+    if (pulled.done === true) {
+      if (Number.isFinite(plan.numTrainBatches)) throw sourceEndedEarly('train', source.numBatches, batchIdx)
+      return setLoop(sourceRanOut(current().loop))
+    }
+    const before = current().loop
+    const ctx = { stage: 'train' as const, training: true, key: foldIn(foldIn(stepKey, epoch), batchIdx), epoch, batchIdx, globalStep: before.globalStep, ...computeCast }
+    const trained = args.strategy.trainBatch({ module, optimizer, backend, precision, plan, lossScale: before.lossScale, state: current().train, batch: pulled.value, ctx, stepping })
+    // While a step waits (DDP workers, a GPU read), the next batch is pulled, if the loop will want it.
+    const pullNext = () => wantsNextBatch(plan, before, batchIdx, stepping) && batches.pullAhead()
+    const result = isObservable(trained) ? ((yield* overlapped(trained, pullNext)) as TrainedBatch<P, S>) : trained
+    setTrain(result.state)
+    const lossScale = precision.skipsNonFinite && stepping ? precision.nextScale(before.lossScale, result.gradsFinite) : before.lossScale
+    setLoop(batchTrained(before, { batchIdx, stepping, logs: result.logs, lossScale }))
+    const { loop, train } = current()
+    yield* say((time) => ({
+      type: 'trainStep',
+      time,
+      epoch,
+      batchIdx,
+      globalStep: loop.globalStep,
+      totalBatches: loop.totalBatches,
+      optimizerStepped: stepping,
+      stepSkipped: !result.gradsFinite,
+      loss: result.loss,
+      metrics: stepValues(result.logs),
+      progBar: progressBarNames(result.logs, 'step'),
+      shouldLog: shouldLogStep(plan, loop, stepping),
+      logStep: stepping ? loop.globalStep - 1 : loop.globalStep,
+      batchSize: result.batchSize,
+      state: train,
+      loop,
+    }))
+    // Let signals sent to the process in (the loop may otherwise never leave this task).
+    const letIn = args.signals.letIn?.()
+    if (letIn !== undefined) yield letIn
+  }
+
+  const endEpoch = function* (epoch: number): Program {
+    setLoop(epochEnded(current().loop))
+    const before = current().loop
+    const metrics = epochValues(new Map(before.epochLogs))
+    const callbackMetrics = { ...before.lastStepMetrics, ...metrics, ...plainEpochNames(metrics, before.lastStepMetrics), ...before.lastValidation }
+    // Monitored transforms (reduceOnPlateau) step once per epoch on the epoch's metrics, as
+    // Lightning steps plateau schedulers; before the event, so a checkpoint there includes it.
+    const observe = optimizer.observe
+    if (observe !== undefined) {
+      const old = current().train
+      const observed = { ...old, optState: observe.call(optimizer, old.optState, callbackMetrics) }
+      backend.release(old, observed)
+      setTrain(observed)
+    }
+    const { loop, train } = current()
+    const progBar = [...loop.epochProgBar]
+    yield* say((time) => ({ type: 'epochEnd', time, epoch, globalStep: loop.globalStep, logStep: epochLogStep(loop.globalStep), metrics, callbackMetrics, progBar, state: train, loop }))
+  }
+
+  const act = function* (action: Exclude<Action, { type: 'endFit' }>): Program {
+    switch (action.type) {
+      case 'startEpoch':
+        setLoop(epochStarted(current().loop, action.epoch))
+        return yield* say((time) => ({ type: 'epochStart', time, epoch: action.epoch, globalStep: current().loop.globalStep, numBatches: plan.numTrainBatches, firstBatch: 0 }))
+      case 'trainBatch':
+        return yield* trainBatch(action.epoch, action.batchIdx, action.stepping)
+      case 'validate':
+        return yield* validate('val', action.epoch, action.afterBatch)
+      case 'closeWindow': {
+        closeBatches()
+        const closed = closeWindow(backend, optimizer, precision, current().train, action.step)
+        if (closed !== undefined) setTrain(closed.next)
+        const stepped = closed?.stepped === true
+        const { lossScale } = current().loop
+        return setLoop(windowClosed(current().loop, stepped, stepped && precision.skipsNonFinite ? precision.nextScale(lossScale, closed.gradsFinite) : lossScale))
+      }
+      case 'endEpoch':
+        return yield* endEpoch(action.epoch)
+    }
+  }
+
+  try {
+    const given = resume?.state ?? backend.scoped(() => {
+      // A '-true' half policy keeps the variables rounded from the start.
+      const model = precision.storeState(module.init(initKey))
+      return { params: model.params, state: model.state, optState: precision.storeState(optimizer.init(model.params)), gradAccumulator: null }
+    })
+    // Resumed under another precision policy: it starts afresh (its loss scale, its rounding).
+    const samePrecision = resume?.precision === undefined || resume.precision === precision.name
+    const train = samePrecision ? given : backend.scoped(() => precision.storeState(given))
+    if (train !== given) backend.release(given, train)
+    const loop = resume === undefined ? initialLoopState(seed, precision.initScale()) : samePrecision ? resume.loop : { ...resume.loop, lossScale: precision.initScale() }
+    run = { loop, train, batches: undefined }
+    // A data-parallel strategy starts its workers now, with the initial variables.
+    const started = args.strategy.start?.(train)
+    if (started !== undefined) yield started
+    if (resume !== undefined) restoreStates(flow, resume.hookStates)
+    yield* say((time) => ({
+      type: 'fitStart',
+      time,
+      plan,
+      options: args.options,
+      backend: backend.description,
+      accelerator: backend.choice ?? { requested: 'env', backend: backend.name, description: backend.description, skipped: [] },
+      optimizer,
+      state: train,
+      loop,
+      resumed: resume === undefined ? undefined : { from: resume.from, loop: resume.loop, hookStates: resume.hookStates },
+    }))
+    // Lightning skips the sanity check when it restarts from a checkpoint.
+    if (resume === undefined && plan.numSanityBatches > 0) yield* validate('sanity', 0, -1)
+    // A checkpoint taken inside an epoch continues that epoch at its next action.
+    if (loop.phase === 'afterStep' || loop.phase === 'afterValidation')
+      yield* say((time) => ({ type: 'epochStart', time, epoch: loop.epoch, globalStep: loop.globalStep, numBatches: plan.numTrainBatches, firstBatch: loop.batchIdx + 1 }))
+    for (;;) {
+      const action = nextAction(plan, current().loop, interrupt.signal() !== undefined)
+      if (action.type === 'endFit') {
+        closeBatches()
+        const { loop: end, train: state } = current()
+        const stopReason = action.reason === 'stopRequested' ? (end.stopReason ?? undefined) : action.reason === 'interrupted' ? interrupt.signal() : undefined
+        return yield* say((time) => ({ type: 'fitEnd', time, epoch: end.epochsFinished, globalStep: end.globalStep, reason: action.reason, stopReason, state, loop: end }))
+      }
+      yield* act(action)
+    }
+  } finally {
+    interrupt.close()
+    run?.batches?.close()
+    const closing = args.strategy.close()
+    if (closing !== undefined) yield* wait(closing)
+    // A hook's work (a checkpoint write) may still read the state: let it finish first.
+    yield* wait(settleFlow(flow))
+    backend.dispose(run?.train)
+  }
+}

@@ -1,0 +1,117 @@
+import * as tf from '@tensorflow/tfjs-core'
+import type { LossScale } from '../backends/precision.js'
+import { rxtrainError } from '../errors/rxtrainError.js'
+import type { Model } from '../nn/layer.js'
+import { applyUpdates } from '../optim/applyUpdates.js'
+import type { GradientTransform } from '../optim/transform.js'
+import type { Params, StateTree } from '../tree/tree.js'
+import type { TrainState } from './events.js'
+import type { Logs } from './logs.js'
+import type { Module, StepContext } from './module.js'
+
+/**
+ * What a training step knows about its call: the module's context, and two values of the loop's
+ * state that the step reads and the loop keeps (`fit` sets both; a hand-driven step may omit them).
+ */
+export interface TrainStepContext extends StepContext {
+  /**
+   * The dynamic loss scale of a `'16-mixed'` run; the step returns the next one. When absent, the
+   * precision policy's initial scale (no scaling under the other policies).
+   */
+  readonly lossScale?: LossScale
+  /**
+   * Whether this batch ends an accumulation window with an optimizer step (only read under
+   * `accumulateGradBatches` > 1). Default: every k-th batch of the epoch, `(batchIdx + 1) % k === 0`.
+   * Lightning and `fit` also step on an epoch's last batch: pass `true` there.
+   */
+  readonly optimizerStep?: boolean
+}
+
+/** The part of the context the gradient half reads after the tape. */
+export type GradientContext = Pick<TrainStepContext, 'lossScale'>
+/** The part of the context the update half reads. */
+export type UpdateContext = Pick<TrainStepContext, 'batchIdx' | 'lossScale' | 'optimizerStep'>
+
+/** The forward pass, run under the gradient tape. */
+export interface Forward<S extends Params> {
+  /** The loss as the module returned it (reported and logged). */
+  readonly loss: tf.Scalar
+  /** The scalar that is differentiated (the loss divided for accumulation, scaled for float16). */
+  readonly objective: tf.Scalar
+  readonly logs: Logs | undefined
+  /** The module's next non-trainable state, if it returned one. */
+  readonly state: S | undefined
+}
+
+/** What the update half is given: a batch's gradients (summed over ranks) and the model state it produced. */
+export interface StepGradients<S extends Params> {
+  readonly grads: Params
+  readonly state: S
+}
+
+/** The update half's answer. */
+export interface Updated<P extends Params, S extends Params> {
+  readonly state: TrainState<P, S>
+  /** False when the step was skipped because its gradients were not all finite (`'16-mixed'`). */
+  readonly gradsFinite: boolean
+  /** Whether this batch ended with an optimizer step (taken or skipped), rather than accumulating. */
+  readonly stepped: boolean
+  /** The loss scale for the next step. */
+  readonly lossScale: LossScale
+}
+
+/**
+ * A training step as its three stages: `forward` (under the gradient tape), `gradients` (after the
+ * tape) and `update`. Data-parallel ranks run the first two on their shards; the gradients are
+ * summed between them and `update`. Step transformers (`withPrecision`, `withAccumulation`,
+ * `skipNonFinite`) wrap these stages; `computeGradients` and `applyGradients` run them.
+ */
+export interface StepParts<P extends Params, S extends Params, B> {
+  forward(model: Model<P, S>, batch: B, ctx: TrainStepContext): Forward<S>
+  /** The gradients of the loss, from those of the objective. */
+  gradients(grads: Params, ctx: GradientContext): Params
+  update(state: TrainState<P, S>, g: StepGradients<S>, ctx: UpdateContext): Updated<P, S>
+}
+
+/** Wraps a step's stages (e.g. with loss scaling, or gradient accumulation). */
+export type StepTransformer = <P extends Params, S extends Params, B>(inner: StepParts<P, S, B>) => StepParts<P, S, B>
+
+/** The loss scale of a step that does not scale: 1. */
+export const unitScale: LossScale = { scale: 1, goodSteps: 0 }
+
+/** A train state built field by field, always in one shape. */
+export const trainState = <P extends Params, S extends Params>(params: P, state: S, optState: StateTree, gradAccumulator: Params | null): TrainState<P, S> => ({
+  params,
+  state,
+  optState,
+  gradAccumulator,
+})
+
+/**
+ * The plain step: the module's `trainingStep` differentiated as it is, and one optimizer update
+ * (`params + optimizer.update(grads)`) per batch.
+ */
+export const baseStep = <P extends Params, S extends Params, B>(module: Pick<Module<P, S, B>, 'trainingStep'>, optimizer: GradientTransform<StateTree>): StepParts<P, S, B> => ({
+  forward: (model, batch, ctx) => {
+    const out = module.trainingStep(model, batch, ctx)
+    if (!(out.loss instanceof tf.Tensor) || out.loss.rank !== 0)
+      throw rxtrainError(
+        'ShapeError',
+        `trainingStep must return a scalar loss, got ${out.loss instanceof tf.Tensor ? `a tensor of shape [${out.loss.shape.join(',')}]` : typeof out.loss}`,
+        'reduce the loss to a scalar, e.g. with tf.mean(...).',
+      )
+    return { loss: out.loss, objective: out.loss, logs: out.logs, state: out.state }
+  },
+  gradients: (grads) => grads,
+  update: (before, g, ctx) => {
+    const [updates, optState] = optimizer.update(g.grads, before.optState, before.params)
+    return { state: trainState(applyUpdates(before.params, updates), g.state, optState, null), gradsFinite: true, stepped: true, lossScale: ctx.lossScale ?? unitScale }
+  },
+})
+
+/**
+ * `base` wrapped by `transformers`, the first one outermost: its `forward` sees the module's loss
+ * last (after the inner transformers changed the objective), its `update` runs around the others.
+ */
+export const composeStep = <P extends Params, S extends Params, B>(base: StepParts<P, S, B>, ...transformers: readonly StepTransformer[]): StepParts<P, S, B> =>
+  transformers.reduceRight<StepParts<P, S, B>>((inner, t) => t(inner), base)

@@ -1,0 +1,12 @@
+import { beforeAll } from 'vitest'
+import type { Backend } from '../../src/backends/backend.js'
+import { useBackend } from '../support/backend.js'
+import { stepEquivalence } from '../support/stepEquivalence.js'
+
+// The wasm backend runs the same suite in stepEquivalence.wasm.test.ts (one tfjs engine per process).
+let backend: Backend
+beforeAll(async () => {
+  backend = await useBackend('cpu')
+})
+
+stepEquivalence(() => backend)

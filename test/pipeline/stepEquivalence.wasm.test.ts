@@ -1,0 +1,12 @@
+import { beforeAll } from 'vitest'
+import type { Backend } from '../../src/backends/backend.js'
+import { useBackend } from '../support/backend.js'
+import { stepEquivalence } from '../support/stepEquivalence.js'
+
+// The cpu backend runs the same suite in stepEquivalence.test.ts (one tfjs engine per process).
+let backend: Backend
+beforeAll(async () => {
+  backend = await useBackend('wasm')
+})
+
+stepEquivalence(() => backend)
