@@ -1,14 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { rxtrainError } from '../errors/rxtrainError.js'
 import { disposeTree, releaseGeneration } from '../tree/tree.js'
-import type { AcceleratorChoice } from './accelerator.js'
+import type { AcceleratorChoice } from './acceleratorChoice.js'
 import { castHalf, type HalfRounding } from './castHalf.js'
 import { type FiniteCheck, finiteCheck } from './finite.js'
 import type { FusedAdam } from './fusedAdam.js'
 import { tidy } from './tidy.js'
 
-/** rxtrain's backends. `tensorflow-gpu` is tfjs's `tensorflow` engine backend loaded from the GPU package. */
-export type BackendName = 'cpu' | 'wasm' | 'webgpu' | 'tensorflow' | 'tensorflow-gpu'
+export type { BackendName } from './backendName.js'
+import type { BackendName } from './backendName.js'
 export type DeviceKind = 'cpu' | 'gpu'
 
 export interface MemoryInfo {

@@ -1,7 +1,7 @@
 import type { Observable } from 'rxjs'
 import type { Key } from '../random/key.js'
 import type { ShardOf } from './shardRows.js'
-import type { SourceRecipe } from './sourceRecipe.js'
+import type { SourceRecipe } from './recipe.js'
 
 /**
  * One pull from a batch iterator: the next batch, or `done` at the end of the pass. A source

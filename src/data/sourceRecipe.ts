@@ -1,16 +1,9 @@
-import { type Columns, exampleCount, fromArrays } from './arraySource.js'
+import { exampleCount, fromArrays } from './arraySource.js'
 import { batchRows, type BatchingOptions } from './batching.js'
 import type { BatchSource } from './source.js'
 
-/**
- * A batch source as plain data, which a data-parallel worker thread receives once and builds the
- * same source from: columns of host arrays and how they are batched (`fromArrays`).
- */
-export interface SourceRecipe {
-  readonly kind: 'arrays'
-  readonly columns: Columns
-  readonly options: BatchingOptions
-}
+export type { SourceRecipe } from './recipe.js'
+import type { SourceRecipe } from './recipe.js'
 
 /** The source a recipe describes. */
 export const sourceFromRecipe = (recipe: SourceRecipe): BatchSource<unknown> => fromArrays(recipe.columns, recipe.options)

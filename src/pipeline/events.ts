@@ -1,4 +1,4 @@
-import type { AcceleratorChoice } from '../backends/accelerator.js'
+import type { AcceleratorChoice } from '../backends/acceleratorChoice.js'
 import type * as tf from '@tensorflow/tfjs-core'
 import type { Model } from '../nn/layer.js'
 import type { GradientTransform } from '../optim/transform.js'

@@ -6,8 +6,6 @@ import { type Precision, resolvePrecision } from '../backends/precision.js'
 import type { DataModule } from '../data/dataModule.js'
 import { type Env, liveEnv } from '../effects/env.js'
 import { rxtrainError } from '../errors/rxtrainError.js'
-import { chain } from '../optim/chain.js'
-import { clipByGlobalNorm, clipByValue } from '../optim/clip.js'
 import { type GradientTransform, withUpdateContext } from '../optim/transform.js'
 import type { Params, StateTree } from '../tree/tree.js'
 import { ddp } from '../strategies/ddp.js'
@@ -16,6 +14,7 @@ import { drive } from '../flow/drive.js'
 import { claimFlow } from '../flow/flow.js'
 import type { FitEvent } from './events.js'
 import { fitProgram } from './fitProgram.js'
+import { clippedOptimizer } from './stepTransformers.js'
 import type { ResumePoint } from './fitProgramArgs.js'
 import type { Module } from './module.js'
 import { parseTrainerOptions, type ResolvedOptions, type TrainerOptions } from './options.js'
@@ -64,16 +63,8 @@ const strategyFor = (o: ResolvedOptions, module: Module<Params, Params, unknown>
 }
 
 /** The module's optimizer for this plan, behind the trainer's gradient clipping if any. */
-export const effectiveOptimizer = (
-  optimizer: Module<Params, Params, unknown>['optimizer'],
-  options: ResolvedOptions,
-  plan: LoopPlan,
-): GradientTransform<StateTree> => {
-  const base = typeof optimizer === 'function' ? optimizer(plan) : optimizer
-  const clip = options.gradientClipVal
-  if (clip === undefined || clip === 0) return base
-  return chain(options.gradientClipAlgorithm === 'value' ? clipByValue(clip) : clipByGlobalNorm(clip), base) as GradientTransform<StateTree>
-}
+export const effectiveOptimizer = (optimizer: Module<Params, Params, unknown>['optimizer'], options: ResolvedOptions, plan: LoopPlan): GradientTransform<StateTree> =>
+  clippedOptimizer(typeof optimizer === 'function' ? optimizer(plan) : optimizer, options)
 
 /**
  * Trains a module: a cold Observable of `FitEvent`s. Nothing happens until it is subscribed;

@@ -28,6 +28,7 @@ import {
   windowClosed,
 } from './schedule.js'
 import { sourceEndedEarly } from './sourceEndedEarly.js'
+import { trainStep } from './step.js'
 import { closeWindow, type TrainedBatch } from './trainOnBatch.js'
 
 /**
@@ -58,6 +59,8 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
   const seed = resume?.loop.seed ?? plan.seed
   const [initKey, shuffleKey, stepKey, valKey] = split(key(seed), 4) as [Key, Key, Key, Key]
   const computeCast = precision.computeFormat === undefined ? {} : { castCompute: precision.castCompute }
+  // The step every batch runs: the exported one, with the run's precision and accumulation.
+  const step = trainStep(module, optimizer, { precision, accumulateGradBatches: plan.accumulateGradBatches })
   const interrupt = interruptLatch(args.signals)
   let run: Run<P, S, B> | undefined
 
@@ -120,13 +123,12 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
     }
     const before = current().loop
     const ctx = { stage: 'train' as const, training: true, key: foldIn(foldIn(stepKey, epoch), batchIdx), epoch, batchIdx, globalStep: before.globalStep, ...computeCast }
-    const trained = args.strategy.trainBatch({ module, optimizer, backend, precision, plan, lossScale: before.lossScale, state: current().train, batch: pulled.value, ctx, stepping })
+    const trained = args.strategy.trainBatch({ module, optimizer, backend, precision, plan, step, lossScale: before.lossScale, state: current().train, batch: pulled.value, ctx, stepping })
     // While a step waits (DDP workers, a GPU read), the next batch is pulled, if the loop will want it.
     const pullNext = () => wantsNextBatch(plan, before, batchIdx, stepping) && batches.pullAhead()
     const result = isObservable(trained) ? ((yield* overlapped(trained, pullNext)) as TrainedBatch<P, S>) : trained
     setTrain(result.state)
-    const lossScale = precision.skipsNonFinite && stepping ? precision.nextScale(before.lossScale, result.gradsFinite) : before.lossScale
-    setLoop(batchTrained(before, { batchIdx, stepping, logs: result.logs, lossScale }))
+    setLoop(batchTrained(before, { batchIdx, stepping, logs: result.logs, lossScale: result.lossScale }))
     const { loop, train } = current()
     yield* say((time) => ({
       type: 'trainStep',
@@ -181,11 +183,9 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
         return yield* validate('val', action.epoch, action.afterBatch)
       case 'closeWindow': {
         closeBatches()
-        const closed = closeWindow(backend, optimizer, precision, current().train, action.step)
+        const closed = closeWindow(backend, optimizer, precision, current().train, action.step, current().loop.lossScale)
         if (closed !== undefined) setTrain(closed.next)
-        const stepped = closed?.stepped === true
-        const { lossScale } = current().loop
-        return setLoop(windowClosed(current().loop, stepped, stepped && precision.skipsNonFinite ? precision.nextScale(lossScale, closed.gradsFinite) : lossScale))
+        return setLoop(windowClosed(current().loop, closed?.stepped === true, closed?.lossScale ?? current().loop.lossScale))
       }
       case 'endEpoch':
         return yield* endEpoch(action.epoch)

@@ -5,10 +5,10 @@ import type { Model } from '../nn/layer.js'
 import type { GradientTransform } from '../optim/transform.js'
 import { leafTensors, mapTensors, type Params, type StateTree, tensorIdsOf, tensorsOf, unflattenParams } from '../tree/tree.js'
 import type { TrainState } from './events.js'
-import { valueAndGrads } from './gradientTape.js'
+import { valueAndGrads } from '../backends/gradientTape.js'
 import type { Logs } from './logs.js'
 import type { Module } from './module.js'
-import { baseStep, composeStep, type Forward, type GradientContext, type StepGradients, type StepParts, type TrainStepContext, type Updated, type UpdateContext } from './stepParts.js'
+import { baseStep, composeStep, type Forward, type GradientContext, type StepGradients, type StepParts, type StepUpdateContext, type TrainStepContext, type Updated } from './stepParts.js'
 import { type ClippingOptions, clippedOptimizer, skipNonFinite, withAccumulation, withPrecision } from './stepTransformers.js'
 
 export { addGradients } from './stepTransformers.js'
@@ -79,7 +79,7 @@ export const applyGradients = <P extends Params, S extends Params>(
   step: Pick<StepParts<P, S, never>, 'update'>,
   state: TrainState<P, S>,
   gradients: StepGradients<S>,
-  ctx: UpdateContext,
+  ctx: StepUpdateContext,
 ): Updated<P, S> => step.update(state, gradients, ctx)
 
 /** What one complete training step returns. */

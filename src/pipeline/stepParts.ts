@@ -30,7 +30,7 @@ export interface TrainStepContext extends StepContext {
 /** The part of the context the gradient half reads after the tape. */
 export type GradientContext = Pick<TrainStepContext, 'lossScale'>
 /** The part of the context the update half reads. */
-export type UpdateContext = Pick<TrainStepContext, 'batchIdx' | 'lossScale' | 'optimizerStep'>
+export type StepUpdateContext = Pick<TrainStepContext, 'batchIdx' | 'lossScale' | 'optimizerStep'>
 
 /** The forward pass, run under the gradient tape. */
 export interface Forward<S extends Params> {
@@ -70,7 +70,7 @@ export interface StepParts<P extends Params, S extends Params, B> {
   forward(model: Model<P, S>, batch: B, ctx: TrainStepContext): Forward<S>
   /** The gradients of the loss, from those of the objective. */
   gradients(grads: Params, ctx: GradientContext): Params
-  update(state: TrainState<P, S>, g: StepGradients<S>, ctx: UpdateContext): Updated<P, S>
+  update(state: TrainState<P, S>, g: StepGradients<S>, ctx: StepUpdateContext): Updated<P, S>
 }
 
 /** Wraps a step's stages (e.g. with loss scaling, or gradient accumulation). */

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core'
-import type { Params } from './tree.js'
+import type { Params } from './params.js'
 
 export const isTensor = (u: unknown): u is tf.Tensor => u instanceof tf.Tensor
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core'
-import '../backends/gradients.js'
+import './gradients.js'
 
 /**
  * `f`'s value and its gradients with respect to `xs` (undefined for those `f` does not use), as

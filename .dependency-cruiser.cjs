@@ -1,0 +1,25 @@
+/**
+ * rxtrain's layers, checked by `npm test` (test/architecture/dependencies.test.ts) and by
+ * `npx depcruise src`. Type-only imports count: a cycle through types is still a cycle.
+ *
+ * Bottom to top: errors, tree, random -> effects, backends, data, metrics, nn, optim -> flow ->
+ * pipeline, checkpoint, strategies, export -> hooks -> index.
+ */
+const layer = (name, from, notTo) => ({ name, severity: 'error', comment: `${from} must not depend on ${notTo.join(', ')}`, from: { path: `^src/(${from})/` }, to: { path: `^src/(${notTo.join('|')})/` } })
+
+module.exports = {
+  forbidden: [
+    { name: 'no-circular', severity: 'error', comment: 'an import cycle in src/', from: { path: '^src/' }, to: { circular: true } },
+    layer('bottom', 'errors|tree|random', ['effects', 'backends', 'data', 'metrics', 'nn', 'optim', 'flow', 'pipeline', 'checkpoint', 'strategies', 'export', 'hooks']),
+    layer('capabilities', 'effects|backends', ['data', 'nn', 'flow', 'pipeline', 'checkpoint', 'strategies', 'export', 'hooks']),
+    layer('building blocks', 'data|metrics|nn|optim', ['flow', 'pipeline', 'checkpoint', 'strategies', 'export', 'hooks']),
+    layer('flow control', 'flow', ['pipeline', 'checkpoint', 'strategies', 'export', 'hooks']),
+    layer('the loop', 'pipeline|checkpoint|strategies|export', ['hooks']),
+    { name: 'index-only-from-outside', severity: 'error', comment: 'src/ imports modules, never the public index', from: { path: '^src/' }, to: { path: '^src/index\\.ts$' } },
+  ],
+  options: {
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    doNotFollow: { path: 'node_modules' },
+  },
+}
