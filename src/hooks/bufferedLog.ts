@@ -9,6 +9,7 @@ import { perform, update } from '../flow/hookEffect.js'
 import type { HookResult } from '../flow/hookSpec.js'
 import type { FitEvent, FitStart } from '../pipeline/events.js'
 import { type LogRow, logRowOf } from './logRows.js'
+import { orThrow } from '../errors/orThrow.js'
 
 /** How one text logger lays out its file. */
 export interface LogFormat {
@@ -72,12 +73,6 @@ const LogStateCodec = new t.Type<LogState, LogCheckpoint, unknown>(
   (u, c) => pipe(LogCheckpointCodec.validate(u, c), E.map((s): LogState => ({ phase: 'idle', count: s.count, tail: s.tail }))),
   checkpointOf,
 )
-
-const orThrow = async <A>(te: TE.TaskEither<unknown, A>): Promise<A> => {
-  const result = await te()
-  if (E.isLeft(result)) throw result.left
-  return result.right
-}
 
 /** Appends a row to the state's rows without copying them (copying only if a later state already appended). */
 const withRow = (s: Logging, row: LogRow): Logging => {

@@ -1,7 +1,5 @@
-import * as E from 'fp-ts/lib/Either.js'
-import type * as TE from 'fp-ts/lib/TaskEither.js'
 import { defer, finalize, type MonoTypeOperatorFunction, type Observable } from 'rxjs'
-import type { FileError, FileSystem } from '../effects/fileSystem.js'
+import type { FileSystem } from '../effects/fileSystem.js'
 import { liveProcessInfo, type ProcessInfo } from '../effects/processInfo.js'
 import { hook } from '../flow/hook.js'
 import { perform, update } from '../flow/hookEffect.js'
@@ -11,6 +9,7 @@ import { fileVersionEvent, scalarsEvent, sessionStartEvent } from './tensorboard
 import { logRowOf } from './logRows.js'
 import { type HParams, hparamsEvent, hparamsOf } from './tensorboard/hparams.js'
 import { concatBytes, tfRecord } from './tensorboard/tfrecord.js'
+import { orThrow } from '../errors/orThrow.js'
 
 export interface TensorBoardOptions {
   /** The directory of the event files (TensorBoard's "run"). Default: the run's `defaultRootDir`. */
@@ -33,13 +32,6 @@ export const eventFileName = (timeMs: number, host: string, pid: number, n: numb
   `${EVENT_FILE_PREFIX}${Math.floor(timeMs / 1000)}.${host.replace(/[/\\\s]/g, '_')}.${pid}.${n}`
 
 const joinPath = (dir: string, name: string): string => (dir === '' ? name : dir.endsWith('/') ? `${dir}${name}` : `${dir}/${name}`)
-
-/** Runs a file operation, failing the promise with its `FileError`. */
-const orThrow = async <A>(task: TE.TaskEither<FileError, A>): Promise<A> => {
-  const result = await task()
-  if (E.isLeft(result)) throw result.left
-  return result.right
-}
 
 /** Before `fitStart` and in a `fastDevRun`: nothing to write. Else the run's file (once created) and the records not yet handed to a write. */
 type TbState = { readonly phase: 'idle' } | { readonly phase: 'writing'; readonly file: string | undefined; readonly pending: readonly Uint8Array[] }

@@ -1,8 +1,8 @@
-import * as E from 'fp-ts/lib/Either.js'
-import { defer, from, map, type Observable, of } from 'rxjs'
+import { defer, map, type Observable, of } from 'rxjs'
 import type { Backend } from '../backends/backend.js'
 import { loadParams } from '../checkpoint/loadParams.js'
 import type { FileSystem } from '../effects/fileSystem.js'
+import { orThrow } from '../errors/orThrow.js'
 import { rxtrainError } from '../errors/rxtrainError.js'
 import type { Model } from '../nn/layer.js'
 import type { Params } from '../tree/tree.js'
@@ -35,15 +35,6 @@ export const evaluatedModel = <P extends Params, S extends Params>(
   }
   return defer(() => {
     backend.activate()
-    return from(loadParams(path, { fs, ...(given !== undefined && { like: given.params }) })())
-  }).pipe(
-    map(
-      E.match(
-        (e): never => {
-          throw e
-        },
-        (model) => ({ model: model as Model<P, S>, owned: true }),
-      ),
-    ),
-  )
+    return orThrow(loadParams(path, { fs, ...(given !== undefined && { like: given.params }) }))
+  }).pipe(map((model) => ({ model: model as Model<P, S>, owned: true })))
 }

@@ -1,10 +1,11 @@
 import * as E from 'fp-ts/lib/Either.js'
-import { defer, from, map, type Observable, of, switchMap, throwError } from 'rxjs'
+import { defer, type Observable, of, switchMap, throwError } from 'rxjs'
 import { resolveAccelerator } from '../backends/accelerator.js'
 import type { Backend } from '../backends/backend.js'
 import { type Precision, resolvePrecision } from '../backends/precision.js'
 import type { DataModule } from '../data/dataModule.js'
 import { type Env, liveEnv } from '../effects/env.js'
+import { orThrow } from '../errors/orThrow.js'
 import { rxtrainError } from '../errors/rxtrainError.js'
 import { type GradientTransform, withUpdateContext } from '../optim/transform.js'
 import type { Params, StateTree } from '../tree/tree.js'
@@ -41,13 +42,7 @@ const hostReadsNeededBy = (o: ResolvedOptions): { readonly what: string; readonl
 export const runBackend = (options: ResolvedOptions, env: Partial<RunEnv>): Observable<Backend> =>
   env.backend !== undefined
     ? of(env.backend)
-    : from(resolveAccelerator(options.accelerator, hostReadsNeededBy(options)?.what)()).pipe(
-        map(
-          E.getOrElse((e): Backend => {
-            throw e
-          }),
-        ),
-      )
+    : defer(() => orThrow(resolveAccelerator(options.accelerator, hostReadsNeededBy(options)?.what)))
 
 /** How batches are computed: this thread, or `devices` data-parallel ranks. */
 const strategyFor = (o: ResolvedOptions, module: Module<Params, Params, unknown>, backend: Backend, optimizer: GradientTransform<StateTree>, precision: Precision): TrainStrategy => {

@@ -1,5 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core'
-import { isStat, type Stat } from '../metrics/stat.js'
+import type { Semigroup } from 'fp-ts/lib/Semigroup.js'
+import { isStat, type Stat, statMonoid } from '../metrics/stat.js'
+
+// Minimum and maximum as semigroups that keep a NaN (a non-finite logged value must show).
+const minNumber: Semigroup<number> = { concat: (a, b) => Math.min(a, b) }
+const maxNumber: Semigroup<number> = { concat: (a, b) => Math.max(a, b) }
 
 /** How values logged over an epoch are combined. `mean` is weighted by batch size. */
 export type Reduction = 'mean' | 'sum' | 'min' | 'max'
@@ -43,15 +48,23 @@ export interface Accumulated {
   readonly weight: number
 }
 
+/**
+ * Two accumulations of one logged value merged: means and sums through the metrics' `statMonoid`
+ * (sums and weights add), minima and maxima as semigroups. Associative, so
+ * an epoch's value does not depend on how its batches (or DDP's ranks) are grouped.
+ */
 export const combine = (a: Accumulated, b: Accumulated): Accumulated => {
+  const weight = a.weight + b.weight
   switch (a.reduce) {
     case 'mean':
-    case 'sum':
-      return { reduce: a.reduce, value: a.value + b.value, weight: a.weight + b.weight }
+    case 'sum': {
+      const merged = statMonoid.concat({ sum: a.value, weight: a.weight }, { sum: b.value, weight: b.weight })
+      return { reduce: a.reduce, value: merged.sum, weight: merged.weight }
+    }
     case 'min':
-      return { reduce: 'min', value: Math.min(a.value, b.value), weight: a.weight + b.weight }
+      return { reduce: 'min', value: minNumber.concat(a.value, b.value), weight }
     case 'max':
-      return { reduce: 'max', value: Math.max(a.value, b.value), weight: a.weight + b.weight }
+      return { reduce: 'max', value: maxNumber.concat(a.value, b.value), weight }
   }
 }
 

@@ -1,5 +1,3 @@
-import * as E from 'fp-ts/lib/Either.js'
-import type * as TE from 'fp-ts/lib/TaskEither.js'
 import { type MonoTypeOperatorFunction, throwError } from 'rxjs'
 import { storageDtypeOf } from '../../backends/precision.js'
 import { rxtrainError } from '../../errors/rxtrainError.js'
@@ -13,20 +11,13 @@ import { formatCheckpointName } from './filename.js'
 import { type CheckpointHook, type CheckpointRun, checkpointHookCodec, freshCheckpointHook } from './hookState.js'
 import { saveCheckpoint } from './saveCheckpoint.js'
 import { admit, admits, isBetter, type Mode, ranked, type Scored } from './topK.js'
+import { orThrow } from '../../errors/orThrow.js'
 
 export type { CheckpointOptions } from './checkpointOptions.js'
 export { type CheckpointHookState, CheckpointHookStateCodec, checkpointHookState } from './hookState.js'
 export { isBetter }
 
 type Savable = TrainStep | ValidationEnd | EpochEnd | FitEnd
-
-/** The value of a file-system task, or its error thrown (the run fails with it). */
-const orThrow = <A>(task: TE.TaskEither<unknown, A>): Promise<A> =>
-  task().then(
-    E.getOrElse((error): A => {
-      throw error
-    }),
-  )
 
 /**
  * Saves checkpoints as training runs (Lightning's `ModelCheckpoint`), as an operator: place it in
