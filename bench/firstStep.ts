@@ -12,12 +12,12 @@ const { mlp } = await import('../examples/mnist-mlp/main.js')
 const importsDone = performance.now()
 
 const dataStart = performance.now()
-const arrays = await rxtrain.loadMnistPackage(rxtrain.nodeFileSystem)()
+const arrays = await rxtrain.data.loadMnistPackage(rxtrain.effects.nodeFileSystem)()
 if (E.isLeft(arrays)) throw arrays.left
-const data = rxtrain.mnistDataModule(arrays.right, { batchSize: 128 })
+const digits = rxtrain.data.mnistDataModule(arrays.right, { batchSize: 128 })
 const dataMs = performance.now() - dataStart
 
-await firstValueFrom(rxtrain.fit(mlp, data, { maxEpochs: 1, numSanityValSteps: 0 }).pipe(filter((e) => e.type === 'trainStep')))
+await firstValueFrom(rxtrain.fit(mlp, digits, { maxEpochs: 1, numSanityValSteps: 0 }).pipe(filter((e) => e.type === 'trainStep')))
 const firstStep = performance.now()
 process.stdout.write(
   `${JSON.stringify({

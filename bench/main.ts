@@ -14,22 +14,19 @@ import * as E from 'fp-ts/lib/Either.js'
 import { lastValueFrom, type Observable, tap } from 'rxjs'
 import {
   type Backend,
-  bufferConsole,
   checkpoint,
-  cpuBackend,
   csvLogger,
+  data,
   disposeTree,
+  effects,
   type FitEvent,
   fit,
   key,
-  loadMnistPackage,
-  type MnistArrays,
-  nodeFileSystem,
   progressBar,
   split,
+  startBackend,
   tensorboard,
   tidy,
-  wasmBackend,
 } from '../src/index.js'
 import { cnn, handLoop, mlp, moduleOf, moduleWithSource, sourceOf, type Workload } from './workloads.js'
 
@@ -62,7 +59,7 @@ type Variant = 'plain' | 'plainOps' | 'hooks' | 'ddp' | 'ddpSplit'
  * `batch_size`), so its global batches are twice as big; `ddpSplit` splits the workload's batch
  * between 2 ranks.
  */
-const rxtrainRun = async (w: Workload, backend: Backend, arrays: MnistArrays, steps: number, variant: Variant, epochs = 1) => {
+const rxtrainRun = async (w: Workload, backend: Backend, arrays: data.MnistArrays, steps: number, variant: Variant, epochs = 1) => {
   const dir = mkdtempSync(join(tmpdir(), 'rxtrain-bench-'))
   let loss = Number.NaN
   const total = steps * epochs
@@ -74,7 +71,7 @@ const rxtrainRun = async (w: Workload, backend: Backend, arrays: MnistArrays, st
   const parallel = variant === 'ddp' || variant === 'ddpSplit'
   const options = { maxEpochs: epochs, numSanityValSteps: 0, defaultRootDir: dir, ...(parallel && { strategy: 'ddp' as const, devices: 2 }) }
   // The hooks run (d) prints its progress bar to a buffer: the terminal is not what is measured.
-  const env = variant === 'hooks' ? { backend, console: bufferConsole(), terminal: { write: () => true, isTTY: false } } : { backend }
+  const env = variant === 'hooks' ? { backend, console: effects.bufferConsole(), terminal: { write: () => true, isTTY: false } } : { backend }
   let run: Observable<FitEvent> = fit(parallel ? moduleWithSource(w) : moduleOf(w, variant === 'plainOps' ? 'adamOps' : 'adam'), { train: sourceOf(global, arrays, steps) }, options, env)
   if (variant === 'hooks') run = run.pipe(checkpoint({ saveLast: true }), csvLogger(), tensorboard(), progressBar())
   const start = performance.now()
@@ -128,7 +125,7 @@ const layersBaseline = (w: Workload, backend: string, steps: number, reps: numbe
 const measure = async (
   w: Workload,
   backend: Backend,
-  arrays: MnistArrays,
+  arrays: data.MnistArrays,
   steps: number,
   reps: number,
   methods: readonly Method[],
@@ -219,7 +216,7 @@ const measure = async (
  * The same loop, exactly: with SGD (no optimizer numerics to differ), the hand-written tfjs loop
  * and rxtrain reach the same loss from the same parameters and batches.
  */
-const sameLoop = async (w: Workload, backend: Backend, arrays: MnistArrays, steps: number) => {
+const sameLoop = async (w: Workload, backend: Backend, arrays: data.MnistArrays, steps: number) => {
   backend.activate()
   const init = tidy(() => moduleOf(w, 'sgd').init(split(key(0), 4)[0] as ReturnType<typeof key>))
   const hand = handLoop(w, init, arrays, steps, 'sgd')
@@ -248,7 +245,7 @@ const sameLoop = async (w: Workload, backend: Backend, arrays: MnistArrays, step
 }
 
 /** Tensor count and RSS over 10,000 steps of a small MLP with every writing hook on. */
-const flatMemory = async (backend: Backend, arrays: MnistArrays, steps: number) => {
+const flatMemory = async (backend: Backend, arrays: data.MnistArrays, steps: number) => {
   backend.activate()
   const w: Workload = { ...mlp, batchSize: 32 }
   const dir = mkdtempSync(join(tmpdir(), 'rxtrain-bench-mem-'))
@@ -272,7 +269,7 @@ const flatMemory = async (backend: Backend, arrays: MnistArrays, steps: number) 
 }
 
 /** Data-parallel training with the same global batches as (c): each of 2 ranks takes half. */
-const ddpSplit = async (w: Workload, backend: Backend, arrays: MnistArrays, steps: number, reps: number, epochs: number) => {
+const ddpSplit = async (w: Workload, backend: Backend, arrays: data.MnistArrays, steps: number, reps: number, epochs: number) => {
   backend.activate()
   await rxtrainRun(w, backend, arrays, 3, 'ddpSplit')
   const split: number[] = []
@@ -310,9 +307,9 @@ const MLP_DDP_EPOCHS = 4
 
 const main = async (): Promise<void> => {
   const startRss = rssMb()
-  const arrays = unwrap(await loadMnistPackage(nodeFileSystem)())
-  const cpu = unwrap(await cpuBackend())
-  const wasm = unwrap(await wasmBackend())
+  const arrays = unwrap(await data.loadMnistPackage(effects.nodeFileSystem)())
+  const cpu = unwrap(await startBackend('cpu')())
+  const wasm = unwrap(await startBackend('wasm')())
   const reps = quick ? 2 : 5
   const rows: Row[] = []
   // Repetitions: a multiple of the methods timed (b runs apart), so that the order is balanced.

@@ -1,6 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core'
 import * as tfl from '@tensorflow/tfjs-layers'
-import { type Columns, defineModule, fromArrays, type MnistArrays, type Model, nn, optim, type Params } from '../src/index.js'
+import { type data, defineModule, fromArrays, type Model, nn, optim, type Params } from '../src/index.js'
+
+type Columns = data.Columns
+type MnistArrays = data.MnistArrays
 
 /** A benchmark workload: a network, its input, its batch size, and how to build the same model in tfjs-layers. */
 export interface Workload {

@@ -10,17 +10,15 @@ import { isMainThread } from 'node:worker_threads'
 import * as E from 'fp-ts/lib/Either.js'
 import { lastValueFrom } from 'rxjs'
 import {
+  data,
   defineModule,
   disposeTree,
+  effects,
   evalMetrics,
   fit,
-  loadMnistPackage,
   log,
   metrics,
-  type MnistBatch,
-  mnistDataModule,
   nn,
-  nodeFileSystem,
   optim,
   printMetrics,
   test,
@@ -40,16 +38,16 @@ const net = nn.sequential(
 
 export const cnn = defineModule({
   init: (key) => net.init(key, [28, 28, 1]),
-  trainingStep: (model, batch: MnistBatch, ctx) => {
+  trainingStep: (model, batch: data.MnistBatch, ctx) => {
     const logits = net.apply(model, batch.x, ctx).y
     const loss = nn.softmaxCrossEntropy(logits, batch.y)
     return { loss, logs: { 'train/loss': log(loss, { onEpoch: true, progBar: true }) } }
   },
-  validationStep: (model, batch: MnistBatch, ctx) => {
+  validationStep: (model, batch: data.MnistBatch, ctx) => {
     const logits = net.apply(model, batch.x, ctx).y
     return { 'val/loss': metrics.crossEntropy(logits, batch.y), 'val/acc': metrics.accuracy(logits, batch.y) }
   },
-  testStep: (model, batch: MnistBatch, ctx) => ({ 'test/acc': metrics.accuracy(net.apply(model, batch.x, ctx).y, batch.y) }),
+  testStep: (model, batch: data.MnistBatch, ctx) => ({ 'test/acc': metrics.accuracy(net.apply(model, batch.x, ctx).y, batch.y) }),
   optimizer: optim.adamw({ lr: 2e-3, weightDecay: 1e-4 }),
   // Data-parallel workers (--devices 2) import this module from here.
   source: { url: import.meta.url, exportName: 'cnn' },
@@ -57,15 +55,15 @@ export const cnn = defineModule({
 
 export const main = async (argv: readonly string[]): Promise<number> => {
   const args = parseExampleArgs(argv, { epochs: 1 })
-  const arrays = await loadMnistPackage(nodeFileSystem)()
+  const arrays = await data.loadMnistPackage(effects.nodeFileSystem)()
   if (E.isLeft(arrays)) throw arrays.left
   // The same digits as images: x is [batch, 28, 28, 1].
-  const data = mnistDataModule(arrays.right, { batchSize: 64, layout: 'image', ...(args.limit !== undefined && { limit: args.limit }) })
+  const digits = data.mnistDataModule(arrays.right, { batchSize: 64, layout: 'image', ...(args.limit !== undefined && { limit: args.limit }) })
 
   const options = { maxEpochs: args.epochs, accelerator: args.accelerator, precision: args.precision, seed: args.seed }
   const strategy = args.devices > 1 ? { strategy: 'ddp' as const, devices: args.devices } : {}
-  const model = await lastValueFrom(fit(cnn, data, { ...options, ...strategy }).pipe(printMetrics(), trainedModel()))
-  const result = await lastValueFrom(test(cnn, model, data, options).pipe(evalMetrics()))
+  const model = await lastValueFrom(fit(cnn, digits, { ...options, ...strategy }).pipe(printMetrics(), trainedModel()))
+  const result = await lastValueFrom(test(cnn, model, digits, options).pipe(evalMetrics()))
   const accuracy = result['test/acc'] ?? Number.NaN
   console.log(`test accuracy ${accuracy.toFixed(4)}`)
   disposeTree(model)

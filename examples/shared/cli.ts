@@ -1,4 +1,5 @@
-import { type Accelerator, accelerators, canonicalPrecision, isRxtrainError, type PrecisionName, precisionNames } from '../../src/index.js'
+import * as E from 'fp-ts/lib/Either.js'
+import { type Accelerator, isRxtrainError, type PrecisionName, parseTrainerOptions, type ResolvedOptions } from '../../src/index.js'
 
 export interface ExampleArgs {
   readonly epochs: number
@@ -15,7 +16,7 @@ export interface ExampleArgs {
   readonly runs: string
 }
 
-const usage = `--epochs N  --limit N  --accelerator ${accelerators.join('|')}  --precision ${precisionNames.join('|')}  --seed N  --devices N  --resume <run dir>|last  --runs <dir>`
+const usage = '--epochs N  --limit N  --accelerator auto|gpu|cpu|wasm|webgpu|tensorflow|tensorflow-gpu  --precision 32-true|16-mixed|bf16-mixed|16-true|bf16-true  --seed N  --devices N  --resume <run dir>|last  --runs <dir>'
 const flagNames = ['epochs', 'limit', 'accelerator', 'precision', 'seed', 'devices', 'resume', 'runs']
 
 /** The examples' few command-line flags. */
@@ -35,10 +36,15 @@ export const parseExampleArgs = (argv: readonly string[], defaults: { epochs: nu
     if (!Number.isInteger(n)) throw new Error(`--${name} must be an integer, got ${v}`)
     return n
   }
-  const accelerator = (flags.get('accelerator') ?? defaults.accelerator ?? 'auto') as Accelerator
-  if (!accelerators.includes(accelerator)) throw new Error(`--accelerator must be one of ${accelerators.join(', ')}`)
-  const precision = canonicalPrecision(flags.get('precision') ?? '32-true')
-  if (precision === undefined) throw new Error(`--precision must be one of ${precisionNames.join(', ')} (or 16, bf16, 32)`)
+  // The trainer's own option check says what an accelerator or precision may be.
+  const option = <K extends 'accelerator' | 'precision'>(name: K, value: string | undefined): ResolvedOptions[K] | undefined => {
+    if (value === undefined) return undefined
+    const parsed = parseTrainerOptions({ [name]: value })
+    if (E.isLeft(parsed)) throw new Error(`--${name} ${value}: ${parsed.left.remedy}\nusage: ${usage}`)
+    return parsed.right[name]
+  }
+  const accelerator = option('accelerator', flags.get('accelerator')) ?? defaults.accelerator ?? 'auto'
+  const precision = option('precision', flags.get('precision')) ?? '32-true'
   return {
     epochs: int('epochs', defaults.epochs) as number,
     limit: int('limit', undefined),

@@ -71,7 +71,7 @@ export const selectBackend =
     /** What the run needs synchronous reads for (e.g. `precision '16-mixed'`): `auto` and `gpu` then pass over backends without them. */
     needsHostReads?: string,
     backends: BackendProbes = liveBackends,
-  ): TE.TaskEither<RxtrainError<'BackendError'>, { readonly backend: Backend; readonly choice: AcceleratorChoice }> =>
+  ): TE.TaskEither<RxtrainError<'BackendError'>, { readonly backend: Backend & { readonly choice: AcceleratorChoice }; readonly choice: AcceleratorChoice }> =>
   async () => {
     const skipped: SkippedBackend[] = []
     let lastError: RxtrainError<'BackendError'> | undefined
@@ -105,15 +105,32 @@ export const selectBackend =
   }
 
 /**
- * The backend for an accelerator choice (`selectBackend` without the account of what was tried).
+ * Starts the backend for an accelerator (Lightning's `accelerator` option): initialises it,
+ * loading its package on first use, and makes it the engine's current backend. `fit` does this
+ * itself from `options.accelerator`; call it to hand a run an initialised backend
+ * (`fit(module, data, options, { backend })`), to compute outside a run, or to compare backends.
+ * A TaskEither: nothing happens until it is called. It fails with a `BackendError` that names
+ * every backend tried and why (an explicit backend that cannot start, or `'gpu'` with no GPU
+ * backend): never a silent fallback. The backend's `choice` says what was picked and what was
+ * passed over (see `describeChoice`).
+ *
+ * `needsHostReads` names what needs synchronous reads (e.g. `"precision '16-mixed'"`): `'auto'`
+ * and `'gpu'` then pass over backends without them. `backends` are the probes tried (the live
+ * ones by default; tests pass fakes).
  *
  * @example
- * const backend = await resolveAccelerator('auto')()   // Either<BackendError, Backend>
+ * const backend = await startBackend('auto')()   // Either<BackendError, Backend>
+ * if (E.isRight(backend)) console.log(describeChoice(backend.right.choice))
+ * // "training on wasm (XNNPACK, SIMD, 1 thread, tfjs 4.22.0), accelerator 'auto'; passed over tensorflow-gpu (...), ..."
  */
-export const resolveAccelerator =
-  (accelerator: Accelerator, needsHostReads?: string, backends: BackendProbes = liveBackends): TE.TaskEither<RxtrainError<'BackendError'>, Backend> =>
+export const startBackend =
+  (
+    accelerator: Accelerator,
+    needsHostReads?: string,
+    backends: BackendProbes = liveBackends,
+  ): TE.TaskEither<RxtrainError<'BackendError'>, Backend & { readonly choice: AcceleratorChoice }> =>
   async () =>
-    E.map((s: { backend: Backend }) => s.backend)(await selectBackend(accelerator, needsHostReads, backends)())
+    E.map((s: { backend: Backend & { readonly choice: AcceleratorChoice } }) => s.backend)(await selectBackend(accelerator, needsHostReads, backends)())
 
 /**
  * One line for people: what was chosen, from which request, and what was passed over and why.

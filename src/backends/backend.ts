@@ -9,8 +9,10 @@ import { tidy } from './tidy.js'
 
 export type { BackendName } from './backendName.js'
 import type { BackendName } from './backendName.js'
+/** Where a backend computes. */
 export type DeviceKind = 'cpu' | 'gpu'
 
+/** What the engine holds: live tensors and their bytes (`tf.memory()`). */
 export interface MemoryInfo {
   readonly numTensors: number
   readonly numBytes: number
@@ -68,7 +70,7 @@ export interface Backend {
   /** Disposes every tensor inside `value`. */
   dispose(value: unknown): void
   memory(): MemoryInfo
-  /** How the run's accelerator option arrived at this backend (set by `selectBackend`). */
+  /** How the run's accelerator option arrived at this backend (set by `startBackend`). */
   readonly choice?: AcceleratorChoice
 }
 

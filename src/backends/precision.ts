@@ -138,7 +138,7 @@ export const storageDtypeOf = (name: PrecisionName): StorageDtype => (name === '
  *
  * @example
  * resolvePrecision('16-mixed').initScale()   // { scale: 65536, goodSteps: 0 }
- * resolvePrecision('bf16-mixed', defaultLossScaler, backend)   // rounds with backend.roundHalf
+ * resolvePrecision('bf16-mixed', undefined, backend)   // rounds with backend.roundHalf
  */
 export const resolvePrecision = (
   name: PrecisionName,

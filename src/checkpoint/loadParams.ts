@@ -8,6 +8,7 @@ import type { Model } from '../nn/layer.js'
 import { disposeTree, type Params, specOf, structureDiff } from '../tree/tree.js'
 import { type CheckpointReadError, loadCheckpoint } from './readCheckpoint.js'
 
+/** `loadParams`'s options: the file system to read through, and the parameters to check the checkpoint against. */
 export interface LoadParamsOptions {
   readonly fs?: FileSystem
   /**

@@ -11,6 +11,7 @@ import { fromJson } from './jsonValues.js'
 import { MANIFEST_FILE, type Manifest, parseManifest, sha256, TENSORS_FILE } from './manifest.js'
 import { decodeTrees, type TensorEntry } from './tensorTable.js'
 
+/** What reading a checkpoint fails with: a missing or corrupt checkpoint (`CheckpointError`) or a failed read (`FileError`). */
 export type CheckpointReadError = RxtrainError<'CheckpointError' | 'FileError'>
 
 /** A checkpoint read back: its tensors are new and owned by the caller. */

@@ -16,6 +16,7 @@ export interface Column {
   readonly scale?: number
 }
 
+/** A dataset in host memory: its columns by name (`{ x, y }`), every one with the same number of examples. */
 export type Columns = Readonly<Record<string, Column>>
 
 /** A batch of a column set: one tensor per column, batch dimension first. */

@@ -9,6 +9,7 @@ interface LazyIterator<T> {
   next(): Promise<IteratorResult<T>>
 }
 
+/** `fromDataset`'s options. */
 export interface DatasetSourceOptions {
   /** Batches per pass, if known (tf.data cannot always tell); needed for fractional limits. */
   readonly numBatches?: number

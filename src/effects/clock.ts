@@ -18,6 +18,7 @@ export interface ManualClock extends Clock {
   advance(ms: number): void
 }
 
+/** A clock at `start` ms that moves only by `advance(ms)`: events stamped by it are deterministic. */
 export const manualClock = (start = 0): ManualClock => {
   let t = start
   return {

@@ -25,6 +25,7 @@ export interface BufferConsole extends Console {
   readonly errors: readonly string[]
 }
 
+/** A console that records every line in `lines` (and `errors`) instead of printing it; `isTTY` is what hooks see. */
 export const bufferConsole = (isTTY = false): BufferConsole => {
   const lines: string[] = []
   const errors: string[] = []

@@ -19,4 +19,5 @@ export interface Env {
   readonly terminal: TerminalStream
 }
 
+/** The live capabilities: the node file system, the system clock, the process's console, signals and stderr. */
 export const liveEnv: Env = { fs: nodeFileSystem, clock: systemClock, console: liveConsole, signals: processSignals, terminal: liveTerminal }

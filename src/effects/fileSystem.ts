@@ -2,6 +2,7 @@ import type * as T from 'fp-ts/lib/Task.js'
 import type * as TE from 'fp-ts/lib/TaskEither.js'
 import { messageOf, type RxtrainError, rxtrainError } from '../errors/rxtrainError.js'
 
+/** What a file operation fails with: an `RxtrainError` tagged `'FileError'`, naming the operation and the path. */
 export type FileError = RxtrainError<'FileError'>
 
 /**

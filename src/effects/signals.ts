@@ -76,6 +76,7 @@ export interface ManualSignals extends Signals {
   raise(signal: InterruptSignal): void
 }
 
+/** Signals raised only by `raise('SIGINT')` and never yielded for: a run over in-memory data stays synchronous. */
 export const manualSignals = (): ManualSignals => {
   const handlers = new Set<(signal: InterruptSignal) => void>()
   return {

@@ -1,14 +1,9 @@
 /**
- * Every failure rxtrain reports is an `RxtrainError`: a tagged value that says what went wrong
- * (`problem`), where (`details`), and what to do about it (`remedy`). It extends `Error` only so
- * that it travels through RxJS error channels, promises and `throw` unchanged; callers branch on
- * `tag`, never on message text.
- *
- * @example
- * import { isRxtrainError } from 'rxtrain'
- * fit(module, data, { maxEpochs: -5 }).subscribe({
- *   error: (e) => { if (isRxtrainError(e) && e.tag === 'ConfigError') console.error(e.message) },
- * })
+ * The kinds of failure, one per `RxtrainError`: `ConfigError` (options), `BackendError` (a backend
+ * that cannot start), `DataError`, `ShapeError`, `NonFiniteError` (a NaN or infinite loss),
+ * `StepError` (a step that threw), `FileError`, `StructureError` (trees that do not match),
+ * `CheckpointError`, `FlowError` (hooks and operators placed wrongly). Branch on it, never on
+ * message text.
  */
 export type ErrorTag =
   | 'ConfigError'
@@ -22,8 +17,21 @@ export type ErrorTag =
   | 'CheckpointError'
   | 'FlowError'
 
+/** Where a failure happened, as plain data (the option's `field`, the file's `path`, ...). */
 export type ErrorDetails = Readonly<Record<string, unknown>>
 
+/**
+ * Every failure rxtrain reports is an `RxtrainError`: a tagged value that says what went wrong
+ * (`problem`), where (`details`), and what to do about it (`remedy`). It extends `Error` only so
+ * that it travels through RxJS error channels, promises and `throw` unchanged; callers branch on
+ * `tag`, never on message text.
+ *
+ * @example
+ * import { isRxtrainError } from 'rxtrain'
+ * fit(module, data, { maxEpochs: -5 }).subscribe({
+ *   error: (e) => { if (isRxtrainError(e) && e.tag === 'ConfigError') console.error(e.message) },
+ * })
+ */
 export class RxtrainError<T extends ErrorTag = ErrorTag> extends Error {
   override readonly name = 'RxtrainError'
   constructor(
@@ -36,6 +44,7 @@ export class RxtrainError<T extends ErrorTag = ErrorTag> extends Error {
   }
 }
 
+/** An `RxtrainError` of a tag (the constructor as a function). */
 export const rxtrainError = <T extends ErrorTag>(
   tag: T,
   problem: string,
@@ -43,6 +52,7 @@ export const rxtrainError = <T extends ErrorTag>(
   details: ErrorDetails = {},
 ): RxtrainError<T> => new RxtrainError(tag, problem, remedy, details)
 
+/** Whether a thrown or emitted value is an `RxtrainError` (then branch on its `tag`). */
 export const isRxtrainError = (u: unknown): u is RxtrainError => u instanceof RxtrainError
 
 /** Narrows to one tag, e.g. `hasTag(e, 'ConfigError')`. */

@@ -8,6 +8,21 @@ import type { HookEffect, Settled } from './hookEffect.js'
  * on, interpreting the effects the hooks return, and settling it.
  */
 
+/**
+ * Each published event carries its number in the run under this symbol, enumerable so that the
+ * copies operators make (`map((e) => ({ ...e }))`) carry it too: a hook tells the run's current
+ * event from an earlier one still on its way (one no hook waited for) by it.
+ */
+const eventNumber: unique symbol = Symbol('rxtrain.eventNumber')
+
+const numberOf = (event: unknown): number | undefined =>
+  typeof event === 'object' && event !== null ? ((event as { [eventNumber]?: number })[eventNumber] ?? undefined) : undefined
+
+const stamp = (event: unknown, n: number): void => {
+  if (typeof event === 'object' && event !== null && !Object.isFrozen(event) && numberOf(event) !== n)
+    Object.defineProperty(event, eventNumber, { value: n, enumerable: true, configurable: true, writable: false })
+}
+
 const listeningOutcome: Outcome = { stop: undefined, listening: true }
 const leftOutcome: Outcome = { stop: undefined, listening: false }
 
@@ -72,7 +87,6 @@ const check = (flow: Flow, d: Delivery): void => {
   }
   d.done = true
   if (flow.current === d) flow.current = undefined
-  if (typeof d.event === 'object' && d.event !== null) flow.past.add(d.event)
   d.notify?.()
 }
 
@@ -89,10 +103,11 @@ export const receive = (m: Member, event: unknown, downstream: Subscriber<unknow
   const flow = m.flow as Flow
   const d = flow.current
   const wanted = m.on === undefined || m.on.has((event as { type: string }).type)
-  // Only one event is on its way at a time: what reaches a hook that has not had it yet is that
-  // event, or a copy an operator made of it (`map`).
-  const late = typeof event === 'object' && event !== null && flow.past.has(event)
-  if (d === undefined || d.reached > m.index || late) {
+  // The run's events carry their number (copies too); one that reaches a hook that has not had
+  // the current event yet, and carries no number (rebuilt by an operator), is taken as it.
+  const n = numberOf(event)
+  const late = n !== undefined && (d === undefined || n < d.number)
+  if (d === undefined || d.reached > m.index || late || (n !== undefined && n !== d.number)) {
     if (wanted && late) {
       downstream.error(
         rxtrainError(
@@ -127,8 +142,8 @@ export const receive = (m: Member, event: unknown, downstream: Subscriber<unknow
   if (effects !== undefined && effects.length > 0) interpret(flow, m, d, effects)
   const out = result.length === 3 ? result[2] : event
   if (out !== event) {
-    // The hooks after this one act on the copy; the original counts as delivered.
-    if (typeof event === 'object' && event !== null) flow.past.add(event)
+    // The hooks after this one act on the copy.
+    stamp(out, d.number)
     d.event = out
   }
   // Only now: work that ended synchronously above must not settle the event before this hook's `afterAll`.
@@ -157,8 +172,11 @@ export const publishEvent = (flow: Flow, event: unknown, emit: (event: never) =>
   let lastWanting = flow.members.length - 1
   const type = (event as { type?: string }).type as string
   while (lastWanting >= 0 && flow.members[lastWanting]?.on?.has(type) === false) lastWanting--
+  const number = flow.published++
+  stamp(event, number)
   const d: Delivery = {
     event,
+    number,
     lastWanting,
     reached: 0,
     dropped: false,

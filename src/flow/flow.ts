@@ -31,6 +31,8 @@ export interface Outcome {
 export interface Delivery {
   /** The event as the hooks reached so far hand it on (a hook may replace it with a changed copy). */
   event: unknown
+  /** Its number in the run. */
+  readonly number: number
   /** The last hook that acts on it (-1: none): the run waits for the hooks up to there. */
   readonly lastWanting: number
   /** Hooks that have received it: always a prefix of the pipe. */
@@ -57,8 +59,8 @@ export interface Flow {
   /** Index of the hook whose upstream operators are delivering right now (-1: none). */
   delivering: number
   current: Delivery | undefined
-  /** Events already settled: one arriving at a hook after that was delivered late. */
-  readonly past: WeakSet<object>
+  /** Events published so far (each event's number in the run). */
+  published: number
   readonly inflight: Set<Observable<never>>
 }
 
@@ -69,7 +71,7 @@ export interface Flow {
  */
 export const claimFlow = (env: Env): Flow => {
   const members = claimSubscribing<Member>()
-  const flow: Flow = { members, delivering: -1, current: undefined, past: new WeakSet(), inflight: new Set() }
+  const flow: Flow = { members, delivering: -1, current: undefined, published: 0, inflight: new Set() }
   const seen = new Map<string, number>()
   members.forEach((m, index) => {
     const n = (seen.get(m.spec.kind) ?? 0) + 1

@@ -5,6 +5,7 @@ import { claimFlow, hookStatesOf, type Outcome, restoreStates, settleFlow } from
 import type { HookStates } from './hookEffect.js'
 import { publish } from './publish.js'
 
+/** `replayEvents`'s options: the capabilities and starting hook states the hooks see, and a callback per settled event. */
 export interface ReplayOptions<E> {
   /** The capabilities the hooks get (live ones where left out). */
   readonly env?: Partial<Env>

@@ -8,7 +8,7 @@ import { hook } from '../flow/hook.js'
 import { perform, update } from '../flow/hookEffect.js'
 import type { HookResult } from '../flow/hookSpec.js'
 import type { FitEvent, FitStart } from '../pipeline/events.js'
-import { type LogRow, logRowOf } from './logRows.js'
+import { type LogRow, logRowsOf } from './logRows.js'
 import { orThrow } from '../errors/orThrow.js'
 
 /** How one text logger lays out its file. */
@@ -58,6 +58,8 @@ interface Logging {
   readonly durable: number
   /** The file's text once the writes handed out have finished. */
   readonly text: string | undefined
+  /** A training row held back until the loop says whether a stop came (see `logRowsOf`). */
+  readonly held?: LogRow
 }
 
 /** Before `fitStart`: nothing logged (the initial state), or what a checkpoint restored. In a `fastDevRun`: quiet. */
@@ -125,7 +127,7 @@ export const bufferedLog = (format: LogFormat, options: BufferedLogOptions): Mon
 
   return hook<LogState, FitEvent>({
     kind: format.kind,
-    on: ['fitStart', 'trainStep', 'validationEnd', 'epochEnd', 'fitEnd'],
+    on: ['fitStart', 'trainStep', 'validationStep', 'validationEnd', 'epochEnd', 'fitEnd'],
     codec: LogStateCodec,
     init: () => ({ phase: 'idle', count: 0, tail: [] }),
     step: (state, e, ctx) => {
@@ -133,9 +135,10 @@ export const bufferedLog = (format: LogFormat, options: BufferedLogOptions): Mon
       if (state.phase !== 'logging') return [state]
       // The write handed out at an earlier event has finished: the run waited for it.
       let s: Logging = { ...state, durable: state.written }
-      const row = logRowOf(e)
-      if (row !== undefined) s = withRow(s, row)
-      return (row !== undefined && s.count - s.written >= flushEvery) || e.type === 'epochEnd' || e.type === 'fitEnd' ? flush(s, ctx.env.fs) : [s]
+      const { rows, held } = logRowsOf(s.held, e)
+      for (const row of rows) s = withRow(s, row)
+      s = held === undefined ? (s.held === undefined ? s : { ...s, held: undefined }) : { ...s, held }
+      return (rows.length > 0 && s.count - s.written >= flushEvery) || e.type === 'epochEnd' || e.type === 'fitEnd' ? flush(s, ctx.env.fs) : [s]
     },
   })
 }

@@ -6,6 +6,7 @@ import type { FitEvent, FitStart } from '../pipeline/events.js'
 import { bufferedLog, type LogFormat } from './bufferedLog.js'
 import { type LogRow, runHparams } from './logRows.js'
 
+/** Lightning `CSVLogger`'s options: where `metrics.csv` and `hparams.yaml` go. */
 export interface CsvLoggerOptions {
   /** The directory of `metrics.csv` and `hparams.yaml`. Default: the run's `defaultRootDir`. */
   readonly dir?: string

@@ -3,6 +3,7 @@ import type { FitEvent } from '../pipeline/events.js'
 import { bufferedLog, type LogFormat } from './bufferedLog.js'
 import type { LogRow } from './logRows.js'
 
+/** `jsonlLogger`'s options: where `metrics.jsonl` goes. */
 export interface JsonlLoggerOptions {
   /** The directory of `metrics.jsonl`. Default: the run's `defaultRootDir`. */
   readonly dir?: string

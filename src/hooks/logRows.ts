@@ -20,6 +20,8 @@ export const logRowOf = (e: FitEvent): LogRow | undefined => {
   switch (e.type) {
     case 'trainStep':
       return e.shouldLog && Object.keys(e.metrics).length > 0 ? { kind: 'train', epoch: e.epoch, step: e.logStep, time: e.time, metrics: e.metrics } : undefined
+    case 'validationStep':
+      return !e.sanity && Object.keys(e.metrics).length > 0 ? { kind: 'val', epoch: e.epoch, step: e.logStep, time: e.time, metrics: e.metrics } : undefined
     case 'validationEnd':
       return Object.keys(e.metrics).length > 0 ? { kind: 'val', epoch: e.epoch, step: e.logStep, time: e.time, metrics: e.metrics } : undefined
     case 'epochEnd':
@@ -27,6 +29,30 @@ export const logRowOf = (e: FitEvent): LogRow | undefined => {
     default:
       return undefined
   }
+}
+
+/** The rows an event gives a logger, and a training row held back for the next event. */
+export interface RowsOf {
+  readonly rows: readonly LogRow[]
+  readonly held: LogRow | undefined
+}
+
+/**
+ * `logRowOf` with Lightning's rule for a stop: the row of an optimizer step that `logEveryNSteps`
+ * skips is held back, and written at the next event that carries the loop's state if a stop was
+ * requested by then (a stop asked for while that step was handled still writes its row, as
+ * Lightning's `should_stop` does); otherwise it is dropped there.
+ */
+export const logRowsOf = (held: LogRow | undefined, e: FitEvent): RowsOf => {
+  const own = logRowOf(e)
+  const ownRows = own === undefined ? [] : [own]
+  if (!('loop' in e)) return { rows: ownRows, held }
+  const released = held !== undefined && e.loop.stopReason !== null ? [held] : []
+  const next =
+    e.type === 'trainStep' && own === undefined && e.optimizerStepped && Object.keys(e.metrics).length > 0
+      ? { kind: 'train' as const, epoch: e.epoch, step: e.logStep, time: e.time, metrics: e.metrics }
+      : undefined
+  return { rows: released.length === 0 ? ownRows : [...released, ...ownRows], held: next }
 }
 
 /** Hyperparameter values every logger can show: numbers, strings and booleans. */

@@ -7,6 +7,7 @@ import type { GradientTransform } from '../optim/transform.js'
 import type { EventOf, FitEvent, Metrics } from '../pipeline/events.js'
 import type { StateTree } from '../tree/tree.js'
 
+/** Lightning `LearningRateMonitor`'s options. */
 export interface LrMonitorOptions {
   /** `'step'` (default): on every training batch's metrics; `'epoch'`: on each epoch's metrics. */
   readonly loggingInterval?: 'step' | 'epoch'

@@ -148,6 +148,7 @@ export const formatSummary = (summary: ParamSummary): string[] => {
   ]
 }
 
+/** Lightning `ModelSummary`'s options. */
 export interface ModelSummaryOptions {
   /** 1 (default): a row per top-level name (per layer); 2: a row per `layer/tensor` path; -1: a row per tensor. */
   readonly maxDepth?: number

@@ -8,6 +8,7 @@ import type { HookContext, HookResult } from '../flow/hookSpec.js'
 import type { FitEvent } from '../pipeline/events.js'
 import { bar, formatDuration, formatRate, of, validationNames } from './progressText.js'
 
+/** Lightning `TQDMProgressBar`'s options. */
 export interface ProgressBarOptions {
   /** TTY: redraw the bar every this many batches (Lightning's `refresh_rate`). Default 1. */
   readonly refreshRate?: number

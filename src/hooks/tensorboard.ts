@@ -6,11 +6,12 @@ import { perform, update } from '../flow/hookEffect.js'
 import type { HookResult } from '../flow/hookSpec.js'
 import type { FitEvent, FitStart } from '../pipeline/events.js'
 import { fileVersionEvent, scalarsEvent, sessionStartEvent } from './tensorboard/eventProto.js'
-import { logRowOf } from './logRows.js'
+import { type LogRow, logRowsOf } from './logRows.js'
 import { type HParams, hparamsEvent, hparamsOf } from './tensorboard/hparams.js'
 import { concatBytes, tfRecord } from './tensorboard/tfrecord.js'
 import { orThrow } from '../errors/orThrow.js'
 
+/** Lightning `TensorBoardLogger`'s options: where the event files go and the hyperparameters to record. */
 export interface TensorBoardOptions {
   /** The directory of the event files (TensorBoard's "run"). Default: the run's `defaultRootDir`. */
   readonly dir?: string
@@ -34,7 +35,9 @@ export const eventFileName = (timeMs: number, host: string, pid: number, n: numb
 const joinPath = (dir: string, name: string): string => (dir === '' ? name : dir.endsWith('/') ? `${dir}${name}` : `${dir}/${name}`)
 
 /** Before `fitStart` and in a `fastDevRun`: nothing to write. Else the run's file (once created) and the records not yet handed to a write. */
-type TbState = { readonly phase: 'idle' } | { readonly phase: 'writing'; readonly file: string | undefined; readonly pending: readonly Uint8Array[] }
+type TbState =
+  | { readonly phase: 'idle' }
+  | { readonly phase: 'writing'; readonly file: string | undefined; readonly pending: readonly Uint8Array[]; readonly held?: LogRow | undefined }
 
 const idle: TbState = { phase: 'idle' }
 
@@ -101,18 +104,18 @@ export const tensorboard = (options: TensorBoardOptions | string = {}): MonoType
       const step = (s: TbState, event: FitEvent, fs: FileSystem): HookResult<TbState> => {
         if (event.type === 'fitStart') return event.plan.fastDevRun ? [keep(idle)] : create(event, fs)
         if (s.phase !== 'writing') return [s]
-        const row = logRowOf(event)
-        const pending = row === undefined ? s.pending : [...s.pending, tfRecord(scalarsEvent(row.time / 1000, row.step, row.metrics))]
+        const { rows, held } = logRowsOf(s.held, event)
+        const pending = rows.length === 0 ? s.pending : [...s.pending, ...rows.map((row) => tfRecord(scalarsEvent(row.time / 1000, row.step, row.metrics)))]
         const file = s.file
         if (file === undefined || pending.length === 0 || !(event.type === 'epochEnd' || event.type === 'fitEnd' || pending.length >= flushEvery))
-          return [keep({ ...s, pending })]
-        return [keep({ ...s, pending: [] }), [perform(() => write(() => orThrow(fs.appendFile(file, concatBytes(pending)))))]]
+          return [keep({ ...s, pending, held })]
+        return [keep({ ...s, pending: [], held }), [perform(() => write(() => orThrow(fs.appendFile(file, concatBytes(pending)))))]]
       }
 
       return source.pipe(
         hook<TbState, FitEvent>({
           kind: 'tensorboard',
-          on: ['fitStart', 'trainStep', 'validationEnd', 'epochEnd', 'fitEnd'],
+          on: ['fitStart', 'trainStep', 'validationStep', 'validationEnd', 'epochEnd', 'fitEnd'],
           init: () => idle,
           step: (s, event, ctx) => {
             runFs = ctx.env.fs

@@ -13,6 +13,7 @@ export interface Duration {
   readonly seconds?: number
 }
 
+/** Lightning `Timer`'s options: a time budget for `fit`. */
 export interface TimerOptions {
   /** The training time budget: milliseconds, or `{ days, hours, minutes, seconds }`. */
   readonly maxTime: number | Duration

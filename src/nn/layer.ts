@@ -73,4 +73,5 @@ export interface Layer<P extends Params = Params, S extends Params = Params> {
 
 /** The empty tree: the params or state of a layer that has none. */
 export type Empty = Record<string, never>
+/** The empty tree as a value (`{ params: empty, state: empty }` for a layer without variables). */
 export const empty: Empty = {}

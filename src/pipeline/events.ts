@@ -43,6 +43,7 @@ export interface Resumed {
   readonly hookStates: HookStates
 }
 
+/** The first event of `fit`: the plan, the resolved options, the backend chosen, the initial state. */
 export interface FitStart extends Base {
   readonly type: 'fitStart'
   readonly plan: LoopPlan
@@ -59,6 +60,7 @@ export interface FitStart extends Base {
   readonly resumed: Resumed | undefined
 }
 
+/** Before training: the sanity check's validation batches begin (`numSanityValSteps`). */
 export interface SanityCheckStart extends Base {
   readonly type: 'sanityCheckStart'
   readonly numBatches: number
@@ -70,6 +72,7 @@ export interface SanityCheckEnd extends Base {
   readonly metrics: Metrics
 }
 
+/** A training epoch begins. */
 export interface EpochStart extends Base, Position {
   readonly type: 'epochStart'
   /** Training batches this epoch will run (`Infinity` when unknown). */
@@ -78,6 +81,7 @@ export interface EpochStart extends Base, Position {
   readonly firstBatch: number
 }
 
+/** One training batch done: its loss, logged values and the state after it (borrowed until the next event). */
 export interface TrainStep extends Base, Position {
   readonly type: 'trainStep'
   readonly batchIdx: number
@@ -105,6 +109,7 @@ export interface TrainStep extends Base, Position {
   readonly loop: LoopState
 }
 
+/** A validation run within `fit` begins. */
 export interface ValidationStart extends Base, Position {
   readonly type: 'validationStart'
   readonly numBatches: number
@@ -116,8 +121,13 @@ export interface ValidationStep extends Base, Position {
   readonly batchIdx: number
   readonly numBatches: number
   readonly sanity: boolean
+  /** The batch's values logged with `onStep: true` (Lightning writes them per validation batch; never during the sanity check). */
+  readonly metrics: Metrics
+  /** The step a logger writes them under: validation batches run so far in this fit (Lightning's per-dataloader count). */
+  readonly logStep: number
 }
 
+/** A validation run within `fit` done, with its epoch-level values. */
 export interface ValidationEnd extends Base, Position {
   readonly type: 'validationEnd'
   /** Epoch-level validation values, e.g. `{ 'val/acc': 0.97 }`. */
@@ -131,6 +141,7 @@ export interface ValidationEnd extends Base, Position {
   readonly loop: LoopState
 }
 
+/** A training epoch done (after its validation, if any), with its epoch-level values. */
 export interface EpochEnd extends Base, Position {
   readonly type: 'epochEnd'
   /** Epoch-level training values (what a logger writes for the epoch). */
@@ -144,8 +155,10 @@ export interface EpochEnd extends Base, Position {
   readonly loop: LoopState
 }
 
+/** Why `fit` ended: a limit reached, a hook's stop request, no training batches, or an interrupt (Ctrl-C). */
 export type FitEndReason = 'maxEpochs' | 'maxSteps' | 'stopRequested' | 'noTrainBatches' | 'interrupted'
 
+/** The last event of `fit`: why it ended, and the final state (borrowed: `trainedModel()` keeps a copy). */
 export interface FitEnd extends Base, Position {
   readonly type: 'fitEnd'
   readonly reason: FitEndReason
@@ -169,13 +182,14 @@ export type FitEvent =
   | EpochEnd
   | FitEnd
 
-/** Events of `validate` and `test` runs. */
+/** The first event of `validate` and `test`. */
 export interface EvalStart extends Base {
   readonly type: 'evalStart'
   readonly stage: 'val' | 'test'
   readonly numBatches: number
 }
 
+/** One validation or test batch done. */
 export interface EvalStep extends Base {
   readonly type: 'evalStep'
   readonly stage: 'val' | 'test'
@@ -183,14 +197,17 @@ export interface EvalStep extends Base {
   readonly numBatches: number
 }
 
+/** The last event of `validate` and `test`: the epoch-level values. */
 export interface EvalEnd extends Base {
   readonly type: 'evalEnd'
   readonly stage: 'val' | 'test'
   readonly metrics: Metrics
 }
 
+/** The events of `validate` and `test`, in order: `evalStart`, `evalStep` per batch, `evalEnd`. */
 export type EvalEvent = EvalStart | EvalStep | EvalEnd
 
+/** One predict batch done, with the module's output. */
 export interface PredictStep extends Base {
   readonly type: 'predictStep'
   readonly batchIdx: number
@@ -199,12 +216,24 @@ export interface PredictStep extends Base {
   readonly output: tf.Tensor
 }
 
+/** The last event of `predict`. */
 export interface PredictEnd extends Base {
   readonly type: 'predictEnd'
   readonly numBatches: number
 }
 
+/** The events of `predict`: a `predictStep` per batch (its output borrowed until the next event), then `predictEnd`. */
 export type PredictEvent = PredictStep | PredictEnd
 
-/** The event of a type, e.g. `EventOf<FitEvent, 'trainStep'>`. */
+/**
+ * The event of a type, picked out of an event union: `EventOf<FitEvent, 'trainStep'>`,
+ * `EventOf<FitEvent, 'fitEnd'>`, `EventOf<EvalEvent, 'evalEnd'>`. This is how the individual event
+ * types are named (the package exports the unions `FitEvent`, `EvalEvent`, `PredictEvent`, not
+ * each member); a union of types gives a union of events.
+ *
+ * @example
+ * import { type EventOf, type FitEvent, fit } from 'rxtrain'
+ * const isStep = (e: FitEvent): e is EventOf<FitEvent, 'trainStep'> => e.type === 'trainStep'
+ * fit(module, data, { maxEpochs: 1 }).pipe(filter(isStep)).subscribe((e) => console.log(e.globalStep, e.loss))
+ */
 export type EventOf<E extends { type: string }, T extends E['type']> = Extract<E, { type: T }>

@@ -1,6 +1,6 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { defer, type Observable, of, switchMap, throwError } from 'rxjs'
-import { resolveAccelerator } from '../backends/accelerator.js'
+import { startBackend } from '../backends/accelerator.js'
 import type { Backend } from '../backends/backend.js'
 import { type Precision, resolvePrecision } from '../backends/precision.js'
 import type { DataModule } from '../data/dataModule.js'
@@ -42,7 +42,7 @@ const hostReadsNeededBy = (o: ResolvedOptions): { readonly what: string; readonl
 export const runBackend = (options: ResolvedOptions, env: Partial<RunEnv>): Observable<Backend> =>
   env.backend !== undefined
     ? of(env.backend)
-    : defer(() => orThrow(resolveAccelerator(options.accelerator, hostReadsNeededBy(options)?.what)))
+    : defer(() => orThrow(startBackend(options.accelerator, hostReadsNeededBy(options)?.what)))
 
 /** How batches are computed: this thread, or `devices` data-parallel ranks. */
 const strategyFor = (o: ResolvedOptions, module: Module<Params, Params, unknown>, backend: Backend, optimizer: GradientTransform<StateTree>, precision: Precision): TrainStrategy => {

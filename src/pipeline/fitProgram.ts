@@ -23,6 +23,7 @@ import {
   shouldLogStep,
   sourceRanOut,
   validated,
+  validationBatchSeen,
   validationLogStep,
   wantsNextBatch,
   windowClosed,
@@ -104,7 +105,12 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
       epoch,
       globalStep,
       ...computeCast,
-      afterBatch: (batchIdx) => say((time) => ({ type: 'validationStep', time, epoch, globalStep, batchIdx, numBatches, sanity: stage === 'sanity' })),
+      afterBatch: function* (batchIdx, metrics): Program {
+        const sanity = stage === 'sanity'
+        const logStep = current().loop.valBatchesSeen ?? 0
+        if (!sanity) setLoop(validationBatchSeen(current().loop))
+        yield* say((time) => ({ type: 'validationStep', time, epoch, globalStep, batchIdx, numBatches, sanity, metrics: sanity ? {} : metrics, logStep }))
+      },
     })
     if (stage === 'sanity') return yield* say((time) => ({ type: 'sanityCheckEnd', time, metrics: result.metrics }))
     setLoop(validated(current().loop, afterBatch, result.metrics))

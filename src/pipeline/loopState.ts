@@ -41,10 +41,13 @@ export interface LoopState {
   readonly stopReason: string | null
   /** The epoch's source (of unknown length) has run out: the epoch only has its end left. */
   readonly sourceExhausted: boolean
+  /** Validation batches run so far, sanity check aside (the step of their per-batch log rows). Absent in older checkpoints: 0. */
+  readonly valBatchesSeen?: number
 }
 
 /** The io-ts codec of `LoopState` (files carry non-finite numbers encoded; see checkpoint/jsonValues). */
-export const LoopStateCodec = t.type({
+export const LoopStateCodec = t.intersection([
+  t.type({
   phase: t.keyof({ fitStart: null, epochStarted: null, afterStep: null, afterValidation: null, windowClosed: null, epochEnd: null }),
   epoch: t.number,
   batchIdx: t.number,
@@ -61,7 +64,9 @@ export const LoopStateCodec = t.type({
   lastStepMetrics: t.record(t.string, t.number),
   stopReason: t.union([t.string, t.null]),
   sourceExhausted: t.boolean,
-})
+  }),
+  t.partial({ valBatchesSeen: t.number }),
+])
 
 /** The loop state a fresh run starts from. */
 export const initialLoopState = (seed: number, lossScale: LossScale): LoopState => ({

@@ -6,6 +6,10 @@ import type { Params, StateTree } from '../tree/tree.js'
 import type { Logs } from './logs.js'
 import type { LoopPlan } from './plan.js'
 
+/**
+ * Which part of a run a step belongs to: `'train'`, `'sanity'` (the validation batches run before
+ * training), `'val'`, `'test'` or `'predict'` (`ctx.stage`).
+ */
 export type Stage = 'train' | 'sanity' | 'val' | 'test' | 'predict'
 
 /**
@@ -25,6 +29,9 @@ export interface StepContext {
   /** The precision policy's cast for matmul and convolution inputs (`nn.computeInput` applies it). */
   readonly castCompute?: (x: tf.Tensor) => tf.Tensor
 }
+
+/** A module's optimizer: a transform, or a function of the loop plan that returns one. */
+export type OptimizerSpec = GradientTransform<StateTree> | ((plan: LoopPlan) => GradientTransform<StateTree>)
 
 /** What a training step returns. */
 export interface TrainStepOutput<S extends Params> {
@@ -55,9 +62,6 @@ export interface TrainStepOutput<S extends Params> {
  *   optimizer: optim.adam({ lr: 1e-3 }),
  * })
  */
-/** A module's optimizer: a transform, or a function of the loop plan that returns one. */
-export type OptimizerSpec = GradientTransform<StateTree> | ((plan: LoopPlan) => GradientTransform<StateTree>)
-
 export interface Module<P extends Params, S extends Params, B, PB = B, O extends OptimizerSpec = OptimizerSpec> {
   init(key: Key): Model<P, S>
   trainingStep(model: Model<P, S>, batch: B, ctx: StepContext): TrainStepOutput<S>

@@ -113,6 +113,9 @@ export const batchTrained = (s: LoopState, o: TrainedOutcome): LoopState => {
 /** The source of unknown length ran out before the batch the loop asked for. */
 export const sourceRanOut = (s: LoopState): LoopState => ({ ...s, sourceExhausted: true })
 
+/** One more validation batch has run (outside the sanity check). */
+export const validationBatchSeen = (s: LoopState): LoopState => ({ ...s, valBatchesSeen: (s.valBatchesSeen ?? 0) + 1 })
+
 export const validated = (s: LoopState, afterBatch: number, metrics: Metrics): LoopState => ({ ...withPhase(s, 'afterValidation', s.epoch, afterBatch), lastValidation: metrics })
 
 export const windowClosed = (s: LoopState, stepped: boolean, lossScale: LoopState['lossScale']): LoopState => ({

@@ -100,9 +100,6 @@ export interface TrainStepOptions extends ClippingOptions {
   readonly accumulateGradBatches?: number
 }
 
-/** @deprecated the options of `trainStep` are `TrainStepOptions`. */
-export type GradientOptions = TrainStepOptions
-
 /** A training step: a pure function, and the two halves it is made of. */
 export interface TrainStep<P extends Params, S extends Params, B> extends StepParts<P, S, B> {
   (state: TrainState<P, S>, batch: B, ctx: TrainStepContext): StepResult<P, S>
@@ -143,7 +140,7 @@ const precisionOf = (o: TrainStepOptions): Precision => {
  * for (const [batchIdx, batch] of batches.entries()) {
  *   const ctx = { stage: 'train' as const, training: true, key: foldIn(key(1), batchIdx), epoch: 0, batchIdx, globalStep: 0, lossScale }
  *   const out = tidy(() => step(state, batch, ctx))
- *   releaseGeneration(state, out.state)
+ *   backend.release(state, out.state)   // frees what the new state does not share with the old
  *   out.loss.dispose()
  *   state = out.state
  *   lossScale = out.lossScale

@@ -113,8 +113,8 @@ port.on('message', async (m: ToWorker) => {
       layout = m.layout
       variables = new Float32Array(m.variables)
       gradients = new Float32Array(m.gradients)
-      const { resolveAccelerator } = await import('../backends/accelerator.js')
-      const ready = await resolveAccelerator(m.backend)()
+      const { startBackend } = await import('../backends/accelerator.js')
+      const ready = await startBackend(m.backend)()
       if (E.isLeft(ready)) throw ready.left
       backend = ready.right
       precision = resolvePrecision(m.precision, undefined, backend)

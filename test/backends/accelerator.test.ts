@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { lastValueFrom, toArray } from 'rxjs'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { type BackendProbe, type BackendProbes, candidatesOf, describeChoice, liveBackends, resolveAccelerator, selectBackend } from '../../src/backends/accelerator.js'
+import { type BackendProbe, type BackendProbes, candidatesOf, describeChoice, liveBackends, startBackend, selectBackend } from '../../src/backends/accelerator.js'
 import { type Backend, type BackendName, withoutHostReads } from '../../src/backends/backend.js'
 import { loadTensorflowPackage } from '../../src/backends/tensorflow.js'
 import { isRxtrainError, rxtrainError } from '../../src/errors/rxtrainError.js'
@@ -110,7 +110,7 @@ describe('accelerator selection', () => {
     expect(auto.right.choice.skipped[1]).toEqual({ backend: 'webgpu', reason: "it cannot read values synchronously, which precision '16-mixed' needs" })
     const withoutNeed = await selectBackend('auto', undefined, given)()
     expect(E.isRight(withoutNeed) && withoutNeed.right.choice.backend).toBe('webgpu')
-    const explicit = await resolveAccelerator('webgpu', "precision '16-mixed'", given)()
+    const explicit = await startBackend('webgpu', "precision '16-mixed'", given)()
     expect(E.isRight(explicit) && explicit.right.hostReads).toBe(false)
   })
 
@@ -126,7 +126,7 @@ describe('accelerator selection', () => {
   })
 
   it('an explicit backend that throws while starting is a BackendError with its message, not a crash', async () => {
-    const result = await resolveAccelerator('tensorflow-gpu', undefined, probes({ 'tensorflow-gpu': throwing('tensorflow-gpu') }))()
+    const result = await startBackend('tensorflow-gpu', undefined, probes({ 'tensorflow-gpu': throwing('tensorflow-gpu') }))()
     if (E.isRight(result)) throw new Error('the fake tensorflow-gpu backend throws')
     expect(result.left.tag).toBe('BackendError')
     expect(result.left.problem).toBe('the tensorflow-gpu backend failed to start: libtensorflow-gpu.so: cannot open shared object file')

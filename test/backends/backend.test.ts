@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import * as E from 'fp-ts/lib/Either.js'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { resolveAccelerator } from '../../src/backends/accelerator.js'
+import { startBackend } from '../../src/backends/accelerator.js'
 import { type Backend, withoutHostReads } from '../../src/backends/backend.js'
 import type { HalfRounding } from '../../src/backends/castHalf.js'
 import type { FusedAdam } from '../../src/backends/fusedAdam.js'
@@ -17,7 +17,7 @@ import { type UpdateContext, withUpdateContext } from '../../src/optim/transform
 import { flattenParams, type Params } from '../../src/tree/tree.js'
 
 const resolved = async (name: 'cpu' | 'wasm'): Promise<Backend> => {
-  const r = await resolveAccelerator(name)()
+  const r = await startBackend(name)()
   if (E.isLeft(r)) throw r.left
   return r.right
 }
@@ -34,7 +34,7 @@ const leafBits = (tree: Params): number[][] => flattenParams(tree).map((l) => bi
 
 describe('accelerator resolution', () => {
   it("'cpu' gives the cpu backend, current and described", async () => {
-    const r = await resolveAccelerator('cpu')()
+    const r = await startBackend('cpu')()
     expect(E.isRight(r) && r.right.name).toBe('cpu')
     expect(tf.getBackend()).toBe('cpu')
     expect(E.isRight(r) && r.right.deviceKind).toBe('cpu')

@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import * as E from 'fp-ts/lib/Either.js'
 import { describe, expect, it } from 'vitest'
-import { resolveAccelerator } from '../../src/backends/accelerator.js'
+import { startBackend } from '../../src/backends/accelerator.js'
 import type { Backend, BackendName } from '../../src/backends/backend.js'
 import { agreement, type Tolerance } from '../../src/backends/compareBackends.js'
 import { fromArrays } from '../../src/data/arraySource.js'
@@ -32,11 +32,11 @@ const names = (requested ?? 'cpu,wasm,webgpu').split(',').map((s) => s.trim()) a
 
 /** Each backend under test, or why it did not initialise. */
 const backends = new Map<BackendName, Backend | string>()
-const cpuResult = await resolveAccelerator('cpu')()
+const cpuResult = await startBackend('cpu')()
 if (E.isLeft(cpuResult)) throw cpuResult.left
 const cpu = cpuResult.right
 for (const name of names) {
-  const r = await resolveAccelerator(name)()
+  const r = await startBackend(name)()
   backends.set(name, E.isRight(r) ? r.right : r.left.message)
 }
 cpu.activate()

@@ -59,8 +59,8 @@ describe('examples, end to end on a slice of MNIST', () => {
   it('the examples reject bad flags with a usage line', () => {
     expect(() => parseExampleArgs(['--epoch', '3'], { epochs: 1 })).toThrow(/unknown flag --epoch\nusage/)
     expect(() => parseExampleArgs(['--epochs', 'x'], { epochs: 1 })).toThrow(/--epochs must be an integer/)
-    expect(() => parseExampleArgs(['--accelerator', 'tpu'], { epochs: 1 })).toThrow(/--accelerator must be one of auto, cpu, gpu, wasm, webgpu/)
-    expect(() => parseExampleArgs(['--precision', 'fp8'], { epochs: 1 })).toThrow(/--precision must be one of 32-true, 16-mixed/)
+    expect(() => parseExampleArgs(['--accelerator', 'tpu'], { epochs: 1 })).toThrow(/--accelerator tpu: set accelerator to one of 'auto', 'cpu', 'gpu', 'wasm', 'webgpu'/)
+    expect(() => parseExampleArgs(['--precision', 'fp8'], { epochs: 1 })).toThrow(/--precision fp8: use one of '32-true', '16-mixed'/)
     expect(parseExampleArgs(['--precision', 'bf16'], { epochs: 1 }).precision).toBe('bf16-mixed')
   })
 })

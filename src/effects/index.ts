@@ -1,0 +1,30 @@
+/**
+ * The capabilities a run touches the world through, and their live and test instances: a file
+ * system (`nodeFileSystem`, `memoryFileSystem`), a clock (`systemClock`, `manualClock`), a console
+ * (`liveConsole`, `bufferConsole`), interrupt signals (`processSignals`, `manualSignals`), a
+ * terminal for progress bars (`liveTerminal`), process facts for run metadata (`liveProcessInfo`,
+ * `fixedProcessInfo`), plus the run-directory helpers `nextVersionDir` / `latestVersionDir` and
+ * `packageFile`. Pass any of them in a run's environment (`fit(..., env)`); what is left out is
+ * taken from `liveEnv`. The package root re-exports this module as `effects`.
+ *
+ * @example
+ * import { effects, fit } from 'rxtrain'
+ * const fs = effects.memoryFileSystem()
+ * fit(module, data, { maxEpochs: 1 }, { fs, clock: effects.manualClock(0), signals: effects.manualSignals() })
+ */
+export type { Clock, ManualClock } from './clock.js'
+export { manualClock, systemClock } from './clock.js'
+export type { BufferConsole, Console } from './console.js'
+export { bufferConsole, liveConsole } from './console.js'
+export type { FileError, FileSystem } from './fileSystem.js'
+export type { MemoryFileSystem } from './memoryFileSystem.js'
+export { memoryFileSystem } from './memoryFileSystem.js'
+export { nodeFileSystem } from './nodeFileSystem.js'
+export { packageFile } from './packageFile.js'
+export type { ProcessInfo } from './processInfo.js'
+export { fixedProcessInfo, liveProcessInfo } from './processInfo.js'
+export type { InterruptSignal, ManualSignals, Signals } from './signals.js'
+export { manualSignals, processSignals } from './signals.js'
+export type { TerminalStream } from './terminal.js'
+export { liveTerminal } from './terminal.js'
+export { latestVersionDir, nextVersionDir } from './versionDir.js'

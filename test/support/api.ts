@@ -1,0 +1,58 @@
+import { fileURLToPath } from 'node:url'
+import ts from 'typescript'
+
+// The public API as the type checker sees it: every named export of src/index.ts (values and
+// types; a namespace such as `nn` counts once), with whether it has a doc comment and an @example.
+// scripts/api-report.ts prints it; test/api.test.ts holds it to the acceptance line.
+
+/** One named export of the package root. */
+export interface ApiEntry {
+  readonly name: string
+  /** Whether it is an `export * as name` namespace (a module of its own). */
+  readonly namespace: boolean
+  readonly documented: boolean
+  readonly example: boolean
+  /** A namespace's own exports (empty for anything else). */
+  readonly members: readonly ApiEntry[]
+}
+
+const index = fileURLToPath(new URL('../../src/index.ts', import.meta.url))
+
+/**
+ * A namespace re-export resolves to a module, whose declaration is a source file: TypeScript
+ * attaches no doc comment to a file, so its documentation is the `/** ... *\/` comment the file
+ * starts with (before any import or export), as in src/nn/index.ts.
+ */
+const moduleDoc = (file: ts.SourceFile): { documented: boolean; example: boolean } => {
+  const text = file.getFullText()
+  const first = (ts.getLeadingCommentRanges(text, 0) ?? [])[0]
+  if (first === undefined || first.kind !== ts.SyntaxKind.MultiLineCommentTrivia) return { documented: false, example: false }
+  const comment = text.slice(first.pos, first.end)
+  if (!comment.startsWith('/**')) return { documented: false, example: false }
+  const body = comment
+    .replace(/^\/\*\*|\*\/$/g, '')
+    .split('\n')
+    .map((l) => l.replace(/^\s*\*\s?/, ''))
+    .join('\n')
+  const description = body.split(/^@/m)[0]?.trim() ?? ''
+  return { documented: description.length > 0, example: /^@example\b/m.test(body) }
+}
+
+/** Every named export of src/index.ts, in declaration order. */
+export const apiEntries = (): ApiEntry[] => {
+  const program = ts.createProgram([index], { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, strict: true, skipLibCheck: true })
+  const checker = program.getTypeChecker()
+  const source = program.getSourceFile(index)
+  if (source === undefined) throw new Error('no src/index.ts')
+  const moduleSymbol = checker.getSymbolAtLocation(source)
+  if (moduleSymbol === undefined) throw new Error('src/index.ts is not a module')
+  const entryOf = (s: ts.Symbol): ApiEntry => {
+    const target = s.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(s) : s
+    const file = target.declarations?.find(ts.isSourceFile)
+    if (file !== undefined) return { name: s.getName(), namespace: true, ...moduleDoc(file), members: checker.getExportsOfModule(target).map(entryOf) }
+    const docs = ts.displayPartsToString(target.getDocumentationComment(checker)).trim()
+    const tags = target.getJsDocTags(checker)
+    return { name: s.getName(), namespace: false, documented: docs.length > 0, example: tags.some((t) => t.name === 'example'), members: [] }
+  }
+  return checker.getExportsOfModule(moduleSymbol).map(entryOf)
+}
