@@ -31,15 +31,8 @@ export type PrecisionInput = PrecisionName | keyof typeof precisionAliases | 16 
 /** The dtype the training state is stored in (checkpoints) by default. */
 export type StorageDtype = 'float32' | 'float16' | 'bfloat16'
 
-/**
- * Dynamic loss-scaling memory (plain numbers, so it checkpoints as it is). With policies that do
- * not scale, the scale stays 1.
- */
-export interface LossScale {
-  readonly scale: number
-  /** Consecutive finite optimizer steps since the scale last changed. */
-  readonly goodSteps: number
-}
+export type { LossScale } from '../core/lossScale.js'
+import type { LossScale } from '../core/lossScale.js'
 
 /** The dynamic loss scaler's settings (PyTorch's `GradScaler` defaults). */
 export interface LossScalerOptions {

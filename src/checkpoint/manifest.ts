@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { type RxtrainError, rxtrainError } from '../errors/rxtrainError.js'
-import { LoopStateCodec } from '../pipeline/loopState.js'
+import { LoopStateCodec } from '../core/loopState.js'
 import { fromJson, type Json } from './jsonValues.js'
 
 /** The format written by this version; readers refuse other versions with a clear error. */

@@ -5,7 +5,7 @@ import { type PrecisionName, type StorageDtype, storageDtypeOf } from '../backen
 import type { FileError, FileSystem } from '../effects/fileSystem.js'
 import { type RxtrainError, rxtrainError } from '../errors/rxtrainError.js'
 import type { HookStates, TrainState } from '../pipeline/events.js'
-import type { LoopState } from '../pipeline/loopState.js'
+import type { LoopState } from '../core/loopState.js'
 import { specOf, tensorsOf } from '../tree/tree.js'
 import { type Json, toJson } from './jsonValues.js'
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, MANIFEST_FILE, manifestText, sha256, structureHash, TENSORS_FILE } from './manifest.js'

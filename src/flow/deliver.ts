@@ -1,4 +1,4 @@
-import { from, Observable, type ObservableInput, ReplaySubject, type Subscriber } from 'rxjs'
+import { from, Observable, type ObservableInput, ReplaySubject, type Subscriber, timer } from 'rxjs'
 import { rxtrainError } from '../errors/rxtrainError.js'
 import { type Delivery, type Flow, hookStatesOf, type Member, type Outcome } from './flow.js'
 import type { HookEffect, Settled } from './hookEffect.js'
@@ -26,8 +26,19 @@ const stamp = (event: unknown, n: number): void => {
 const listeningOutcome: Outcome = { stop: undefined, listening: true }
 const leftOutcome: Outcome = { stop: undefined, listening: false }
 
-/** Starts a piece of hook work; it runs to its end even if the run is cancelled meanwhile (a checkpoint write is never cut in half). */
-const start = (flow: Flow, d: Delivery, work: ObservableInput<unknown> | void, onValue?: (v: unknown) => void): void => {
+/**
+ * Starts a piece of hook work; it runs to its end even if the run is cancelled meanwhile (a
+ * checkpoint write is never cut in half). A task that throws, or rejects, fails the event: the
+ * loop then fails with that error.
+ */
+const start = (flow: Flow, d: Delivery, task: () => ObservableInput<unknown> | void, onValue?: (v: unknown) => void): void => {
+  let work: ObservableInput<unknown> | void
+  try {
+    work = task()
+  } catch (error) {
+    d.failure ??= { error }
+    return
+  }
   if (work === undefined || work === null) return
   d.pending++
   const ended = new ReplaySubject<never>()
@@ -57,10 +68,10 @@ const interpret = (flow: Flow, m: Member, d: Delivery, effects: readonly HookEff
         ;(d.stops ??= []).push(effect.reason)
         break
       case 'Perform':
-        start(flow, d, effect.task())
+        start(flow, d, effect.task)
         break
       case 'Update':
-        start(flow, d, effect.task(), (f) => {
+        start(flow, d, effect.task, (f) => {
           m.state = (f as (s: unknown) => unknown)(m.state)
         })
         break
@@ -81,7 +92,7 @@ const check = (flow: Flow, d: Delivery): void => {
     if (after !== undefined) {
       d.afterAll = undefined
       const settled: Settled = { hookStates: hookStatesOf(flow), stopReason: d.stops?.[0] }
-      for (const task of after) start(flow, d, task(settled))
+      for (const task of after) start(flow, d, () => task(settled))
       if (d.pending > 0 || d.failure !== undefined) return check(flow, d)
     }
   }
@@ -211,9 +222,28 @@ export const publishEvent = (flow: Flow, event: unknown, emit: (event: never) =>
       }
     }
     if (d.done) d.notify()
+    const watch = timer(receiptPatienceMs).subscribe(() => warnIfUnreceived(flow, d))
     return () => {
       d.notify = undefined
+      watch.unsubscribe()
     }
   })
+}
+
+/** How long the run waits for a hook to receive an event before it says so. */
+export const receiptPatienceMs = 30_000
+
+/**
+ * An event a hook acts on, dropped after an asynchronous operator before that hook, looks to the
+ * run like one that is late: it waits. It says so (never silently) when the hook has not received
+ * the event for a while; work the hooks started (a slow write) is not what it waits for then.
+ */
+const warnIfUnreceived = (flow: Flow, d: Delivery): void => {
+  if (d.done || d.dropped || d.reached > d.lastWanting) return
+  const hook = flow.members[d.reached]?.ctx.key ?? '?'
+  const type = (d.event as { type?: string }).type
+  flow.console.err(
+    `rxtrain: the run has waited ${receiptPatienceMs / 1000} s for hook '${hook}' to receive a '${type}' event. An operator before the hook may have dropped it after an asynchronous operator (observeOn, delay, concatMap), which rxtrain cannot tell from a delay: drop events after the hooks, or before the asynchronous operator (README, Flow control).`,
+  )
 }
 

@@ -62,6 +62,8 @@ export interface Flow {
   /** Events published so far (each event's number in the run). */
   published: number
   readonly inflight: Set<Observable<never>>
+  /** Where the run says that it is still waiting for a hook to receive an event. */
+  readonly console: Env['console']
 }
 
 
@@ -71,7 +73,7 @@ export interface Flow {
  */
 export const claimFlow = (env: Env): Flow => {
   const members = claimSubscribing<Member>()
-  const flow: Flow = { members, delivering: -1, current: undefined, published: 0, inflight: new Set() }
+  const flow: Flow = { members, delivering: -1, current: undefined, published: 0, inflight: new Set(), console: env.console }
   const seen = new Map<string, number>()
   members.forEach((m, index) => {
     const n = (seen.get(m.spec.kind) ?? 0) + 1

@@ -5,15 +5,8 @@ import type { Params } from '../tree/tree.js'
 /** A feature shape without the batch dimension, e.g. `[28, 28, 1]` or `[784]`. */
 export type Shape = readonly number[]
 
-/**
- * A model's variables: trainable `params` (what gradients flow to) and non-trainable `state`
- * (batch-norm running statistics), both immutable tensor trees. Applying a layer returns a new
- * state rather than mutating one (the Equinox design).
- */
-export interface Model<P extends Params = Params, S extends Params = Params> {
-  readonly params: P
-  readonly state: S
-}
+export type { Model } from '../core/model.js'
+import type { Model } from '../core/model.js'
 
 /** What a layer needs to know about the call: train or eval mode, and a key for randomness. */
 export interface LayerContext {

@@ -3,20 +3,12 @@ import type * as tf from '@tensorflow/tfjs-core'
 import type { Model } from '../nn/layer.js'
 import type { GradientTransform } from '../optim/transform.js'
 import type { Params, StateTree } from '../tree/tree.js'
-import type { LoopState } from './loopState.js'
+import type { LoopState } from '../core/loopState.js'
 import type { ResolvedOptions } from './options.js'
 import type { LoopPlan } from './plan.js'
 
-/**
- * The tensors of a run at one moment: the model's variables and the optimizer's memory.
- * In events it is borrowed: valid until the next event. A hook that uses it asynchronously
- * copies it (`cloneTree`), or does its work as a hook effect, which the loop waits for.
- */
-export interface TrainState<P extends Params = Params, S extends Params = Params> extends Model<P, S> {
-  readonly optState: StateTree
-  /** Gradients summed so far in an unfinished accumulation window (`accumulateGradBatches`); absent or null outside one. */
-  readonly gradAccumulator?: Params | null
-}
+export type { TrainState } from '../core/trainState.js'
+import type { TrainState } from '../core/trainState.js'
 
 export type { HookStates } from '../flow/hookEffect.js'
 import type { HookStates } from '../flow/hookEffect.js'

@@ -11,7 +11,7 @@ import { evaluationPass } from './evaluationPass.js'
 import type { FitEvent, TrainState } from './events.js'
 import type { FitProgramArgs } from './fitProgramArgs.js'
 import { epochLogStep, epochValues, plainEpochNames, progressBarNames, stepValues } from './logs.js'
-import { initialLoopState, type LoopState } from './loopState.js'
+import { initialLoopState, type LoopState } from '../core/loopState.js'
 import { type LookaheadIterator, lookahead, overlapped } from './lookahead.js'
 import {
   type Action,

@@ -6,8 +6,8 @@ import { isStat, type Stat, statMonoid } from '../metrics/stat.js'
 const minNumber: Semigroup<number> = { concat: (a, b) => Math.min(a, b) }
 const maxNumber: Semigroup<number> = { concat: (a, b) => Math.max(a, b) }
 
-/** How values logged over an epoch are combined. `mean` is weighted by batch size. */
-export type Reduction = 'mean' | 'sum' | 'min' | 'max'
+export type { Reduction } from '../core/accumulated.js'
+import type { Reduction } from '../core/accumulated.js'
 
 /** A scalar to log: a one-element tensor or a number. */
 export type LogScalar = tf.Tensor | number
@@ -41,12 +41,8 @@ export type Logs = Readonly<Record<string, LogValue>>
  */
 export const log = (value: LogScalar | Stat, options: Omit<LogEntry, 'value'> = {}): LogEntry => ({ value, ...options })
 
-/** A value combined over an epoch: for `mean`, `value` is a weighted sum. */
-export interface Accumulated {
-  readonly reduce: Reduction
-  readonly value: number
-  readonly weight: number
-}
+export type { Accumulated } from '../core/accumulated.js'
+import type { Accumulated } from '../core/accumulated.js'
 
 /**
  * Two accumulations of one logged value merged: means and sums through the metrics' `statMonoid`

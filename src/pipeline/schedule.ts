@@ -1,6 +1,6 @@
 import type { FitEndReason, Metrics } from './events.js'
 import { addToEpoch, progressBarNames, type ReadLog, stepValues } from './logs.js'
-import type { LoopState } from './loopState.js'
+import type { LoopState } from '../core/loopState.js'
 import { canStopEarly, isOptimizerStepBatch, isValidationEpoch, isValidationPoint, type LoopPlan } from './plan.js'
 
 /**

@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { initialLoopState, type LoopState } from '../../src/pipeline/loopState.js'
+import { initialLoopState, type LoopState } from '../../src/core/loopState.js'
 import { parseTrainerOptions, type TrainerOptions } from '../../src/pipeline/options.js'
 import { type LoopPlan, planFit } from '../../src/pipeline/plan.js'
 import { batchTrained, epochEnded, epochStarted, nextAction, requestStop, sourceRanOut, validated, windowClosed } from '../../src/pipeline/schedule.js'

@@ -1,6 +1,6 @@
 import * as t from 'io-ts'
-import type { LossScale } from '../backends/precision.js'
-import type { Accumulated } from './logs.js'
+import type { LossScale } from './lossScale.js'
+import type { Accumulated } from './accumulated.js'
 
 /**
  * Where a run's loop stands, as plain data: what a checkpoint stores, besides tensors, to resume
