@@ -12,13 +12,14 @@ import { applyGradients, computeGradients } from '../pipeline/step.js'
 import { weightLoss } from '../pipeline/stepTransformers.js'
 import { loopContext, nonFiniteLoss, stepOf, type TrainedBatch, type TrainOnBatch } from '../pipeline/trainOnBatch.js'
 import type { GradientTransform } from '../optim/transform.js'
-import { flattenParams, leafTensors, type Params, type StateTree, unflattenParams } from '../tree/tree.js'
+import { leafTensors, type Params, type StateTree, unflattenParams } from '../tree/tree.js'
 import type { BatchSource, PassOrder } from '../data/source.js'
 import { type Shards, type ShardSlots, shardBatch, shardSlots } from './batchShards.js'
 import { mergeLogs } from './mergeLogs.js'
 import { rankPasses } from './rankPasses.js'
 import { startWorker } from './startWorker.js'
 import type { FromWorker, SharedLayout, ToWorker } from './protocol.js'
+import { layoutOf } from './layout.js'
 import { tensorFromShared, writeToShared } from './sharedTensor.js'
 import type { TrainStrategy } from './strategy.js'
 
@@ -35,23 +36,6 @@ export interface DdpOptions {
   readonly backend: Backend
   readonly precision: Precision
   readonly optimizer: GradientTransform<StateTree>
-}
-
-const layoutOf = (state: TrainState): SharedLayout => {
-  const leaves: SharedLayout['leaves'][number][] = []
-  let offset = 0
-  for (const [group, tree] of [
-    ['params', state.params],
-    ['state', state.state],
-  ] as const)
-    for (const l of flattenParams(tree)) {
-      if (l.tensor.dtype !== 'float32')
-        throw rxtrainError('ConfigError', `data-parallel training shares float32 variables; ${group} ${l.path} is ${l.tensor.dtype}`, 'keep model variables float32, or train on one device.')
-      leaves.push({ group, path: l.path, shape: l.tensor.shape, offset, size: l.tensor.size })
-      offset += l.tensor.size
-    }
-  const paramWords = leaves.filter((l) => l.group === 'params').reduce((n, l) => n + l.size, 0)
-  return { leaves, paramWords, totalWords: offset }
 }
 
 const workerError = (rank: number, m: { message: string; tag?: string; problem?: string; remedy?: string }): RxtrainError =>

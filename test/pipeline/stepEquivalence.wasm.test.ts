@@ -1,4 +1,5 @@
-import { beforeAll } from 'vitest'
+import * as tf from '@tensorflow/tfjs-core'
+import { beforeAll, expect, it } from 'vitest'
 import type { Backend } from '../../src/backends/backend.js'
 import { useBackend } from '../support/backend.js'
 import { stepEquivalence } from '../support/stepEquivalence.js'
@@ -7,6 +8,11 @@ import { stepEquivalence } from '../support/stepEquivalence.js'
 let backend: Backend
 beforeAll(async () => {
   backend = await useBackend('wasm')
+})
+
+it('runs on wasm (the engine this file is for)', () => {
+  expect(backend.name).toBe('wasm')
+  expect(tf.getBackend()).toBe('wasm')
 })
 
 stepEquivalence(() => backend)
