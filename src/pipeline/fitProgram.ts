@@ -162,7 +162,7 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
   const endEpoch = function* (epoch: number): Program {
     setLoop(epochEnded(current().loop))
     const before = current().loop
-    const metrics = epochValues(new Map(before.epochLogs))
+    const metrics = epochValues(before.epochLogs)
     const callbackMetrics = { ...before.lastStepMetrics, ...metrics, ...plainEpochNames(metrics, before.lastStepMetrics), ...before.lastValidation }
     // Monitored transforms (reduceOnPlateau) step once per epoch on the epoch's metrics, as
     // Lightning steps plateau schedulers; before the event, so a checkpoint there includes it.

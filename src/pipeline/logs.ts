@@ -142,7 +142,7 @@ export const progressBarNames = (logs: readonly ReadLog[], level: 'step' | 'epoc
  */
 export type EpochLogs = ReadonlyMap<string, Accumulated>
 
-export const addToEpoch = (epoch: EpochLogs, logs: readonly ReadLog[]): EpochLogs => {
+export const addToEpoch = (epoch: Iterable<readonly [string, Accumulated]>, logs: readonly ReadLog[]): EpochLogs => {
   const next = new Map(epoch)
   for (const l of logs) {
     if (!l.pending.onEpoch) continue
@@ -153,7 +153,7 @@ export const addToEpoch = (epoch: EpochLogs, logs: readonly ReadLog[]): EpochLog
   return next
 }
 
-export const epochValues = (epoch: EpochLogs): Record<string, number> => {
+export const epochValues = (epoch: Iterable<readonly [string, Accumulated]>): Record<string, number> => {
   const out: Record<string, number> = {}
   for (const [name, acc] of epoch) out[name] = resultOf(acc)
   return out

@@ -103,7 +103,7 @@ export const batchTrained = (s: LoopState, o: TrainedOutcome): LoopState => {
     batchIdx: o.batchIdx,
     globalStep: s.globalStep + (o.stepping ? 1 : 0),
     totalBatches: s.totalBatches + 1,
-    epochLogs: [...addToEpoch(new Map(s.epochLogs), o.logs)],
+    epochLogs: [...addToEpoch(s.epochLogs, o.logs)],
     epochProgBar: [...bar],
     lastStepMetrics,
     lossScale: o.lossScale,
