@@ -12,6 +12,8 @@ export interface ApiEntry {
   readonly namespace: boolean
   readonly documented: boolean
   readonly example: boolean
+  /** The text of each of its `@example` tags (a namespace's: its module comment's). */
+  readonly examples: readonly string[]
   /** A namespace's own exports (empty for anything else). */
   readonly members: readonly ApiEntry[]
 }
@@ -23,19 +25,21 @@ const index = fileURLToPath(new URL('../../src/index.ts', import.meta.url))
  * attaches no doc comment to a file, so its documentation is the `/** ... *\/` comment the file
  * starts with (before any import or export), as in src/nn/index.ts.
  */
-const moduleDoc = (file: ts.SourceFile): { documented: boolean; example: boolean } => {
+const moduleDoc = (file: ts.SourceFile): { documented: boolean; example: boolean; examples: string[] } => {
+  const none = { documented: false, example: false, examples: [] }
   const text = file.getFullText()
   const first = (ts.getLeadingCommentRanges(text, 0) ?? [])[0]
-  if (first === undefined || first.kind !== ts.SyntaxKind.MultiLineCommentTrivia) return { documented: false, example: false }
+  if (first === undefined || first.kind !== ts.SyntaxKind.MultiLineCommentTrivia) return none
   const comment = text.slice(first.pos, first.end)
-  if (!comment.startsWith('/**')) return { documented: false, example: false }
+  if (!comment.startsWith('/**')) return none
   const body = comment
     .replace(/^\/\*\*|\*\/$/g, '')
     .split('\n')
     .map((l) => l.replace(/^\s*\*\s?/, ''))
     .join('\n')
-  const description = body.split(/^@/m)[0]?.trim() ?? ''
-  return { documented: description.length > 0, example: /^@example\b/m.test(body) }
+  const [description = '', ...tags] = body.split(/^@/m)
+  const examples = tags.filter((t) => /^example\b/.test(t)).map((t) => t.replace(/^example\b/, '').trim())
+  return { documented: description.trim().length > 0, example: examples.length > 0, examples }
 }
 
 /** Every named export of src/index.ts, in declaration order. */
@@ -51,8 +55,11 @@ export const apiEntries = (): ApiEntry[] => {
     const file = target.declarations?.find(ts.isSourceFile)
     if (file !== undefined) return { name: s.getName(), namespace: true, ...moduleDoc(file), members: checker.getExportsOfModule(target).map(entryOf) }
     const docs = ts.displayPartsToString(target.getDocumentationComment(checker)).trim()
-    const tags = target.getJsDocTags(checker)
-    return { name: s.getName(), namespace: false, documented: docs.length > 0, example: tags.some((t) => t.name === 'example'), members: [] }
+    const examples = target
+      .getJsDocTags(checker)
+      .filter((t) => t.name === 'example')
+      .map((t) => ts.displayPartsToString(t.text).trim())
+    return { name: s.getName(), namespace: false, documented: docs.length > 0, example: examples.length > 0, examples, members: [] }
   }
   return checker.getExportsOfModule(moduleSymbol).map(entryOf)
 }
