@@ -4,7 +4,7 @@ import { rxtrainError } from '../errors/rxtrainError.js'
 import { type Program, wait } from '../flow/drive.js'
 import { restoreStates, settleFlow } from '../flow/flow.js'
 import { publish } from '../flow/publish.js'
-import { foldIn, type Key, key, split } from '../random/key.js'
+import { foldIn, key, split } from '../random/key.js'
 import type { Params } from '../tree/tree.js'
 import { pullBatch } from './batches.js'
 import { evaluationPass } from './evaluationPass.js'
@@ -58,7 +58,7 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
   backend.activate()
   // A resumed run continues with its checkpoint's seed: every key derives from it.
   const seed = resume?.loop.seed ?? plan.seed
-  const [initKey, shuffleKey, stepKey, valKey] = split(key(seed), 4) as [Key, Key, Key, Key]
+  const [initKey, shuffleKey, stepKey, valKey] = split(key(seed), 4)
   const computeCast = precision.computeFormat === undefined ? {} : { castCompute: precision.castCompute }
   // The step every batch runs: the exported one, with the run's precision and accumulation.
   const step = trainStep(module, optimizer, { precision, accumulateGradBatches: plan.accumulateGradBatches })
@@ -128,13 +128,15 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
       return setLoop(sourceRanOut(current().loop))
     }
     const before = current().loop
-    const ctx = { stage: 'train' as const, training: true, key: foldIn(foldIn(stepKey, epoch), batchIdx), epoch, batchIdx, globalStep: before.globalStep, ...computeCast }
-    const trained = args.strategy.trainBatch({ module, optimizer, backend, precision, plan, step, lossScale: before.lossScale, state: current().train, batch: pulled.value, ctx, stepping })
+    const lossScale = before.lossScale
+    // The step's context as the step reads it (its loss scale, whether it steps), built once.
+    const ctx = { stage: 'train' as const, training: true, key: foldIn(foldIn(stepKey, epoch), batchIdx), epoch, batchIdx, globalStep: before.globalStep, ...computeCast, lossScale, optimizerStep: stepping }
+    const trained = args.strategy.trainBatch({ module, optimizer, backend, precision, plan, step, lossScale, state: current().train, batch: pulled.value, ctx, stepping })
     // While a step waits (DDP workers, a GPU read), the next batch is pulled, if the loop will want it.
     const pullNext = () => wantsNextBatch(plan, before, batchIdx, stepping) && batches.pullAhead()
     const result = isObservable(trained) ? ((yield* overlapped(trained, pullNext)) as TrainedBatch<P, S>) : trained
-    setTrain(result.state)
-    setLoop(batchTrained(before, { batchIdx, stepping, logs: result.logs, lossScale: result.lossScale }))
+    const metrics = stepValues(result.logs)
+    run = { ...current(), train: result.state, loop: batchTrained(before, { batchIdx, stepping, logs: result.logs, stepMetrics: metrics, lossScale: result.lossScale }) }
     const { loop, train } = current()
     yield* say((time) => ({
       type: 'trainStep',
@@ -146,7 +148,7 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
       optimizerStepped: stepping,
       stepSkipped: !result.gradsFinite,
       loss: result.loss,
-      metrics: stepValues(result.logs),
+      metrics,
       progBar: progressBarNames(result.logs, 'step'),
       shouldLog: shouldLogStep(plan, loop, stepping),
       logStep: stepping ? loop.globalStep - 1 : loop.globalStep,

@@ -90,22 +90,30 @@ export interface TrainedOutcome {
   readonly batchIdx: number
   readonly stepping: boolean
   readonly logs: readonly ReadLog[]
+  /** The step's values by published name (`stepValues(logs)`, which the loop also puts in its event). */
+  readonly stepMetrics?: Metrics
   readonly lossScale: LoopState['lossScale']
 }
 
+/** The epoch's progress-bar names with those of these logs added (the same array when none is new). */
+const withProgBar = (names: readonly string[], logs: readonly ReadLog[]): readonly string[] => {
+  const added = progressBarNames(logs, 'epoch').filter((n) => !names.includes(n))
+  return added.length === 0 ? names : [...names, ...added]
+}
+
 export const batchTrained = (s: LoopState, o: TrainedOutcome): LoopState => {
-  const bar = new Set(s.epochProgBar)
-  for (const name of progressBarNames(o.logs, 'epoch')) bar.add(name)
-  const lastStepMetrics: Metrics = { ...s.lastStepMetrics, ...stepValues(o.logs) }
+  const values = o.stepMetrics ?? stepValues(o.logs)
+  // Copies only what the batch changes: this runs once per step.
+  const epochLogs = o.logs.some((l) => l.pending.onEpoch) ? [...addToEpoch(s.epochLogs, o.logs)] : s.epochLogs
   return {
     ...s,
     phase: 'afterStep',
     batchIdx: o.batchIdx,
     globalStep: s.globalStep + (o.stepping ? 1 : 0),
     totalBatches: s.totalBatches + 1,
-    epochLogs: [...addToEpoch(s.epochLogs, o.logs)],
-    epochProgBar: [...bar],
-    lastStepMetrics,
+    epochLogs,
+    epochProgBar: withProgBar(s.epochProgBar, o.logs),
+    lastStepMetrics: Object.keys(values).length === 0 ? s.lastStepMetrics : { ...s.lastStepMetrics, ...values },
     lossScale: o.lossScale,
   }
 }

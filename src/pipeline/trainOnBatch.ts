@@ -69,7 +69,11 @@ export const stepOf = <P extends Params, S extends Params, B>(a: StepArgs<P, S, 
   a.step ?? trainStep(a.module, a.optimizer, { precision: a.precision, accumulateGradBatches: a.plan.accumulateGradBatches })
 
 /** The step's context in the loop: the module's, with the loss scale and whether this batch steps. */
-export const loopContext = (a: Pick<TrainOnBatch<Params, Params, unknown>, 'ctx' | 'lossScale' | 'stepping'>): TrainStepContext => ({ ...a.ctx, lossScale: a.lossScale, optimizerStep: a.stepping })
+export const loopContext = (a: Pick<TrainOnBatch<Params, Params, unknown>, 'ctx' | 'lossScale' | 'stepping'>): TrainStepContext => {
+  const given: TrainStepContext = a.ctx
+  // The loop builds its context with both already (no copy per step).
+  return given.lossScale === a.lossScale && given.optimizerStep === a.stepping ? given : { ...a.ctx, lossScale: a.lossScale, optimizerStep: a.stepping }
+}
 
 /** A step for `closeWindow`, which runs only the update half: it has no forward pass. */
 const updateOnly = { trainingStep: (): never => { throw new Error('closeWindow runs no forward pass') } }
