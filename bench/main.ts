@@ -138,7 +138,7 @@ const measure = async (
   let lossA: number | undefined
   let lossC: number | undefined
   let lossO: number | undefined
-  const initial = () => tidy(() => moduleOf(w).init(split(key(0), 4)[0] as ReturnType<typeof key>))
+  const initial = () => tidy(() => moduleOf(w).init(split(key(0), 4)[0]))
   // warm-up: compile kernels, fill caches (not timed)
   for (const m of warmSteps === 0 ? [] : methods) {
     if (m === 'a') {
@@ -218,7 +218,7 @@ const measure = async (
  */
 const sameLoop = async (w: Workload, backend: Backend, arrays: data.MnistArrays, steps: number) => {
   backend.activate()
-  const init = tidy(() => moduleOf(w, 'sgd').init(split(key(0), 4)[0] as ReturnType<typeof key>))
+  const init = tidy(() => moduleOf(w, 'sgd').init(split(key(0), 4)[0]))
   const hand = handLoop(w, init, arrays, steps, 'sgd')
   disposeTree(init)
   let loss = Number.NaN
@@ -230,7 +230,7 @@ const sameLoop = async (w: Workload, backend: Backend, arrays: data.MnistArrays,
     ),
   )
   // With rxtrain's default Adam (float64 bias corrections): the hand loop with the same corrections.
-  const init64 = tidy(() => moduleOf(w, 'adam64').init(split(key(0), 4)[0] as ReturnType<typeof key>))
+  const init64 = tidy(() => moduleOf(w, 'adam64').init(split(key(0), 4)[0]))
   const hand64 = handLoop(w, init64, arrays, steps, 'adam64')
   disposeTree(init64)
   let adamLoss = Number.NaN

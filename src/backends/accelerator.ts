@@ -136,7 +136,9 @@ export const startBackend =
  * One line for people: what was chosen, from which request, and what was passed over and why.
  *
  * @example
- * describeChoice(choice)
+ * fit(module, { train, val }).pipe(
+ *   tap((e) => { if (e.type === 'fitStart') console.log(describeChoice(e.accelerator)) }),
+ * ).subscribe()
  * // "training on wasm (XNNPACK, SIMD, 1 thread, tfjs 4.22.0), accelerator 'auto'; passed over tensorflow-gpu (...), webgpu (...)"
  */
 export const describeChoice = (choice: AcceleratorChoice): string => {

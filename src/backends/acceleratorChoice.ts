@@ -8,6 +8,10 @@ import type { BackendName } from './backendName.js'
  *   otherwise.
  * - a backend name: that backend or an error (`'webgpu'` accepts a software adapter such as
  *   Mesa's llvmpipe, which is slow but runs the real WebGPU kernels).
+ *
+ * @example
+ * const accelerator: Accelerator = process.env.GPU === '1' ? 'gpu' : 'auto'
+ * fit(module, { train, val }, { maxEpochs: 3, accelerator }).subscribe()
  */
 export type Accelerator = 'auto' | 'gpu' | BackendName
 
@@ -17,7 +21,14 @@ export interface SkippedBackend {
   readonly reason: string
 }
 
-/** What an accelerator option resolved to (the `fitStart` event carries it). */
+/**
+ * What an accelerator option resolved to (the `fitStart` event carries it).
+ *
+ * @example
+ * const started = await startBackend('auto')()
+ * const choice: AcceleratorChoice | undefined = E.isRight(started) ? started.right.choice : undefined
+ * console.log(choice?.backend, choice?.skipped.map((s) => s.backend))   // 'wasm' ['tensorflow-gpu', 'webgpu', 'tensorflow']
+ */
 export interface AcceleratorChoice {
   /** The option's value; `'env'` when the run was handed an initialised backend. */
   readonly requested: Accelerator | 'env'

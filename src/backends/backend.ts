@@ -33,6 +33,13 @@ export interface OptimizerKernels {
  * per process; a `Backend` value is proof that its engine backend initialised, and `activate`
  * makes it the current one. Everything else here is generic engine work, kept behind the record
  * so that tests and later backends (webgpu, tensorflow) can change it in one place.
+ *
+ * @example
+ * const started = await startBackend('cpu')()
+ * if (E.isLeft(started)) throw started.left
+ * const cpu: Backend = started.right
+ * console.log(cpu.description, cpu.memory().numTensors)
+ * fit(module, { train, val }, { maxEpochs: 1 }, { backend: cpu }).subscribe()
  */
 export interface Backend {
   readonly name: BackendName

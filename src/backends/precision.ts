@@ -17,6 +17,10 @@ import type { HalfFormat } from './halfFloat.js'
  * tfjs has no half-precision dtype and no backend computes in one, so every half policy is an
  * emulation: it reproduces the numerics (rounding, underflow, overflow) and halves checkpoint
  * files, and it is not faster than `'32-true'` (it is a little slower).
+ *
+ * @example
+ * const precision: PrecisionName = process.env.HALF === '1' ? 'bf16-mixed' : '32-true'
+ * fit(module, { train, val }, { maxEpochs: 3, precision }).subscribe()
  */
 export type PrecisionName = '32-true' | '16-mixed' | 'bf16-mixed' | '16-true' | 'bf16-true'
 
@@ -28,7 +32,13 @@ export const precisionAliases = { '16': '16-mixed', bf16: 'bf16-mixed', '32': '3
 /** What the `precision` option accepts: a name, an alias, or the numbers 16 and 32. */
 export type PrecisionInput = PrecisionName | keyof typeof precisionAliases | 16 | 32
 
-/** The dtype the training state is stored in (checkpoints) by default. */
+/**
+ * The dtype the training state is stored in (checkpoints) by default.
+ *
+ * @example
+ * const dtype: StorageDtype = resolvePrecision('16-true').storageDtype   // 'float16'
+ * fit(module, { train, val }).pipe(checkpoint({ dtype: 'bfloat16' })).subscribe()   // half-size weights
+ */
 export type StorageDtype = 'float32' | 'float16' | 'bfloat16'
 
 export type { LossScale } from '../core/lossScale.js'
@@ -52,6 +62,11 @@ export const defaultLossScaler: LossScalerOptions = { initScale: 2 ** 16, growth
  * inputs with it), `scaleLoss` runs before differentiation and `unscale` on the gradients; a
  * policy that `skipsNonFinite` skips an optimizer step whose gradients are not all finite and
  * moves the scale with `nextScale`; `storeState` rounds the training state after each update.
+ *
+ * @example
+ * const precision: Precision = resolvePrecision('16-mixed')
+ * const step = trainStep(module, optim.adam({ lr: 1e-3 }), { precision })
+ * precision.storageDtype   // 'float32': mixed policies keep float32 master weights
  */
 export interface Precision {
   readonly name: PrecisionName

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core'
  * nested states) do not satisfy. Do not pass an async function: tfjs would release too early.
  *
  * @example
- * const next = tidy(() => step(state, batch, ctx))
+ * const step = trainStep(module, optim.adam({ lr: 1e-3 }))
+ * const next = tidy(() => step(state, batch, ctx))   // the step's intermediates are released; next's tensors are kept
  */
 export const tidy = <T>(f: () => T): T => tf.tidy(f as () => tf.TensorContainer) as T

@@ -8,7 +8,13 @@ import type { Model } from '../nn/layer.js'
 import { disposeTree, type Params, specOf, structureDiff } from '../tree/tree.js'
 import { type CheckpointReadError, loadCheckpoint } from './readCheckpoint.js'
 
-/** `loadParams`'s options: the file system to read through, and the parameters to check the checkpoint against. */
+/**
+ * `loadParams`'s options: the file system to read through, and the parameters to check the checkpoint against.
+ *
+ * @example
+ * const options: LoadParamsOptions = { fs: effects.nodeFileSystem, like: module.init(key(0)).params }
+ * const weights = await loadParams('runs/mnist/checkpoints/best', options)()
+ */
 export interface LoadParamsOptions {
   readonly fs?: FileSystem
   /**
@@ -23,7 +29,9 @@ export interface LoadParamsOptions {
  * a full or a weights-only checkpoint. The tensors are yours to dispose.
  *
  * @example
- * const model = await loadParams('runs/mnist-mlp/version_0/checkpoints/best', { like: mlp.init(key(0)).params })()
+ * const loaded = await loadParams('runs/mnist-mlp/version_0/checkpoints/best', { like: module.init(key(0)).params })()
+ * if (E.isLeft(loaded)) throw loaded.left // a CheckpointError, FileError or StructureError
+ * const scores = await lastValueFrom(validate(module, loaded.right, { val }).pipe(evalMetrics()))
  */
 export const loadParams = (path: string, options: LoadParamsOptions = {}): TE.TaskEither<CheckpointReadError | RxtrainError<'StructureError'>, Model> =>
   pipe(

@@ -11,10 +11,29 @@ import { fromJson } from './jsonValues.js'
 import { MANIFEST_FILE, type Manifest, parseManifest, sha256, TENSORS_FILE } from './manifest.js'
 import { decodeTrees, type TensorEntry } from './tensorTable.js'
 
-/** What reading a checkpoint fails with: a missing or corrupt checkpoint (`CheckpointError`) or a failed read (`FileError`). */
+/**
+ * What reading a checkpoint fails with: a missing or corrupt checkpoint (`CheckpointError`) or a failed read (`FileError`).
+ *
+ * @example
+ * const loaded = await loadCheckpoint(effects.nodeFileSystem, 'runs/mnist/checkpoints/last')()
+ * if (E.isLeft(loaded)) {
+ *   const error: CheckpointReadError = loaded.left
+ *   console.error(error.tag, error.problem) // CheckpointError no checkpoint at runs/mnist/checkpoints/last
+ * }
+ */
 export type CheckpointReadError = RxtrainError<'CheckpointError' | 'FileError'>
 
-/** A checkpoint read back: its tensors are new and owned by the caller. */
+/**
+ * A checkpoint read back: its tensors are new and owned by the caller.
+ *
+ * @example
+ * const loaded = await loadCheckpoint(effects.nodeFileSystem, 'runs/mnist/checkpoints/best')()
+ * if (E.isRight(loaded)) {
+ *   const ckpt: LoadedCheckpoint = loaded.right
+ *   console.log(ckpt.path, ckpt.loop?.epoch, ckpt.loop?.globalStep, Object.keys(ckpt.hookStates))
+ *   disposeTree(ckpt.state)
+ * }
+ */
 export interface LoadedCheckpoint {
   /** The checkpoint directory. */
   readonly path: string
@@ -123,7 +142,8 @@ const decode = (manifest: Manifest, bytes: Uint8Array, dir: string): E.Either<Ch
  * that names the damaged file.
  *
  * @example
- * const loaded = await loadCheckpoint(nodeFileSystem, 'runs/mnist-mlp/version_0/checkpoints/last')()
+ * const loaded = await loadCheckpoint(effects.nodeFileSystem, 'runs/mnist-mlp/version_0/checkpoints/last')()
+ * if (E.isRight(loaded)) console.log(loaded.right.weightsOnly, loaded.right.loop?.phase) // false 'epochEnd'
  */
 export const loadCheckpoint = (fs: FileSystem, path: string): TE.TaskEither<CheckpointReadError, LoadedCheckpoint> =>
   pipe(

@@ -18,6 +18,11 @@ import type { Accumulated } from './accumulated.js'
  * Events carry `fitStart`, `afterStep`, `afterValidation` and `epochEnd` states (what checkpoints
  * store); the other two exist between events. The schedule (`nextAction`) is a function of this
  * state and the plan alone.
+ *
+ * @example
+ * const end = await lastValueFrom(fit(module, { train, val }, { maxEpochs: 3 }).pipe(filter((e) => e.type === 'fitEnd')))
+ * const loop: LoopState = end.loop
+ * console.log(loop.phase, loop.epochsFinished, loop.globalStep) // 'epochEnd' 3 1407 (469 batches an epoch)
  */
 export interface LoopState {
   readonly phase: 'fitStart' | 'epochStarted' | 'afterStep' | 'afterValidation' | 'windowClosed' | 'epochEnd'

@@ -59,7 +59,7 @@ const gatherRows = (c: Column, indices: Int32Array, from: number, to: number): t
  *
  * @example
  * const source = fromArrays(
- *   { x: { data: xs, shape: [4] }, y: { data: ys, shape: [], dtype: 'int32' } },
+ *   { x: { data: images, shape: [784], scale: 1 / 255 }, y: { data: digits, shape: [], dtype: 'int32' } },
  *   { batchSize: 32, shuffle: true },
  * )
  */

@@ -1,6 +1,13 @@
 import { rxtrainError } from '../errors/rxtrainError.js'
 
-/** How a source cuts examples into batches. */
+/**
+ * How a source cuts examples into batches.
+ *
+ * @example
+ * const batching: data.BatchingOptions = { batchSize: 64, dropLast: true }
+ * const columns = { x: { data: images, shape: [784], scale: 1 / 255 }, y: { data: digits, shape: [], dtype: 'int32' as const } }
+ * fit(module, { train: fromArrays(columns, { ...batching, shuffle: true }), val: fromArrays(columns, batching) }).subscribe()
+ */
 export interface BatchingOptions {
   readonly batchSize: number
   /** Reshuffle every pass with the pass's key (training). Default false. */

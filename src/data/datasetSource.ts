@@ -9,7 +9,15 @@ interface LazyIterator<T> {
   next(): Promise<IteratorResult<T>>
 }
 
-/** `fromDataset`'s options. */
+/**
+ * `fromDataset`'s options.
+ *
+ * @example
+ * import * as tfd from '@tensorflow/tfjs-data'
+ * const rows = Array.from({ length: 60000 }, (_, i) => ({ x: [i % 28], y: [i % 10] }))
+ * const options: data.DatasetSourceOptions = { numBatches: Math.ceil(rows.length / 128) }   // 469
+ * const source = fromDataset(tfd.array(rows).batch(128), options)
+ */
 export interface DatasetSourceOptions {
   /** Batches per pass, if known (tf.data cannot always tell); needed for fractional limits. */
   readonly numBatches?: number
@@ -22,8 +30,11 @@ export interface DatasetSourceOptions {
  * run's key, so pass a seed there for a reproducible order.
  *
  * @example
- * const ds = tfdata.array(examples).shuffle(1000, '42').batch(32).map(toTensors)
- * const source = fromDataset(ds, { numBatches: Math.ceil(examples.length / 32) })
+ * import * as tfd from '@tensorflow/tfjs-data'
+ * const rows = Array.from({ length: 1000 }, (_, i) => ({ x: [i / 1000], y: [(2 * i) / 1000] }))
+ * const ds = tfd.array(rows).shuffle(1000, '42').batch(32).map((b) => b as Batch)
+ * const source = fromDataset(ds, { numBatches: Math.ceil(rows.length / 32) })
+ * fit(module, { train: source }, { maxEpochs: 2 }).subscribe()
  */
 export const fromDataset = <B extends tf.TensorContainer>(
   dataset: Dataset<B>,

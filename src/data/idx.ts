@@ -1,7 +1,13 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { type RxtrainError, rxtrainError } from '../errors/rxtrainError.js'
 
-/** A decoded IDX file: unsigned bytes and their dimensions (the first is the item count). */
+/**
+ * A decoded IDX file: unsigned bytes and their dimensions (the first is the item count).
+ *
+ * @example
+ * const toColumn = (a: data.IdxArray): data.Column => ({ data: a.data, shape: a.dims.slice(1), scale: 1 / 255 })
+ * // dims [60000, 28, 28]: 60,000 items, each a [28, 28] column row
+ */
 export interface IdxArray {
   readonly data: Uint8Array
   readonly dims: readonly number[]
@@ -13,6 +19,11 @@ const UNSIGNED_BYTE = 0x08
  * Decodes an IDX file (the MNIST format: two zero bytes, a type byte, a rank byte, big-endian
  * 32-bit dimensions, then the values). Only unsigned-byte data is accepted, which is what MNIST
  * uses. `name` appears in errors.
+ *
+ * @example
+ * const bytes = await effects.nodeFileSystem.readFile('fashion/train-images-idx3-ubyte')()
+ * const decoded = pipe(bytes, E.chainW((b) => data.decodeIdx(b, 'fashion/train-images')))   // Either<FileError | DataError, IdxArray>
+ * if (E.isRight(decoded)) console.log(decoded.right.dims)   // [60000, 28, 28]
  */
 export const decodeIdx = (bytes: Uint8Array, name: string): E.Either<RxtrainError<'DataError'>, IdxArray> => {
   const bad = (why: string): E.Either<RxtrainError<'DataError'>, IdxArray> =>

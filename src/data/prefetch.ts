@@ -12,7 +12,8 @@ type Result<B> = IteratorResult<B, undefined>
  * prefetched but never taken are disposed on `close`.
  *
  * @example
- * const train = withPrefetch(fromDataset(ds), 2)
+ * // a source that loads asynchronously (fromDataset, a source of your own): load 2 batches ahead
+ * fit(module, { train: withPrefetch(train, 2), val }, { maxEpochs: 3 }).subscribe()
  */
 export const withPrefetch = <B>(source: BatchSource<B>, depth: number): BatchSource<B> => {
   // A negative depth would start no pull at all and end every pass at once, silently.

@@ -9,19 +9,35 @@ import type { SourceRecipe } from './recipe.js'
  * with an Observable that emits the result once and completes. Data is pulled, never pushed: the
  * loop asks for the next batch when the previous step has finished, or, while a step waits on
  * another thread or device (DDP workers, a GPU read), during that wait (one batch ahead at most).
+ *
+ * @example
+ * const pulled = (p: data.Pull<Batch>): Observable<IteratorResult<Batch, undefined>> => (p instanceof Observable ? p : of(p))
+ * const first = await firstValueFrom(pulled(train.open({ key: key(0) }).next()))   // { done: false, value: Batch }
  */
 export type Pull<B> = IteratorResult<B, undefined> | Observable<IteratorResult<B, undefined>>
 
 /**
  * One pass over a source's batches. The consumer owns every batch it pulls (and disposes its
  * tensors after the step); `close` releases whatever the iterator still holds.
+ *
+ * @example
+ * const it: data.BatchIterator<Batch> = train.open({ key: key(0), noShuffle: true })
+ * const first = it.next()   // a batch (or an Observable of one, from an asynchronous source); yours to dispose
+ * it.close()
  */
 export interface BatchIterator<B> {
   next(): Pull<B>
   close(): void
 }
 
-/** How to order one pass. */
+/**
+ * How to order one pass.
+ *
+ * @example
+ * const order: data.PassOrder = { key: key(0), noShuffle: true, skipBatches: 10 }
+ * const it = train.open(order)   // the natural order, from the 11th batch
+ * it.close()
+ */
 export interface PassOrder {
   /** The randomness of this pass; the loop derives it from the run's seed and the epoch. */
   readonly key: Key
@@ -47,8 +63,11 @@ export interface PassOrder {
  * when it is known; fractional limits and validation intervals need it.
  *
  * @example
- * const train = fromArrays({ x: { data: images, shape: [784] }, y: { data: labels, shape: [], dtype: 'int32' } },
- *   { batchSize: 128, shuffle: true })
+ * const mnist: BatchSource<Batch> = fromArrays(
+ *   { x: { data: images, shape: [784], scale: 1 / 255 }, y: { data: digits, shape: [], dtype: 'int32' } },
+ *   { batchSize: 128, shuffle: true },
+ * )
+ * mnist.numBatches   // 469 for 60,000 digits
  */
 export interface BatchSource<B> {
   readonly numBatches: number | undefined
@@ -61,5 +80,13 @@ export interface BatchSource<B> {
   readonly recipe?: SourceRecipe
 }
 
-/** A finished pull. */
+/**
+ * A finished pull.
+ *
+ * @example
+ * const countdown: BatchSource<number> = {
+ *   numBatches: 3,
+ *   open: () => { let n = 3; return { next: () => (n > 0 ? { done: false, value: n-- } : data.done), close: () => {} } },
+ * }
+ */
 export const done: IteratorResult<never, undefined> = { done: true, value: undefined }

@@ -4,9 +4,21 @@ import { permutation } from '../random/sample.js'
 import { batchCount, type BatchingOptions, validateBatching } from './batching.js'
 import { type BatchSource, done } from './source.js'
 
-/** A dataset already in the engine: tensors by name, the first dimension indexing examples. */
+/**
+ * A dataset already in the engine: tensors by name, the first dimension indexing examples.
+ *
+ * @example
+ * const columns: data.TensorColumns = { x: tf.randomNormal([100, 3]), y: tf.zeros([100, 1]) }
+ * const source = fromTensors(columns, { batchSize: 10, shuffle: true })
+ */
 export type TensorColumns = Readonly<Record<string, tf.Tensor>>
-/** A batch of `fromTensors`: one tensor per column, batch dimension first. */
+/**
+ * A batch of `fromTensors`: one tensor per column, batch dimension first.
+ *
+ * @example
+ * const columns = { x: tf.randomNormal([100, 3]), y: tf.zeros([100, 1]) }
+ * const source: BatchSource<data.TensorBatch<typeof columns>> = fromTensors(columns, { batchSize: 10 })
+ */
 export type TensorBatch<C extends TensorColumns> = { readonly [K in keyof C]: tf.Tensor }
 
 /**

@@ -1,6 +1,10 @@
 /**
  * The terminal capability: where hooks print. `isTTY` tells whether control characters
  * (progress bars) are welcome.
+ *
+ * @example
+ * const tagged: effects.Console = { isTTY: false, out: (l) => console.log(`[run 1] ${l}`), err: (l) => console.error(`[run 1] ${l}`) }
+ * fit(module, { train, val }, { maxEpochs: 3 }, { console: tagged }).pipe(printMetrics()).subscribe()
  */
 export interface Console {
   readonly isTTY: boolean
@@ -8,7 +12,13 @@ export interface Console {
   err(line: string): void
 }
 
-/** The process's stdout/stderr. */
+/**
+ * The process's stdout/stderr.
+ *
+ * @example
+ * effects.liveConsole.out('training started')
+ * fit(module, { train, val }, {}, { console: effects.liveConsole }).pipe(printMetrics()).subscribe()   // the default
+ */
 export const liveConsole: Console = {
   isTTY: process.stdout.isTTY === true,
   out: (line) => {
@@ -19,13 +29,27 @@ export const liveConsole: Console = {
   },
 }
 
-/** A console that records lines, for tests. */
+/**
+ * A console that records lines, for tests.
+ *
+ * @example
+ * const out: effects.BufferConsole = effects.bufferConsole()
+ * await lastValueFrom(fit(module, { train, val }, { maxEpochs: 1 }, { console: out }).pipe(printMetrics()))
+ * console.log(out.lines, out.errors)   // what printMetrics printed, nothing on stderr
+ */
 export interface BufferConsole extends Console {
   readonly lines: readonly string[]
   readonly errors: readonly string[]
 }
 
-/** A console that records every line in `lines` (and `errors`) instead of printing it; `isTTY` is what hooks see. */
+/**
+ * A console that records every line in `lines` (and `errors`) instead of printing it; `isTTY` is what hooks see.
+ *
+ * @example
+ * const tty = effects.bufferConsole(true)   // hooks behave as on a terminal
+ * await lastValueFrom(fit(module, { train, val }, { maxEpochs: 1 }, { console: tty }).pipe(printMetrics()))
+ * console.log(tty.lines.length)
+ */
 export const bufferConsole = (isTTY = false): BufferConsole => {
   const lines: string[] = []
   const errors: string[] = []

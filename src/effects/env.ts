@@ -9,6 +9,11 @@ import { liveTerminal, type TerminalStream } from './terminal.js'
  * The effect capabilities a run uses, as one record with a live default. Tests replace any of
  * them: `{ ...liveEnv, fs: memoryFileSystem(), clock: manualClock() }`. A run resolves it once and every
  * hook placed after the run uses the run's: no hook has live effects of its own.
+ *
+ * @example
+ * const env: Env = { ...liveEnv, fs: effects.memoryFileSystem(), clock: effects.manualClock(0) }
+ * await lastValueFrom(fit(module, { train, val }, { maxEpochs: 1 }, env).pipe(csvLogger({ dir: 'logs' })))
+ * await env.fs.readText('logs/metrics.csv')()   // Right('epoch,step,val/loss\n0,3,0.4879\n'), from memory, not disk
  */
 export interface Env {
   readonly fs: FileSystem
@@ -19,5 +24,12 @@ export interface Env {
   readonly terminal: TerminalStream
 }
 
-/** The live capabilities: the node file system, the system clock, the process's console, signals and stderr. */
+/**
+ * The live capabilities: the node file system, the system clock, the process's console, signals and stderr.
+ *
+ * @example
+ * const quiet: Env = { ...liveEnv, console: effects.bufferConsole() }   // live files, clock and signals; lines kept
+ * fit(module, { train, val }, { maxEpochs: 1 }, quiet).pipe(printMetrics()).subscribe()
+ * liveEnv.clock.now()   // Date.now()
+ */
 export const liveEnv: Env = { fs: nodeFileSystem, clock: systemClock, console: liveConsole, signals: processSignals, terminal: liveTerminal }

@@ -2,13 +2,27 @@ import type * as T from 'fp-ts/lib/Task.js'
 import type * as TE from 'fp-ts/lib/TaskEither.js'
 import { messageOf, type RxtrainError, rxtrainError } from '../errors/rxtrainError.js'
 
-/** What a file operation fails with: an `RxtrainError` tagged `'FileError'`, naming the operation and the path. */
+/**
+ * What a file operation fails with: an `RxtrainError` tagged `'FileError'`, naming the operation and the path.
+ *
+ * @example
+ * const read = await effects.nodeFileSystem.readText('runs/notes.txt')()
+ * if (E.isLeft(read)) {
+ *   const err: effects.FileError = read.left
+ *   console.error(err.details.path, err.problem)   // 'runs/notes.txt', 'could not read runs/notes.txt: ENOENT ...'
+ * }
+ */
 export type FileError = RxtrainError<'FileError'>
 
 /**
  * The file capability. Everything rxtrain reads or writes goes through one of these records, so
  * a test can run a pipeline against `memoryFileSystem()` and inspect what it wrote.
  * Paths are plain strings; directories are created on demand by `mkdir` (recursive).
+ *
+ * @example
+ * const fs: FileSystem = effects.memoryFileSystem()
+ * await lastValueFrom(fit(module, { train, val }, { maxEpochs: 1 }, { fs }).pipe(checkpoint({ dir: 'ckpt' })))
+ * await fs.list('ckpt')()   // Right(['best.json', 'epoch=0-step=468']): written to memory
  */
 export interface FileSystem {
   readFile(path: string): TE.TaskEither<FileError, Uint8Array>

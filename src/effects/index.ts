@@ -10,7 +10,7 @@
  * @example
  * import { effects, fit } from 'rxtrain'
  * const fs = effects.memoryFileSystem()
- * fit(module, data, { maxEpochs: 1 }, { fs, clock: effects.manualClock(0), signals: effects.manualSignals() })
+ * fit(module, { train, val }, { maxEpochs: 1 }, { fs, clock: effects.manualClock(0), signals: effects.manualSignals() })
  */
 export type { Clock, ManualClock } from './clock.js'
 export { manualClock, systemClock } from './clock.js'

@@ -1,7 +1,14 @@
 import * as TE from 'fp-ts/lib/TaskEither.js'
 import { type FileError, type FileSystem, fileError } from './fileSystem.js'
 
-/** An in-memory file system, for tests: `files` shows what was written. */
+/**
+ * An in-memory file system, for tests: `files` shows what was written.
+ *
+ * @example
+ * const fs: effects.MemoryFileSystem = effects.memoryFileSystem()
+ * await lastValueFrom(fit(module, { train, val }, { maxEpochs: 1 }, { fs }).pipe(jsonlLogger({ dir: 'logs' })))
+ * console.log([...fs.files.keys()])   // ['logs/metrics.jsonl']
+ */
 export interface MemoryFileSystem extends FileSystem {
   readonly files: ReadonlyMap<string, Uint8Array>
 }
@@ -27,6 +34,12 @@ const encode = (data: Uint8Array | string): Uint8Array =>
 /**
  * A fresh in-memory file system, optionally seeded with files. Writes require the parent
  * directory to exist (as on disk), so tests catch a missing `mkdir`.
+ *
+ * @example
+ * const fs = effects.memoryFileSystem({ 'runs/notes.txt': 'seeded' })
+ * await fs.writeFile('runs/a.txt', 'x')()
+ * await fs.list('runs')()            // Right(['a.txt', 'notes.txt'])
+ * await fs.writeFile('new/b.txt', 'x')()   // Left(FileError): no such directory (mkdir first)
  */
 export const memoryFileSystem = (seed: Readonly<Record<string, Uint8Array | string>> = {}): MemoryFileSystem => {
   const files = new Map<string, Uint8Array>()

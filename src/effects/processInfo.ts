@@ -4,19 +4,38 @@ import { hostname } from 'node:os'
  * Who is writing: the host's name and the process id. Loggers put them in file names (as
  * TensorBoard's `events.out.tfevents.<time>.<host>.<pid>.<n>`) so that runs on several machines
  * or processes sharing a directory never write the same file. Tests pass a fixed record.
+ *
+ * @example
+ * const worker: effects.ProcessInfo = { hostname: () => `node-${process.env.RANK ?? 0}`, pid: () => process.pid }
+ * fit(module, { train, val }).pipe(tensorboard({ processInfo: worker })).subscribe()
  */
 export interface ProcessInfo {
   hostname(): string
   pid(): number
 }
 
-/** The live process's host name and pid. */
+/**
+ * The live process's host name and pid.
+ *
+ * @example
+ * const { hostname, pid } = effects.liveProcessInfo
+ * console.log(`${hostname()}.${pid()}`)   // 'gpu-box-3.41207'
+ * fit(module, { train, val }).pipe(tensorboard({ processInfo: effects.liveProcessInfo })).subscribe()   // the default
+ */
 export const liveProcessInfo: ProcessInfo = {
   hostname: () => hostname(),
   pid: () => process.pid,
 }
 
-/** A fixed host name and pid, for tests. */
+/**
+ * A fixed host name and pid, for tests.
+ *
+ * @example
+ * const fs = effects.memoryFileSystem()
+ * const run = fit(module, { train, val }, { maxEpochs: 1 }, { fs, clock: effects.manualClock(0) })
+ * await lastValueFrom(run.pipe(tensorboard({ dir: 'tb', processInfo: effects.fixedProcessInfo('host', 7) })))
+ * await fs.list('tb')()   // Right(['events.out.tfevents.0.host.7.0']): a file name a test can expect
+ */
 export const fixedProcessInfo = (host = 'localhost', pid = 1): ProcessInfo => ({
   hostname: () => host,
   pid: () => pid,

@@ -1,12 +1,28 @@
 import { Observable } from 'rxjs'
 
-/** The termination signals a run reacts to. */
+/**
+ * The termination signals a run reacts to.
+ *
+ * @example
+ * const signals = effects.manualSignals()
+ * const stop = signals.onInterrupt((s: effects.InterruptSignal) => console.error(`got ${s}, saving and stopping`))
+ * signals.raise('SIGTERM')
+ * stop()
+ */
 export type InterruptSignal = 'SIGINT' | 'SIGTERM'
 
 /**
  * The process-signal capability: a run subscribes while it trains, so that Ctrl-C (SIGINT) or a
  * scheduler's SIGTERM stops it at the next step boundary, with time to write a `last`
  * checkpoint and flush its logs, instead of killing it mid-write.
+ *
+ * @example
+ * // a time limit as an interrupt: after an hour the run stops at a step boundary and checkpoints
+ * const deadline: effects.Signals = {
+ *   ...effects.processSignals,   // its letIn: the loop yields to the event loop, so the timer can fire
+ *   onInterrupt: (h) => { const t = setTimeout(() => h('SIGTERM'), 3_600_000); return () => clearTimeout(t) },
+ * }
+ * fit(module, { train, val }, {}, { signals: deadline }).pipe(checkpoint()).subscribe()
  */
 export interface Signals {
   /** Calls `handler` on SIGINT or SIGTERM until the returned function is called. */
@@ -27,6 +43,11 @@ const DUPLICATE_WINDOW_MS = 1000
  * more later, while the first is being handled, exits at once (status 130), as an impatient user
  * expects. Copies of the first that arrive sooner (npm and tsx relay signals to their children,
  * which the terminal has already signalled) are ignored.
+ *
+ * @example
+ * const unsubscribe = effects.processSignals.onInterrupt((s) => console.error(`${s}: finishing the step`))
+ * unsubscribe()
+ * fit(module, { train, val }, {}, { signals: effects.processSignals }).subscribe()   // the default
  */
 export const processSignals: Signals = {
   onInterrupt: (handler) => {
@@ -71,12 +92,29 @@ const nextTask = new Observable<void>((subscriber) => {
 const LET_IN_EVERY_MS = 100
 let lastLetIn = performance.now()
 
-/** Signals that a test raises by hand. */
+/**
+ * Signals that a test raises by hand.
+ *
+ * @example
+ * const signals: effects.ManualSignals = effects.manualSignals()
+ * fit(module, { train, val }, { maxEpochs: 100 }, { signals }).subscribe((e) => {
+ *   if (e.type === 'trainStep' && e.globalStep === 10) signals.raise('SIGINT')
+ *   if (e.type === 'fitEnd') console.log(e.reason)   // 'interrupted'
+ * })
+ */
 export interface ManualSignals extends Signals {
   raise(signal: InterruptSignal): void
 }
 
-/** Signals raised only by `raise('SIGINT')` and never yielded for: a run over in-memory data stays synchronous. */
+/**
+ * Signals raised only by `raise('SIGINT')` and never yielded for: a run over in-memory data stays synchronous.
+ *
+ * @example
+ * const signals = effects.manualSignals()
+ * fit(module, { train, val }, { maxEpochs: 5 }, { signals })
+ *   .pipe(tap((e) => { if (e.type === 'epochEnd' && e.epoch === 1) signals.raise('SIGINT') }), checkpoint())
+ *   .subscribe()   // stops at the next step boundary, as on Ctrl-C; checkpoint saves a `last` one
+ */
 export const manualSignals = (): ManualSignals => {
   const handlers = new Set<(signal: InterruptSignal) => void>()
   return {

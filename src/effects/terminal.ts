@@ -4,6 +4,12 @@
  * the width (`columns`). Node's `tty.WriteStream` (`process.stderr`) is one; tests pass a
  * recording fake. Cursor movement is done by writing ANSI sequences through `write`, so the
  * cursor methods are optional.
+ *
+ * @example
+ * const drawn: string[] = []
+ * const terminal: effects.TerminalStream = { isTTY: true, columns: 80, write: (chunk) => drawn.push(chunk) > 0 }
+ * await lastValueFrom(fit(module, { train, val }, { maxEpochs: 1 }, { terminal }).pipe(progressBar()))
+ * console.log(drawn.join(''))   // the bar's frames, ANSI sequences included
  */
 export interface TerminalStream {
   write(chunk: string): boolean
@@ -14,5 +20,11 @@ export interface TerminalStream {
   moveCursor?(dx: number, dy: number, callback?: () => void): boolean
 }
 
-/** The process's stderr (where tqdm and cli-progress draw bars by default). */
+/**
+ * The process's stderr (where tqdm and cli-progress draw bars by default).
+ *
+ * @example
+ * console.log(effects.liveTerminal.isTTY, effects.liveTerminal.columns)   // true 120 in a terminal; false undefined when piped
+ * fit(module, { train, val }, {}, { terminal: effects.liveTerminal }).pipe(progressBar()).subscribe()   // the default
+ */
 export const liveTerminal: TerminalStream = process.stderr

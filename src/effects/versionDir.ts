@@ -19,7 +19,8 @@ const versions = (fs: FileSystem, root: string): TE.TaskEither<FileError, number
  * (one more than the highest present). It is not created.
  *
  * @example
- * const dir = await nextVersionDir(nodeFileSystem, 'runs/mnist-mlp')()   // Right('runs/mnist-mlp/version_3')
+ * const dir = await effects.nextVersionDir(effects.nodeFileSystem, 'runs/mnist-mlp')()   // Right('runs/mnist-mlp/version_3')
+ * if (E.isRight(dir)) fit(module, { train, val }, { defaultRootDir: dir.right }).subscribe()
  */
 export const nextVersionDir = (fs: FileSystem, root: string): TE.TaskEither<FileError, string> =>
   pipe(
@@ -27,7 +28,14 @@ export const nextVersionDir = (fs: FileSystem, root: string): TE.TaskEither<File
     TE.map((vs) => `${root}/version_${vs.length === 0 ? 0 : Math.max(...vs) + 1}`),
   )
 
-/** The highest-numbered run directory under `root`, if any (what "resume the latest run" means). */
+/**
+ * The highest-numbered run directory under `root`, if any (what "resume the latest run" means).
+ *
+ * @example
+ * const latest = await effects.latestVersionDir(effects.nodeFileSystem, 'runs/mnist-mlp')()   // Right('runs/mnist-mlp/version_2'), Right(undefined) if none
+ * if (E.isRight(latest) && latest.right !== undefined)
+ *   fit(module, { train, val }, { defaultRootDir: latest.right, ckptPath: 'last' }).subscribe()   // resume it
+ */
 export const latestVersionDir = (fs: FileSystem, root: string): TE.TaskEither<FileError, string | undefined> =>
   pipe(
     versions(fs, root),

@@ -4,6 +4,10 @@
  * `StepError` (a step that threw), `FileError`, `StructureError` (trees that do not match),
  * `CheckpointError`, `FlowError` (hooks and operators placed wrongly). Branch on it, never on
  * message text.
+ *
+ * @example
+ * const exitCode = (tag: ErrorTag): number => (tag === 'ConfigError' || tag === 'DataError' ? 2 : 1)
+ * fit(module, { train, val }).subscribe({ error: (e) => { process.exitCode = isRxtrainError(e) ? exitCode(e.tag) : 1 } })
  */
 export type ErrorTag =
   | 'ConfigError'
@@ -28,7 +32,7 @@ export type ErrorDetails = Readonly<Record<string, unknown>>
  *
  * @example
  * import { isRxtrainError } from 'rxtrain'
- * fit(module, data, { maxEpochs: -5 }).subscribe({
+ * fit(module, { train, val }, { maxEpochs: -5 }).subscribe({
  *   error: (e) => { if (isRxtrainError(e) && e.tag === 'ConfigError') console.error(e.message) },
  * })
  */
@@ -52,7 +56,17 @@ export const rxtrainError = <T extends ErrorTag>(
   details: ErrorDetails = {},
 ): RxtrainError<T> => new RxtrainError(tag, problem, remedy, details)
 
-/** Whether a thrown or emitted value is an `RxtrainError` (then branch on its `tag`). */
+/**
+ * Whether a thrown or emitted value is an `RxtrainError` (then branch on its `tag`).
+ *
+ * @example
+ * try {
+ *   await lastValueFrom(fit(module, { train, val }, { maxEpochs: 1 }))
+ * } catch (e) {
+ *   if (isRxtrainError(e)) console.error(e.tag, e.problem, e.remedy, e.details)   // 'DataError', ...
+ *   else throw e
+ * }
+ */
 export const isRxtrainError = (u: unknown): u is RxtrainError => u instanceof RxtrainError
 
 /** Narrows to one tag, e.g. `hasTag(e, 'ConfigError')`. */

@@ -10,7 +10,17 @@ import { type LayersModelOptions, type WeightSpec, layersModelArtifacts, layersM
 export const MODEL_JSON_FILE = 'model.json'
 export const WEIGHTS_FILE = 'group1-shard1of1.bin'
 
-/** What `exportLayersModel` wrote. */
+/**
+ * What `exportLayersModel` wrote.
+ *
+ * @example
+ * const net = nn.sequential(nn.dense({ units: 128, activation: 'relu' }), nn.dense({ units: 10 }))
+ * const written = await exportLayersModel(effects.nodeFileSystem, 'runs/mnist/tfjs', net, [784], model)()
+ * if (E.isRight(written)) {
+ *   const exported: ExportedLayersModel = written.right
+ *   console.log(exported.modelPath, exported.weightSpecs.length, exported.weightBytes) // runs/mnist/tfjs/model.json 4 407080
+ * }
+ */
 export interface ExportedLayersModel {
   /** `dir/model.json`: load it with `tf.loadLayersModel('file://…/model.json')` (tfjs-node) or over HTTP. */
   readonly modelPath: string
@@ -37,7 +47,7 @@ export interface ExportedLayersModel {
  *
  * @example
  * const net = nn.sequential(nn.flatten(), nn.dense({ units: 128, activation: 'relu' }), nn.dense({ units: 10 }))
- * await exportLayersModel(nodeFileSystem, 'runs/mnist/tfjs', net, [28, 28, 1], model)()
+ * await exportLayersModel(effects.nodeFileSystem, 'runs/mnist/tfjs', net, [28, 28, 1], model)()
  * // in the browser: const m = await tf.loadLayersModel('/tfjs/model.json'); m.predict(x)
  */
 export const exportLayersModel = (

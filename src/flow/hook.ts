@@ -22,7 +22,7 @@ import type { HookSpec } from './hookSpec.js'
  *     init: () => 0,
  *     step: (seen, e) => (e.type !== 'trainStep' ? [seen] : seen + 1 >= n ? [seen + 1, [stop(`${n} steps`)]] : [seen + 1]),
  *   })
- * fit(module, data).pipe(observeOn(asyncScheduler), stopAfter(10), filter((e) => e.type === 'fitEnd'))
+ * fit(module, { train, val }).pipe(observeOn(asyncScheduler), stopAfter(10), filter((e) => e.type === 'fitEnd'))
  */
 export const hook =
   <S, E extends { readonly type: string }>(spec: HookSpec<S, E>): MonoTypeOperatorFunction<E> =>

@@ -2,7 +2,14 @@ import type * as t from 'io-ts'
 import type { Env } from '../effects/env.js'
 import type { HookEffect } from './hookEffect.js'
 
-/** What a hook's reducer may use besides its state and the event: the run's effects, resolved once for the run. */
+/**
+ * What a hook's reducer may use besides its state and the event: the run's effects, resolved once for the run.
+ *
+ * @example
+ * const goodbye = (e: FitEvent, ctx: HookContext): HookEffect<null>[] =>
+ *   e.type === 'fitEnd' ? [perform(() => ctx.env.console.out(`${ctx.key}: training ended (${e.reason})`))] : []
+ * fit(module, { train, val }).pipe(hook({ kind: 'goodbye', init: () => null, step: (s, e, ctx) => [s, goodbye(e, ctx)] })).subscribe()
+ */
 export interface HookContext {
   /** The run's capabilities (file system, clock, console, terminal, signals). */
   readonly env: Env
@@ -14,6 +21,11 @@ export interface HookContext {
  * A reducer's answer: the next state, the effects to run (none when left out), and the event to
  * hand on in place of the one received (a changed copy, e.g. with extra metrics; the hooks after
  * this one see it as the run's event).
+ *
+ * @example
+ * // counts training steps, and hands on each trainStep with the count as a metric
+ * const step = (seen: number, e: FitEvent): HookResult<number, FitEvent> =>
+ *   e.type === 'trainStep' ? [seen + 1, [], { ...e, metrics: { ...e.metrics, seen: seen + 1 } }] : [seen]
  */
 export type HookResult<S, E = never> = readonly [S] | readonly [S, readonly HookEffect<S>[]] | readonly [S, readonly HookEffect<S>[], E]
 

@@ -5,7 +5,15 @@ import { claimFlow, hookStatesOf, type Outcome, restoreStates, settleFlow } from
 import type { HookStates } from './hookEffect.js'
 import { publish } from './publish.js'
 
-/** `replayEvents`'s options: the capabilities and starting hook states the hooks see, and a callback per settled event. */
+/**
+ * `replayEvents`'s options: the capabilities and starting hook states the hooks see, and a callback per settled event.
+ *
+ * @example
+ * const fs = effects.memoryFileSystem()
+ * const options: ReplayOptions<FitEvent> = { env: { fs }, onSettled: (e, outcome) => console.log(e.type, outcome.stop) }
+ * await lastValueFrom(replayEvents(events, options).pipe(csvLogger({ dir: 'runs/replay' })))
+ * console.log(await fs.readText('runs/replay/metrics.csv')())
+ */
 export interface ReplayOptions<E> {
   /** The capabilities the hooks get (live ones where left out). */
   readonly env?: Partial<Env>

@@ -11,7 +11,8 @@ import type { PredictEvent } from '../pipeline/events.js'
  * the events late.
  *
  * @example
- * const predictions = await lastValueFrom(predict(module, model, data).pipe(collectPredictions()))
+ * const predictions = await lastValueFrom(predict(module, model, { predict: val }).pipe(collectPredictions()))
+ * console.log(predictions.shape) // [10000, 10]
  */
 export const collectPredictions = (): OperatorFunction<PredictEvent, tf.Tensor> => (source) =>
   defer(() => {

@@ -6,7 +6,13 @@ import type { FitEvent, FitStart } from '../pipeline/events.js'
 import { bufferedLog, type LogFormat } from './bufferedLog.js'
 import { type LogRow, runHparams } from './logRows.js'
 
-/** Lightning `CSVLogger`'s options: where `metrics.csv` and `hparams.yaml` go. */
+/**
+ * Lightning `CSVLogger`'s options: where `metrics.csv` and `hparams.yaml` go.
+ *
+ * @example
+ * const options: CsvLoggerOptions = { dir: 'runs/mnist/csv', hparams: { hidden: 128, dropout: 0.2 }, flushEvery: 10 }
+ * fit(module, { train, val }, { maxEpochs: 3 }).pipe(csvLogger(options)).subscribe()
+ */
 export interface CsvLoggerOptions {
   /** The directory of `metrics.csv` and `hparams.yaml`. Default: the run's `defaultRootDir`. */
   readonly dir?: string
@@ -98,7 +104,7 @@ const writeHparams =
  * `csvLogger` (`csvLogger#2` for a second one in the pipe).
  *
  * @example
- * fit(module, data, { defaultRootDir: 'runs/mnist/version_0' }).pipe(csvLogger())
+ * fit(module, { train, val }, { defaultRootDir: 'runs/mnist/version_0' }).pipe(csvLogger())
  */
 export const csvLogger = (options: CsvLoggerOptions = {}): MonoTypeOperatorFunction<FitEvent> =>
   bufferedLog(csvFormat, {

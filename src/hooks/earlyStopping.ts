@@ -6,7 +6,13 @@ import type { HookResult } from '../flow/hookSpec.js'
 import { rxtrainError } from '../errors/rxtrainError.js'
 import type { EpochEnd, FitEvent, ValidationEnd } from '../pipeline/events.js'
 
-/** Lightning `EarlyStopping`'s options, with its names and defaults. */
+/**
+ * Lightning `EarlyStopping`'s options, with its names and defaults.
+ *
+ * @example
+ * const options: EarlyStoppingOptions = { monitor: 'val/acc', mode: 'max', patience: 5, minDelta: 1e-3, stoppingThreshold: 0.99 }
+ * fit(module, { train, val }, { maxEpochs: 100 }).pipe(earlyStopping(options)).subscribe()
+ */
 export interface EarlyStoppingOptions {
   /** The logged value to watch, e.g. `'val/loss'`. */
   readonly monitor: string
@@ -78,7 +84,7 @@ type HookState = t.TypeOf<typeof EarlyStoppingStateCodec>
  * the rule that fired. Its counters are checkpointed and restored on resume.
  *
  * @example
- * fit(module, data, { maxEpochs: 100 }).pipe(earlyStopping({ monitor: 'val/loss', patience: 3 }))
+ * fit(module, { train, val }, { maxEpochs: 100 }).pipe(earlyStopping({ monitor: 'val/loss', patience: 3 }))
  */
 export const earlyStopping = (options: EarlyStoppingOptions): MonoTypeOperatorFunction<FitEvent> => {
   if (!(Number.isInteger(options.patience ?? 3) && (options.patience ?? 3) >= 0))

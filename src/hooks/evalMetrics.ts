@@ -7,8 +7,8 @@ import type { EvalEvent, Metrics } from '../pipeline/events.js'
  * and it gives the same result behind asynchronous operators.
  *
  * @example
- * const metrics = await lastValueFrom(test(module, model, data).pipe(evalMetrics()))
- * console.log(metrics['test/acc'])
+ * const metrics = await lastValueFrom(validate(module, model, { val }).pipe(evalMetrics()))
+ * console.log(metrics['val/acc']) // 0.9712
  */
 export const evalMetrics = (): OperatorFunction<EvalEvent, Metrics> => (source) =>
   source.pipe(

@@ -3,7 +3,13 @@ import type { FitEvent } from '../pipeline/events.js'
 import { bufferedLog, type LogFormat } from './bufferedLog.js'
 import type { LogRow } from './logRows.js'
 
-/** `jsonlLogger`'s options: where `metrics.jsonl` goes. */
+/**
+ * `jsonlLogger`'s options: where `metrics.jsonl` goes.
+ *
+ * @example
+ * const options: JsonlLoggerOptions = { dir: 'runs/mnist/jsonl', flushEvery: 1 }
+ * fit(module, { train, val }, { maxEpochs: 3 }).pipe(jsonlLogger(options)).subscribe()
+ */
 export interface JsonlLoggerOptions {
   /** The directory of `metrics.jsonl`. Default: the run's `defaultRootDir`. */
   readonly dir?: string
@@ -41,7 +47,7 @@ const jsonlFormat: LogFormat = {
  * `jsonlLogger`. On resume it continues the file from exactly the rows its checkpoint had seen.
  *
  * @example
- * fit(module, data, { defaultRootDir: 'runs/mnist/version_0' }).pipe(jsonlLogger({ flushEvery: 10 }))
+ * fit(module, { train, val }, { defaultRootDir: 'runs/mnist/version_0' }).pipe(jsonlLogger({ flushEvery: 10 }))
  */
 export const jsonlLogger = (options: JsonlLoggerOptions = {}): MonoTypeOperatorFunction<FitEvent> =>
   bufferedLog(jsonlFormat, {

@@ -7,7 +7,13 @@ import type { GradientTransform } from '../optim/transform.js'
 import type { EventOf, FitEvent, Metrics } from '../pipeline/events.js'
 import type { StateTree } from '../tree/tree.js'
 
-/** Lightning `LearningRateMonitor`'s options. */
+/**
+ * Lightning `LearningRateMonitor`'s options.
+ *
+ * @example
+ * const options: LrMonitorOptions = { loggingInterval: 'epoch', prefix: 'optim/', logMomentum: true }
+ * fit(module, { train, val }, { maxEpochs: 10 }).pipe(lrMonitor(options), csvLogger()).subscribe() // columns optim/lr, optim/momentum
+ */
 export interface LrMonitorOptions {
   /** `'step'` (default): on every training batch's metrics; `'epoch'`: on each epoch's metrics. */
   readonly loggingInterval?: 'step' | 'epoch'
@@ -79,7 +85,7 @@ export const LrMonitorStateCodec = new t.Type<LrState, Values, unknown>(
  * resumed inside an epoch adds the same value at that epoch's end.
  *
  * @example
- * fit(module, data, { maxEpochs: 10 }).pipe(lrMonitor(), csvLogger({ dir: 'runs/mnist' }))
+ * fit(module, { train, val }, { maxEpochs: 10 }).pipe(lrMonitor(), csvLogger({ dir: 'runs/mnist' }))
  */
 export const lrMonitor = (options: LrMonitorOptions = {}): MonoTypeOperatorFunction<FitEvent> => {
   const interval = options.loggingInterval ?? 'step'

@@ -148,7 +148,13 @@ export const formatSummary = (summary: ParamSummary): string[] => {
   ]
 }
 
-/** Lightning `ModelSummary`'s options. */
+/**
+ * Lightning `ModelSummary`'s options.
+ *
+ * @example
+ * const options: ModelSummaryOptions = { maxDepth: 2 } // a row per layer/tensor: dense0/kernel, dense0/bias, ...
+ * fit(module, { train, val }, { maxEpochs: 3 }).pipe(modelSummary(options)).subscribe()
+ */
 export interface ModelSummaryOptions {
   /** 1 (default): a row per top-level name (per layer); 2: a row per `layer/tensor` path; -1: a row per tensor. */
   readonly maxDepth?: number
@@ -161,7 +167,7 @@ export interface ModelSummaryOptions {
  * through unchanged.
  *
  * @example
- * fit(module, data, { maxEpochs: 3 }).pipe(modelSummary(), progressBar()).subscribe()
+ * fit(module, { train, val }, { maxEpochs: 3 }).pipe(modelSummary(), progressBar()).subscribe()
  */
 export const modelSummary = (options: ModelSummaryOptions = {}): MonoTypeOperatorFunction<FitEvent> => {
   const maxDepth = checkDepth(options.maxDepth ?? 1)

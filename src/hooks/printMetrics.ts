@@ -30,7 +30,7 @@ interface PrintState {
  * unchanged.
  *
  * @example
- * fit(module, data, { maxEpochs: 3 }).pipe(printMetrics()).subscribe()
+ * fit(module, { train, val }, { maxEpochs: 3 }).pipe(printMetrics()).subscribe()
  * // epoch 1/3 · train/loss 0.3121 · val/acc 0.9551 · val/loss 0.1502 · 9.8s
  */
 export const printMetrics = (options: PrintMetricsOptions = {}): MonoTypeOperatorFunction<FitEvent> => {

@@ -8,7 +8,13 @@ import type { HookContext, HookResult } from '../flow/hookSpec.js'
 import type { FitEvent } from '../pipeline/events.js'
 import { bar, formatDuration, formatRate, of, validationNames } from './progressText.js'
 
-/** Lightning `TQDMProgressBar`'s options. */
+/**
+ * Lightning `TQDMProgressBar`'s options.
+ *
+ * @example
+ * const options: ProgressBarOptions = { refreshRate: 10, everyNSteps: 100, digits: 3 }
+ * fit(module, { train, val }, { maxEpochs: 3 }).pipe(progressBar(options)).subscribe()
+ */
 export interface ProgressBarOptions {
   /** TTY: redraw the bar every this many batches (Lightning's `refresh_rate`). Default 1. */
   readonly refreshRate?: number
@@ -82,7 +88,7 @@ const newBar = (stream: TerminalStream, clearOnComplete: boolean): SingleBar =>
  * `fastDevRun` too, as in Lightning. The bar is stopped at `fitEnd`, on error and on unsubscribe.
  *
  * @example
- * fit(module, data, { maxEpochs: 3 }).pipe(progressBar()).subscribe()
+ * fit(module, { train, val }, { maxEpochs: 3 }).pipe(progressBar()).subscribe()
  */
 export const progressBar = (options: ProgressBarOptions = {}): MonoTypeOperatorFunction<FitEvent> => {
   const digits = options.digits ?? 4

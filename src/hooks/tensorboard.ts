@@ -11,7 +11,14 @@ import { type HParams, hparamsEvent, hparamsOf } from './tensorboard/hparams.js'
 import { concatBytes, tfRecord } from './tensorboard/tfrecord.js'
 import { orThrow } from '../errors/orThrow.js'
 
-/** Lightning `TensorBoardLogger`'s options: where the event files go and the hyperparameters to record. */
+/**
+ * Lightning `TensorBoardLogger`'s options: where the event files go and the hyperparameters to record.
+ *
+ * @example
+ * const options: TensorBoardOptions = { dir: 'runs/tb/adam-1e-3', hparams: { optimizer: 'adam', lr: 1e-3 }, flushEvery: 20 }
+ * fit(module, { train, val }, { maxEpochs: 10 }).pipe(tensorboard(options)).subscribe()
+ * // then: tensorboard --logdir runs/tb
+ */
 export interface TensorBoardOptions {
   /** The directory of the event files (TensorBoard's "run"). Default: the run's `defaultRootDir`. */
   readonly dir?: string
@@ -52,7 +59,7 @@ const idle: TbState = { phase: 'idle' }
  * logged, as far as it can. A `fastDevRun` writes nothing. Events pass through unchanged.
  *
  * @example
- * fit(module, data, { maxEpochs: 10, defaultRootDir: 'runs/mnist' })
+ * fit(module, { train, val }, { maxEpochs: 10, defaultRootDir: 'runs/mnist' })
  *   .pipe(tensorboard({ hparams: { hidden: 128 } }))
  *   .subscribe()
  */

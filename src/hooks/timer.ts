@@ -13,7 +13,13 @@ export interface Duration {
   readonly seconds?: number
 }
 
-/** Lightning `Timer`'s options: a time budget for `fit`. */
+/**
+ * Lightning `Timer`'s options: a time budget for `fit`.
+ *
+ * @example
+ * const options: TimerOptions = { maxTime: { hours: 1, minutes: 30 }, interval: 'epoch' }
+ * fit(module, { train, val }, { maxEpochs: -1 }).pipe(timer(options)).subscribe()
+ */
 export interface TimerOptions {
   /** The training time budget: milliseconds, or `{ days, hours, minutes, seconds }`. */
   readonly maxTime: number | Duration
@@ -80,7 +86,7 @@ export const formatClock = (ms: number): string => {
  * counting from there rather than from zero.
  *
  * @example
- * fit(module, data, { maxEpochs: 100 }).pipe(timer({ maxTime: { hours: 2 } }), checkpoint(...))
+ * fit(module, { train, val }, { maxEpochs: 100 }).pipe(timer({ maxTime: { hours: 2 } }), checkpoint({ saveLast: true }))
  */
 export const timer = (options: TimerOptions): MonoTypeOperatorFunction<FitEvent> => {
   const budget = durationMs(options.maxTime)

@@ -13,7 +13,8 @@ import { cloneTree, type Params } from '../tree/tree.js'
  * when an asynchronous operator (`observeOn`, `delay`) delivers `fitEnd` late.
  *
  * @example
- * const model = await lastValueFrom(fit(module, data, { maxEpochs: 3 }).pipe(printMetrics(), trainedModel<P, S>()))
+ * const model = await lastValueFrom(fit(module, { train, val }, { maxEpochs: 3 }).pipe(printMetrics(), trainedModel()))
+ * disposeTree(model) // when done with it
  */
 export const trainedModel =
   <P extends Params = Params, S extends Params = Params>(): OperatorFunction<FitEvent, Model<P, S>> =>

@@ -23,8 +23,10 @@ const predictionCount = (logits: tf.Tensor): number => logits.size / (logits.sha
  * the logits are [batch, time, classes]).
  *
  * @example
- * logs: { 'val/acc': accuracy(logits, batch.y) }            // exact epoch accuracy
- * logs: { 'val/top5': accuracy(logits, batch.y, { k: 5 }) }
+ * const logs: Logs = {
+ *   'val/acc': metrics.accuracy(logits, batch.y),              // exact epoch accuracy
+ *   'val/top5': metrics.accuracy(logits, batch.y, { k: 5 }),
+ * }
  */
 export const accuracy = (logits: tf.Tensor, labels: tf.Tensor, options: { readonly k?: number } = {}): Stat => {
   const k = options.k ?? 1
@@ -44,6 +46,9 @@ export const accuracy = (logits: tf.Tensor, labels: tf.Tensor, options: { readon
 /**
  * Mean softmax cross-entropy of `logits` against labels (class ids or one-hot), as a stat over
  * examples; the metric counterpart of the `softmaxCrossEntropy` loss.
+ *
+ * @example
+ * const logs: Logs = { 'val/loss': metrics.crossEntropy(logits, batch.y) } // exact epoch mean
  */
 export const crossEntropy = (logits: tf.Tensor, labels: tf.Tensor): Stat => {
   const logp = tf.logSoftmax(logits, -1)

@@ -3,7 +3,8 @@
  * merge as a monoid, so epoch values are exact rather than averages of batch averages.
  *
  * @example
- * validationStep: (model, { x, y }, ctx) => ({ 'val/acc': metrics.accuracy(net.apply(model, x, ctx).y, y) })
+ * import { metrics } from 'rxtrain'
+ * const logs = { 'val/loss': metrics.crossEntropy(logits, labels), 'val/acc': metrics.accuracy(logits, labels) }
  */
 export { accuracy, crossEntropy } from './classification.js'
 export { mae, mse } from './regression.js'

@@ -5,7 +5,13 @@ import { type Initializer, ones, zeros } from './init.js'
 import type { Layer } from './layer.js'
 import { shapeError, sizeOf } from './shapes.js'
 
-/** Options of `batchNorm` (PyTorch's defaults and conventions). */
+/**
+ * Options of `batchNorm` (PyTorch's defaults and conventions).
+ *
+ * @example
+ * const options: nn.BatchNormOptions = { momentum: 0.01, eps: 1e-3 }   // Keras' BatchNormalization defaults
+ * nn.batchNorm(options)
+ */
 export interface BatchNormOptions {
   /**
    * Weight of the new batch statistic in the running average (default 0.1):
@@ -26,10 +32,22 @@ export interface BatchNormOptions {
   readonly betaInit?: Initializer
 }
 
-/** Trainable variables of `batchNorm`: per-channel scale `gamma` and shift `beta`, each [channels]. */
+/**
+ * Trainable variables of `batchNorm`: per-channel scale `gamma` and shift `beta`, each [channels].
+ *
+ * @example
+ * const { params } = nn.batchNorm().init(key(0), [28, 28, 32])
+ * const { gamma, beta }: nn.BatchNormParams = params   // [32] each
+ */
 export type BatchNormParams = { readonly gamma: tf.Tensor; readonly beta: tf.Tensor }
 
-/** Non-trainable state of `batchNorm`: running per-channel mean and (unbiased) variance, each [channels]. */
+/**
+ * Non-trainable state of `batchNorm`: running per-channel mean and (unbiased) variance, each [channels].
+ *
+ * @example
+ * const { state } = nn.batchNorm().init(key(0), [28, 28, 32])
+ * const { runningMean, runningVar }: nn.BatchNormState = state   // zeros and ones, [32] each
+ */
 export type BatchNormState = { readonly runningMean: tf.Tensor; readonly runningVar: tf.Tensor }
 
 /** The non-negative channel axis of a rank-`rank` tensor (batch included), or −1 when invalid. */
@@ -50,9 +68,9 @@ const channelAxisOf = (axis: number, rank: number): number => {
  * Training needs more than one value per channel (as in PyTorch).
  *
  * @example
- * const bn = batchNorm()
+ * const bn = nn.batchNorm()
  * const { params, state } = bn.init(key(0), [28, 28, 32])   // gamma, beta, runningMean, runningVar: [32]
- * const out = bn.apply({ params, state }, x, { training: true, key: k })   // out.state: next running stats
+ * const out = bn.apply({ params, state }, x, { training: true, key: key(1) })   // out.state: next running stats
  */
 export const batchNorm = (options: BatchNormOptions = {}): Layer<BatchNormParams, BatchNormState> => {
   const { momentum = 0.1, eps = 1e-5, axis = -1, gammaInit = ones, betaInit = zeros } = options
@@ -71,7 +89,7 @@ export const batchNorm = (options: BatchNormOptions = {}): Layer<BatchNormParams
       const channels = inputShape[a - 1]
       if (a < 0 || channels === undefined)
         throw shapeError('batchNorm', ['batch', '...', 'channels'], [...inputShape], `initialise batchNorm with a feature shape that has axis ${axis} (batch included).`)
-      const [gammaKey, betaKey] = split(k) as [typeof k, typeof k]
+      const [gammaKey, betaKey] = split(k)
       return {
         params: { gamma: gammaInit(gammaKey, [channels]), beta: betaInit(betaKey, [channels]) },
         state: { runningMean: tf.zeros([channels]), runningVar: tf.ones([channels]) },

@@ -1,12 +1,18 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { rxtrainError } from '../errors/rxtrainError.js'
-import { type Key, split } from '../random/key.js'
+import { split } from '../random/key.js'
 import { type Activation, type ActivationFn, activationConfigName, activationFn } from './activations.js'
 import { type Initializer, glorotUniform, zeros } from './init.js'
 import { computeInput, type Empty, type Layer, empty } from './layer.js'
 import { type Padding, type Pair, expectHwc, expectNhwc, pairOf, windowOutputShape } from './shapes.js'
 
-/** Options of `conv2d`. */
+/**
+ * Options of `conv2d`.
+ *
+ * @example
+ * const options: nn.Conv2dOptions = { filters: 32, kernelSize: 3, strides: 2, padding: 'same' }
+ * nn.conv2d(options).init(key(0), [28, 28, 1]).outputShape // [14, 14, 32]
+ */
 export interface Conv2dOptions {
   /** Output channels. */
   readonly filters: number
@@ -28,7 +34,13 @@ export interface Conv2dOptions {
   readonly biasInit?: Initializer
 }
 
-/** Variables of `conv2d`: `kernel` [kh, kw, in, filters] and, with `useBias`, `bias` [filters]. */
+/**
+ * Variables of `conv2d`: `kernel` [kh, kw, in, filters] and, with `useBias`, `bias` [filters].
+ *
+ * @example
+ * const { params } = nn.conv2d({ filters: 32, kernelSize: 3 }).init(key(0), [28, 28, 1])
+ * const { kernel, bias }: nn.Conv2dParams = params   // [3, 3, 1, 32] and [32]
+ */
 export type Conv2dParams = { readonly kernel: tf.Tensor; readonly bias?: tf.Tensor }
 
 /**
@@ -70,7 +82,7 @@ export const dilateKernel = (kernel: tf.Tensor, dilation: readonly [number, numb
  * train (tfjs has no gradient for its own dilated Conv2D) and may be combined with strides.
  *
  * @example
- * const conv = conv2d({ filters: 32, kernelSize: 3, padding: 'same', activation: 'relu' })
+ * const conv = nn.conv2d({ filters: 32, kernelSize: 3, padding: 'same', activation: 'relu' })
  * conv.init(key(0), [28, 28, 1]).outputShape // [28, 28, 32]
  */
 export const conv2d = (options: Conv2dOptions): Layer<Conv2dParams, Empty> => {
@@ -90,7 +102,7 @@ export const conv2d = (options: Conv2dOptions): Layer<Conv2dParams, Empty> => {
     init: (k, inputShape) => {
       const hwc = expectHwc('conv2d', inputShape)
       const [h, w] = windowOutputShape('conv2d', hwc, window, strides, dilation, padding)
-      const [kernelKey, biasKey] = split(k) as [Key, Key]
+      const [kernelKey, biasKey] = split(k)
       const kernel = kernelInit(kernelKey, [window[0], window[1], hwc[2], filters])
       const params: Conv2dParams = useBias ? { kernel, bias: biasInit(biasKey, [filters]) } : { kernel }
       return { params, state: empty, outputShape: [h, w, filters] }

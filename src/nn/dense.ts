@@ -6,7 +6,13 @@ import { type Initializer, glorotUniform, zeros } from './init.js'
 import { computeInput, type Empty, type Layer, empty } from './layer.js'
 import { shapeError } from './shapes.js'
 
-/** Options of `dense`. */
+/**
+ * Options of `dense`.
+ *
+ * @example
+ * const options: nn.DenseOptions = { units: 64, activation: 'relu' }
+ * nn.dense(options)
+ */
 export interface DenseOptions {
   /** Output features. */
   readonly units: number
@@ -20,7 +26,13 @@ export interface DenseOptions {
   readonly biasInit?: Initializer
 }
 
-/** Variables of `dense`: `kernel` [in, units] and, with `useBias`, `bias` [units]. */
+/**
+ * Variables of `dense`: `kernel` [in, units] and, with `useBias`, `bias` [units].
+ *
+ * @example
+ * const { params } = nn.dense({ units: 10 }).init(key(0), [784])
+ * const { kernel, bias }: nn.DenseParams = params   // [784, 10] and [10]
+ */
 export type DenseParams = { readonly kernel: tf.Tensor; readonly bias?: tf.Tensor }
 
 /**
@@ -29,9 +41,9 @@ export type DenseParams = { readonly kernel: tf.Tensor; readonly bias?: tf.Tenso
  * (`[batch, t, in]` → `[batch, t, units]`).
  *
  * @example
- * const layer = dense({ units: 10, activation: 'relu' })
+ * const layer = nn.dense({ units: 10, activation: 'relu' })
  * const { params } = layer.init(key(0), [784])        // kernel [784, 10], bias [10]
- * const { y } = layer.apply({ params, state: empty }, x, ctx)   // x: [batch, 784] → y: [batch, 10]
+ * const { y } = layer.apply({ params, state: nn.empty }, x, ctx)   // x: [batch, 784] → y: [batch, 10]
  */
 export const dense = (options: DenseOptions): Layer<DenseParams, Empty> => {
   const { units, useBias = true, kernelInit = glorotUniform, biasInit = zeros } = options
@@ -47,7 +59,7 @@ export const dense = (options: DenseOptions): Layer<DenseParams, Empty> => {
       const inFeatures = inputShape.at(-1)
       if (inFeatures === undefined)
         throw shapeError('dense', ['batch', '...', 'features'], [...inputShape], 'initialise dense with a feature shape such as [784].')
-      const [kernelKey, biasKey] = split(k) as [typeof k, typeof k]
+      const [kernelKey, biasKey] = split(k)
       const kernel = kernelInit(kernelKey, [inFeatures, units])
       const params: DenseParams = useBias ? { kernel, bias: biasInit(biasKey, [units]) } : { kernel }
       return { params, state: empty, outputShape: [...inputShape.slice(0, -1), units] }

@@ -29,7 +29,7 @@ export const dropoutMask = (k: Key, n: number, rate: number): Float32Array => {
  * (`sequential` gives each layer its own key with `foldIn(ctx.key, index)`).
  *
  * @example
- * sequential(dense({ units: 256, activation: 'relu' }), dropout(0.5), dense({ units: 10 }))
+ * nn.sequential(nn.dense({ units: 256, activation: 'relu' }), nn.dropout(0.5), nn.dense({ units: 10 }))
  */
 export const dropout = (rate: number): Layer<Empty, Empty> => {
   if (!(rate >= 0 && rate < 1))

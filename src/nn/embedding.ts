@@ -3,7 +3,13 @@ import { rxtrainError } from '../errors/rxtrainError.js'
 import { type Initializer, normalInit } from './init.js'
 import { type Empty, type Layer, empty } from './layer.js'
 
-/** Options of `embedding`. */
+/**
+ * Options of `embedding`.
+ *
+ * @example
+ * const options: nn.EmbeddingOptions = { vocabSize: 10000, dim: 64 }
+ * nn.embedding(options)
+ */
 export interface EmbeddingOptions {
   /** Number of distinct ids; valid ids are 0 … vocabSize − 1. */
   readonly vocabSize: number
@@ -13,7 +19,13 @@ export interface EmbeddingOptions {
   readonly init?: Initializer
 }
 
-/** Variables of `embedding`: the lookup `table` [vocabSize, dim]. */
+/**
+ * Variables of `embedding`: the lookup `table` [vocabSize, dim].
+ *
+ * @example
+ * const { params } = nn.embedding({ vocabSize: 10000, dim: 64 }).init(key(0), [20])
+ * const { table }: nn.EmbeddingParams = params   // [10000, 64]
+ */
 export type EmbeddingParams = { readonly table: tf.Tensor }
 
 /**
@@ -25,7 +37,7 @@ export type EmbeddingParams = { readonly table: tf.Tensor }
  * lacks it, and rxtrain's wasm backend runs the cpu implementation for it (src/backends/wasmKernels.ts).
  *
  * @example
- * const emb = embedding({ vocabSize: 10000, dim: 64 })
+ * const emb = nn.embedding({ vocabSize: 10000, dim: 64 })
  * emb.init(key(0), [20]).outputShape // [20, 64] (ids [batch, 20] → [batch, 20, 64])
  */
 export const embedding = (options: EmbeddingOptions): Layer<EmbeddingParams, Empty> => {

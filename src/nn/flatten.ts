@@ -8,7 +8,7 @@ import { statelessLayer } from './stateless.js'
  * (row-major, so NHWC images flatten pixel by pixel, channels fastest, as in Keras).
  *
  * @example
- * flatten().init(key(0), [7, 7, 64]).outputShape // [3136]
+ * nn.flatten().init(key(0), [7, 7, 64]).outputShape // [3136]
  */
 export const flatten = (): Layer<Empty, Empty> =>
   statelessLayer(

@@ -5,7 +5,13 @@ import { type Initializer, ones, zeros } from './init.js'
 import { type Empty, type Layer, empty } from './layer.js'
 import { shapeError } from './shapes.js'
 
-/** Options of `layerNorm`. */
+/**
+ * Options of `layerNorm`.
+ *
+ * @example
+ * const options: nn.LayerNormOptions = { eps: 1e-6 }
+ * nn.layerNorm(options)
+ */
 export interface LayerNormOptions {
   /** Added to the variance before the square root (default 1e-5, as PyTorch). */
   readonly eps?: number
@@ -15,7 +21,13 @@ export interface LayerNormOptions {
   readonly betaInit?: Initializer
 }
 
-/** Variables of `layerNorm`: per-feature scale `gamma` and shift `beta`, each [features]. */
+/**
+ * Variables of `layerNorm`: per-feature scale `gamma` and shift `beta`, each [features].
+ *
+ * @example
+ * const { params } = nn.layerNorm().init(key(0), [16, 64])
+ * const { gamma, beta }: nn.LayerNormParams = params   // [64] each
+ */
 export type LayerNormParams = { readonly gamma: tf.Tensor; readonly beta: tf.Tensor }
 
 /**
@@ -24,7 +36,7 @@ export type LayerNormParams = { readonly gamma: tf.Tensor; readonly beta: tf.Ten
  * behaves the same in training and evaluation.
  *
  * @example
- * const ln = layerNorm()
+ * const ln = nn.layerNorm()
  * const { params } = ln.init(key(0), [16, 64])   // gamma, beta: [64]
  */
 export const layerNorm = (options: LayerNormOptions = {}): Layer<LayerNormParams, Empty> => {
@@ -38,7 +50,7 @@ export const layerNorm = (options: LayerNormOptions = {}): Layer<LayerNormParams
       const features = inputShape.at(-1)
       if (features === undefined)
         throw shapeError('layerNorm', ['batch', '...', 'features'], [...inputShape], 'initialise layerNorm with a feature shape such as [64].')
-      const [gammaKey, betaKey] = split(k) as [typeof k, typeof k]
+      const [gammaKey, betaKey] = split(k)
       return {
         params: { gamma: gammaInit(gammaKey, [features]), beta: betaInit(betaKey, [features]) },
         state: empty,

@@ -18,7 +18,13 @@ const expectSameShape = (loss: string, pred: tf.Tensor, target: tf.Tensor): void
     )
 }
 
-/** Options of `softmaxCrossEntropy`. */
+/**
+ * Options of `softmaxCrossEntropy`.
+ *
+ * @example
+ * const options: nn.SoftmaxCrossEntropyOptions = { labelSmoothing: 0.1 }
+ * const loss = nn.softmaxCrossEntropy(logits, labels, options)
+ */
 export interface SoftmaxCrossEntropyOptions {
   /**
    * Mixes the one-hot target with the uniform distribution: target = (1 − s)·onehot + s/classes
@@ -38,8 +44,8 @@ export interface SoftmaxCrossEntropyOptions {
  * (softmax − target) / batch. Ids outside [0, classes) give an all-zero target (loss 0 for that row).
  *
  * @example
- * const loss = softmaxCrossEntropy(logits, labels)               // labels: int32 [batch]
- * const smooth = softmaxCrossEntropy(logits, labels, { labelSmoothing: 0.1 })
+ * const loss = nn.softmaxCrossEntropy(logits, labels)               // labels: int32 [batch]
+ * const smooth = nn.softmaxCrossEntropy(logits, labels, { labelSmoothing: 0.1 })
  */
 export const softmaxCrossEntropy = (
   logits: tf.Tensor,
@@ -74,7 +80,7 @@ export const softmaxCrossEntropy = (
  * |x| nor loses the gradient sigmoid(x) − z at x = 0. Targets z may be soft (in [0, 1]).
  *
  * @example
- * sigmoidBinaryCrossEntropy(tf.tensor([[0]]), tf.tensor([[1]])) // log 2 ≈ 0.6931
+ * nn.sigmoidBinaryCrossEntropy(tf.tensor([[0]]), tf.tensor([[1]])) // log 2 ≈ 0.6931
  */
 export const sigmoidBinaryCrossEntropy = (logits: tf.Tensor, targets: tf.Tensor): tf.Scalar => {
   expectSameShape('sigmoidBinaryCrossEntropy', logits, targets)
@@ -85,14 +91,19 @@ export const sigmoidBinaryCrossEntropy = (logits: tf.Tensor, targets: tf.Tensor)
  * Mean squared error over all elements: mean((pred − target)²).
  *
  * @example
- * meanSquaredError(tf.tensor([1, 2]), tf.tensor([0, 0])) // (1 + 4) / 2 = 2.5
+ * nn.meanSquaredError(tf.tensor([1, 2]), tf.tensor([0, 0])) // (1 + 4) / 2 = 2.5
  */
 export const meanSquaredError = (pred: tf.Tensor, target: tf.Tensor): tf.Scalar => {
   expectSameShape('meanSquaredError', pred, target)
   return tf.mean(tf.squaredDifference(pred, target))
 }
 
-/** Mean absolute error over all elements: mean(|pred − target|). */
+/**
+ * Mean absolute error over all elements: mean(|pred − target|).
+ *
+ * @example
+ * nn.meanAbsoluteError(tf.tensor([1, -2]), tf.tensor([0, 0])) // (1 + 2) / 2 = 1.5
+ */
 export const meanAbsoluteError = (pred: tf.Tensor, target: tf.Tensor): tf.Scalar => {
   expectSameShape('meanAbsoluteError', pred, target)
   return tf.mean(tf.abs(tf.sub(pred, target)))
@@ -104,7 +115,7 @@ export const meanAbsoluteError = (pred: tf.Tensor, target: tf.Tensor): tf.Scalar
  * linear (robust to outliers) far from it.
  *
  * @example
- * huberLoss(tf.tensor([0.5, 3]), tf.tensor([0, 0])) // (0.125 + 2.5) / 2 = 1.3125
+ * nn.huberLoss(tf.tensor([0.5, 3]), tf.tensor([0, 0])) // (0.125 + 2.5) / 2 = 1.3125
  */
 export const huberLoss = (pred: tf.Tensor, target: tf.Tensor, delta = 1): tf.Scalar => {
   expectSameShape('huberLoss', pred, target)

@@ -3,7 +3,13 @@ import type { Empty, Layer } from './layer.js'
 import { type Padding, type Pair, expectHwc, expectNhwc, pairOf, windowOutputShape } from './shapes.js'
 import { statelessLayer } from './stateless.js'
 
-/** Options of `maxPool2d` and `avgPool2d`. */
+/**
+ * Options of `maxPool2d` and `avgPool2d`.
+ *
+ * @example
+ * const options: nn.Pool2dOptions = { poolSize: 3, strides: 2, padding: 'same' }
+ * nn.maxPool2d(options).init(key(0), [28, 28, 32]).outputShape // [14, 14, 32]
+ */
 export interface Pool2dOptions {
   /** Window size, `2` or `[ph, pw]`. */
   readonly poolSize: Pair
@@ -38,7 +44,7 @@ const pool2d = (kind: 'maxPool2d' | 'avgPool2d', options: Pool2dOptions): Layer<
  * `[batch, h', w', c]` with h' = floor((h − ph) / sh) + 1 (`'valid'`) or ceil(h / sh) (`'same'`).
  *
  * @example
- * maxPool2d({ poolSize: 2 }).init(key(0), [28, 28, 32]).outputShape // [14, 14, 32]
+ * nn.maxPool2d({ poolSize: 2 }).init(key(0), [28, 28, 32]).outputShape // [14, 14, 32]
  */
 export const maxPool2d = (options: Pool2dOptions): Layer<Empty, Empty> => pool2d('maxPool2d', options)
 
@@ -47,7 +53,7 @@ export const maxPool2d = (options: Pool2dOptions): Layer<Empty, Empty> => pool2d
  * the real pixels (TensorFlow's rule; PyTorch's `count_include_pad=False`).
  *
  * @example
- * avgPool2d({ poolSize: 2 }).init(key(0), [28, 28, 32]).outputShape // [14, 14, 32]
+ * nn.avgPool2d({ poolSize: 2 }).init(key(0), [28, 28, 32]).outputShape // [14, 14, 32]
  */
 export const avgPool2d = (options: Pool2dOptions): Layer<Empty, Empty> => pool2d('avgPool2d', options)
 
@@ -55,7 +61,7 @@ export const avgPool2d = (options: Pool2dOptions): Layer<Empty, Empty> => pool2d
  * Global average pooling: the mean over height and width, `[batch, h, w, c]` → `[batch, c]`.
  *
  * @example
- * globalAvgPool2d().init(key(0), [7, 7, 64]).outputShape // [64]
+ * nn.globalAvgPool2d().init(key(0), [7, 7, 64]).outputShape // [64]
  */
 export const globalAvgPool2d = (): Layer<Empty, Empty> =>
   statelessLayer(

@@ -4,7 +4,13 @@ import { type Key, foldIn } from '../random/key.js'
 import type { Params } from '../tree/tree.js'
 import { type Layer, type Shape, empty } from './layer.js'
 
-/** A `sequential` layer: a `Layer` that also lists the layers it chains (for `summarize`). */
+/**
+ * A `sequential` layer: a `Layer` that also lists the layers it chains (for `summarize`).
+ *
+ * @example
+ * const net: nn.SequentialLayer = nn.sequential(nn.flatten(), nn.dense({ units: 10 }))
+ * net.layers.map((layer) => layer.kind) // ['flatten', 'dense']
+ */
 export interface SequentialLayer extends Layer<Params, Params> {
   readonly layers: readonly Layer[]
 }
@@ -48,9 +54,9 @@ const subtree = (tree: Params, name: string, what: 'params' | 'state'): Params =
  * inserting a layer only changes the keys of that position.
  *
  * @example
- * const mlp = sequential(dense({ units: 128, activation: 'relu' }), dropout(0.2), dense({ units: 10 }))
+ * const mlp = nn.sequential(nn.dense({ units: 128, activation: 'relu' }), nn.dropout(0.2), nn.dense({ units: 10 }))
  * const { params, state, outputShape } = mlp.init(key(0), [784])  // params.dense0.kernel: [784, 128]; outputShape [10]
- * const { y } = mlp.apply({ params, state }, x, { training: true, key: stepKey })
+ * const { y } = mlp.apply({ params, state }, x, { training: true, key: key(1) })
  */
 export const sequential = (...layers: readonly Layer[]): SequentialLayer => ({
   kind: 'sequential',

@@ -8,10 +8,22 @@ import type { Shape } from './layer.js'
  * of TensorFlow/Keras, which tfjs follows).
  */
 
-/** A size given once for both spatial axes (`3`) or per axis (`[3, 5]`), as in Keras. */
+/**
+ * A size given once for both spatial axes (`3`) or per axis (`[3, 5]`), as in Keras.
+ *
+ * @example
+ * const kernelSize: nn.Pair = [3, 5]   // 3 high, 5 wide; 3 alone means [3, 3]
+ * nn.conv2d({ filters: 16, kernelSize })
+ */
 export type Pair = number | readonly [number, number]
 
-/** Padding of a convolution or pooling window: `'valid'` (none) or `'same'` (output = ceil(input / stride)). */
+/**
+ * Padding of a convolution or pooling window: `'valid'` (none) or `'same'` (output = ceil(input / stride)).
+ *
+ * @example
+ * const padding: nn.Padding = 'same'
+ * nn.conv2d({ filters: 16, kernelSize: 3, padding }).init(key(0), [28, 28, 1]).outputShape // [28, 28, 16]
+ */
 export type Padding = 'valid' | 'same'
 
 /** `[1, 28, 28]` → `"[1, 28, 28]"`, the way error messages show shapes. */

@@ -6,7 +6,8 @@ import { type Empty, type Layer, type LayerConfig, type LayerContext, type Shape
  * infers the output shape, `apply` maps the input and hands the (empty) state back unchanged.
  *
  * @example
- * const square = statelessLayer('square', (s) => s, (x) => tf.square(x))
+ * const square = nn.statelessLayer('square', (shape) => shape, (input) => tf.square(input))
+ * nn.sequential(nn.dense({ units: 64 }), square, nn.dense({ units: 10 }))
  */
 export const statelessLayer = (
   kind: string,

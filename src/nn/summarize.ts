@@ -3,7 +3,14 @@ import { countParams, disposeTree } from '../tree/tree.js'
 import type { Layer, Shape } from './layer.js'
 import { type SequentialLayer, layerKey, layerName } from './sequential.js'
 
-/** One row of a model summary: a layer, what it outputs and how many numbers it holds. */
+/**
+ * One row of a model summary: a layer, what it outputs and how many numbers it holds.
+ *
+ * @example
+ * const net = nn.sequential(nn.dense({ units: 128, activation: 'relu' }), nn.dense({ units: 10 }))
+ * for (const row of nn.summarize(net, [784]).rows) console.log(row.name, row.outputShape, row.paramCount)
+ * // dense0 [128] 100480, then dense1 [10] 1290
+ */
 export interface SummaryRow {
   /** The layer's name in the parameter tree, e.g. `dense0` (the kind for a lone layer). */
   readonly name: string
@@ -16,7 +23,13 @@ export interface SummaryRow {
   readonly stateCount: number
 }
 
-/** A model summary: one row per layer and the totals. Pure data; printing is up to the caller. */
+/**
+ * A model summary: one row per layer and the totals. Pure data; printing is up to the caller.
+ *
+ * @example
+ * const summary: nn.Summary = nn.summarize(nn.sequential(nn.flatten(), nn.dense({ units: 10 })), [28, 28, 1])
+ * console.log(`${summary.totalParamCount} parameters`) // 7850 parameters
+ */
 export interface Summary {
   readonly inputShape: Shape
   readonly rows: readonly SummaryRow[]
@@ -34,7 +47,7 @@ const isSequential = (layer: Layer): layer is SequentialLayer =>
  * no tensors behind. Throws the layers' own `ShapeError`s when the shapes do not chain.
  *
  * @example
- * summarize(sequential(flatten(), dense({ units: 10 })), [28, 28, 1])
+ * nn.summarize(nn.sequential(nn.flatten(), nn.dense({ units: 10 })), [28, 28, 1])
  * // rows: flatten0 [784] 0, dense1 [10] 7850; totalParamCount 7850
  */
 export const summarize = (layer: Layer, inputShape: Shape): Summary => {

@@ -4,7 +4,13 @@ import type { Params, StateTree } from '../tree/tree.js'
 import type { GradientTransform } from './transform.js'
 import { requireInteger } from './validate.js'
 
-/** The accumulator's memory: calls since the last inner step, the running sum, the inner state. */
+/**
+ * The accumulator's memory: calls since the last inner step, the running sum, the inner state.
+ *
+ * @example
+ * const optimizer = optim.accumulateGradients(4, optim.sgd({ lr: 0.1 }))
+ * const window: optim.AccumulateState<StateTree> = optimizer.init(params) // { miniStep: 0, sum: zeros, inner }
+ */
 export type AccumulateState<S extends StateTree> = {
   /** Calls since the last inner update, in [0, k). */
   readonly miniStep: number
@@ -21,7 +27,7 @@ export type AccumulateState<S extends StateTree> = {
  * inner state, its counter and its schedules advance once per `k` calls.
  *
  * @example
- * const optimizer = accumulateGradients(4, adam({ lr: 1e-3 })) // an Adam step every 4 batches
+ * const optimizer = optim.accumulateGradients(4, optim.adam({ lr: 1e-3 })) // an Adam step every 4 batches
  */
 export const accumulateGradients = <S extends StateTree>(
   k: number,

@@ -5,7 +5,13 @@ import type { Params } from '../tree/tree.js'
 import type { GradientTransform } from './transform.js'
 import { requireConfig, requireDecayRate, requireNonNegative } from './validate.js'
 
-/** Adam's hyperparameters; every field has the Optax/PyTorch default. */
+/**
+ * Adam's hyperparameters; every field has the Optax/PyTorch default.
+ *
+ * @example
+ * const options: optim.AdamOptions = { b2: 0.98, eps: 1e-9 }
+ * const optimizer = optim.chain(optim.scaleByAdam(options), optim.scaleByLearningRate(1e-3))
+ */
 export interface AdamOptions {
   /** Decay of the first moment (mean of the gradients). Default 0.9. */
   readonly b1?: number
@@ -33,7 +39,13 @@ export interface AdamOptions {
   readonly fused?: boolean
 }
 
-/** Adam's memory: the step count and the two moment trees (shaped like the parameters). */
+/**
+ * Adam's memory: the step count and the two moment trees (shaped like the parameters).
+ *
+ * @example
+ * const adamState: optim.AdamState = optim.scaleByAdam().init(params) // { count: 0, mu: zeros, nu: zeros }
+ * const moments = countParams(adamState.mu)                          // as many as the parameters
+ */
 export type AdamState = { readonly count: number; readonly mu: Params; readonly nu: Params }
 
 /**
@@ -64,7 +76,7 @@ const float32Powers = (b1: number, b2: number): ((count: number) => readonly [nu
  * or with `biasCorrection: 'float32'` as tf.train.adam computes them.
  *
  * @example
- * const optimizer = chain(clipByGlobalNorm(1), scaleByAdam({ b2: 0.98 }), scaleByLearningRate(3e-4))
+ * const optimizer = optim.chain(optim.clipByGlobalNorm(1), optim.scaleByAdam({ b2: 0.98 }), optim.scaleByLearningRate(3e-4))
  */
 export const scaleByAdam = (options: AdamOptions = {}): GradientTransform<AdamState> => {
   const { b1 = 0.9, b2 = 0.999, eps = 1e-8, epsRoot = 0, biasCorrection = 'float64', fused = true } = options

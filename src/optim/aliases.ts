@@ -10,7 +10,13 @@ import type { GradientTransform, ScalarOrSchedule } from './transform.js'
 import { requireConfig, requireDecayRate } from './validate.js'
 import { addDecayedWeights } from './weightDecay.js'
 
-/** `sgd`'s options: PyTorch `SGD`'s (without dampening). */
+/**
+ * `sgd`'s options: PyTorch `SGD`'s (without dampening).
+ *
+ * @example
+ * const options: optim.SgdOptions = { lr: 0.1, momentum: 0.9, weightDecay: 5e-4 }
+ * const optimizer = optim.sgd(options)
+ */
 export interface SgdOptions {
   /** Learning rate: a number or a schedule of the step. */
   readonly lr: ScalarOrSchedule
@@ -28,7 +34,7 @@ export interface SgdOptions {
  * non-zero (so plain SGD keeps no state but the step count).
  *
  * @example
- * const optimizer = sgd({ lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 5e-4 })
+ * const optimizer = optim.sgd({ lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 5e-4 })
  */
 export const sgd = (options: SgdOptions): GradientTransform => {
   const { lr, momentum = 0, nesterov = false, weightDecay = 0 } = options
@@ -41,7 +47,13 @@ export const sgd = (options: SgdOptions): GradientTransform => {
   )
 }
 
-/** `adam`'s options; defaults as in PyTorch and Optax. */
+/**
+ * `adam`'s options; defaults as in PyTorch and Optax.
+ *
+ * @example
+ * const likeTfjs: optim.AdamAliasOptions = { lr: 1e-3, eps: 1e-7, biasCorrection: 'float32' } // tf.train.adam's numbers
+ * const optimizer = optim.adam(likeTfjs)
+ */
 export interface AdamAliasOptions {
   /** Learning rate: a number or a schedule. Default 1e-3 (PyTorch's default). */
   readonly lr?: ScalarOrSchedule
@@ -61,14 +73,20 @@ export interface AdamAliasOptions {
  * Adam: `chain(scaleByAdam({ b1, b2, eps }), scaleByLearningRate(lr))`.
  *
  * @example
- * const optimizer = adam({ lr: warmupCosineDecay({ peak: 1e-3, warmupSteps: 100, decaySteps: 5000 }) })
+ * const optimizer = optim.adam({ lr: optim.warmupCosineDecay({ peak: 1e-3, warmupSteps: 100, decaySteps: 5000 }) })
  */
 export const adam = (options: AdamAliasOptions = {}): GradientTransform<readonly [AdamState, CountState]> => {
   const { lr = 1e-3, b1, b2, eps, biasCorrection, fused } = options
   return chain(scaleByAdam({ b1, b2, eps, biasCorrection, fused }), scaleByLearningRate(lr))
 }
 
-/** `adamw`'s options. */
+/**
+ * `adamw`'s options.
+ *
+ * @example
+ * const options: optim.AdamWOptions = { lr: 1e-3, weightDecay: 0.01 }
+ * const optimizer = optim.adamw(options)
+ */
 export interface AdamWOptions extends AdamAliasOptions {
   /** Decoupled weight decay. Default 0.01 (PyTorch's default; Optax's is 1e-4). */
   readonly weightDecay?: number
@@ -82,7 +100,7 @@ export interface AdamWOptions extends AdamAliasOptions {
  * each step subtracts `lr * (adamUpdate + weightDecay * param)`.
  *
  * @example
- * const optimizer = adamw({ lr: 3e-4, weightDecay: 0.1, mask: (path) => path.endsWith('kernel') })
+ * const optimizer = optim.adamw({ lr: 3e-4, weightDecay: 0.1, mask: (path) => path.endsWith('kernel') })
  */
 export const adamw = (options: AdamWOptions = {}): GradientTransform<readonly [AdamState, EmptyState, CountState]> => {
   const { lr = 1e-3, b1, b2, eps, biasCorrection, fused, weightDecay = 0.01, mask } = options
@@ -93,7 +111,13 @@ export const adamw = (options: AdamWOptions = {}): GradientTransform<readonly [A
   )
 }
 
-/** `rmsprop`'s options: PyTorch `RMSprop`'s (`decay` is PyTorch's `alpha`). */
+/**
+ * `rmsprop`'s options: PyTorch `RMSprop`'s (`decay` is PyTorch's `alpha`).
+ *
+ * @example
+ * const options: optim.RmspropOptions = { lr: 1e-3, decay: 0.9, momentum: 0.9 }
+ * const optimizer = optim.rmsprop(options)
+ */
 export interface RmspropOptions {
   /** Learning rate: a number or a schedule. Default 1e-2 (PyTorch's default). */
   readonly lr?: ScalarOrSchedule
@@ -112,7 +136,7 @@ export interface RmspropOptions {
  * scaleByLearningRate(lr))`, the trace present only when `momentum` is non-zero.
  *
  * @example
- * const optimizer = rmsprop({ lr: 1e-3, momentum: 0.9, centered: true })
+ * const optimizer = optim.rmsprop({ lr: 1e-3, momentum: 0.9, centered: true })
  */
 export const rmsprop = (options: RmspropOptions = {}): GradientTransform => {
   const { lr = 1e-2, decay = 0.99, eps = 1e-8, momentum = 0, centered = false } = options

@@ -6,7 +6,13 @@ import type { Params, StateTree } from '../tree/tree.js'
 import type { GradientTransform, UpdateContext } from './transform.js'
 import { requireConfig } from './validate.js'
 
-/** Options of `applyIfFinite`. */
+/**
+ * Options of `applyIfFinite`.
+ *
+ * @example
+ * const options: optim.ApplyIfFiniteOptions = { maxConsecutiveErrors: 5 }
+ * const optimizer = optim.applyIfFinite(optim.adam({ lr: 1e-3 }), options)
+ */
 export interface ApplyIfFiniteOptions {
   /**
    * After this many non-finite updates in a row, the next non-finite one is applied anyway
@@ -16,7 +22,14 @@ export interface ApplyIfFiniteOptions {
   readonly maxConsecutiveErrors?: number
 }
 
-/** The guard's counters (plain numbers and booleans, so they log and serialise) and the inner state. */
+/**
+ * The guard's counters (plain numbers and booleans, so they log and serialise) and the inner state.
+ *
+ * @example
+ * const optimizer = optim.applyIfFinite(optim.sgd({ lr: 0.1 }))
+ * const guard: optim.ApplyIfFiniteState<StateTree> = optimizer.init(params)
+ * console.log(guard.totalNotFinite) // 0: non-finite updates skipped so far
+ */
 export type ApplyIfFiniteState<S extends StateTree> = {
   /** Non-finite updates in a row, reset to 0 by a finite one. */
   readonly notFiniteCount: number
@@ -58,7 +71,7 @@ const finiteIn = (tree: Params, ctx: UpdateContext | undefined): boolean => allF
  * per step; the check must be a host decision because the branch selects a whole state.
  *
  * @example
- * const optimizer = applyIfFinite(adam({ lr: 1e-3 }), { maxConsecutiveErrors: 5 })
+ * const optimizer = optim.applyIfFinite(optim.adam({ lr: 1e-3 }), { maxConsecutiveErrors: 5 })
  */
 export const applyIfFinite = <S extends StateTree>(
   inner: GradientTransform<S>,

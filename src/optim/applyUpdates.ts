@@ -8,9 +8,11 @@ import type { Params } from '../tree/tree.js'
  * `StructureError` when the two trees differ.
  *
  * @example
- * const [nextParams, nextState] = tf.tidy(() => {
- *   const [updates, state] = optimizer.update(grads, optState, params)
- *   return [applyUpdates(params, updates), state]
+ * const optimizer = optim.adam({ lr: 1e-3 })
+ * const optState = optimizer.init(params)
+ * const [nextParams, nextState] = tidy(() => {
+ *   const [updates, next] = optimizer.update(grads, optState, params)
+ *   return [optim.applyUpdates(params, updates), next] as const
  * })
  */
 export const applyUpdates = <P extends Params>(params: P, updates: Params): P =>

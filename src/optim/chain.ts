@@ -5,7 +5,15 @@ import type { GradientTransform } from './transform.js'
 /** The state of one member of a chain. */
 type MemberState<T> = T extends GradientTransform<infer S> ? S : never
 
-/** The state of `chain(t0, t1, ...)`: the tuple of its members' states, in order. */
+/**
+ * The state of `chain(t0, t1, ...)`: the tuple of its members' states, in order.
+ *
+ * @example
+ * const clip = optim.clipByGlobalNorm(1)
+ * const adam = optim.scaleByAdam()
+ * const optimizer = optim.chain(clip, adam)
+ * const [clipState, adamState]: optim.ChainState<[typeof clip, typeof adam]> = optimizer.init(params) // [null, { count: 0, mu, nu }]
+ */
 export type ChainState<T extends readonly GradientTransform[]> = { readonly [K in keyof T]: MemberState<T[K]> }
 
 /**
@@ -19,9 +27,9 @@ export type ChainState<T extends readonly GradientTransform[]> = { readonly [K i
  * member does.
  *
  * @example
- * const optimizer = chain(clipByGlobalNorm(1), trace({ decay: 0.9 }), scaleByLearningRate(0.1))
- * const state = optimizer.init(params)             // [null, { trace }, { count: 0 }]
- * const [updates, next] = tf.tidy(() => optimizer.update(grads, state, params))
+ * const optimizer = optim.chain(optim.clipByGlobalNorm(1), optim.trace({ decay: 0.9 }), optim.scaleByLearningRate(0.1))
+ * const optState = optimizer.init(params)          // [null, { trace }, { count: 0 }]
+ * const [updates, next] = tidy(() => optimizer.update(grads, optState, params))
  */
 export const chain = <T extends readonly GradientTransform[]>(...transforms: T): GradientTransform<ChainState<T>> => {
   const members: readonly GradientTransform[] = transforms

@@ -10,7 +10,8 @@ import { requirePositive } from './validate.js'
  * (no host read). Useful on its own for logging the gradient norm.
  *
  * @example
- * const norm = tf.tidy(() => globalNorm(grads)) // tf.Scalar; read it when the step is done
+ * const norm = tf.tidy(() => optim.globalNorm(grads)) // tf.Scalar; read it when the step is done
+ * console.log('gradient norm', (await norm.data())[0])
  */
 export const globalNorm = (tree: Params): tf.Scalar => {
   const squares = leafTensors(tree).map((leaf) => tf.sum(tf.square(leaf)))
@@ -25,7 +26,7 @@ export const globalNorm = (tree: Params): tf.Scalar => {
  * A non-finite norm yields non-finite updates, which `applyIfFinite` can then skip.
  *
  * @example
- * const optimizer = chain(clipByGlobalNorm(1), scaleByAdam(), scaleByLearningRate(1e-3))
+ * const optimizer = optim.chain(optim.clipByGlobalNorm(1), optim.scaleByAdam(), optim.scaleByLearningRate(1e-3))
  */
 export const clipByGlobalNorm = (maxNorm: number): GradientTransform<EmptyState> => {
   requirePositive('clipByGlobalNorm', 'maxNorm', maxNorm)
@@ -43,7 +44,7 @@ export const clipByGlobalNorm = (maxNorm: number): GradientTransform<EmptyState>
  * Optax `clip`). Unlike `clipByGlobalNorm` this can change the update's direction.
  *
  * @example
- * const optimizer = chain(clipByValue(0.5), trace({ decay: 0.9 }), scaleByLearningRate(0.01))
+ * const optimizer = optim.chain(optim.clipByValue(0.5), optim.trace({ decay: 0.9 }), optim.scaleByLearningRate(0.01))
  */
 export const clipByValue = (maxAbs: number): GradientTransform<EmptyState> => {
   requirePositive('clipByValue', 'maxAbs', maxAbs)

@@ -3,7 +3,13 @@ import { mapParams } from '../tree/tree.js'
 import type { GradientTransform } from './transform.js'
 import { requireConfig, requireInteger, requireNonNegative } from './validate.js'
 
-/** `reduceOnPlateau`'s options: PyTorch `ReduceLROnPlateau`'s, in camelCase. */
+/**
+ * `reduceOnPlateau`'s options: PyTorch `ReduceLROnPlateau`'s, in camelCase.
+ *
+ * @example
+ * const options: optim.PlateauOptions = { monitor: 'val/acc', mode: 'max', patience: 3, factor: 0.5 }
+ * const optimizer = optim.chain(optim.adam({ lr: 1e-3 }), optim.reduceOnPlateau(options))
+ */
 export interface PlateauOptions {
   /** The metric to watch, as the loop logs it. Default `'val/loss'`. */
   readonly monitor?: string
@@ -23,7 +29,15 @@ export interface PlateauOptions {
   readonly minScale?: number
 }
 
-/** The plateau detector's memory (plain numbers, so it logs and serialises). */
+/**
+ * The plateau detector's memory (plain numbers, so it logs and serialises).
+ *
+ * @example
+ * const plateau = optim.reduceOnPlateau({ patience: 0, factor: 0.5 })
+ * let plateauState: optim.PlateauState = plateau.init(params)         // { scale: 1, best: null, ... }
+ * plateauState = plateau.observe?.(plateauState, { 'val/loss': 1.0 }) ?? plateauState
+ * plateauState = plateau.observe?.(plateauState, { 'val/loss': 1.2 }) ?? plateauState // worse: scale 0.5
+ */
 export type PlateauState = {
   /** Current multiplier of the updates; starts at 1. */
   readonly scale: number
@@ -51,7 +65,7 @@ const MIN_REDUCTION = 1e-8
  * Place it after `scaleByLearningRate`, so the effective learning rate is `lr * plateauScale`.
  *
  * @example
- * const optimizer = chain(adam({ lr: 1e-3 }), reduceOnPlateau({ patience: 3, factor: 0.5 }))
+ * const optimizer = optim.chain(optim.adam({ lr: 1e-3 }), optim.reduceOnPlateau({ patience: 3, factor: 0.5 }))
  */
 export const reduceOnPlateau = (options: PlateauOptions = {}): GradientTransform<PlateauState> => {
   const {

@@ -4,7 +4,13 @@ import type { Params } from '../tree/tree.js'
 import type { GradientTransform } from './transform.js'
 import { requireDecayRate, requireNonNegative } from './validate.js'
 
-/** RMSprop's hyperparameters (PyTorch names in comments). */
+/**
+ * RMSprop's hyperparameters (PyTorch names in comments).
+ *
+ * @example
+ * const options: optim.RmsOptions = { decay: 0.9, centered: true }
+ * const optimizer = optim.chain(optim.scaleByRms(options), optim.scaleByLearningRate(1e-3))
+ */
 export interface RmsOptions {
   /** Decay of the running mean of squared gradients (PyTorch `alpha`). Default 0.99. */
   readonly decay?: number
@@ -14,7 +20,12 @@ export interface RmsOptions {
   readonly centered?: boolean
 }
 
-/** RMSprop's memory: the mean square of the gradients and, when centered, their mean. */
+/**
+ * RMSprop's memory: the mean square of the gradients and, when centered, their mean.
+ *
+ * @example
+ * const rmsState: optim.RmsState = optim.scaleByRms().init(params) // { squareAvg: zeros, gradAvg: null }
+ */
 export type RmsState = { readonly squareAvg: Params; readonly gradAvg: Params | null }
 
 /**
@@ -30,7 +41,7 @@ export type RmsState = { readonly squareAvg: Params; readonly gradAvg: Params | 
  * float rounding cannot produce the root of a tiny negative number (NaN).
  *
  * @example
- * const optimizer = chain(scaleByRms({ centered: true }), scaleByLearningRate(1e-2))
+ * const optimizer = optim.chain(optim.scaleByRms({ centered: true }), optim.scaleByLearningRate(1e-2))
  */
 export const scaleByRms = (options: RmsOptions = {}): GradientTransform<RmsState> => {
   const { decay = 0.99, eps = 1e-8, centered = false } = options

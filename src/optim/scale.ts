@@ -6,7 +6,14 @@ import { asSchedule } from './transform.js'
 import type { GradientTransform, ScalarOrSchedule, Schedule } from './transform.js'
 import { requireConfig, requireFinite, requireNonNegative } from './validate.js'
 
-/** The state of a scheduled transform: the number of updates it has made so far. */
+/**
+ * The state of a scheduled transform: the number of updates it has made so far.
+ *
+ * @example
+ * const descent = optim.scaleByLearningRate(optim.cosineDecay({ init: 0.1, decaySteps: 1000 }))
+ * const counter: optim.CountState = descent.init(params) // { count: 0 }; each update adds 1
+ * descent.hyperparams?.(counter)                       // { lr: 0.1 }
+ */
 export type CountState = { readonly count: number }
 
 /** Every leaf times `factor` (one shared scalar tensor, new result tensors). */
@@ -19,7 +26,7 @@ const scaleLeaves = (updates: Params, factor: number): Params => {
  * Multiplies every update by a constant `factor` (must be finite).
  *
  * @example
- * chain(scaleByAdam(), scale(-1e-3)) // Adam with a fixed learning rate of 1e-3
+ * const optimizer = optim.chain(optim.scaleByAdam(), optim.scale(-1e-3)) // Adam with a fixed learning rate of 1e-3
  */
 export const scale = (factor: number): GradientTransform<EmptyState> => {
   requireFinite('scale', 'factor', factor)
@@ -35,7 +42,7 @@ export const scale = (factor: number): GradientTransform<EmptyState> => {
  * plain number.
  *
  * @example
- * chain(scaleByAdam(), scaleBySchedule((step) => -1e-3 * 0.99 ** step))
+ * const optimizer = optim.chain(optim.scaleByAdam(), optim.scaleBySchedule((step) => -1e-3 * 0.99 ** step))
  */
 export const scaleBySchedule = (schedule: Schedule): GradientTransform<CountState> => ({
   init: () => ({ count: 0 }),
@@ -49,7 +56,7 @@ export const scaleBySchedule = (schedule: Schedule): GradientTransform<CountStat
  * `>= 0`; a schedule is the caller's to keep sensible.
  *
  * @example
- * const optimizer = chain(scaleByAdam(), scaleByLearningRate(cosineDecay({ init: 1e-3, decaySteps: 1000 })))
+ * const optimizer = optim.chain(optim.scaleByAdam(), optim.scaleByLearningRate(optim.cosineDecay({ init: 1e-3, decaySteps: 1000 })))
  * optimizer.hyperparams?.(optimizer.init(params)) // { lr: 0.001 }
  */
 export const scaleByLearningRate = (lr: ScalarOrSchedule): GradientTransform<CountState> => {

@@ -5,7 +5,7 @@ import { requireConfig, requireFinite, requireInteger, requirePositive } from '.
  * A schedule that is `value` at every step.
  *
  * @example
- * constantSchedule(0.1)(1000) // 0.1
+ * optim.constantSchedule(0.1)(1000) // 0.1
  */
 export const constantSchedule = (value: number): Schedule => {
   requireFinite('constantSchedule', 'value', value)
@@ -17,7 +17,7 @@ export const constantSchedule = (value: number): Schedule => {
  * `stepSize` steps.
  *
  * @example
- * stepDecay({ init: 0.1, stepSize: 30, gamma: 0.1 })(65) // 0.1 * 0.1² = 0.001
+ * optim.stepDecay({ init: 0.1, stepSize: 30, gamma: 0.1 })(65) // 0.1 * 0.1² = 0.001
  */
 export const stepDecay = (options: {
   readonly init: number
@@ -37,7 +37,7 @@ export const stepDecay = (options: {
  * `transitionSteps` steps.
  *
  * @example
- * exponentialDecay({ init: 1, decayRate: 0.5, transitionSteps: 10 })(5) // 0.5^0.5 ≈ 0.7071
+ * optim.exponentialDecay({ init: 1, decayRate: 0.5, transitionSteps: 10 })(5) // 0.5^0.5 ≈ 0.7071
  */
 export const exponentialDecay = (options: {
   readonly init: number
@@ -61,7 +61,7 @@ export const exponentialDecay = (options: {
  * `init * ((1 - alpha) * ½(1 + cos(π min(step, decaySteps) / decaySteps)) + alpha)`.
  *
  * @example
- * cosineDecay({ init: 1, decaySteps: 100 })(50) // 0.5
+ * optim.cosineDecay({ init: 1, decaySteps: 100 })(50) // 0.5
  */
 export const cosineDecay = (options: {
   readonly init: number
@@ -83,7 +83,7 @@ export const cosineDecay = (options: {
  * linear warm-up. With `steps = 0` it is `to` from the start (Optax returns the initial value).
  *
  * @example
- * linearSchedule({ from: 0, to: 1e-3, steps: 100 })(25) // 2.5e-4
+ * optim.linearSchedule({ from: 0, to: 1e-3, steps: 100 })(25) // 2.5e-4
  */
 export const linearSchedule = (options: {
   readonly from: number
@@ -103,8 +103,8 @@ export const linearSchedule = (options: {
  * (`step - boundaries[i - 1]`). Needs one boundary fewer than schedules, in non-decreasing order.
  *
  * @example
- * const warmupThenDecay = joinSchedules(
- *   [linearSchedule({ from: 0, to: 0.1, steps: 100 }), cosineDecay({ init: 0.1, decaySteps: 900 })],
+ * const warmupThenDecay = optim.joinSchedules(
+ *   [optim.linearSchedule({ from: 0, to: 0.1, steps: 100 }), optim.cosineDecay({ init: 0.1, decaySteps: 900 })],
  *   [100],
  * )
  */

@@ -4,7 +4,13 @@ import type { Params } from '../tree/tree.js'
 import type { GradientTransform } from './transform.js'
 import { requireDecayRate } from './validate.js'
 
-/** Momentum's hyperparameters. */
+/**
+ * Momentum's hyperparameters.
+ *
+ * @example
+ * const momentum: optim.TraceOptions = { decay: 0.9, nesterov: true }
+ * const optimizer = optim.chain(optim.trace(momentum), optim.scaleByLearningRate(0.1))
+ */
 export interface TraceOptions {
   /** Weight of the previous trace (PyTorch's `momentum`), in [0, 1). */
   readonly decay: number
@@ -12,7 +18,14 @@ export interface TraceOptions {
   readonly nesterov?: boolean
 }
 
-/** Momentum's memory: the trace, shaped like the parameters. */
+/**
+ * Momentum's memory: the trace, shaped like the parameters.
+ *
+ * @example
+ * const momentum = optim.trace({ decay: 0.9 })
+ * const traceState: optim.TraceState = momentum.init(params)        // { trace: zeros }
+ * const [updates, next] = tidy(() => momentum.update(grads, traceState, params)) // next.trace: the gradients
+ */
 export type TraceState = { readonly trace: Params }
 
 /**
@@ -25,7 +38,7 @@ export type TraceState = { readonly trace: Params }
  * `hyperparams → { momentum }`.
  *
  * @example
- * const momentumSgd = chain(trace({ decay: 0.9, nesterov: true }), scaleByLearningRate(0.1))
+ * const momentumSgd = optim.chain(optim.trace({ decay: 0.9, nesterov: true }), optim.scaleByLearningRate(0.1))
  */
 export const trace = (options: TraceOptions): GradientTransform<TraceState> => {
   const { decay, nesterov = false } = options

@@ -7,6 +7,11 @@ import type { Params, StateTree } from '../tree/tree.js'
  * (`applyIfFinite`). A `Backend` record is one, so the loop passes its backend. Without one (a
  * test calling `update` itself), every transform computes op by op, with the same numbers, and
  * checks finiteness with a synchronous read.
+ *
+ * @example
+ * const optimizer = optim.adam({ lr: 1e-3 })
+ * const context: optim.UpdateContext = backend   // a Backend is one
+ * const [updates, next] = tidy(() => optimizer.update(grads, optimizer.init(params), params, context))
  */
 export interface UpdateContext {
   readonly name?: string
@@ -27,6 +32,13 @@ export interface UpdateContext {
  *
  * Counters (steps taken) are plain numbers, so schedules are ordinary `(step) => number`
  * functions and states serialise to checkpoints as they are.
+ *
+ * @example
+ * const signDescent: GradientTransform<null> = {
+ *   init: () => null,
+ *   update: (updates, state) => [mapParams(updates, (g) => tf.sign(g)), state],
+ * }
+ * const optimizer = optim.chain(signDescent, optim.scaleByLearningRate(1e-3))
  */
 export interface GradientTransform<S extends StateTree = StateTree> {
   init(params: Params): S
@@ -48,18 +60,41 @@ export interface GradientTransform<S extends StateTree = StateTree> {
   readonly guardsNonFinite?: boolean
 }
 
-/** The state type of a transform. */
+/**
+ * The state type of a transform.
+ *
+ * @example
+ * const optimizer = optim.adam({ lr: 1e-3 })
+ * const optState: optim.StateOf<typeof optimizer> = optimizer.init(params) // readonly [AdamState, CountState]
+ */
 export type StateOf<T> = T extends GradientTransform<infer S> ? S : never
 
-/** A learning-rate (or any hyperparameter) schedule: a pure function of the optimizer step count. */
+/**
+ * A learning-rate (or any hyperparameter) schedule: a pure function of the optimizer step count.
+ *
+ * @example
+ * const inverseSqrt: Schedule = (step) => 1e-3 / Math.sqrt(Math.max(step, 1))
+ * const optimizer = optim.adam({ lr: inverseSqrt })
+ */
 export type Schedule = (step: number) => number
 
-/** A constant or a schedule. */
+/**
+ * A constant or a schedule.
+ *
+ * @example
+ * const lr: optim.ScalarOrSchedule = optim.exponentialDecay({ init: 0.1, decayRate: 0.5, transitionSteps: 1000 })
+ * const optimizer = optim.sgd({ lr, momentum: 0.9 }) // `lr: 0.1` works the same way
+ */
 export type ScalarOrSchedule = number | Schedule
 
 /**
  * Lifts a constant to the schedule that returns it at every step; a schedule passes through.
  * Builders that accept either (`scaleByLearningRate`, `sgd`, `adam`, ...) call this once.
+ *
+ * @example
+ * const lr = optim.asSchedule(3e-4)
+ * lr(0) === lr(5000) // true: 3e-4 at every step
+ * const decay = optim.asSchedule(optim.cosineDecay({ init: 3e-4, decaySteps: 5000 })) // passes through
  */
 export const asSchedule = (v: ScalarOrSchedule): Schedule => (typeof v === 'number' ? () => v : v)
 
@@ -68,7 +103,7 @@ export const asSchedule = (v: ScalarOrSchedule): Schedule => (typeof v === 'numb
  * optimizer its backend once, e.g. `withUpdateContext(module.optimizer, backend)`.
  *
  * @example
- * const optimizer = withUpdateContext(adam({ lr: 1e-3 }), backend)   // Adam runs backend.kernels.adam
+ * const optimizer = optim.withUpdateContext(optim.adam({ lr: 1e-3 }), backend)   // Adam runs backend.kernels.adam
  */
 export const withUpdateContext = <S extends StateTree>(transform: GradientTransform<S>, ctx: UpdateContext): GradientTransform<S> => ({
   ...transform,

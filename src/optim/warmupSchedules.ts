@@ -2,7 +2,13 @@ import type { Schedule } from './transform.js'
 import { cosineDecay, joinSchedules, linearSchedule } from './schedules.js'
 import { requireConfig, requireFinite, requireInteger, requirePositive } from './validate.js'
 
-/** `warmupCosineDecay`'s options (Optax `warmup_cosine_decay_schedule`). */
+/**
+ * `warmupCosineDecay`'s options (Optax `warmup_cosine_decay_schedule`).
+ *
+ * @example
+ * const options: optim.WarmupCosineOptions = { peak: 3e-4, warmupSteps: 500, decaySteps: 10_000, end: 3e-5 }
+ * const optimizer = optim.adamw({ lr: optim.warmupCosineDecay(options) })
+ */
 export interface WarmupCosineOptions {
   /** Value at step 0. Default 0. */
   readonly init?: number
@@ -21,7 +27,7 @@ export interface WarmupCosineOptions {
  * `end`, reached at step `decaySteps` (the total, warm-up included), then constant.
  *
  * @example
- * const lr = warmupCosineDecay({ peak: 1e-3, warmupSteps: 100, decaySteps: 1100 })
+ * const lr = optim.warmupCosineDecay({ peak: 1e-3, warmupSteps: 100, decaySteps: 1100 })
  * lr(100) // 1e-3 (peak)      lr(600) // 5e-4 (half-way down)      lr(1100) // 0
  */
 export const warmupCosineDecay = (options: WarmupCosineOptions): Schedule => {
@@ -45,7 +51,15 @@ export const warmupCosineDecay = (options: WarmupCosineOptions): Schedule => {
   )
 }
 
-/** `oneCycle`'s options: PyTorch `OneCycleLR`'s, in camelCase. */
+/**
+ * `oneCycle`'s options: PyTorch `OneCycleLR`'s, in camelCase.
+ *
+ * @example
+ * const optimizerFor = (plan: LoopPlan) => {
+ *   const options: optim.OneCycleOptions = { maxLr: 0.1, totalSteps: plan.estimatedSteppingBatches }
+ *   return optim.sgd({ lr: optim.oneCycle(options), momentum: 0.9 })
+ * } // a module's `optimizer`, sized by the loop plan
+ */
 export interface OneCycleOptions {
   /** The peak value. */
   readonly maxLr: number
@@ -71,7 +85,7 @@ const annealCos = (start: number, end: number, pct: number): number =>
  * the final value (PyTorch raises instead).
  *
  * @example
- * const lr = oneCycle({ maxLr: 0.1, totalSteps: 101, pctStart: 0.5 })
+ * const lr = optim.oneCycle({ maxLr: 0.1, totalSteps: 101, pctStart: 0.5 })
  * lr(0) // 0.004      lr(49.5) // 0.1 (peak)      lr(100) // 4e-7
  */
 export const oneCycle = (options: OneCycleOptions): Schedule => {

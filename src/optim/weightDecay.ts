@@ -4,7 +4,13 @@ import type { EmptyState } from './identity.js'
 import type { GradientTransform } from './transform.js'
 import { requireNonNegative } from './validate.js'
 
-/** Weight decay's hyperparameters. */
+/**
+ * Weight decay's hyperparameters.
+ *
+ * @example
+ * const decay: optim.DecayedWeightsOptions = { weightDecay: 5e-4, mask: (path) => path.endsWith('kernel') }
+ * const optimizer = optim.chain(optim.addDecayedWeights(decay), optim.trace({ decay: 0.9 }), optim.scaleByLearningRate(0.1))
+ */
 export interface DecayedWeightsOptions {
   /** Coefficient of the parameter added to its update; finite and >= 0. */
   readonly weightDecay: number
@@ -23,8 +29,8 @@ export interface DecayedWeightsOptions {
  *
  * @example
  * const noBiasDecay = (path: string) => !path.endsWith('bias')
- * const decoupled = addDecayedWeights({ weightDecay: 0.01, mask: noBiasDecay })
- * const adamw = chain(scaleByAdam(), decoupled, scaleByLearningRate(1e-3))
+ * const decoupled = optim.addDecayedWeights({ weightDecay: 0.01, mask: noBiasDecay })
+ * const adamw = optim.chain(optim.scaleByAdam(), decoupled, optim.scaleByLearningRate(1e-3))
  */
 export const addDecayedWeights = (options: DecayedWeightsOptions): GradientTransform<EmptyState> => {
   const { weightDecay, mask = () => true } = options

@@ -112,7 +112,8 @@ const evaluate = <P extends Params, S extends Params, B>(
  * is the structure the checkpoint must have).
  *
  * @example
- * const { metrics } = await lastValueFrom(validate(module, model, data).pipe(filter((e) => e.type === 'evalEnd')))
+ * const { metrics } = await lastValueFrom(validate(module, model, { val }).pipe(filter((e) => e.type === 'evalEnd')))
+ * console.log(metrics['val/acc']) // 0.9712
  */
 export const validate = <P extends Params, S extends Params, B>(
   module: Module<P, S, B, unknown>,
@@ -127,7 +128,11 @@ export const validate = <P extends Params, S extends Params, B>(
  * variables or, with `options.ckptPath`, a checkpoint's (see `validate`).
  *
  * @example
- * const metrics = await lastValueFrom(test(module, undefined, data, { defaultRootDir: 'runs/x', ckptPath: 'best' }).pipe(evalMetrics()))
+ * const testSet = fromArrays(
+ *   { x: { data: images, shape: [784], scale: 1 / 255 }, y: { data: digits, shape: [], dtype: 'int32' } },
+ *   { batchSize: 256 },
+ * )
+ * const metrics = await lastValueFrom(test(module, undefined, { test: testSet }, { defaultRootDir: 'runs/x', ckptPath: 'best' }).pipe(evalMetrics()))
  */
 export const test = <P extends Params, S extends Params, B>(
   module: Module<P, S, B, unknown>,
@@ -140,6 +145,10 @@ export const test = <P extends Params, S extends Params, B>(
 /**
  * Runs the module's `predictStep` over `data.predict`. Each `predictStep` event's `output` is
  * borrowed until the next event; `collectPredictions()` gathers them into one tensor you own.
+ *
+ * @example
+ * const logits = await lastValueFrom(predict(module, model, { predict: val }).pipe(collectPredictions()))
+ * const classes = logits.argMax(-1) // one class per example
  */
 export const predict = <P extends Params, S extends Params, B, PB>(
   module: Module<P, S, B, PB>,

@@ -13,7 +13,13 @@ import type { TrainState } from '../core/trainState.js'
 export type { HookStates } from '../flow/hookEffect.js'
 import type { HookStates } from '../flow/hookEffect.js'
 
-/** Logged values by name, read back to the host. */
+/**
+ * Logged values by name, read back to the host.
+ *
+ * @example
+ * const scores: Metrics = await lastValueFrom(validate(module, model, { val }).pipe(evalMetrics()))
+ * console.log(scores['val/acc'], scores['val/loss']) // 0.9712 0.0931
+ */
 export type Metrics = Readonly<Record<string, number>>
 
 interface Base {
@@ -147,7 +153,13 @@ export interface EpochEnd extends Base, Position {
   readonly loop: LoopState
 }
 
-/** Why `fit` ended: a limit reached, a hook's stop request, no training batches, or an interrupt (Ctrl-C). */
+/**
+ * Why `fit` ended: a limit reached, a hook's stop request, no training batches, or an interrupt (Ctrl-C).
+ *
+ * @example
+ * const end = await lastValueFrom(fit(module, { train, val }, { maxEpochs: 100 }).pipe(earlyStopping({ monitor: 'val/loss' }), filter((e) => e.type === 'fitEnd')))
+ * const reason: FitEndReason = end.reason // 'stopRequested' (end.stopReason says which rule fired), or 'maxEpochs'
+ */
 export type FitEndReason = 'maxEpochs' | 'maxSteps' | 'stopRequested' | 'noTrainBatches' | 'interrupted'
 
 /** The last event of `fit`: why it ended, and the final state (borrowed: `trainedModel()` keeps a copy). */
@@ -161,7 +173,15 @@ export interface FitEnd extends Base, Position {
   readonly loop: LoopState
 }
 
-/** The events of `fit`, in the order the loop emits them. */
+/**
+ * The events of `fit`, in the order the loop emits them.
+ *
+ * @example
+ * fit(module, { train, val }, { maxEpochs: 3 }).subscribe((e: FitEvent) => {
+ *   if (e.type === 'epochEnd') console.log(e.epoch, e.callbackMetrics) // 0 { 'train/loss': 0.31, 'val/loss': 0.15, ... }
+ *   if (e.type === 'fitEnd') console.log(e.reason) // 'maxEpochs'
+ * })
+ */
 export type FitEvent =
   | FitStart
   | SanityCheckStart
@@ -196,7 +216,15 @@ export interface EvalEnd extends Base {
   readonly metrics: Metrics
 }
 
-/** The events of `validate` and `test`, in order: `evalStart`, `evalStep` per batch, `evalEnd`. */
+/**
+ * The events of `validate` and `test`, in order: `evalStart`, `evalStep` per batch, `evalEnd`.
+ *
+ * @example
+ * validate(module, model, { val }).subscribe((e: EvalEvent) => {
+ *   if (e.type === 'evalStep') console.log(`${e.batchIdx + 1}/${e.numBatches}`)
+ *   if (e.type === 'evalEnd') console.log(e.metrics) // { 'val/acc': 0.9712, 'val/loss': 0.0931 }
+ * })
+ */
 export type EvalEvent = EvalStart | EvalStep | EvalEnd
 
 /** One predict batch done, with the module's output. */
@@ -214,7 +242,14 @@ export interface PredictEnd extends Base {
   readonly numBatches: number
 }
 
-/** The events of `predict`: a `predictStep` per batch (its output borrowed until the next event), then `predictEnd`. */
+/**
+ * The events of `predict`: a `predictStep` per batch (its output borrowed until the next event), then `predictEnd`.
+ *
+ * @example
+ * predict(module, model, { predict: val }).subscribe((e: PredictEvent) => {
+ *   if (e.type === 'predictStep') console.log(e.batchIdx, e.output.shape) // read the output now: it is borrowed
+ * })
+ */
 export type PredictEvent = PredictStep | PredictEnd
 
 /**
@@ -226,6 +261,6 @@ export type PredictEvent = PredictStep | PredictEnd
  * @example
  * import { type EventOf, type FitEvent, fit } from 'rxtrain'
  * const isStep = (e: FitEvent): e is EventOf<FitEvent, 'trainStep'> => e.type === 'trainStep'
- * fit(module, data, { maxEpochs: 1 }).pipe(filter(isStep)).subscribe((e) => console.log(e.globalStep, e.loss))
+ * fit(module, { train, val }, { maxEpochs: 1 }).pipe(filter(isStep)).subscribe((e) => console.log(e.globalStep, e.loss))
  */
 export type EventOf<E extends { type: string }, T extends E['type']> = Extract<E, { type: T }>

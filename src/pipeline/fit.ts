@@ -25,6 +25,11 @@ import { checkpointPathOf, resumeFrom } from './resumeFrom.js'
 /**
  * The capabilities a run uses. `backend`, when given, must already be initialised (tests pass
  * one so the run stays synchronous); otherwise `options.accelerator` picks and initialises one.
+ *
+ * @example
+ * // a test's run: an initialised backend, checkpoints written to memory
+ * const env: Partial<RunEnv> = { backend, fs: effects.memoryFileSystem() }
+ * const trained = await lastValueFrom(fit(module, { train, val }, { maxEpochs: 1 }, env).pipe(checkpoint(), trainedModel()))
  */
 export interface RunEnv extends Env {
   readonly backend?: Backend
@@ -67,7 +72,7 @@ export const effectiveOptimizer = (optimizer: Module<Params, Params, unknown>['o
  * placed in `pipe(...)` and run in that order.
  *
  * @example
- * fit(module, data, { maxEpochs: 3 })
+ * fit(module, { train, val }, { maxEpochs: 3 })
  *   .pipe(printMetrics())
  *   .subscribe({ error: (e) => console.error(e.message) })
  */

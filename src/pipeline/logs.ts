@@ -15,6 +15,11 @@ export type LogScalar = tf.Tensor | number
 /**
  * A logged value with Lightning's `self.log` options. Defaults follow Lightning: training values
  * log per step, validation and test values per epoch; `mean` weighted by the batch size.
+ *
+ * @example
+ * const loss = nn.softmaxCrossEntropy(logits, labels)
+ * const worst: LogEntry = { value: loss, reduce: 'max', onStep: false, onEpoch: true }
+ * const logs: Logs = { 'train/loss': loss, 'train/worstLoss': worst }
  */
 export interface LogEntry {
   readonly value: LogScalar | Stat
@@ -27,17 +32,31 @@ export interface LogEntry {
   readonly weight?: number
 }
 
-/** What a step may log under a name: a scalar, a metric stat, or an entry with options. */
+/**
+ * What a step may log under a name: a scalar, a metric stat, or an entry with options.
+ *
+ * @example
+ * const values: LogValue[] = [0.5, nn.softmaxCrossEntropy(logits, labels), metrics.accuracy(logits, labels), log(0.5, { progBar: true })]
+ */
 export type LogValue = LogScalar | Stat | LogEntry
 
-/** A step's logs, e.g. `{ 'train/loss': loss, 'val/acc': accuracy(logits, y) }`. */
+/**
+ * A step's logs, e.g. `{ 'train/loss': loss, 'val/acc': accuracy(logits, y) }`.
+ *
+ * @example
+ * const net = nn.dense({ units: 10 })
+ * const validationStep = (m: Model<nn.DenseParams, nn.Empty>, { x, y }: Batch, ctx: StepContext): Logs => {
+ *   const logits = net.apply(m, x, ctx).y
+ *   return { 'val/loss': nn.softmaxCrossEntropy(logits, y), 'val/acc': metrics.accuracy(logits, y) }
+ * }
+ */
 export type Logs = Readonly<Record<string, LogValue>>
 
 /**
  * Logs a value with options.
  *
  * @example
- * logs: { 'train/acc': log(accuracy(logits, y), { onEpoch: true, progBar: true }) }
+ * const logs: Logs = { 'train/acc': log(metrics.accuracy(logits, labels), { onEpoch: true, progBar: true }) }
  */
 export const log = (value: LogScalar | Stat, options: Omit<LogEntry, 'value'> = {}): LogEntry => ({ value, ...options })
 

@@ -9,6 +9,11 @@ import type { LoopPlan } from './plan.js'
 /**
  * Which part of a run a step belongs to: `'train'`, `'sanity'` (the validation batches run before
  * training), `'val'`, `'test'` or `'predict'` (`ctx.stage`).
+ *
+ * @example
+ * // the sanity check runs validationStep: log it under the same names as validation
+ * const prefix = (stage: Stage): string => (stage === 'sanity' ? 'val' : stage)
+ * const logs: Logs = { [`${prefix(ctx.stage)}/loss`]: nn.softmaxCrossEntropy(logits, labels) }
  */
 export type Stage = 'train' | 'sanity' | 'val' | 'test' | 'predict'
 
@@ -16,6 +21,11 @@ export type Stage = 'train' | 'sanity' | 'val' | 'test' | 'predict'
  * What a step knows about its call: the stage and position, and a key for its randomness.
  * It is also a `LayerContext` (`training` and `key`), so it can be handed straight to layers.
  * There is no trainer object to reach into.
+ *
+ * @example
+ * const net = nn.sequential(nn.dense({ units: 128, activation: 'relu' }), nn.dropout(0.2), nn.dense({ units: 10 }))
+ * const forward = (m: Model<Params, Params>, x: tf.Tensor, ctx: StepContext): tf.Tensor =>
+ *   net.apply(m, x, ctx).y // dropout is active only when ctx.training
  */
 export interface StepContext {
   readonly stage: Stage
@@ -33,7 +43,16 @@ export interface StepContext {
 /** A module's optimizer: a transform, or a function of the loop plan that returns one. */
 export type OptimizerSpec = GradientTransform<StateTree> | ((plan: LoopPlan) => GradientTransform<StateTree>)
 
-/** What a training step returns. */
+/**
+ * What a training step returns.
+ *
+ * @example
+ * const net = nn.dense({ units: 10 })
+ * const trainingStep = (m: Model<nn.DenseParams, nn.Empty>, { x, y }: Batch, ctx: StepContext): TrainStepOutput<nn.Empty> => {
+ *   const loss = nn.softmaxCrossEntropy(net.apply(m, x, ctx).y, y)
+ *   return { loss, logs: { 'train/loss': log(loss, { progBar: true }) } }
+ * }
+ */
 export interface TrainStepOutput<S extends Params> {
   /** The scalar to minimise. */
   readonly loss: tf.Scalar
@@ -76,7 +95,18 @@ export interface Module<P extends Params, S extends Params, B, PB = B, O extends
   readonly source?: { readonly url: string; readonly exportName: string }
 }
 
-/** Identity, for type inference of a module literal (it keeps the optimizer's own type). */
+/**
+ * Identity, for type inference of a module literal (it keeps the optimizer's own type).
+ *
+ * @example
+ * const net = nn.sequential(nn.dense({ units: 64, activation: 'relu' }), nn.dense({ units: 10 }))
+ * const mlp = defineModule({
+ *   init: (key) => net.init(key, [784]),
+ *   trainingStep: (m, { x, y }: Batch, ctx) => ({ loss: nn.softmaxCrossEntropy(net.apply(m, x, ctx).y, y) }),
+ *   optimizer: optim.sgd({ lr: 0.1, momentum: 0.9 }),
+ * })
+ * fit(mlp, { train }, { maxEpochs: 2 }).subscribe()
+ */
 export const defineModule = <P extends Params, S extends Params, B, PB = B, O extends OptimizerSpec = OptimizerSpec>(
   module: Module<P, S, B, PB, O>,
 ): Module<P, S, B, PB, O> => module

@@ -9,6 +9,10 @@ import * as t from 'io-ts'
  * A batch count or a fraction of the available batches. JavaScript has one number type, so
  * Lightning's `1` (one batch) vs `1.0` (all batches) is written `1` vs `{ fraction: 1 }`; a
  * non-integer number such as `0.25` is read as a fraction too.
+ *
+ * @example
+ * const quarter: BatchLimit = { fraction: 0.25 }
+ * fit(module, { train, val }, { limitTrainBatches: quarter, limitValBatches: 10 }).subscribe()
  */
 export type BatchLimit = number | { readonly fraction: number }
 

@@ -131,6 +131,10 @@ type Decoded = t.TypeOf<typeof TrainerOptionsCodec>
 /**
  * The trainer's options as a user writes them: every one optional, documented on
  * `TrainerOptionsCodec`. `parseTrainerOptions` rejects unknown names and out-of-range values.
+ *
+ * @example
+ * const options: TrainerOptions = { maxEpochs: 10, precision: 'bf16-mixed', accumulateGradBatches: 4, gradientClipVal: 1 }
+ * fit(module, { train, val }, options).pipe(printMetrics()).subscribe()
  */
 export type TrainerOptions = Readonly<t.OutputOf<typeof TrainerOptionsCodec>>
 
@@ -140,7 +144,16 @@ type WithoutDefault = 'maxEpochs' | 'gradientClipVal' | 'ckptPath'
 /** Every option present, its type boxed so that `-?` keeps `undefined` where there is no default. */
 type Present = { [K in keyof Decoded]-?: [Decoded[K]] }
 
-/** Options after defaults, aliases resolved: what the loop reads. */
+/**
+ * Options after defaults, aliases resolved: what the loop reads.
+ *
+ * @example
+ * const parsed = parseTrainerOptions({ maxEpochs: 3, precision: 16, fastDevRun: true })
+ * if (E.isRight(parsed)) {
+ *   const options: ResolvedOptions = parsed.right
+ *   console.log(options.precision, options.fastDevRun, options.numSanityValSteps) // '16-mixed' 1 2
+ * }
+ */
 export type ResolvedOptions = { readonly [K in keyof Present]: K extends WithoutDefault ? Present[K][0] : Exclude<Present[K][0], undefined> }
 
 const all: BatchLimit = { fraction: 1 }
@@ -224,8 +237,10 @@ const configError = (issues: readonly Issue[]): RxtrainError<'ConfigError'> => {
  * names, `fastDevRun: true` as 1, and `minSteps` without `minEpochs` as `minEpochs: 1`.
  *
  * @example
- * parseTrainerOptions({ maxEpoch: 3 })
- * // Left(ConfigError: unknown option 'maxEpoch' ... did you mean 'maxEpochs'?)
+ * const parsed = parseTrainerOptions({ maxEpoch: 3 })
+ * if (E.isLeft(parsed)) console.error(parsed.left.message)
+ * // ConfigError: unknown option 'maxEpoch'
+ * //   How to fix: did you mean 'maxEpochs'?
  */
 export const parseTrainerOptions = (input: unknown): E.Either<RxtrainError<'ConfigError'>, ResolvedOptions> => {
   if (typeof input !== 'object' || input === null || Array.isArray(input))

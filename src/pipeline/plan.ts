@@ -7,6 +7,12 @@ import type { BatchLimit, ResolvedOptions } from './options.js'
  * many batches each stage runs, where validation happens, when training ends. A pure function of
  * its inputs, so the schedule a Lightning user expects can be tested without training anything.
  * `Infinity` means "no limit" (or an epoch of unknown length).
+ *
+ * @example
+ * // the optimizer may be a function of the plan, e.g. to size a one-cycle schedule
+ * const optimizer = (plan: LoopPlan) => optim.adam({ lr: optim.oneCycle({ maxLr: 1e-2, totalSteps: plan.estimatedSteppingBatches }) })
+ * const start = await firstValueFrom(fit({ ...module, optimizer }, { train, val }, { maxEpochs: 3 }).pipe(filter((e) => e.type === 'fitStart')))
+ * console.log(start.plan.numTrainBatches, start.plan.estimatedSteppingBatches) // 469 1407
  */
 export interface LoopPlan {
   readonly numTrainBatches: number
@@ -134,8 +140,11 @@ export const debugOverrides = (o: ResolvedOptions): ResolvedOptions => {
  * The fit loop's plan.
  *
  * @example
- * planFit(options, { trainBatches: 10, valBatches: 2, hasValidation: true })
- * // with valCheckInterval: 0.5 → valCheckBatch 5: validation after batches 4 and 9
+ * const plan = pipe(
+ *   parseTrainerOptions({ maxEpochs: 3, valCheckInterval: 0.5 }),
+ *   E.chainW((options) => planFit(options, { trainBatches: 10, valBatches: 2, hasValidation: true })),
+ * )
+ * // Right({ valCheckBatch: 5, estimatedSteppingBatches: 30, ... }): validation after batches 4 and 9
  */
 export const planFit = (options: ResolvedOptions, inputs: PlanInputs): E.Either<PlanError, LoopPlan> => {
   const o = debugOverrides(options)

@@ -71,7 +71,7 @@ const resumable = <P extends Params, S extends Params>(
         file: loaded.path,
       }),
     )
-  const expected = backend.scoped(() => specOf(module.init(split(key(seed), 4)[0] as ReturnType<typeof key>).params))
+  const expected = backend.scoped(() => specOf(module.init(split(key(seed), 4)[0]).params))
   const diff = structureDiff(expected, loaded.manifest.paramSpec)
   if (diff.length > 0)
     return fail(

@@ -7,7 +7,8 @@ import { leafTensors, mapTensors, type Params, type StateTree, tensorIdsOf, tens
 import type { TrainState } from './events.js'
 import { valueAndGrads } from '../backends/gradientTape.js'
 import type { Logs } from './logs.js'
-import type { Module } from './module.js'
+import type { Module, OptimizerSpec } from './module.js'
+import type { LoopPlan } from './plan.js'
 import { baseStep, composeStep, type Forward, type GradientContext, type StepGradients, type StepParts, type StepUpdateContext, type TrainStepContext, type Updated } from './stepParts.js'
 import { type ClippingOptions, clippedOptimizer, skipNonFinite, withAccumulation, withPrecision } from './stepTransformers.js'
 
@@ -31,6 +32,11 @@ export interface Gradients<S extends Params> extends StepGradients<S> {
  * returned besides. Pure: new tensors only, nothing given is disposed, and nothing is left behind
  * when the module or the backward pass throws. Call it inside `tidy` to release the tape's
  * intermediates. Data-parallel ranks call it on their shards.
+ *
+ * @example
+ * const step = trainStep(module, optim.sgd({ lr: 0.1 }))
+ * const { grads, loss } = tidy(() => computeGradients(step, state, batch, ctx))
+ * console.log(loss.dataSync()[0], optim.globalNorm(grads).dataSync()[0]) // the loss, and the gradients' norm
  */
 export const computeGradients = <P extends Params, S extends Params, B>(
   step: Pick<StepParts<P, S, B>, 'forward' | 'gradients'>,
@@ -74,6 +80,12 @@ export const computeGradients = <P extends Params, S extends Params, B>(
  * accumulation window, or applied by the optimizer (skipped when not finite under loss scaling),
  * the result stored as the precision keeps it. Pure: the previous state is left intact (the loop
  * releases it), the new one may share tensors with it. Call it inside `tidy`.
+ *
+ * @example
+ * // one step in two halves, as a data-parallel rank runs it (the all-reduce would go between)
+ * const step = trainStep(module, optim.adam({ lr: 1e-3 }))
+ * const next = tidy(() => applyGradients(step, state, computeGradients(step, state, batch, ctx), ctx))
+ * backend.release(state, next.state)
  */
 export const applyGradients = <P extends Params, S extends Params>(
   step: Pick<StepParts<P, S, never>, 'update'>,
@@ -90,7 +102,13 @@ export interface StepResult<P extends Params, S extends Params> extends Updated<
   readonly logs: Logs | undefined
 }
 
-/** How `trainStep` trains: Lightning's trainer options for a step, by the same names. */
+/**
+ * How `trainStep` trains: Lightning's trainer options for a step, by the same names.
+ *
+ * @example
+ * const options: TrainStepOptions = { precision: 'bf16-mixed', accumulateGradBatches: 4, gradientClipVal: 1, gradientClipAlgorithm: 'norm' }
+ * const step = trainStep(module, optim.adamw({ lr: 1e-3 }), options)
+ */
 export interface TrainStepOptions extends ClippingOptions {
   /** A precision name or alias (`'16-mixed'`, `'bf16'`, `32`, ...), or a resolved policy. Default `'32-true'`. */
   readonly precision?: PrecisionInput | Precision
@@ -98,6 +116,11 @@ export interface TrainStepOptions extends ClippingOptions {
   readonly lossScaler?: Partial<LossScalerOptions>
   /** Batches whose gradients are summed before each optimizer step. Default 1. */
   readonly accumulateGradBatches?: number
+  /**
+   * The plan an optimizer given as a function of the plan is built for (a module's `optimizer`
+   * with a schedule over the run's length), as `fit` builds it: `planFit(options, sizes)`.
+   */
+  readonly plan?: LoopPlan
 }
 
 /** A training step: a pure function, and the two halves it is made of. */
@@ -119,6 +142,13 @@ const precisionOf = (o: TrainStepOptions): Precision => {
   if (name === undefined)
     throw rxtrainError('ConfigError', `trainStep: precision ${JSON.stringify(p)} is not a precision`, "use '32-true', '16-mixed', 'bf16-mixed', '16-true' or 'bf16-true'.", { field: 'precision' })
   return resolvePrecision(name, { ...defaultLossScaler, ...o.lossScaler })
+}
+
+const transformOf = (optimizer: OptimizerSpec, plan: LoopPlan | undefined): GradientTransform<StateTree> => {
+  if (typeof optimizer !== 'function') return optimizer
+  if (plan === undefined)
+    throw rxtrainError('ConfigError', 'trainStep: the optimizer is a function of the loop plan, and no plan was given', 'pass { plan: planFit(options, sizes) } in the options, or a GradientTransform.', { field: 'plan' })
+  return optimizer(plan)
 }
 
 /**
@@ -148,12 +178,12 @@ const precisionOf = (o: TrainStepOptions): Precision => {
  */
 export const trainStep = <P extends Params, S extends Params, B>(
   module: Pick<Module<P, S, B>, 'trainingStep'>,
-  optimizer: GradientTransform<StateTree>,
+  optimizer: OptimizerSpec,
   options: TrainStepOptions = {},
 ): TrainStep<P, S, B> => {
   const precision = precisionOf(options)
   const k = options.accumulateGradBatches ?? 1
-  const effective = clippedOptimizer(optimizer, options)
+  const effective = clippedOptimizer(transformOf(optimizer, options.plan), options)
   const parts = composeStep(
     baseStep(module, effective),
     withPrecision(precision),

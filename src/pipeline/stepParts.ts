@@ -12,6 +12,12 @@ import type { Module, StepContext } from './module.js'
 /**
  * What a training step knows about its call: the module's context, and two values of the loop's
  * state that the step reads and the loop keeps (`fit` sets both; a hand-driven step may omit them).
+ *
+ * @example
+ * const step = trainStep(module, optim.adam({ lr: 1e-3 }), { precision: '16-mixed' })
+ * const first: TrainStepContext = { stage: 'train', training: true, key: foldIn(key(0), 0), epoch: 0, batchIdx: 0, globalStep: 0 }
+ * const out = tidy(() => step(state, batch, first))
+ * const second: TrainStepContext = { ...first, key: foldIn(key(0), 1), batchIdx: 1, globalStep: 1, lossScale: out.lossScale }
  */
 export interface TrainStepContext extends StepContext {
   /**

@@ -5,7 +5,7 @@
  * `random` (and `Key`, `key`, `split`, `foldIn` also at the top level, since every run uses them).
  *
  * @example
- * import { key, random, split } from 'rxtrain'
+ * import { type Key, key, random, split } from 'rxtrain'
  * const [a, b] = split(key(0))
  * const noise = random.normal(a, 16, 0, 0.1)      // Float32Array(16)
  * const order = random.permutation(b, 100)        // Int32Array: 0..99 shuffled

@@ -23,7 +23,7 @@ export interface LeafSpec {
  * and checkpoints agree whatever order the record was built in.
  *
  * @example
- * flattenParams({ b: { w: tw }, a: ta }).map((l) => l.path) // ['a', 'b/w']
+ * flattenParams({ b: { w: tf.ones([2]) }, a: tf.zeros([3]) }).map((l) => l.path)   // ['a', 'b/w']
  */
 export const flattenParams = (params: Params, prefix = ''): ParamLeaf[] => {
   const { layout, tensors } = indexOf(params)
@@ -37,7 +37,14 @@ export const leafTensors = (params: Params): readonly tf.Tensor[] => indexOf(par
 /** Rebuilds a tree shaped like `template` from leaves in `flattenParams` order. */
 export const unflattenParams = <P extends Params>(template: P, leaves: readonly tf.Tensor[]): P => buildIndexed(indexOf(template).layout, leaves)
 
-/** Applies `f` to every leaf; the result has the same structure. */
+/**
+ * Applies `f` to every leaf; the result has the same structure.
+ *
+ * @example
+ * const halved = mapParams(params, (t) => tf.mul(t, 0.5))
+ * // freeze the embedding: zero its gradients
+ * const masked = mapParams(grads, (g, path) => (path.startsWith('embed/') ? tf.zerosLike(g) : g))
+ */
 export const mapParams = <P extends Params>(params: P, f: (t: tf.Tensor, path: string) => tf.Tensor): P => {
   const { layout, tensors } = indexOf(params)
   return buildIndexed(
@@ -86,7 +93,13 @@ export const zipParamsMany = <P extends Params>(
   return columns.map((column) => buildIndexed<P>(first.layout, column, true))
 }
 
-/** Number of scalar parameters in the tree. */
+/**
+ * Number of scalar parameters in the tree.
+ *
+ * @example
+ * countParams({ dense0: { kernel: tf.zeros([784, 128]), bias: tf.zeros([128]) } })   // 100480
+ * console.log(`${countParams(model.params)} parameters`)
+ */
 export const countParams = (params: Params): number =>
   flattenParams(params).reduce((n, l) => n + l.tensor.size, 0)
 
@@ -150,7 +163,13 @@ const collectTensors = (v: unknown, seen: Set<number>, out: tf.Tensor[]): void =
   else if (isRecord(v)) for (const key in v) collectTensors(v[key], seen, out)
 }
 
-/** Every tensor inside any nested value (records, arrays, tensors), each once, in the order a walk meets them. */
+/**
+ * Every tensor inside any nested value (records, arrays, tensors), each once, in the order a walk meets them.
+ *
+ * @example
+ * tensorsOf([state, batch]).every((t) => !t.isDisposed)   // a step disposed nothing it was given
+ * tensorsOf({ w: x, again: [x], n: 3 }).length            // 1
+ */
 export const tensorsOf = (value: unknown): tf.Tensor[] => {
   const out: tf.Tensor[] = []
   collectTensors(value, new Set<number>(), out)
@@ -179,7 +198,14 @@ export const tensorIdsOf = (value: unknown): Set<number> => {
   return ids
 }
 
-/** Disposes every tensor inside `value` (safe to call on already-disposed tensors). */
+/**
+ * Disposes every tensor inside `value` (safe to call on already-disposed tensors).
+ *
+ * @example
+ * const trained = await lastValueFrom(fit(module, { train, val }, { maxEpochs: 1 }).pipe(trainedModel()))
+ * console.log(countParams(trained.params))
+ * disposeTree(trained)   // every tensor of the copy you were given
+ */
 export const disposeTree = (value: unknown): void => {
   for (const t of tensorsOf(value)) if (!t.isDisposed) t.dispose()
 }
@@ -214,5 +240,11 @@ const mapTensorsIn = (v: unknown, f: (t: tf.Tensor) => tf.Tensor): unknown => {
 /**
  * A copy of `value` whose tensors are new handles on the same data (`tf.clone` shares the
  * buffer), so the copy outlives the original's release.
+ *
+ * @example
+ * const snapshots: Params[] = []
+ * fit(module, { train, val }).pipe(
+ *   tap((e) => { if (e.type === 'epochEnd') snapshots.push(cloneTree(e.state.params)) }),   // the event's state is borrowed
+ * ).subscribe()
  */
 export const cloneTree = <T>(value: T): T => mapTensors(value, (t) => tf.clone(t))

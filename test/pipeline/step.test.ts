@@ -7,6 +7,9 @@ import { applyGradients, computeGradients, trainStep } from '../../src/pipeline/
 import { baseStep, composeStep } from '../../src/pipeline/stepParts.js'
 import { clippedOptimizer, skipNonFinite, withAccumulation, withPrecision } from '../../src/pipeline/stepTransformers.js'
 import { resolvePrecision } from '../../src/backends/precision.js'
+import { parseTrainerOptions } from '../../src/pipeline/options.js'
+import { type LoopPlan, planFit } from '../../src/pipeline/plan.js'
+import * as E from 'fp-ts/lib/Either.js'
 import { isRxtrainError } from '../../src/errors/rxtrainError.js'
 import { foldIn, key } from '../../src/random/key.js'
 import { disposeTree, flattenParams, type Params, releaseGeneration, tensorsOf } from '../../src/tree/tree.js'
@@ -37,6 +40,10 @@ const classifier = defineModule({
 })
 
 const sgd = optim.sgd({ lr: 0.1 })
+const right = <A>(e: E.Either<unknown, A>): A => {
+  if (E.isLeft(e)) throw e.left
+  return e.right
+}
 const ctx: StepContext = { stage: 'train', training: true, key: key(7), epoch: 0, batchIdx: 0, globalStep: 0 }
 
 /** A state and a batch; the state initialised by `step` when given (its optimizer may be a clipping chain). */
@@ -136,6 +143,31 @@ describe('a training step is a pure function', () => {
       tidy(() => computeGradients(trainStep({ trainingStep: (m: Model<typeof params, Params>) => ({ loss: tf.mul(m.params.w, 2) as unknown as tf.Scalar }) }, sgd), { params, state: {} }, undefined, ctx)),
     ).toThrow(/scalar loss.*\[3\]/)
     disposeTree(params)
+  })
+})
+
+describe("trainStep with a module's optimizer given as a function of the plan", () => {
+  const scheduled = (plan: LoopPlan) => optim.sgd({ lr: 0.1 / plan.estimatedSteppingBatches })
+
+  it('builds it for the plan given, as fit does', () => {
+    const plan = right(planFit(right(parseTrainerOptions({ maxEpochs: 2 })), { trainBatches: 5, valBatches: 0, hasValidation: false }))
+    const [viaSpecStep, directStep] = [trainStep(classifier, scheduled, { plan }), trainStep(classifier, optim.sgd({ lr: 0.01 }))]
+    expect(plan.estimatedSteppingBatches).toBe(10)
+    const { state, batch } = setup(directStep)
+    const viaSpec = tidy(() => viaSpecStep(state, batch, ctx))
+    const direct = tidy(() => directStep(state, batch, ctx))
+    expect(valuesOf(viaSpec.state.params)).toEqual(valuesOf(direct.state.params))
+    disposeTree([viaSpec, direct, state, batch])
+  })
+
+  it('without a plan, is a ConfigError that names the remedy', () => {
+    let caught: unknown
+    try {
+      trainStep(classifier, scheduled)
+    } catch (e) {
+      caught = e
+    }
+    expect(isRxtrainError(caught) && caught.tag === 'ConfigError' && caught.message.includes('plan') && caught.remedy.includes('planFit')).toBe(true)
   })
 })
 

@@ -14,7 +14,7 @@ import { fit } from '../../src/pipeline/fit.js'
 import { defineModule } from '../../src/pipeline/module.js'
 import type { TrainerOptions } from '../../src/pipeline/options.js'
 import { trainStep } from '../../src/pipeline/step.js'
-import { foldIn, type Key, key, split } from '../../src/random/key.js'
+import { foldIn, key, split } from '../../src/random/key.js'
 import { cloneTree, disposeTree, releaseGeneration } from '../../src/tree/tree.js'
 import { quiet } from './backend.js'
 import { runSync } from './run.js'
@@ -71,7 +71,7 @@ const fitRun = (backend: Backend, o: Options): Run => {
 
 /** The exported step over the same batches: fit's keys (`split(key(seed), 4)`), pass order and accumulation windows. */
 const handRun = (o: Options): Run => {
-  const [initKey, shuffleKey, stepKey] = split(key(seed), 4) as [Key, Key, Key, Key]
+  const [initKey, shuffleKey, stepKey] = split(key(seed), 4)
   const step = trainStep(classifier, classifier.optimizer, o)
   const k = step.accumulateGradBatches
   let state: TrainState = tidy(() => step.init(classifier.init(initKey)))

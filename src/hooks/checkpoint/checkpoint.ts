@@ -30,7 +30,7 @@ type Savable = TrainStep | ValidationEnd | EpochEnd | FitEnd
  * its state under `checkpoint#2` and needs a `dir` of its own.
  *
  * @example
- * fit(module, data, { maxEpochs: 10, defaultRootDir: 'runs/mnist' }).pipe(
+ * fit(module, { train, val }, { maxEpochs: 10, defaultRootDir: 'runs/mnist' }).pipe(
  *   checkpoint({ monitor: 'val/loss', mode: 'min', saveTopK: 3, saveLast: true, filename: '{epoch}-{val/loss:.4f}' }),
  * )
  */

@@ -2,7 +2,14 @@ import type { StorageDtype } from '../../backends/precision.js'
 import { rxtrainError } from '../../errors/rxtrainError.js'
 import type { Mode } from './topK.js'
 
-/** Lightning `ModelCheckpoint`'s options, with its names and defaults. */
+/**
+ * Lightning `ModelCheckpoint`'s options, with its names and defaults.
+ *
+ * @example
+ * const best: CheckpointOptions = { monitor: 'val/acc', mode: 'max', saveTopK: 2, filename: '{epoch}-{val/acc:.4f}' }
+ * const every1000: CheckpointOptions = { dir: 'runs/mnist/steps', everyNTrainSteps: 1000, saveTopK: -1 }
+ * fit(module, { train, val }, { maxEpochs: 10, defaultRootDir: 'runs/mnist' }).pipe(checkpoint(best), checkpoint(every1000)).subscribe()
+ */
 export interface CheckpointOptions {
   /** Where checkpoints go. Default `<defaultRootDir>/checkpoints`. */
   readonly dir?: string
