@@ -2,6 +2,7 @@ import { type Clock, systemClock } from './clock.js'
 import { type Console, liveConsole } from './console.js'
 import type { FileSystem } from './fileSystem.js'
 import { nodeFileSystem } from './nodeFileSystem.js'
+import { liveProcessInfo, type ProcessInfo } from './processInfo.js'
 import { processSignals, type Signals } from './signals.js'
 import { liveTerminal, type TerminalStream } from './terminal.js'
 
@@ -22,14 +23,16 @@ export interface Env {
   readonly signals: Signals
   /** Where live displays (progress bars) draw. */
   readonly terminal: TerminalStream
+  /** Who writes: the host name and pid that loggers put in file names (TensorBoard's event files). */
+  readonly processInfo: ProcessInfo
 }
 
 /**
- * The live capabilities: the node file system, the system clock, the process's console, signals and stderr.
+ * The live capabilities: the node file system, the system clock, the process's console, signals, stderr and host name and pid.
  *
  * @example
  * const quiet: Env = { ...liveEnv, console: effects.bufferConsole() }   // live files, clock and signals; lines kept
  * fit(module, { train, val }, { maxEpochs: 1 }, quiet).pipe(printMetrics()).subscribe()
  * liveEnv.clock.now()   // Date.now()
  */
-export const liveEnv: Env = { fs: nodeFileSystem, clock: systemClock, console: liveConsole, signals: processSignals, terminal: liveTerminal }
+export const liveEnv: Env = { fs: nodeFileSystem, clock: systemClock, console: liveConsole, signals: processSignals, terminal: liveTerminal, processInfo: liveProcessInfo }

@@ -3,11 +3,12 @@ import { hostname } from 'node:os'
 /**
  * Who is writing: the host's name and the process id. Loggers put them in file names (as
  * TensorBoard's `events.out.tfevents.<time>.<host>.<pid>.<n>`) so that runs on several machines
- * or processes sharing a directory never write the same file. Tests pass a fixed record.
+ * or processes sharing a directory never write the same file. A run takes it from its `Env`
+ * (`processInfo`); tests pass a fixed record.
  *
  * @example
  * const worker: effects.ProcessInfo = { hostname: () => `node-${process.env.RANK ?? 0}`, pid: () => process.pid }
- * fit(module, { train, val }).pipe(tensorboard({ processInfo: worker })).subscribe()
+ * fit(module, { train, val }, {}, { processInfo: worker }).pipe(tensorboard()).subscribe()
  */
 export interface ProcessInfo {
   hostname(): string
@@ -20,7 +21,7 @@ export interface ProcessInfo {
  * @example
  * const { hostname, pid } = effects.liveProcessInfo
  * console.log(`${hostname()}.${pid()}`)   // 'gpu-box-3.41207'
- * fit(module, { train, val }).pipe(tensorboard({ processInfo: effects.liveProcessInfo })).subscribe()   // the default
+ * liveEnv.processInfo === effects.liveProcessInfo   // true: a run's default
  */
 export const liveProcessInfo: ProcessInfo = {
   hostname: () => hostname(),
@@ -32,8 +33,8 @@ export const liveProcessInfo: ProcessInfo = {
  *
  * @example
  * const fs = effects.memoryFileSystem()
- * const run = fit(module, { train, val }, { maxEpochs: 1 }, { fs, clock: effects.manualClock(0) })
- * await lastValueFrom(run.pipe(tensorboard({ dir: 'tb', processInfo: effects.fixedProcessInfo('host', 7) })))
+ * const run = fit(module, { train, val }, { maxEpochs: 1 }, { fs, clock: effects.manualClock(0), processInfo: effects.fixedProcessInfo('host', 7) })
+ * await lastValueFrom(run.pipe(tensorboard({ dir: 'tb' })))
  * await fs.list('tb')()   // Right(['events.out.tfevents.0.host.7.0']): a file name a test can expect
  */
 export const fixedProcessInfo = (host = 'localhost', pid = 1): ProcessInfo => ({

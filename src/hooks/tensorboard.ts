@@ -1,6 +1,7 @@
 import { defer, finalize, type MonoTypeOperatorFunction, type Observable } from 'rxjs'
+import type { Env } from '../effects/env.js'
 import type { FileSystem } from '../effects/fileSystem.js'
-import { liveProcessInfo, type ProcessInfo } from '../effects/processInfo.js'
+import type { ProcessInfo } from '../effects/processInfo.js'
 import { hook } from '../flow/hook.js'
 import { perform, update } from '../flow/hookEffect.js'
 import type { HookResult } from '../flow/hookSpec.js'
@@ -22,8 +23,6 @@ import { orThrow } from '../errors/orThrow.js'
 export interface TensorBoardOptions {
   /** The directory of the event files (TensorBoard's "run"). Default: the run's `defaultRootDir`. */
   readonly dir?: string
-  /** Host name and pid for the file name (the live process's by default). */
-  readonly processInfo?: ProcessInfo
   /** Write buffered records once this many have gathered (they are also written at every epoch's end and at the end). Default 100. */
   readonly flushEvery?: number
   /**
@@ -65,7 +64,6 @@ const idle: TbState = { phase: 'idle' }
  */
 export const tensorboard = (options: TensorBoardOptions | string = {}): MonoTypeOperatorFunction<FitEvent> => {
   const o: TensorBoardOptions = typeof options === 'string' ? { dir: options } : options
-  const info = o.processInfo ?? liveProcessInfo
   const flushEvery = Math.max(1, o.flushEvery ?? 100)
   return (source: Observable<FitEvent>) =>
     defer(() => {
@@ -84,7 +82,7 @@ export const tensorboard = (options: TensorBoardOptions | string = {}): MonoType
       const keep = (s: TbState): TbState => (latest = s)
 
       /** The records at the start of the file, and the work that creates it (the first free number in the directory). */
-      const create = (event: FitStart, fs: FileSystem): HookResult<TbState> => {
+      const create = (event: FitStart, fs: FileSystem, info: ProcessInfo): HookResult<TbState> => {
         const dir = o.dir ?? event.options.defaultRootDir
         const wallTime = event.time / 1000
         const pending: Uint8Array[] = [tfRecord(fileVersionEvent(wallTime))]
@@ -108,8 +106,8 @@ export const tensorboard = (options: TensorBoardOptions | string = {}): MonoType
         return [keep({ phase: 'writing', file: undefined, pending }), [update(setup)]]
       }
 
-      const step = (s: TbState, event: FitEvent, fs: FileSystem): HookResult<TbState> => {
-        if (event.type === 'fitStart') return event.plan.fastDevRun ? [keep(idle)] : create(event, fs)
+      const step = (s: TbState, event: FitEvent, { fs, processInfo }: Env): HookResult<TbState> => {
+        if (event.type === 'fitStart') return event.plan.fastDevRun ? [keep(idle)] : create(event, fs, processInfo)
         if (s.phase !== 'writing') return [s]
         const { rows, held } = logRowsOf(s.held, event)
         const pending = rows.length === 0 ? s.pending : [...s.pending, ...rows.map((row) => tfRecord(scalarsEvent(row.time / 1000, row.step, row.metrics)))]
@@ -126,7 +124,7 @@ export const tensorboard = (options: TensorBoardOptions | string = {}): MonoType
           init: () => idle,
           step: (s, event, ctx) => {
             runFs = ctx.env.fs
-            return step(s, event, ctx.env.fs)
+            return step(s, event, ctx.env)
           },
         }),
         // A run cut short (unsubscribed, or failed) still gets what it logged, as far as it can.

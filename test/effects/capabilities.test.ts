@@ -139,7 +139,7 @@ describe('file systems', () => {
 
 describe('liveEnv', () => {
   /** Every capability of `Env`: the type checker fails this record when one is added or removed. */
-  const capabilities: Record<keyof Env, true> = { fs: true, clock: true, console: true, signals: true, terminal: true }
+  const capabilities: Record<keyof Env, true> = { fs: true, clock: true, console: true, signals: true, terminal: true, processInfo: true }
 
   it('has every capability a run needs', () => {
     for (const name of Object.keys(capabilities)) expect(liveEnv[name as keyof Env], name).toBeDefined()

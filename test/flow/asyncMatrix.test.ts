@@ -39,7 +39,7 @@ const hooks: Record<string, () => Op> = {
   earlyStopping: () => earlyStopping({ monitor: 'val/loss', patience: 3, minDelta: 0.02 }),
   csvLogger: () => csvLogger(),
   jsonlLogger: () => jsonlLogger(),
-  tensorboard: () => tensorboard({ processInfo: fixedProcessInfo('host', 7) }),
+  tensorboard: () => tensorboard(),
   progressBar: () => progressBar(),
   lrMonitor: () => lrMonitor(),
   timer: () => timer({ maxTime: { seconds: 70 } }),
@@ -71,7 +71,7 @@ const outcome = async (hook: () => Op, around?: () => Op) => {
   const fs = memoryFileSystem()
   const console = bufferConsole()
   const terminal = recordingTerminal()
-  const env = { backend, signals: quiet, fs, console, terminal, clock: steppingClock() }
+  const env = { backend, signals: quiet, fs, console, terminal, clock: steppingClock(), processInfo: fixedProcessInfo('host', 7) }
   const op = around ?? (() => (s: ReturnType<typeof fit>) => s)
   const events = await lastValueFrom(
     fit(lineModule(0.05), tinyData(6, 2), { maxEpochs: 12, valCheckInterval: 3, logEveryNSteps: 2, defaultRootDir: '/run', seed: 3 }, env).pipe(

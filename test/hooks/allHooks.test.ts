@@ -38,7 +38,7 @@ describe('every hook at once', () => {
         checkpoint({ monitor: 'val/loss', saveTopK: 2, saveLast: true, everyNTrainSteps: 3 }),
         earlyStopping({ monitor: 'val/loss', patience: 20 }),
         timer({ maxTime: { hours: 1 } }),
-        tensorboard({ processInfo: fixedProcessInfo('host', 1) }),
+        tensorboard(),
         csvLogger(),
         jsonlLogger(),
         progressBar(),
@@ -50,7 +50,7 @@ describe('every hook at once', () => {
     const signals = manualSignals()
     let steps = 0
     await lastValueFrom(
-      fit(lineModule(), tinyData(5, 2), options, { backend, fs, signals, console: out }).pipe(
+      fit(lineModule(), tinyData(5, 2), options, { backend, fs, signals, console: out, processInfo: fixedProcessInfo('host', 1) }).pipe(
         a, b, c, d, e, f, g, h, i, j,
         tap((ev) => {
           if (ev.type === 'trainStep' && ++steps === 7) signals.raise('SIGTERM')
@@ -60,7 +60,7 @@ describe('every hook at once', () => {
     expect(tf.memory().numTensors).toBe(before)
     const [a2, b2, c2, d2, e2, f2, g2, h2, i2, j2] = all()
     const model = await lastValueFrom(
-      fit(lineModule(), tinyData(5, 2), { ...options, ckptPath: 'last' }, { backend, fs, signals: quiet, console: out }).pipe(a2, b2, c2, d2, e2, f2, g2, h2, i2, j2, trainedModel()),
+      fit(lineModule(), tinyData(5, 2), { ...options, ckptPath: 'last' }, { backend, fs, signals: quiet, console: out, processInfo: fixedProcessInfo('host', 1) }).pipe(a2, b2, c2, d2, e2, f2, g2, h2, i2, j2, trainedModel()),
     )
     expect(tf.memory().numTensors).toBe(before + tensorsOf(model).length)
     disposeTree(model)

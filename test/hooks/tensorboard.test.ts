@@ -158,9 +158,9 @@ const module = defineModule({
 
 const host = fixedProcessInfo('testhost', 4242)
 
-const runTo = (fs: MemoryFileSystem, options: TrainerOptions, hook: MonoTypeOperatorFunction<FitEvent> = tensorboard({ processInfo: host }), extra: Partial<RunEnv> = {}, trainBatches = 5) => {
+const runTo = (fs: MemoryFileSystem, options: TrainerOptions, hook: MonoTypeOperatorFunction<FitEvent> = tensorboard(), extra: Partial<RunEnv> = {}, trainBatches = 5) => {
   const seen: FitEvent[] = []
-  const run: Observable<FitEvent> = fit(module, tinyData(trainBatches, 2), options, { backend, fs, clock: tickingClock(), signals: manualSignals(), ...extra }).pipe(
+  const run: Observable<FitEvent> = fit(module, tinyData(trainBatches, 2), options, { backend, fs, clock: tickingClock(), signals: manualSignals(), processInfo: host, ...extra }).pipe(
     tap((e) => seen.push(e)),
     hook,
   )
@@ -288,7 +288,7 @@ describe('tensorboard', () => {
       logged += rows + (e.type === 'fitStart' ? 2 : 0)
       if (e.type === 'epochEnd') throughEpochEnd = logged
     })
-    const hook = (source: Observable<FitEvent>) => source.pipe(tensorboard({ processInfo: host, flushEvery }), count)
+    const hook = (source: Observable<FitEvent>) => source.pipe(tensorboard({ flushEvery }), count)
     const { seen, done } = runTo(fs, { maxEpochs: 3, logEveryNSteps: 1, defaultRootDir: dir }, hook)
     await done
     expect(checks.length).toBe(seen.length)
@@ -304,7 +304,7 @@ describe('tensorboard', () => {
     const filesOf = async (around: MonoTypeOperatorFunction<FitEvent>[] = []) => {
       const fs = memoryFileSystem()
       const op = (s: Observable<FitEvent>) => around.reduce((acc, o) => acc.pipe(o), s)
-      await runTo(fs, { maxEpochs: 3, logEveryNSteps: 1, defaultRootDir: 'runs/async' }, (s) => s.pipe(op, tensorboard({ processInfo: host, flushEvery: 2 }), op)).done
+      await runTo(fs, { maxEpochs: 3, logEveryNSteps: 1, defaultRootDir: 'runs/async' }, (s) => s.pipe(op, tensorboard({ flushEvery: 2 }), op)).done
       return fs.files
     }
     const plain = await filesOf()
@@ -316,7 +316,7 @@ describe('tensorboard', () => {
 
   it('writes the hyperparameters for the HParams plugin: trainer options, flattened, plus the user’s', async () => {
     const fs = memoryFileSystem()
-    const hook = tensorboard({ processInfo: host, dir: 'tb', hparams: { hidden: 8, act: 'relu', batchNorm: true, seed: 9 } })
+    const hook = tensorboard({ dir: 'tb', hparams: { hidden: 8, act: 'relu', batchNorm: true, seed: 9 } })
     const { seen, done } = runTo(fs, { maxEpochs: 1, limitTrainBatches: 0.5, defaultRootDir: 'root' }, hook)
     await done
     const event = decodeFile(onlyFile(fs, 'tb')[1])[1]
@@ -350,7 +350,7 @@ describe('tensorboard', () => {
 
   it('hparams: false writes no hyperparameters', async () => {
     const fs = memoryFileSystem()
-    const { done } = runTo(fs, { maxEpochs: 1 }, tensorboard({ processInfo: host, hparams: false, dir: 'x' }))
+    const { done } = runTo(fs, { maxEpochs: 1 }, tensorboard({ hparams: false, dir: 'x' }))
     await done
     const decoded = decodeFile(onlyFile(fs, 'x')[1])
     expect(decoded.every((d, i) => (i === 0 ? d.what === 'file_version' : d.summary?.value.every((v) => v.value === 'simple_value')))).toBe(true)
@@ -376,9 +376,9 @@ describe('tensorboard', () => {
   it('a run cut short still gets the rows it logged', async () => {
     const fs = memoryFileSystem()
     const seen: FitEvent[] = []
-    const run = fit(module, tinyData(6, 2), { maxEpochs: 2, logEveryNSteps: 1, defaultRootDir: 'cut' }, { backend, fs, clock: tickingClock(), signals: quiet }).pipe(
+    const run = fit(module, tinyData(6, 2), { maxEpochs: 2, logEveryNSteps: 1, defaultRootDir: 'cut' }, { backend, fs, clock: tickingClock(), signals: quiet, processInfo: host }).pipe(
       tap((e) => seen.push(e)),
-      tensorboard({ processInfo: host }),
+      tensorboard(),
       takeWhile((e) => !(e.type === 'trainStep' && e.epoch === 1 && e.batchIdx === 2), true),
       toArray(),
     )
@@ -434,10 +434,10 @@ describe('tensorboard', () => {
       },
     })
     const options: TrainerOptions = { maxEpochs: 3, logEveryNSteps: 1, defaultRootDir: dir }
-    const first = runTo(fs, options, (s: Observable<FitEvent>) => s.pipe(tensorboard({ processInfo: host }), interrupt, saveAtEnd), { signals })
+    const first = runTo(fs, options, (s: Observable<FitEvent>) => s.pipe(tensorboard(), interrupt, saveAtEnd), { signals })
     await first.done
     // the same clock readings, so the same second: the file number tells the files apart
-    const second = runTo(fs, { ...options, ckptPath: '/ckpt/last' }, tensorboard({ processInfo: host }))
+    const second = runTo(fs, { ...options, ckptPath: '/ckpt/last' }, tensorboard())
     await second.done
     const resumed = second.seen[0]
     expect(resumed?.type === 'fitStart' && resumed.resumed?.from).toBe('/ckpt/last')
@@ -467,7 +467,7 @@ describe('tensorboard', () => {
   it('a failed write fails the run with the FileError', async () => {
     const memory = memoryFileSystem()
     const fs = { ...memory, appendFile: (path: string) => TE.left(fileError('append to', path, new Error('disk full'))) }
-    const failing = fit(module, tinyData(3, 1), { maxEpochs: 1, logEveryNSteps: 1 }, { backend, fs, signals: quiet }).pipe(tensorboard({ processInfo: host }))
+    const failing = fit(module, tinyData(3, 1), { maxEpochs: 1, logEveryNSteps: 1 }, { backend, fs, signals: quiet, processInfo: host }).pipe(tensorboard())
     const error = await lastValueFrom(failing).then(
       () => undefined,
       (e: unknown) => e,
