@@ -28,7 +28,7 @@ export interface UpdateContext {
  *
  * Ownership: `update` allocates new tensors and never disposes its inputs. Its result may alias
  * (momentum returns its new trace as both update and state); the loop releases the previous
- * generation by identity. Call it inside `tf.tidy` to release intermediates.
+ * generation by identity. Call it inside `tidy` (rxtrain's: its state is not a `tf.TensorContainer`) to release intermediates.
  *
  * Counters (steps taken) are plain numbers, so schedules are ordinary `(step) => number`
  * functions and states serialise to checkpoints as they are.
