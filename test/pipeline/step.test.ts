@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { metrics, nn, optim, tidy } from '../../src/index.js'
+import { optim, tidy } from '../../src/index.js'
 import type { TrainState } from '../../src/pipeline/events.js'
-import { defineModule, type StepContext } from '../../src/pipeline/module.js'
+import type { StepContext } from '../../src/pipeline/module.js'
 import { applyGradients, computeGradients, trainStep } from '../../src/pipeline/step.js'
 import { baseStep, composeStep } from '../../src/pipeline/stepParts.js'
 import { clippedOptimizer, skipNonFinite, withAccumulation, withPrecision } from '../../src/pipeline/stepTransformers.js'
@@ -15,29 +15,15 @@ import { foldIn, key } from '../../src/random/key.js'
 import { disposeTree, flattenParams, type Params, releaseGeneration, tensorsOf } from '../../src/tree/tree.js'
 import type { Model } from '../../src/nn/layer.js'
 import { useBackend } from '../support/backend.js'
+import { type ClassifierBatch, movingPartsClassifier } from '../support/classifier.js'
 
 beforeAll(async () => {
   await useBackend('cpu')
 })
 
 // A small classifier with every kind of moving part: dropout (keyed), batch norm (state).
-const net = nn.sequential(
-  nn.dense({ units: 8 }),
-  nn.batchNorm(),
-  nn.relu(),
-  nn.dropout(0.5),
-  nn.dense({ units: 3 }),
-)
-type Batch = { x: tf.Tensor; y: tf.Tensor }
-const classifier = defineModule({
-  init: (k) => net.init(k, [4]),
-  trainingStep: (model, batch: Batch, ctx) => {
-    const out = net.apply(model, batch.x, ctx)
-    const loss = nn.softmaxCrossEntropy(out.y, batch.y)
-    return { loss, state: out.state, logs: { 'train/acc': metrics.accuracy(out.y, batch.y) } }
-  },
-  optimizer: optim.adam({ lr: 0.01 }),
-})
+const classifier = movingPartsClassifier({ dropout: 0.5, lr: 0.01 })
+type Batch = ClassifierBatch
 
 const sgd = optim.sgd({ lr: 0.1 })
 const right = <A>(e: E.Either<unknown, A>): A => {

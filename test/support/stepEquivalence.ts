@@ -8,29 +8,19 @@ import { isObservable, tap } from 'rxjs'
 import { describe, expect, it } from 'vitest'
 import type { Backend } from '../../src/backends/backend.js'
 import { fromArrays } from '../../src/data/arraySource.js'
-import { metrics, nn, optim, tidy } from '../../src/index.js'
+import { tidy } from '../../src/index.js'
 import type { FitEvent, TrainState } from '../../src/pipeline/events.js'
 import { fit } from '../../src/pipeline/fit.js'
-import { defineModule } from '../../src/pipeline/module.js'
 import type { TrainerOptions } from '../../src/pipeline/options.js'
 import { trainStep } from '../../src/pipeline/step.js'
 import { foldIn, key, split } from '../../src/random/key.js'
 import { cloneTree, disposeTree, releaseGeneration } from '../../src/tree/tree.js'
 import { quiet } from './backend.js'
+import { movingPartsClassifier } from './classifier.js'
 import { runSync } from './run.js'
 
 // Every moving part: dropout (the step key), batch norm (model state), shuffling (the pass key).
-const net = nn.sequential(nn.dense({ units: 8 }), nn.batchNorm(), nn.relu(), nn.dropout(0.3), nn.dense({ units: 3 }))
-type Batch = { x: tf.Tensor; y: tf.Tensor }
-const classifier = defineModule({
-  init: (k) => net.init(k, [4]),
-  trainingStep: (model, batch: Batch, ctx) => {
-    const out = net.apply(model, batch.x, ctx)
-    const loss = nn.softmaxCrossEntropy(out.y, batch.y)
-    return { loss, state: out.state, logs: { 'train/acc': metrics.accuracy(out.y, batch.y) } }
-  },
-  optimizer: optim.adam({ lr: 0.05 }),
-})
+const classifier = movingPartsClassifier({ dropout: 0.3, lr: 0.05 })
 
 const numBatches = 7
 const batchSize = 6
