@@ -36,6 +36,12 @@ export interface FileSystem {
    */
   writeFileAtomic(path: string, data: Uint8Array | string): TE.TaskEither<FileError, void>
   mkdir(path: string): TE.TaskEither<FileError, void>
+  /**
+   * Creates one directory whose parent exists, atomically: `true` when this call created it,
+   * `false` when it was already there (made by anyone, this process or another). What lets two
+   * runs started at once claim different folders.
+   */
+  createDir(path: string): TE.TaskEither<FileError, boolean>
   rename(from: string, to: string): TE.TaskEither<FileError, void>
   /** Removes a file or a directory tree; absent paths are fine. */
   remove(path: string): TE.TaskEither<FileError, void>

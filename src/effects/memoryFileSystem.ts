@@ -86,6 +86,14 @@ export const memoryFileSystem = (seed: Readonly<Record<string, Uint8Array | stri
       addDirs(p)
       return TE.right(undefined)
     },
+    createDir: (path) => {
+      const p = normalize(path)
+      if (files.has(p)) return fail('create directory', path, 'a file is in the way')
+      if (dirs.has(p)) return TE.right(false)
+      if (!dirs.has(parentOf(p))) return fail('create directory', path, 'no such directory (mkdir the parent first)')
+      dirs.add(p)
+      return TE.right(true)
+    },
     rename: (from, to) => {
       const f = normalize(from)
       const t = normalize(to)

@@ -51,6 +51,17 @@ export const nodeFileSystem: FileSystem = {
     attempt('create directory', path, async () => {
       await fsp.mkdir(path, { recursive: true })
     }),
+  createDir: (path) =>
+    attempt('create directory', path, () =>
+      fsp.mkdir(path).then(
+        () => true,
+        async (e: unknown) => {
+          // Exclusive by the OS: of several processes making the same folder, one gets it.
+          if ((e as NodeJS.ErrnoException).code === 'EEXIST' && (await fsp.stat(path)).isDirectory()) return false
+          throw e
+        },
+      ),
+    ),
   rename: (from, to) => attempt('rename', `${from} -> ${to}`, () => fsp.rename(from, to)),
   remove: (path) => attempt('remove', path, () => fsp.rm(path, { recursive: true, force: true })),
   exists: (path) => () =>

@@ -75,6 +75,17 @@ export const fileSystemContract = (name: string, setup: () => Promise<{ fs: File
       expect(await ok(fs.readText(`${root}/a/b/c/f.txt`))).toBe('f')
     })
 
+    it('createDir makes one folder and answers whether this call made it; a missing parent or a file in the way is a FileError', async () => {
+      const { fs, root } = await setup()
+      expect(await ok(fs.createDir(`${root}/v`))).toBe(true)
+      expect(await ok(fs.createDir(`${root}/v`))).toBe(false)
+      expect(await fs.exists(`${root}/v`)()).toBe(true)
+      await fails(fs.createDir(`${root}/missing/v`))
+      await ok(fs.writeFile(`${root}/f.txt`, 'f'))
+      await fails(fs.createDir(`${root}/f.txt`))
+      expect(await ok(fs.readText(`${root}/f.txt`))).toBe('f')
+    })
+
     it('list gives sorted entry names (files and directories), not paths', async () => {
       const { fs, root } = await setup()
       await ok(fs.mkdir(`${root}/z/inner`))
