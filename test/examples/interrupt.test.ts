@@ -63,3 +63,34 @@ describe('Ctrl-C during npm start', () => {
     expect(new Set(rows).size).toBe(rows.length)
   }, 120_000)
 })
+
+describe('SIGTERM to the npm process running npm start (docker stop, Kubernetes, timeout)', () => {
+  it('reaches the trainer (the script execs node), which stops at the next step with a resumable last checkpoint', async () => {
+    const dir = join(runs, 'sigterm')
+    const flags = ['--limit', '24000', '--epochs', '2', '--runs', dir]
+    const { code, out } = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+      const npm = spawn('npm', ['start', '--silent', '--', ...flags], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+      let text = ''
+      let sent = false
+      const onData = (chunk: Buffer): void => {
+        text += chunk.toString()
+        if (!sent && /epoch 1\/2 · 50\/149/.test(text)) {
+          sent = true
+          npm.kill('SIGTERM')
+        }
+      }
+      npm.stdout.on('data', onData)
+      npm.stderr.on('data', onData)
+      npm.on('error', reject)
+      // 'close': npm has exited and every process holding its output (the trainer) has too
+      npm.on('close', (c) => resolve({ code: c, out: text }))
+    })
+    // Without exec, npm exits at once and the trainer, orphaned, trains on to the end unasked.
+    expect(out).toContain('SIGTERM received: stopped at step')
+    expect(out).not.toContain('test accuracy')
+    expect(code).not.toBe(0)
+    const loaded = await loadCheckpoint(nodeFileSystem, join(dir, 'version_0', 'checkpoints', 'last'))()
+    expect(E.isRight(loaded)).toBe(true)
+    if (E.isRight(loaded)) disposeTree(loaded.right.state)
+  }, 120_000)
+})
