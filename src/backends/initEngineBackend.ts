@@ -18,7 +18,35 @@ const failureReason = async (name: string): Promise<string> => {
   }
 }
 
-const initialise = async (
+/** The process-wide error events a backend's start-up code may listen to. */
+const errorEvents = ['uncaughtException', 'unhandledRejection'] as const
+
+/**
+ * Runs `f`, then removes the listeners for uncaught errors that it added to the process.
+ * Emscripten's glue (the wasm backend) adds some that rethrow from inside the handler, so any
+ * later uncaught error, the user's too, printed ~38 KB of minified glue and exited with code 7;
+ * without them node prints the error and exits 1, as on the other backends.
+ */
+const keepingProcessErrorHandling = async <A>(f: () => Promise<A>): Promise<A> => {
+  if (typeof process === 'undefined' || typeof process.listeners !== 'function') return f()
+  // The two events' listener types differ; only identity matters here.
+  const emitter = process as unknown as { listeners(event: string): unknown[]; off(event: string, listener: unknown): unknown }
+  const before = new Map(errorEvents.map((event) => [event, new Set(emitter.listeners(event))]))
+  try {
+    return await f()
+  } finally {
+    for (const event of errorEvents) for (const listener of emitter.listeners(event)) if (!before.get(event)?.has(listener)) emitter.off(event, listener)
+  }
+}
+
+const initialise = (
+  name: BackendName,
+  load: () => Promise<void>,
+  make: () => Backend | Promise<Backend>,
+  engineName: string,
+): Promise<E.Either<BackendError, Backend>> => keepingProcessErrorHandling(() => initialiseIn(name, load, make, engineName))
+
+const initialiseIn = async (
   name: BackendName,
   load: () => Promise<void>,
   make: () => Backend | Promise<Backend>,
