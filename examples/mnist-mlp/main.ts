@@ -36,6 +36,7 @@ import {
   test,
   trainedModel,
 } from '../../src/index.js'
+import { resumeTarget } from '../shared/resume.js'
 import { exitOnError, parseExampleArgs } from '../shared/cli.js'
 
 // The model: 784 -> 256 (ReLU) -> 10 logits.
@@ -85,10 +86,10 @@ export const main = async (argv: readonly string[]): Promise<ExampleResult> => {
   const arrays = unwrap(await data.loadMnistPackage(effects.nodeFileSystem)())
   const digits = data.mnistDataModule(arrays, { batchSize: 128, layout: 'flat', ...(args.limit !== undefined && { limit: args.limit }) })
 
-  // A new run directory (runs/mnist-mlp/version_N), or the one to resume.
-  const resumeDir = args.resume === 'last' ? unwrap(await effects.latestVersionDir(effects.nodeFileSystem, args.runs)()) : args.resume
-  const runDir = resumeDir ?? unwrap(await effects.nextVersionDir(effects.nodeFileSystem, args.runs)())
-  const options = { maxEpochs: args.epochs, accelerator: args.accelerator, precision: args.precision, seed: args.seed, defaultRootDir: runDir, ...(resumeDir !== undefined && { ckptPath: 'last' }) }
+  // A new run directory (runs/mnist-mlp/version_N, claimed atomically), or the one to resume.
+  const resume = await resumeTarget(effects.nodeFileSystem, args.runs, args.resume)
+  const runDir = resume?.runDir ?? unwrap(await effects.nextVersionDir(effects.nodeFileSystem, args.runs)())
+  const options = { maxEpochs: args.epochs, accelerator: args.accelerator, precision: args.precision, seed: args.seed, defaultRootDir: runDir, ...(resume !== undefined && { ckptPath: resume.ckptPath }) }
   const strategy = args.devices > 1 ? { strategy: 'ddp' as const, devices: args.devices } : {}
 
   // Train. Each hook is an operator, and they run in this order.

@@ -10,13 +10,13 @@ export interface ExampleArgs {
   readonly seed: number
   /** Data-parallel ranks (`strategy: 'ddp'` when above 1). */
   readonly devices: number
-  /** A run directory to resume (`runs/mnist-mlp/version_0`), or `last` for the newest run. */
+  /** A run directory to resume (`runs/mnist-mlp/version_0`), a checkpoint folder, or `last` for the newest run holding a checkpoint. */
   readonly resume: string | undefined
   /** Where run directories go. */
   readonly runs: string
 }
 
-const usage = '--epochs N  --limit N  --accelerator auto|gpu|cpu|wasm|webgpu|tensorflow|tensorflow-gpu  --precision 32-true|16-mixed|bf16-mixed|16-true|bf16-true  --seed N  --devices N  --resume <run dir>|last  --runs <dir>'
+const usage = '--epochs N  --limit N  --accelerator auto|gpu|cpu|wasm|webgpu|tensorflow|tensorflow-gpu  --precision 32-true|16-mixed|bf16-mixed|16-true|bf16-true  --seed N  --devices N  --resume <run dir>|<checkpoint folder>|last  --runs <dir>'
 const flagNames = ['epochs', 'limit', 'accelerator', 'precision', 'seed', 'devices', 'resume', 'runs']
 
 /** The examples' few command-line flags. */

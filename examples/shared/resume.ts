@@ -1,0 +1,48 @@
+import * as E from 'fp-ts/lib/Either.js'
+import { type FileSystem, RxtrainError } from '../../src/index.js'
+
+/** What `--resume` names: the run directory to continue in and the checkpoint to start from. */
+export interface ResumeTarget {
+  readonly runDir: string
+  /** `fit`'s `ckptPath`: `'last'` (the run's own) or a checkpoint folder. */
+  readonly ckptPath: string
+}
+
+const versionOf = (name: string): number | undefined => {
+  const m = /^version_(\d+)$/.exec(name)
+  return m === null ? undefined : Number(m[1])
+}
+
+const parentOf = (path: string): string => path.replace(/\/+$/, '').replace(/\/[^/]*$/, '') || '.'
+const baseOf = (path: string): string => path.replace(/\/+$/, '').replace(/^.*\//, '')
+
+const resumeError = (resume: string, problem: string, remedy: string): RxtrainError<'ConfigError'> =>
+  new RxtrainError('ConfigError', `--resume ${resume}: ${problem}`, remedy, { field: 'resume', value: resume })
+
+/**
+ * Resolves `--resume`: `last` is the newest run under `root` that holds a `last` checkpoint (a run
+ * that failed or stopped before its first checkpoint holds none, and is passed over); a run
+ * directory continues from its own `last`; a checkpoint folder (one with a `manifest.json`)
+ * continues from that checkpoint, in the run directory it belongs to. Anything else is a
+ * `ConfigError` that says what was found, instead of a fresh run started silently.
+ */
+export const resumeTarget = async (fs: FileSystem, root: string, resume: string | undefined): Promise<ResumeTarget | undefined> => {
+  if (resume === undefined) return undefined
+  const hasLast = (runDir: string) => fs.exists(`${runDir}/checkpoints/last.json`)()
+  if (resume === 'last') {
+    const names = (await fs.exists(root)()) ? await fs.list(root)() : E.right([])
+    const versions = E.isRight(names) ? names.right.map(versionOf).filter((v): v is number => v !== undefined) : []
+    for (const v of versions.sort((a, b) => b - a)) if (await hasLast(`${root}/version_${v}`)) return { runDir: `${root}/version_${v}`, ckptPath: 'last' }
+    throw resumeError(resume, `no run under ${root} holds a last checkpoint to resume`, 'start a new run without --resume, or name a run directory or a checkpoint folder.')
+  }
+  if (await fs.exists(`${resume}/manifest.json`)()) {
+    const folder = parentOf(resume)
+    return { runDir: baseOf(folder) === 'checkpoints' ? parentOf(folder) : folder, ckptPath: resume }
+  }
+  if (await hasLast(resume)) return { runDir: resume, ckptPath: 'last' }
+  throw resumeError(
+    resume,
+    (await fs.exists(resume)()) ? 'neither a run directory with a last checkpoint nor a checkpoint folder (no manifest.json)' : 'no such directory',
+    `name a run directory (${root}/version_0), a checkpoint folder (${root}/version_0/checkpoints/last-epoch=1-step=860), or last.`,
+  )
+}
