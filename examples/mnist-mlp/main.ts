@@ -24,7 +24,6 @@ import {
   type EventOf,
   type FitEvent,
   fit,
-  loadParams,
   log,
   lrMonitor,
   metrics,
@@ -119,9 +118,8 @@ export const main = async (argv: readonly string[]): Promise<ExampleResult> => {
   }
 
   // Test the best checkpoint on the 10,000 test digits (Lightning's trainer.test(ckpt_path='best')).
-  const best = unwrap(await loadParams(`${runDir}/checkpoints/best`, { fs: effects.nodeFileSystem })())
-  const result = await lastValueFrom(test(mlp, best, digits, options).pipe(evalMetrics()))
-  disposeTree(best)
+  // (A resumed run's own ckptPath named where training restarted, not what to test.)
+  const result = await lastValueFrom(test(mlp, undefined, digits, { ...options, ckptPath: 'best' }).pipe(evalMetrics()))
   const accuracy = result['test/acc'] ?? Number.NaN
   console.log(`test accuracy ${accuracy.toFixed(4)} (best checkpoint, logs and checkpoints in ${runDir})`)
   return { accuracy, interrupted: false, runDir }
