@@ -53,6 +53,32 @@ const notFound = (path: string): CheckpointReadError =>
     { file: path },
   )
 
+/**
+ * The checkpoint's tensor file. Missing beside its manifest, the checkpoint is incomplete: a
+ * `CheckpointError` that says so (other read failures stay `FileError`s, with the system's cause).
+ */
+const readTensors = (fs: FileSystem, dir: string): TE.TaskEither<CheckpointReadError, Uint8Array> =>
+  pipe(
+    fs.readFile(`${dir}/${TENSORS_FILE}`),
+    TE.orElse((e: FileError): TE.TaskEither<CheckpointReadError, Uint8Array> =>
+      pipe(
+        TE.fromTask(fs.exists(`${dir}/${TENSORS_FILE}`)),
+        TE.chain((exists) =>
+          TE.left(
+            exists
+              ? e
+              : rxtrainError(
+                  'CheckpointError',
+                  `the checkpoint at ${dir} is incomplete: its manifest is there, its ${TENSORS_FILE} is missing`,
+                  'resume from another checkpoint of the run (its last.json and best.json name complete ones); rxtrain writes both files before a checkpoint takes its name, so one was removed or copied in part.',
+                  { file: `${dir}/${TENSORS_FILE}` },
+                ),
+          ),
+        ),
+      ),
+    ),
+  )
+
 const readPointer = (fs: FileSystem, dir: string, file: string): TE.TaskEither<CheckpointReadError, string> =>
   pipe(
     fs.readText(file),
@@ -155,7 +181,7 @@ export const loadCheckpoint = (fs: FileSystem, path: string): TE.TaskEither<Chec
         TE.chainEitherKW((text) => parseManifest(text, `${dir}/${MANIFEST_FILE}`)),
         TE.chainW((manifest) =>
           pipe(
-            fs.readFile(`${dir}/${TENSORS_FILE}`),
+            readTensors(fs, dir),
             TE.chainEitherKW((bytes) => decode(manifest, bytes, dir)),
           ),
         ),

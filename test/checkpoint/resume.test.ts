@@ -146,6 +146,16 @@ describe('checkpoints on disk', () => {
     expect(E.isLeft(loaded) && loaded.left.problem).toMatch(new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is damaged: it has \\d+ bytes, its manifest says \\d+ \\(truncated\\?\\)$`))
   })
 
+  it('a missing tensor file is a CheckpointError that calls the checkpoint incomplete (not a bare FileError)', async () => {
+    const fs = await fullRun()
+    const last = JSON.parse(new TextDecoder().decode(fs.files.get('/run/checkpoints/last.json'))) as { checkpoint: string }
+    const dir = `/run/checkpoints/${last.checkpoint}`
+    fs.files.delete(`${dir}/tensors.bin`)
+    const loaded = await loadCheckpoint(fs, '/run/checkpoints/last')()
+    expect(E.isLeft(loaded) && loaded.left.tag).toBe('CheckpointError')
+    expect(E.isLeft(loaded) && loaded.left.problem).toBe(`the checkpoint at ${dir} is incomplete: its manifest is there, its tensors.bin is missing`)
+  })
+
   it('a flipped byte or a truncation in the manifest is caught, naming the file', async () => {
     const flipped = await corrupt('manifest.json', (b) => {
       const i = b.length - 40
