@@ -150,7 +150,7 @@ describe('checkpoints on disk', () => {
     const fs = await fullRun()
     const last = JSON.parse(new TextDecoder().decode(fs.files.get('/run/checkpoints/last.json'))) as { checkpoint: string }
     const dir = `/run/checkpoints/${last.checkpoint}`
-    fs.files.delete(`${dir}/tensors.bin`)
+    await fs.remove(`${dir}/tensors.bin`)()
     const loaded = await loadCheckpoint(fs, '/run/checkpoints/last')()
     expect(E.isLeft(loaded) && loaded.left.tag).toBe('CheckpointError')
     expect(E.isLeft(loaded) && loaded.left.problem).toBe(`the checkpoint at ${dir} is incomplete: its manifest is there, its tensors.bin is missing`)
