@@ -16,6 +16,7 @@ import { claimFlow } from '../flow/flow.js'
 import type { FitEvent } from './events.js'
 import { fitProgram } from './fitProgram.js'
 import { clippedOptimizer } from './stepTransformers.js'
+import { optimizerFor } from './step.js'
 import type { ResumePoint } from './fitProgramArgs.js'
 import type { Module } from './module.js'
 import { parseTrainerOptions, type ResolvedOptions, type TrainerOptions } from './options.js'
@@ -64,7 +65,7 @@ const strategyFor = (o: ResolvedOptions, module: Module<Params, Params, unknown>
 
 /** The module's optimizer for this plan, behind the trainer's gradient clipping if any. */
 export const effectiveOptimizer = (optimizer: Module<Params, Params, unknown>['optimizer'], options: ResolvedOptions, plan: LoopPlan): GradientTransform<StateTree> =>
-  clippedOptimizer(typeof optimizer === 'function' ? optimizer(plan) : optimizer, options)
+  clippedOptimizer(optimizerFor(optimizer, plan), options)
 
 /**
  * Trains a module: a cold Observable of `FitEvent`s. Nothing happens until it is subscribed;

@@ -128,10 +128,8 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
       return setLoop(sourceRanOut(current().loop))
     }
     const before = current().loop
-    const lossScale = before.lossScale
-    // The step's context as the step reads it (its loss scale, whether it steps), built once.
-    const ctx = { stage: 'train' as const, training: true, key: foldIn(foldIn(stepKey, epoch), batchIdx), epoch, batchIdx, globalStep: before.globalStep, ...computeCast, lossScale, optimizerStep: stepping }
-    const trained = args.strategy.trainBatch({ module, optimizer, backend, precision, plan, step, lossScale, state: current().train, batch: pulled.value, ctx, stepping })
+    const ctx = { stage: 'train' as const, training: true, key: foldIn(foldIn(stepKey, epoch), batchIdx), epoch, batchIdx, globalStep: before.globalStep, ...computeCast, lossScale: before.lossScale, optimizerStep: stepping }
+    const trained = args.strategy.trainBatch({ module, optimizer, backend, precision, plan, step, state: current().train, batch: pulled.value, ctx })
     // While a step waits (DDP workers, a GPU read), the next batch is pulled, if the loop will want it.
     const pullNext = () => wantsNextBatch(plan, before, batchIdx, stepping) && batches.pullAhead()
     const result = isObservable(trained) ? ((yield* overlapped(trained, pullNext)) as TrainedBatch<P, S>) : trained

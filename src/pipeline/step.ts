@@ -144,7 +144,8 @@ const precisionOf = (o: TrainStepOptions): Precision => {
   return resolvePrecision(name, { ...defaultLossScaler, ...o.lossScaler })
 }
 
-const transformOf = (optimizer: OptimizerSpec, plan: LoopPlan | undefined): GradientTransform<StateTree> => {
+/** The transform a module's optimizer is for a plan (a plain transform as it is). Without a plan, a function of one is a `ConfigError`. */
+export const optimizerFor = (optimizer: OptimizerSpec, plan: LoopPlan | undefined): GradientTransform<StateTree> => {
   if (typeof optimizer !== 'function') return optimizer
   if (plan === undefined)
     throw rxtrainError('ConfigError', 'trainStep: the optimizer is a function of the loop plan, and no plan was given', 'pass { plan: planFit(options, sizes) } in the options, or a GradientTransform.', { field: 'plan' })
@@ -183,7 +184,7 @@ export const trainStep = <P extends Params, S extends Params, B>(
 ): TrainStep<P, S, B> => {
   const precision = precisionOf(options)
   const k = options.accumulateGradBatches ?? 1
-  const effective = clippedOptimizer(transformOf(optimizer, options.plan), options)
+  const effective = clippedOptimizer(optimizerFor(optimizer, options.plan), options)
   const parts = composeStep(
     baseStep(module, effective),
     withPrecision(precision),

@@ -27,16 +27,21 @@ export interface StepArgs<P extends Params, S extends Params, B> {
   readonly step?: TrainStep<P, S, B>
 }
 
+/**
+ * The step's context in the loop: the module's, with the loss scale before this batch (the loop's
+ * state) and whether this batch ends with an optimizer step (else its gradients accumulate).
+ */
+export interface LoopStepContext extends TrainStepContext {
+  readonly lossScale: LossScale
+  readonly optimizerStep: boolean
+}
+
 export interface TrainOnBatch<P extends Params, S extends Params, B> extends StepArgs<P, S, B> {
   readonly backend: Backend
-  /** The loss scale before this batch (the loop's state). */
-  readonly lossScale: LossScale
   readonly state: TrainState<P, S>
   /** Owned by this call: released before it returns. */
   readonly batch: B
-  readonly ctx: StepContext
-  /** Whether this batch ends with an optimizer step (else its gradients accumulate). */
-  readonly stepping: boolean
+  readonly ctx: LoopStepContext
 }
 
 export interface TrainedBatch<P extends Params, S extends Params> {
@@ -67,13 +72,6 @@ export const nonFiniteLoss = (ctx: StepContext, loss: number, logs: readonly Rea
 /** The step the loop runs: the one given, else the exported step built from the run's parts. */
 export const stepOf = <P extends Params, S extends Params, B>(a: StepArgs<P, S, B>): TrainStep<P, S, B> =>
   a.step ?? trainStep(a.module, a.optimizer, { precision: a.precision, accumulateGradBatches: a.plan.accumulateGradBatches })
-
-/** The step's context in the loop: the module's, with the loss scale and whether this batch steps. */
-export const loopContext = (a: Pick<TrainOnBatch<Params, Params, unknown>, 'ctx' | 'lossScale' | 'stepping'>): TrainStepContext => {
-  const given: TrainStepContext = a.ctx
-  // The loop builds its context with both already (no copy per step).
-  return given.lossScale === a.lossScale && given.optimizerStep === a.stepping ? given : { ...a.ctx, lossScale: a.lossScale, optimizerStep: a.stepping }
-}
 
 /** A step for `closeWindow`, which runs only the update half: it has no forward pass. */
 const updateOnly = { trainingStep: (): never => { throw new Error('closeWindow runs no forward pass') } }
@@ -106,8 +104,7 @@ export const closeWindow = <P extends Params, S extends Params>(
 /** The step run on the device (the exported `trainStep`), before its scalars are read back. */
 const computeStep = <P extends Params, S extends Params, B>(a: TrainOnBatch<P, S, B>): StepResult<P, S> => {
   const step = stepOf(a)
-  const ctx = loopContext(a)
-  return a.backend.scoped(() => step(a.state, a.batch, ctx))
+  return a.backend.scoped(() => step(a.state, a.batch, a.ctx))
 }
 
 /** After the read: releases the previous generation and checks the loss. */

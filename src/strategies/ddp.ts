@@ -10,7 +10,7 @@ import { readBack } from '../pipeline/readBack.js'
 import { foldIn } from '../random/key.js'
 import { applyGradients, computeGradients } from '../pipeline/step.js'
 import { weightLoss } from '../pipeline/stepTransformers.js'
-import { loopContext, nonFiniteLoss, stepOf, type TrainedBatch, type TrainOnBatch } from '../pipeline/trainOnBatch.js'
+import { nonFiniteLoss, stepOf, type TrainedBatch, type TrainOnBatch } from '../pipeline/trainOnBatch.js'
 import type { GradientTransform } from '../optim/transform.js'
 import { leafTensors, type Params, type StateTree, unflattenParams } from '../tree/tree.js'
 import type { BatchSource, PassOrder } from '../data/source.js'
@@ -167,7 +167,6 @@ export const ddp = (o: DdpOptions): TrainStrategy => {
           // weighted by its share of the global batch, so the global gradient is the plain sum of
           // the ranks' gradients; the sum goes through the same step's update half.
           const step = stepOf(a)
-          const stepCtx = loopContext(a)
           const weight = (rank: number) => (sizes[rank] ?? 0) / total
           // Random ops (dropout) draw independently in each rank: rank r > 0 folds r into the key.
           const ctxData = (rank: number) => {
@@ -188,7 +187,7 @@ export const ddp = (o: DdpOptions): TrainStrategy => {
                     ctx: ctxData(rank),
                     accumulateGradBatches: step.accumulateGradBatches,
                     lossWeight: weight(rank),
-                    lossScale: a.lossScale,
+                    lossScale: ctx.lossScale,
                   }).then((m) => ({
                     rank,
                     m,
@@ -198,7 +197,7 @@ export const ddp = (o: DdpOptions): TrainStrategy => {
           // This thread's shard, computed while the workers compute theirs.
           const { g0, own } = (() => {
             try {
-              const g0 = backend.scoped(() => computeGradients(weightLoss(weight(0))(step), before, local, stepCtx))
+              const g0 = backend.scoped(() => computeGradients(weightLoss(weight(0))(step), before, local, ctx))
               return { g0, own: readBack(backend, { logs: g0.logs, defaults: { onStep: true, onEpoch: false }, batchSize: sizes[0] ?? 1, extra: [g0.loss], keep: [before, local, g0.grads, g0.state] }) }
             } finally {
               backend.dispose(local)
@@ -225,7 +224,7 @@ export const ddp = (o: DdpOptions): TrainStrategy => {
                     }
                     return acc === leaf ? tf.clone(acc) : acc
                   })
-                  return applyGradients(step, before, { grads: unflattenParams(g0.grads, summed), state: g0.state }, stepCtx)
+                  return applyGradients(step, before, { grads: unflattenParams(g0.grads, summed), state: g0.state }, ctx)
                 })
                 next = updated.state
                 backend.dispose(g0.grads)
