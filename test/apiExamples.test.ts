@@ -5,7 +5,7 @@ import { checkApiExamples } from './support/apiExamples.js'
 // Every public export, and every member of the public namespaces, shows its use in an @example,
 // and every example type-checks as a user's file would (strict, under the project's options).
 const entries = apiEntries()
-const checked = checkApiExamples()
+const checked = checkApiExamples(entries)
 
 describe('the public API’s examples', () => {
   it('one at least for every export of the package root', () => {

@@ -1,5 +1,6 @@
+import { basename, dirname } from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
-import { type FileSystem, RxtrainError } from '../../src/index.js'
+import { effects, type FileSystem, RxtrainError } from '../../src/index.js'
 
 /** What `--resume` names: the run directory to continue in and the checkpoint to start from. */
 export interface ResumeTarget {
@@ -7,14 +8,6 @@ export interface ResumeTarget {
   /** `fit`'s `ckptPath`: `'last'` (the run's own) or a checkpoint folder. */
   readonly ckptPath: string
 }
-
-const versionOf = (name: string): number | undefined => {
-  const m = /^version_(\d+)$/.exec(name)
-  return m === null ? undefined : Number(m[1])
-}
-
-const parentOf = (path: string): string => path.replace(/\/+$/, '').replace(/\/[^/]*$/, '') || '.'
-const baseOf = (path: string): string => path.replace(/\/+$/, '').replace(/^.*\//, '')
 
 const resumeError = (resume: string, problem: string, remedy: string): RxtrainError<'ConfigError'> =>
   new RxtrainError('ConfigError', `--resume ${resume}: ${problem}`, remedy, { field: 'resume', value: resume })
@@ -30,14 +23,13 @@ export const resumeTarget = async (fs: FileSystem, root: string, resume: string 
   if (resume === undefined) return undefined
   const hasLast = (runDir: string) => fs.exists(`${runDir}/checkpoints/last.json`)()
   if (resume === 'last') {
-    const names = (await fs.exists(root)()) ? await fs.list(root)() : E.right([])
-    const versions = E.isRight(names) ? names.right.map(versionOf).filter((v): v is number => v !== undefined) : []
-    for (const v of versions.sort((a, b) => b - a)) if (await hasLast(`${root}/version_${v}`)) return { runDir: `${root}/version_${v}`, ckptPath: 'last' }
+    const runs = await effects.versionDirs(fs, root)()
+    for (const runDir of E.isRight(runs) ? runs.right : []) if (await hasLast(runDir)) return { runDir, ckptPath: 'last' }
     throw resumeError(resume, `no run under ${root} holds a last checkpoint to resume`, 'start a new run without --resume, or name a run directory or a checkpoint folder.')
   }
   if (await fs.exists(`${resume}/manifest.json`)()) {
-    const folder = parentOf(resume)
-    return { runDir: baseOf(folder) === 'checkpoints' ? parentOf(folder) : folder, ckptPath: resume }
+    const folder = dirname(resume)
+    return { runDir: basename(folder) === 'checkpoints' ? dirname(folder) : folder, ckptPath: resume }
   }
   if (await hasLast(resume)) return { runDir: resume, ckptPath: 'last' }
   throw resumeError(

@@ -3,7 +3,7 @@
  * system (`nodeFileSystem`, `memoryFileSystem`), a clock (`systemClock`, `manualClock`), a console
  * (`liveConsole`, `bufferConsole`), interrupt signals (`processSignals`, `manualSignals`), a
  * terminal for progress bars (`liveTerminal`), process facts for run metadata (`liveProcessInfo`,
- * `fixedProcessInfo`), plus the run-directory helpers `nextVersionDir` / `latestVersionDir` and
+ * `fixedProcessInfo`), plus the run-directory helpers `nextVersionDir` / `latestVersionDir` / `versionDirs` and
  * `packageFile`. Pass any of them in a run's environment (`fit(..., env)`); what is left out is
  * taken from `liveEnv`. The package root re-exports this module as `effects`.
  *
@@ -27,4 +27,4 @@ export type { InterruptSignal, ManualSignals, Signals } from './signals.js'
 export { manualSignals, processSignals } from './signals.js'
 export type { TerminalStream } from './terminal.js'
 export { liveTerminal } from './terminal.js'
-export { latestVersionDir, nextVersionDir } from './versionDir.js'
+export { latestVersionDir, nextVersionDir, versionDirs } from './versionDir.js'

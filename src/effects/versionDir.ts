@@ -50,6 +50,18 @@ export const nextVersionDir = (fs: FileSystem, root: string): TE.TaskEither<File
 const MAX_TRIES = 1000
 
 /**
+ * Every run directory under `root`, newest (highest number) first; none when `root` is absent.
+ *
+ * @example
+ * const runs = await effects.versionDirs(effects.nodeFileSystem, 'runs/mnist-mlp')()   // Right(['runs/mnist-mlp/version_2', 'runs/mnist-mlp/version_0'])
+ */
+export const versionDirs = (fs: FileSystem, root: string): TE.TaskEither<FileError, string[]> =>
+  pipe(
+    versions(fs, root),
+    TE.map((vs) => [...vs].sort((a, b) => b - a).map((v) => `${root}/version_${v}`)),
+  )
+
+/**
  * The highest-numbered run directory under `root`, if any (what "resume the latest run" means).
  *
  * @example
@@ -59,6 +71,6 @@ const MAX_TRIES = 1000
  */
 export const latestVersionDir = (fs: FileSystem, root: string): TE.TaskEither<FileError, string | undefined> =>
   pipe(
-    versions(fs, root),
-    TE.map((vs) => (vs.length === 0 ? undefined : `${root}/version_${Math.max(...vs)}`)),
+    versionDirs(fs, root),
+    TE.map((dirs) => dirs[0]),
   )

@@ -66,11 +66,11 @@ const FOLD = 0x666f6c64
 
 const scratch = new Uint32Array(2)
 
-/** `n` keys as a tuple when `n` is a literal from 1 to 8 (so `const [a, b, c] = split(k, 3)` names three keys), else an array. */
-export type Keys<N extends number> = number extends N ? Key[] : N extends 1 ? [Key] : N extends 2 ? [Key, Key] : N extends 3 ? [Key, Key, Key] : N extends 4 ? [Key, Key, Key, Key] : N extends 5 ? [Key, Key, Key, Key, Key] : N extends 6 ? [Key, Key, Key, Key, Key, Key] : N extends 7 ? [Key, Key, Key, Key, Key, Key, Key] : N extends 8 ? [Key, Key, Key, Key, Key, Key, Key, Key] : Key[]
+/** `n` keys as a tuple when `n` is a literal (so `const [a, b, c] = split(k, 3)` names three keys), else an array. */
+export type Keys<N extends number, Built extends Key[] = []> = number extends N ? Key[] : Built['length'] extends N ? Built : Keys<N, [...Built, Key]>
 
 /**
- * `n` independent keys derived from `k` (default two): a tuple for a literal `n` up to 8.
+ * `n` independent keys derived from `k` (default two): a tuple for a literal `n`.
  *
  * @example
  * const [initKey, dataKey] = split(key(0))      // [Key, Key]

@@ -8,7 +8,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { afterEach, describe, expect, it } from 'vitest'
 import { memoryFileSystem } from '../../src/effects/memoryFileSystem.js'
 import { nodeFileSystem } from '../../src/effects/nodeFileSystem.js'
-import { latestVersionDir, nextVersionDir } from '../../src/effects/versionDir.js'
+import { latestVersionDir, nextVersionDir, versionDirs } from '../../src/effects/versionDir.js'
 
 const right = <A>(e: E.Either<unknown, A>): A => {
   if (E.isLeft(e)) throw e.left
@@ -34,6 +34,8 @@ describe('nextVersionDir claims a run folder', () => {
     expect(right(await nextVersionDir(fs, 'fresh/root')())).toBe('fresh/root/version_0')
     expect(await fs.exists('fresh/root/version_0')()).toBe(true)
     expect(right(await latestVersionDir(fs, 'runs')())).toBe('runs/version_5')
+    expect(right(await versionDirs(fs, 'runs')())).toEqual(['runs/version_5', 'runs/version_4', 'runs/version_3'])
+    expect(right(await versionDirs(fs, 'absent')())).toEqual([])
   })
 
   it('gives each of several claims started at once a folder of its own (node file system)', async () => {

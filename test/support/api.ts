@@ -10,6 +10,8 @@ export interface ApiEntry {
   readonly name: string
   /** Whether it is an `export * as name` namespace (a module of its own). */
   readonly namespace: boolean
+  /** Whether it is a value (a function, a constant, a namespace) rather than a type only. */
+  readonly value: boolean
   readonly documented: boolean
   readonly example: boolean
   /** The text of each of its `@example` tags (a namespace's: its module comment's). */
@@ -53,13 +55,13 @@ export const apiEntries = (): ApiEntry[] => {
   const entryOf = (s: ts.Symbol): ApiEntry => {
     const target = s.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(s) : s
     const file = target.declarations?.find(ts.isSourceFile)
-    if (file !== undefined) return { name: s.getName(), namespace: true, ...moduleDoc(file), members: checker.getExportsOfModule(target).map(entryOf) }
+    if (file !== undefined) return { name: s.getName(), namespace: true, value: true, ...moduleDoc(file), members: checker.getExportsOfModule(target).map(entryOf) }
     const docs = ts.displayPartsToString(target.getDocumentationComment(checker)).trim()
     const examples = target
       .getJsDocTags(checker)
       .filter((t) => t.name === 'example')
       .map((t) => ts.displayPartsToString(t.text).trim())
-    return { name: s.getName(), namespace: false, documented: docs.length > 0, example: examples.length > 0, examples, members: [] }
+    return { name: s.getName(), namespace: false, value: (target.flags & ts.SymbolFlags.Value) !== 0, documented: docs.length > 0, example: examples.length > 0, examples, members: [] }
   }
   return checker.getExportsOfModule(moduleSymbol).map(entryOf)
 }

@@ -43,31 +43,19 @@ const importedNames = (source: ts.SourceFile): Set<string> => {
   return names
 }
 
-const valueExports = (): Set<string> => {
-  const program = ts.createProgram([join(root, 'src', 'index.ts')], { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, strict: true, skipLibCheck: true })
-  const checker = program.getTypeChecker()
-  const moduleSymbol = checker.getSymbolAtLocation(program.getSourceFile(join(root, 'src', 'index.ts')) as ts.SourceFile) as ts.Symbol
-  return new Set(
-    checker
-      .getExportsOfModule(moduleSymbol)
-      .filter((s) => ((s.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(s) : s).flags & ts.SymbolFlags.Value) !== 0)
-      .map((s) => s.getName()),
-  )
-}
-
 /** The file an example becomes. */
-const fileOf = (text: string, exports: readonly ApiEntry[], values: ReadonlySet<string>): { readonly text: string; readonly bodyLine: number } => {
+const fileOf = (text: string, exports: readonly ApiEntry[]): { readonly text: string; readonly bodyLine: number } => {
   const parsed = ts.createSourceFile('example.ts', text, ts.ScriptTarget.ES2022, true)
   const own = importedNames(parsed)
   const imports = parsed.statements.filter(ts.isImportDeclaration).map((s) => s.getText(parsed))
   const body = parsed.statements.filter((s) => !ts.isImportDeclaration(s))
   const bodyText = body.length === 0 ? '' : text.slice(body[0]?.getFullStart(), text.length)
   const wanted = (n: string) => !own.has(n)
-  const names = exports.map((e) => e.name).filter(wanted)
+  const named = exports.filter((e) => wanted(e.name))
   const lines = [
     ...imports,
-    `import { ${names.filter((n) => values.has(n)).join(', ')} } from 'rxtrain'`,
-    `import type { ${names.filter((n) => !values.has(n)).join(', ')} } from 'rxtrain'`,
+    `import { ${named.filter((e) => e.value).map((e) => e.name).join(', ')} } from 'rxtrain'`,
+    `import type { ${named.filter((e) => !e.value).map((e) => e.name).join(', ')} } from 'rxtrain'`,
     ...Object.entries(common).flatMap(([from, c]) => {
       const ns = c.names.filter(wanted)
       if (ns.length === 0) return []
@@ -80,12 +68,10 @@ const fileOf = (text: string, exports: readonly ApiEntry[], values: ReadonlySet<
 }
 
 /** Every example of the public API, type-checked. */
-export const checkApiExamples = (): CheckedExample[] => {
-  const entries = apiEntries()
-  const values = valueExports()
+export const checkApiExamples = (entries: readonly ApiEntry[] = apiEntries()): CheckedExample[] => {
   const named = entries.flatMap((e) => [e, ...e.members.map((m) => ({ ...m, name: `${e.name}.${m.name}` }))])
   const examples = named.flatMap((e) => e.examples.map((text, i) => ({ name: i === 0 ? e.name : `${e.name}#${i + 1}`, text })))
-  const files = examples.map((ex, i) => ({ ...ex, path: join(root, 'test', 'support', `.example-${i}.ts`), ...fileOf(ex.text, entries, values) }))
+  const files = examples.map((ex, i) => ({ ...ex, path: join(root, 'test', 'support', `.example-${i}.ts`), ...fileOf(ex.text, entries) }))
   const byPath = new Map(files.map((f) => [f.path, f]))
   const config = ts.getParsedCommandLineOfConfigFile(join(root, 'tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined })
   if (config === undefined) throw new Error('tsconfig.json does not parse')
