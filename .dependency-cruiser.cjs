@@ -16,6 +16,14 @@ module.exports = {
     layer('building blocks', 'data|metrics|nn|optim', ['flow', 'pipeline', 'checkpoint', 'strategies', 'export', 'hooks']),
     layer('flow control', 'flow', ['pipeline', 'checkpoint', 'strategies', 'export', 'hooks']),
     layer('the loop', 'pipeline|checkpoint|strategies|export', ['hooks']),
+    {
+      name: 'optional-peers-only-on-demand',
+      severity: 'error',
+      comment: 'src/ imports only its dependencies statically (types included, since they reach the published .d.ts); optional peers and dev dependencies only by dynamic import()',
+      from: { path: '^src/' },
+      // (src/index.ts's `/// <reference types="long" />` names @types/long, a dependency, but resolves to `long` here.)
+      to: { dependencyTypes: ['npm-dev', 'npm-peer', 'npm-optional', 'npm-no-pkg', 'npm-unknown'], dynamic: false, pathNot: '^node_modules/long/' },
+    },
     { name: 'index-only-from-outside', severity: 'error', comment: 'src/ imports modules, never the public index', from: { path: '^src/' }, to: { path: '^src/index\\.ts$' } },
   ],
   options: {

@@ -8,7 +8,7 @@ import { firstValueFrom, filter } from 'rxjs'
 
 const importsStart = performance.now()
 const rxtrain = await import('../src/index.js')
-const { mlp } = await import('../examples/mnist-mlp/main.js')
+const { mlp } = await import('../examples/mnist-mlp/train.js')
 const importsDone = performance.now()
 
 const dataStart = performance.now()

@@ -1,3 +1,7 @@
+// tfjs-core's declarations use the global `Long` type of @types/long (one of its dependencies)
+// without referencing it; a project that limits `types` (e.g. to ["node"]) and checks libraries
+// would report it missing. rxtrain's declarations reference it, so a strict consumer type-checks.
+/// <reference types="long" preserve="true" />
 /**
  * rxtrain: PyTorch Lightning for TypeScript, rebuilt on functional lines. A training run is a
  * cold RxJS stream of events produced by pure steps over explicit state; hooks are operators;

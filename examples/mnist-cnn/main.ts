@@ -1,74 +1,36 @@
 /**
- * Train a small convolutional network on MNIST: `npm run example:cnn`.
+ * Train a small convolutional network on MNIST: `npm run example:cnn` (flags: `-- --help`).
  *
- * conv 3x3x32 -> max-pool -> conv 3x3x64 -> max-pool -> dense 10. Options as for the MLP:
- * --epochs N (default 1), --limit N, --accelerator auto|cpu|gpu|wasm|webgpu|tensorflow|tensorflow-gpu,
- * --precision 32-true|16-mixed|bf16-mixed|16-true|bf16-true, --seed N, and --devices N for
- * data-parallel training on N ranks (one per core: wasm runs one thread each).
+ * conv 3x3x32 -> max-pool -> conv 3x3x64 -> max-pool -> dense 10, with a progress bar and
+ * checkpoints under runs/mnist-cnn/version_N/. The flags are the MLP's (default 1 epoch);
+ * `--devices N` trains data-parallel on N ranks (one per core: wasm runs one thread each).
+ * Ctrl-C or SIGTERM stops at the next step, saves `last`, skips the test and prints the command
+ * that resumes.
+ *
+ * The module and the run are in train.ts; this file reads the command line first, so that
+ * `--help` and a bad flag answer without loading TensorFlow.js.
  */
-import { isMainThread } from 'node:worker_threads'
-import * as E from 'fp-ts/lib/Either.js'
-import { lastValueFrom } from 'rxjs'
-import {
-  data,
-  defineModule,
-  disposeTree,
-  effects,
-  evalMetrics,
-  fit,
-  log,
-  metrics,
-  nn,
-  optim,
-  printMetrics,
-  test,
-  trainedModel,
-} from '../../src/index.js'
-import { exitOnError, parseExampleArgs } from '../shared/cli.js'
+import { pathToFileURL } from 'node:url'
+import { type ExampleSpec, parseCommandLine, resolveArgs } from '../shared/cli.js'
+import { type ExampleResult, helpResult, runProgram } from '../shared/program.js'
 
-const net = nn.sequential(
-  nn.conv2d({ filters: 32, kernelSize: 3, activation: 'relu' }),
-  nn.maxPool2d({ poolSize: 2 }),
-  nn.conv2d({ filters: 64, kernelSize: 3, activation: 'relu' }),
-  nn.maxPool2d({ poolSize: 2 }),
-  nn.flatten(),
-  nn.dropout(0.25),
-  nn.dense({ units: 10 }),
-)
-
-export const cnn = defineModule({
-  init: (key) => net.init(key, [28, 28, 1]),
-  trainingStep: (model, batch: data.MnistBatch, ctx) => {
-    const logits = net.apply(model, batch.x, ctx).y
-    const loss = nn.softmaxCrossEntropy(logits, batch.y)
-    return { loss, logs: { 'train/loss': log(loss, { onEpoch: true, progBar: true }) } }
-  },
-  validationStep: (model, batch: data.MnistBatch, ctx) => {
-    const logits = net.apply(model, batch.x, ctx).y
-    return { 'val/loss': metrics.crossEntropy(logits, batch.y), 'val/acc': metrics.accuracy(logits, batch.y) }
-  },
-  testStep: (model, batch: data.MnistBatch, ctx) => ({ 'test/acc': metrics.accuracy(net.apply(model, batch.x, ctx).y, batch.y) }),
-  optimizer: optim.adamw({ lr: 2e-3, weightDecay: 1e-4 }),
-  // Data-parallel workers (--devices 2) import this module from here.
-  source: { url: import.meta.url, exportName: 'cnn' },
-})
-
-export const main = async (argv: readonly string[]): Promise<number> => {
-  const args = parseExampleArgs(argv, { epochs: 1 })
-  const arrays = await data.loadMnistPackage(effects.nodeFileSystem)()
-  if (E.isLeft(arrays)) throw arrays.left
-  // The same digits as images: x is [batch, 28, 28, 1].
-  const digits = data.mnistDataModule(arrays.right, { batchSize: 64, layout: 'image', ...(args.limit !== undefined && { limit: args.limit }) })
-
-  const options = { maxEpochs: args.epochs, accelerator: args.accelerator, precision: args.precision, seed: args.seed }
-  const strategy = args.devices > 1 ? { strategy: 'ddp' as const, devices: args.devices } : {}
-  const model = await lastValueFrom(fit(cnn, digits, { ...options, ...strategy }).pipe(printMetrics(), trainedModel()))
-  const result = await lastValueFrom(test(cnn, model, digits, options).pipe(evalMetrics()))
-  const accuracy = result['test/acc'] ?? Number.NaN
-  console.log(`test accuracy ${accuracy.toFixed(4)}`)
-  disposeTree(model)
-  return accuracy
+export const spec: ExampleSpec = {
+  name: 'mnist-cnn',
+  summary: 'Train a small convolutional network on MNIST, then test it.',
+  command: 'npm run example:cnn --',
+  epochs: 1,
+  runs: 'runs/mnist-cnn',
 }
 
-// Not in a data-parallel worker, which imports this file for the module only.
-if (isMainThread && import.meta.url === `file://${process.argv[1]}`) main(process.argv.slice(2)).catch(exitOnError)
+export const main = async (argv: readonly string[]): Promise<ExampleResult> => {
+  const line = parseCommandLine(argv, spec)
+  if ('help' in line) {
+    console.log(line.help)
+    return helpResult
+  }
+  const args = await resolveArgs(line.args)
+  const { train } = await import('./train.js')
+  return train(spec, args, argv)
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) runProgram(spec, main)

@@ -1,7 +1,14 @@
+/**
+ * The examples' command line: node:util's `parseArgs` (strict), `--flag value` or `--flag=value`,
+ * `--help`, range checks, and errors that name the flag. This file loads no TensorFlow.js (its
+ * rxtrain imports are types), so `--help` and a mistyped flag answer at once.
+ */
+import { parseArgs } from 'node:util'
 import * as E from 'fp-ts/lib/Either.js'
-import { type Accelerator, isRxtrainError, type PrecisionName, parseTrainerOptions, type ResolvedOptions } from '../../src/index.js'
+import type { Accelerator, PrecisionName } from '../../src/index.js'
 
 export interface ExampleArgs {
+  /** Epochs to train; `-1` trains until stopped (Lightning's `max_epochs=-1`). */
   readonly epochs: number
   readonly limit: number | undefined
   readonly accelerator: Accelerator
@@ -16,49 +23,217 @@ export interface ExampleArgs {
   readonly runs: string
 }
 
-const usage = '--epochs N  --limit N  --accelerator auto|gpu|cpu|wasm|webgpu|tensorflow|tensorflow-gpu  --precision 32-true|16-mixed|bf16-mixed|16-true|bf16-true  --seed N  --devices N  --resume <run dir>|<checkpoint folder>|last  --runs <dir>'
-const flagNames = ['epochs', 'limit', 'accelerator', 'precision', 'seed', 'devices', 'resume', 'runs']
+/** What an example says of itself in `--help` and in the commands it prints. */
+export interface ExampleSpec {
+  /** `mnist-mlp`: the start of its error lines. */
+  readonly name: string
+  /** One sentence for the top of `--help`. */
+  readonly summary: string
+  /** The command that runs it, up to its flags: `npm start --`. */
+  readonly command: string
+  /** Its defaults. */
+  readonly epochs: number
+  readonly runs: string
+}
 
-/** The examples' few command-line flags. */
-export const parseExampleArgs = (argv: readonly string[], defaults: { epochs: number; runs?: string; accelerator?: Accelerator }): ExampleArgs => {
-  const flags = new Map<string, string>()
-  for (let i = 0; i < argv.length; i += 2) {
-    const name = argv[i] ?? ''
-    const value = argv[i + 1]
-    if (!name.startsWith('--') || value === undefined) throw new Error(`bad arguments: ${argv.join(' ')}\nusage: ${usage}`)
-    flags.set(name.slice(2), value)
+/** A bad command line. The examples print its message, one line without a stack, and exit with status 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError'
+}
+
+interface Flag {
+  readonly name: keyof ExampleArgs
+  /** The value's placeholder in `--help`. */
+  readonly value: string
+  readonly help: string
+  readonly default: (spec: ExampleSpec) => string
+}
+
+const flags: readonly Flag[] = [
+  { name: 'epochs', value: 'N', help: 'epochs to train; -1: until stopped (Ctrl-C, SIGTERM)', default: (s) => String(s.epochs) },
+  { name: 'limit', value: 'N', help: 'train on the first N digits, test on N/6', default: () => 'all' },
+  { name: 'accelerator', value: 'NAME', help: 'auto, gpu, cpu, wasm, webgpu, tensorflow or tensorflow-gpu', default: () => 'auto' },
+  { name: 'precision', value: 'NAME', help: '32-true, 16-mixed, bf16-mixed, 16-true or bf16-true (half precision is emulated)', default: () => '32-true' },
+  { name: 'seed', value: 'N', help: 'seed of initialisation, shuffling and dropout', default: () => '0' },
+  { name: 'devices', value: 'N', help: "data-parallel ranks, one per core ('ddp' above 1)", default: () => '1' },
+  { name: 'resume', value: 'WHERE', help: 'continue a run: its directory, a checkpoint folder, or last (the newest run with a checkpoint)', default: () => 'none' },
+  { name: 'runs', value: 'DIR', help: 'where run directories go', default: (s) => s.runs },
+]
+const flagNames = flags.map((f) => f.name as string)
+const options = {
+  ...Object.fromEntries(flags.map((f) => [f.name, { type: 'string' as const }])),
+  help: { type: 'boolean' as const, short: 'h' },
+}
+
+/** `text` in lines of at most `width` columns, broken between words. */
+const wrap = (text: string, width: number): string[] => {
+  const lines: string[] = []
+  let line = ''
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line)
+      line = word
+    } else line = line === '' ? word : `${line} ${word}`
   }
-  for (const name of flags.keys()) if (!flagNames.includes(name)) throw new Error(`unknown flag --${name}\nusage: ${usage}`)
-  const int = (name: string, fallback: number | undefined): number | undefined => {
-    const v = flags.get(name)
-    if (v === undefined) return fallback
-    const n = Number(v)
-    if (!Number.isInteger(n)) throw new Error(`--${name} must be an integer, got ${v}`)
-    return n
+  return [...lines, line]
+}
+
+/** `--help`'s text, in 80 columns: every flag with its meaning and default. */
+export const helpText = (spec: ExampleSpec): string => {
+  const rows = [
+    // The default is one word to the wrapping (a no-break space), so it is never split.
+    ...flags.map((f) => [`  --${f.name} ${f.value}`, `${f.help} (default:\u00a0${f.default(spec)})`] as const),
+    ['  -h, --help', 'print this help and exit'] as const,
+  ]
+  const indent = Math.max(...rows.map(([left]) => left.length)) + 2
+  return [
+    spec.summary,
+    '',
+    `Usage: ${spec.command} [flags]   (--flag value or --flag=value)`,
+    '',
+    ...rows.flatMap(([left, right]) => wrap(right, 80 - indent).map((line, i) => `${(i === 0 ? left : '').padEnd(indent)}${line.replaceAll('\u00a0', ' ')}`)),
+    '',
+    'Ctrl-C or SIGTERM stops at the next step, saves a last checkpoint and prints the',
+    'command that resumes; the exit status is then 130, and 2 for a bad flag.',
+  ].join('\n')
+}
+
+/** Levenshtein distance, for "did you mean". */
+const distance = (a: string, b: string): number => {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i]
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min((row[j] as number) + 1, (next[j - 1] as number) + 1, (row[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1))
+    row = next
   }
-  // The trainer's own option check says what an accelerator or precision may be.
-  const option = <K extends 'accelerator' | 'precision'>(name: K, value: string | undefined): ResolvedOptions[K] | undefined => {
-    if (value === undefined) return undefined
-    const parsed = parseTrainerOptions({ [name]: value })
-    if (E.isLeft(parsed)) throw new Error(`--${name} ${value}: ${parsed.left.remedy}\nusage: ${usage}`)
-    return parsed.right[name]
+  return row[b.length] as number
+}
+
+/** The known flag closest to `name`, if one is close (a typo, a plural, a prefix). */
+const nearest = (name: string): string | undefined => {
+  const scored = [...flagNames, 'help'].map((known) => ({ known, d: known.startsWith(name) || name.startsWith(known) ? 1 : distance(name, known) }))
+  const best = scored.sort((a, b) => a.d - b.d)[0]
+  return best !== undefined && best.d <= Math.max(2, Math.floor(name.length / 3)) ? best.known : undefined
+}
+
+/** `--epochs -1`: parseArgs would take `-1` for a flag, so a negative number after a flag is joined to it (`--epochs=-1`). */
+const joinNegatives = (argv: readonly string[]): string[] => {
+  const out: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string
+    const next = argv[i + 1]
+    if (flagNames.includes(arg.slice(2)) && arg.startsWith('--') && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${arg}=${next}`)
+      i++
+    } else out.push(arg)
   }
-  const accelerator = option('accelerator', flags.get('accelerator')) ?? defaults.accelerator ?? 'auto'
-  const precision = option('precision', flags.get('precision')) ?? '32-true'
+  return out
+}
+
+/**
+ * Says what is wrong with a command line that strict `parseArgs` refused, in words that name the
+ * flag (Node's own messages vary between versions; the tokens of a lenient parse do not).
+ */
+const diagnose = (argv: readonly string[], error: unknown): UsageError => {
+  const { tokens } = parseArgs({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true })
+  for (const token of tokens) {
+    if (token.kind === 'positional') return new UsageError(`unexpected argument '${token.value}': flags start with --`)
+    if (token.kind !== 'option') continue
+    const known = token.name === 'help' || flagNames.includes(token.name)
+    if (!known) {
+      const near = nearest(token.name)
+      return new UsageError(`unknown flag ${token.rawName}${near === undefined ? '' : `: did you mean --${near}?`}`)
+    }
+    if (token.name === 'help' && token.value !== undefined) return new UsageError(`${token.rawName} takes no value`)
+    if (token.name !== 'help' && (token.value === undefined || (!token.inlineValue && token.value.startsWith('-'))))
+      return new UsageError(`--${token.name} needs a value: --${token.name} ${flags.find((f) => f.name === token.name)?.value ?? 'VALUE'}`)
+  }
+  return new UsageError(error instanceof Error ? error.message.split('\n')[0] ?? error.message : String(error))
+}
+
+const integer = (name: string, raw: string, ok: (n: number) => boolean, rule: string): number => {
+  const n = Number(raw)
+  if (!/^[+-]?\d+$/.test(raw.trim()) || !Number.isSafeInteger(n)) throw new UsageError(`--${name} must be an integer, got '${raw}'`)
+  if (!ok(n)) throw new UsageError(`--${name} must be ${rule}, got ${n}`)
+  return n
+}
+
+/** A parsed command line: the help text to print, or the run's arguments (still to resolve, see `resolveArgs`). */
+export type CommandLine = { readonly help: string } | { readonly args: ExampleArgs }
+
+/**
+ * Parses an example's flags, or throws a `UsageError` naming the flag. Accelerator and precision
+ * names are checked later, by the trainer's own option check (`resolveArgs`), so that this stays
+ * free of TensorFlow.js.
+ */
+export const parseCommandLine = (argv: readonly string[], spec: ExampleSpec): CommandLine => {
+  const args = joinNegatives(argv)
+  let values: Record<string, string | boolean | undefined>
+  try {
+    values = parseArgs({ args, options, strict: true, allowPositionals: false }).values
+  } catch (e) {
+    throw diagnose(args, e)
+  }
+  if (values.help === true) return { help: helpText(spec) }
+  const text = (name: keyof ExampleArgs): string | undefined => {
+    const v = values[name]
+    return typeof v === 'string' ? v : undefined
+  }
+  const int = (name: keyof ExampleArgs, fallback: number, ok: (n: number) => boolean, rule: string): number => {
+    const raw = text(name)
+    return raw === undefined ? fallback : integer(name, raw, ok, rule)
+  }
+  const nonEmpty = (name: keyof ExampleArgs): string | undefined => {
+    const v = text(name)
+    if (v === '') throw new UsageError(`--${name} needs a value, got an empty one`)
+    return v
+  }
+  const limit = text('limit')
   return {
-    epochs: int('epochs', defaults.epochs) as number,
-    limit: int('limit', undefined),
-    accelerator,
-    precision,
-    seed: int('seed', 0) as number,
-    devices: int('devices', 1) as number,
-    resume: flags.get('resume'),
-    runs: flags.get('runs') ?? defaults.runs ?? 'runs',
+    args: {
+      epochs: int('epochs', spec.epochs, (n) => n >= 1 || n === -1, '1 or more, or -1 for no limit'),
+      limit: limit === undefined ? undefined : integer('limit', limit, (n) => n >= 1, '1 or more'),
+      accelerator: (text('accelerator') ?? 'auto') as Accelerator,
+      precision: (text('precision') ?? '32-true') as PrecisionName,
+      seed: int('seed', 0, () => true, 'an integer'),
+      devices: int('devices', 1, (n) => n >= 1, '1 or more'),
+      resume: nonEmpty('resume'),
+      runs: nonEmpty('runs') ?? spec.runs,
+    },
   }
 }
 
-/** Prints an error as its message (with the remedy), not as a stack trace, and exits 1. */
-export const exitOnError = (e: unknown): void => {
-  console.error(isRxtrainError(e) || e instanceof Error ? e.message : String(e))
-  process.exitCode = 1
+/**
+ * Checks `--accelerator` and `--precision` with the trainer's own option check (which says what
+ * they may be, and takes Lightning's aliases: `bf16` is `bf16-mixed`), as a `UsageError`.
+ */
+export const resolveArgs = async (args: ExampleArgs): Promise<ExampleArgs> => {
+  const { parseTrainerOptions } = await import('../../src/index.js')
+  const resolved = { ...args }
+  for (const name of ['accelerator', 'precision'] as const) {
+    const parsed = parseTrainerOptions({ [name]: args[name] })
+    if (E.isLeft(parsed)) throw new UsageError(`--${name} ${args[name]}: ${parsed.left.remedy}`)
+    Object.assign(resolved, { [name]: parsed.right[name] })
+  }
+  return resolved
 }
+
+/** A shell word as typed: quoted when it holds anything a shell would read differently. */
+const shellWord = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`)
+
+/** The command line again without `--resume` (in any of its forms), for the commands an example prints. */
+export const withoutResume = (argv: readonly string[]): string[] => {
+  const args = joinNegatives(argv)
+  const { tokens } = parseArgs({ args, options, strict: false, allowPositionals: true, tokens: true })
+  const skip = new Set<number>()
+  for (const t of tokens)
+    if (t.kind === 'option' && t.name === 'resume') {
+      skip.add(t.index)
+      if (!t.inlineValue && t.value !== undefined) skip.add(t.index + 1)
+    }
+  return args.filter((_, i) => !skip.has(i))
+}
+
+/** `npm start -- --epochs 2 --resume runs/mnist-mlp/version_0`: the command with these flags. */
+export const commandWith = (spec: ExampleSpec, argv: readonly string[], resume?: string): string =>
+  [spec.command, ...[...withoutResume(argv), ...(resume === undefined ? [] : ['--resume', resume])].map(shellWord)].join(' ')

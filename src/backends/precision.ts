@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs-core'
+import * as tf from '@tensorflow/tfjs-core'
 import { rxtrainError } from '../errors/rxtrainError.js'
 import { mapTensors, type Params } from '../tree/tree.js'
 import type { Backend } from './backend.js'
@@ -125,8 +125,8 @@ const halfPolicy = (name: PrecisionName, format: HalfFormat, trueHalf: boolean, 
     storageDtype: trueHalf ? format : 'float32',
     initScale: () => ({ scale: scaler?.initScale ?? 1, goodSteps: 0 }),
     castCompute: cast,
-    scaleLoss: (loss, s) => (s.scale === 1 ? loss : (loss.mul(s.scale) as tf.Scalar)),
-    unscale: (grads, s) => (s.scale === 1 ? grads : mapTensors(grads, (g) => g.div(s.scale))),
+    scaleLoss: (loss, s) => (s.scale === 1 ? loss : tf.mul(loss, s.scale)),
+    unscale: (grads, s) => (s.scale === 1 ? grads : mapTensors(grads, (g) => tf.div(g, s.scale))),
     nextScale: scaler === undefined ? identity : nextLossScale(scaler),
     // bf16 has float32's range: its gradients overflow only where float32's would. A loss scaler
     // is not needed, and non-finite steps are left to the loop's usual handling.

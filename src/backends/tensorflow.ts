@@ -3,6 +3,7 @@ import type * as TE from 'fp-ts/lib/TaskEither.js'
 import { messageOf, type RxtrainError, rxtrainError } from '../errors/rxtrainError.js'
 import { type Backend, engineBackend } from './backend.js'
 import { initEngineBackend } from './initEngineBackend.js'
+import { isMissingPackage } from './optionalPeer.js'
 import './gradients.js'
 
 type Variant = 'tensorflow' | 'tensorflow-gpu'
@@ -18,13 +19,6 @@ const needs: Record<Variant, string> = {
 const installHint = (variant: Variant): string =>
   `install it where the install can download: \`npm install ${packages[variant]}@${tf.version_core}\` (an optional peer dependency: rxtrain never installs it), or choose accelerator: 'wasm'.`
 
-/** Whether an import failed because the package itself is not there (rather than broken). */
-const isMissing = (e: unknown, pkg: string): boolean => {
-  const code = (e as { code?: unknown } | null)?.code
-  const message = messageOf(e)
-  return (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && message.includes(pkg)
-}
-
 /**
  * Loads `@tensorflow/tfjs-node` or `@tensorflow/tfjs-node-gpu` by name (so that nothing needs it
  * at build time) and turns each way of failing into a sentence that says what is missing.
@@ -35,7 +29,7 @@ export const loadTensorflowPackage = async (variant: Variant, importer: (specifi
   try {
     await importer(pkg)
   } catch (e) {
-    if (isMissing(e, pkg))
+    if (isMissingPackage(e, pkg))
       throw rxtrainError('BackendError', `the ${variant} backend needs ${pkg}, which is not installed (${needs[variant]})`, installHint(variant), { backend: variant })
     throw rxtrainError(
       'BackendError',

@@ -5,6 +5,7 @@ import type * as TE from 'fp-ts/lib/TaskEither.js'
 import { messageOf, type RxtrainError, rxtrainError } from '../errors/rxtrainError.js'
 import { type Backend, engineBackend } from './backend.js'
 import './gradients.js'
+import { isMissingPackage } from './optionalPeer.js'
 
 // The few WebGPU types rxtrain touches (the full ones live in @webgpu/types, kept out of the
 // project's global types).
@@ -98,6 +99,9 @@ type BackendTask = TE.TaskEither<RxtrainError<'BackendError'>, Backend>
 const failed = (problem: string, remedy: string): E.Either<RxtrainError<'BackendError'>, Backend> =>
   E.left(rxtrainError('BackendError', problem, remedy, { backend: 'webgpu' }))
 
+/** The packages the webgpu backend loads on first use (optional peers of rxtrain). */
+const WEBGPU_PEERS = ['webgpu', '@tensorflow/tfjs-backend-webgpu'] as const
+
 let registered: Promise<E.Either<RxtrainError<'BackendError'>, Backend>> | undefined
 
 const initialise = async (allowSoftware: boolean): Promise<E.Either<RxtrainError<'BackendError'>, Backend>> => {
@@ -110,7 +114,14 @@ const initialise = async (allowSoftware: boolean): Promise<E.Either<RxtrainError
     dawn = (await import('webgpu')) as unknown as DawnModule
     ;({ WebGPUBackend } = (await import('@tensorflow/tfjs-backend-webgpu')) as unknown as { WebGPUBackend: typeof WebGPUBackend })
   } catch (e) {
-    return failed(`the webgpu backend's packages could not be loaded: ${messageOf(e)}`, "reinstall dependencies with `npm ci`, or choose accelerator: 'wasm'.")
+    // Both are optional peers: a default install has neither (Dawn alone is 132 MB).
+    const missing = WEBGPU_PEERS.filter((pkg) => isMissingPackage(e, pkg))
+    if (missing.length > 0)
+      return failed(
+        `the webgpu backend needs the optional packages ${WEBGPU_PEERS.join(' and ')}, and ${missing.join(', ')} is not installed`,
+        `add them: \`npm install webgpu@0.6.2 @tensorflow/tfjs-backend-webgpu@${tf.version_core}\`, or choose accelerator: 'wasm'.`,
+      )
+    return failed(`the webgpu backend's packages could not be loaded: ${messageOf(e)}`, "reinstall them (`npm install webgpu @tensorflow/tfjs-backend-webgpu`), or choose accelerator: 'wasm'.")
   }
   // tfjs's WebGPU kernels use the WebGPU constants (GPUBufferUsage, ...) as globals.
   Object.assign(globalThis, dawn.globals)

@@ -1,12 +1,11 @@
-import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import * as TE from 'fp-ts/lib/TaskEither.js'
 import type { FileSystem } from '../effects/fileSystem.js'
 import { nodeFileSystem } from '../effects/nodeFileSystem.js'
-import { type RxtrainError, rxtrainError } from '../errors/rxtrainError.js'
+import type { RxtrainError } from '../errors/rxtrainError.js'
 import type { Model } from '../nn/layer.js'
-import { disposeTree, type Params, specOf, structureDiff } from '../tree/tree.js'
-import { type CheckpointReadError, loadCheckpoint } from './readCheckpoint.js'
+import { disposeTree, type Params, specOf } from '../tree/tree.js'
+import { type CheckpointReadError, loadCheckpoint, loadCheckpointFor } from './readCheckpoint.js'
 
 /**
  * `loadParams`'s options: the file system to read through, and the parameters to check the checkpoint against.
@@ -35,25 +34,16 @@ export interface LoadParamsOptions {
  */
 export const loadParams = (path: string, options: LoadParamsOptions = {}): TE.TaskEither<CheckpointReadError | RxtrainError<'StructureError'>, Model> =>
   pipe(
-    loadCheckpoint(options.fs ?? nodeFileSystem, path),
-    TE.chainEitherKW((loaded) => {
+    // With `like`, a checkpoint of another model is refused from its manifest, with the differences listed.
+    options.like === undefined
+      ? loadCheckpoint(options.fs ?? nodeFileSystem, path)
+      : loadCheckpointFor(options.fs ?? nodeFileSystem, path, {
+          spec: specOf(options.like),
+          remedy: 'load it into the model that wrote it, or adapt the parameter tree (mapParams) before loading.',
+        }),
+    TE.map((loaded) => {
       const { params, state, optState, gradAccumulator } = loaded.state
       disposeTree([optState, gradAccumulator])
-      const like = options.like
-      if (like !== undefined) {
-        const diff = structureDiff(specOf(like), specOf(params))
-        if (diff.length > 0) {
-          disposeTree([params, state])
-          return E.left(
-            rxtrainError(
-              'StructureError',
-              `${loaded.path} does not fit the model: ${diff.slice(0, 10).join('; ')}${diff.length > 10 ? ` (+${diff.length - 10} more)` : ''}`,
-              'load it into the model that wrote it, or adapt the parameter tree (mapParams) before loading.',
-              { file: loaded.path, diff },
-            ),
-          )
-        }
-      }
-      return E.right({ params, state })
+      return { params, state }
     }),
   )

@@ -9,7 +9,12 @@ import type { LoopState } from '../core/loopState.js'
 import { disposeTree, type Params, type StateTree } from '../tree/tree.js'
 import { fromJson } from './jsonValues.js'
 import { MANIFEST_FILE, type Manifest, parseManifest, sha256, TENSORS_FILE } from './manifest.js'
+import { otherModel, type SavedLeaf } from './otherModel.js'
+import { resolveCheckpoint } from './resolveCheckpoint.js'
 import { decodeTrees, type TensorEntry } from './tensorTable.js'
+
+/** Also here, where it was first (callers import it from either file). */
+export { resolveCheckpoint }
 
 /**
  * What reading a checkpoint fails with: a missing or corrupt checkpoint (`CheckpointError`) or a failed read (`FileError`).
@@ -45,14 +50,6 @@ export interface LoadedCheckpoint {
   readonly options: Readonly<Record<string, unknown>> | null
 }
 
-const notFound = (path: string): CheckpointReadError =>
-  rxtrainError(
-    'CheckpointError',
-    `no checkpoint at ${path}`,
-    'give a checkpoint directory (holding manifest.json), a pointer such as <dir>/last or <dir>/best, or a directory holding last.json.',
-    { file: path },
-  )
-
 /**
  * The checkpoint's tensor file. Missing beside its manifest, the checkpoint is incomplete: a
  * `CheckpointError` that says so (other read failures stay `FileError`s, with the system's cause).
@@ -79,58 +76,44 @@ const readTensors = (fs: FileSystem, dir: string): TE.TaskEither<CheckpointReadE
     ),
   )
 
-const readPointer = (fs: FileSystem, dir: string, file: string): TE.TaskEither<CheckpointReadError, string> =>
-  pipe(
-    fs.readText(file),
-    TE.mapLeft((e): CheckpointReadError => e),
-    TE.chainEitherK((text) => {
-      try {
-        const { checkpoint } = JSON.parse(text) as { checkpoint?: unknown }
-        if (typeof checkpoint === 'string' && checkpoint !== '' && !checkpoint.includes('/')) return E.right(`${dir}/${checkpoint}`)
-      } catch {
-        // fall through
-      }
-      return E.left(rxtrainError('CheckpointError', `${file} is damaged: it does not name a checkpoint`, 'resume from a checkpoint directory instead.', { file }))
-    }),
-  )
-
-const dirname = (path: string): string => {
-  const i = path.lastIndexOf('/')
-  return i < 0 ? '.' : i === 0 ? '/' : path.slice(0, i)
-}
-
 /**
- * The checkpoint directory a path means: the directory itself (it holds manifest.json), a
- * pointer (`.../checkpoints/last` reads `.../checkpoints/last.json`), or a checkpoints directory
- * (its `last.json`).
+ * The manifest's text. Missing, the checkpoint is not there (removed, or a folder that never held
+ * one): a `CheckpointError`, like every missing checkpoint file; other read failures stay
+ * `FileError`s, with the system's code.
  */
-export const resolveCheckpoint = (fs: FileSystem, path: string): TE.TaskEither<CheckpointReadError, string> => {
-  const clean = path.replace(/\/+$/, '')
-  return pipe(
-    TE.fromTask<readonly [boolean, boolean, boolean], CheckpointReadError>(async () => [
-      await fs.exists(`${clean}/${MANIFEST_FILE}`)(),
-      await fs.exists(`${clean}.json`)(),
-      await fs.exists(`${clean}/last.json`)(),
-    ]),
-    TE.chain(([isCheckpoint, isPointer, holdsLast]) =>
-      isCheckpoint
-        ? TE.right(clean)
-        : isPointer
-          ? readPointer(fs, dirname(clean), `${clean}.json`)
-          : holdsLast
-            ? readPointer(fs, clean, `${clean}/last.json`)
-            : TE.left(notFound(path)),
+const readManifest = (fs: FileSystem, dir: string): TE.TaskEither<CheckpointReadError, string> =>
+  pipe(
+    fs.readText(`${dir}/${MANIFEST_FILE}`),
+    TE.orElse((e: FileError): TE.TaskEither<CheckpointReadError, string> =>
+      pipe(
+        TE.fromTask(fs.exists(`${dir}/${MANIFEST_FILE}`)),
+        TE.chain((exists) =>
+          TE.left(
+            exists
+              ? e
+              : rxtrainError('CheckpointError', `no checkpoint at ${dir}: its ${MANIFEST_FILE} is missing`, 'resume from another checkpoint of the run (its last.json and best.json name complete ones).', {
+                  file: `${dir}/${MANIFEST_FILE}`,
+                }),
+          ),
+        ),
+      ),
     ),
   )
-}
 
 const decode = (manifest: Manifest, bytes: Uint8Array, dir: string): E.Either<CheckpointReadError, LoadedCheckpoint> => {
   const file = `${dir}/${TENSORS_FILE}`
+  // The two files do not belong together. A manifest of another model is caught before this
+  // when the model is known (`loadCheckpointFor`); here only the sizes say what happened.
   if (bytes.byteLength !== manifest.tensorsBytes)
     return E.left(
-      rxtrainError('CheckpointError', `${file} is damaged: it has ${bytes.byteLength} bytes, its manifest says ${manifest.tensorsBytes} (truncated?)`, 'resume from another checkpoint.', {
-        file,
-      }),
+      rxtrainError(
+        'CheckpointError',
+        `${file} does not match its manifest: it has ${bytes.byteLength} bytes, the manifest describes ${manifest.tensorsBytes} (${manifest.tensors.length} tensors)${
+          bytes.byteLength < manifest.tensorsBytes ? '; the file was cut short, or the two files come from different checkpoints' : '; the two files come from different checkpoints'
+        }`,
+        `resume from another checkpoint (last.json and best.json name complete ones), or put back the ${MANIFEST_FILE} that was written with this ${TENSORS_FILE}.`,
+        { file },
+      ),
     )
   const actual = sha256(bytes)
   if (actual !== manifest.tensorsSha256)
@@ -162,32 +145,54 @@ const decode = (manifest: Manifest, bytes: Uint8Array, dir: string): E.Either<Ch
   }
 }
 
+/** Reads a checkpoint; `vet` may refuse it from its manifest, before its tensors are read. */
+const load = <X>(fs: FileSystem, path: string, vet: (manifest: Manifest, dir: string) => X | undefined): TE.TaskEither<CheckpointReadError | X, LoadedCheckpoint> =>
+  pipe(
+    resolveCheckpoint(fs, path),
+    TE.chain((dir) =>
+      pipe(
+        readManifest(fs, dir),
+        TE.chainEitherKW((text) => parseManifest(text, `${dir}/${MANIFEST_FILE}`)),
+        TE.map((manifest) => ({ dir, manifest })),
+      ),
+    ),
+    TE.mapLeft((e): CheckpointReadError | X => e),
+    TE.chain(({ dir, manifest }) => {
+      const refused = vet(manifest, dir)
+      if (refused !== undefined) return TE.left(refused)
+      return pipe(
+        readTensors(fs, dir),
+        TE.chainEitherKW((bytes) => decode(manifest, bytes, dir)),
+        TE.mapLeft((e): CheckpointReadError | X => e),
+      )
+    }),
+  )
+
 /**
  * Reads and verifies a checkpoint (the manifest's own hash and fields, the tensor file's size and
- * checksum), then builds its tensors on the current backend. Any damage is a `CheckpointError`
- * that names the damaged file.
+ * checksum), then builds its tensors on the current backend. Any damage, and any missing file
+ * (the folder, its manifest or tensor file, the checkpoint a pointer names), is a `CheckpointError`
+ * that names the file; a failed read of a file that is there is a `FileError` with the system's code.
  *
  * @example
  * const loaded = await loadCheckpoint(effects.nodeFileSystem, 'runs/mnist-mlp/version_0/checkpoints/last')()
  * if (E.isRight(loaded)) console.log(loaded.right.weightsOnly, loaded.right.loop?.phase) // false 'epochEnd'
  */
-export const loadCheckpoint = (fs: FileSystem, path: string): TE.TaskEither<CheckpointReadError, LoadedCheckpoint> =>
-  pipe(
-    resolveCheckpoint(fs, path),
-    TE.chain((dir) =>
-      pipe(
-        fs.readText(`${dir}/${MANIFEST_FILE}`),
-        TE.mapLeft((e: FileError): CheckpointReadError => e),
-        TE.chainEitherKW((text) => parseManifest(text, `${dir}/${MANIFEST_FILE}`)),
-        TE.chainW((manifest) =>
-          pipe(
-            readTensors(fs, dir),
-            TE.chainEitherKW((bytes) => decode(manifest, bytes, dir)),
-          ),
-        ),
-      ),
-    ),
-  )
+export const loadCheckpoint = (fs: FileSystem, path: string): TE.TaskEither<CheckpointReadError, LoadedCheckpoint> => load<never>(fs, path, () => undefined)
+
+/** The model a checkpoint is loaded for: its parameters' spec, and what to do when they differ. */
+export interface CheckpointModel {
+  readonly spec: readonly SavedLeaf[]
+  readonly remedy: string
+}
+
+/**
+ * `loadCheckpoint` for a model: a checkpoint whose manifest lists other parameters (other names,
+ * shapes or dtypes) is a `StructureError` that says how they differ, found before the tensor file
+ * is read (a tensor file of the right model beside a manifest of another is then no "damaged file").
+ */
+export const loadCheckpointFor = (fs: FileSystem, path: string, model: CheckpointModel): TE.TaskEither<CheckpointReadError | RxtrainError<'StructureError'>, LoadedCheckpoint> =>
+  load(fs, path, (manifest, dir) => otherModel(dir, model.spec, manifest.paramSpec, model.remedy))
 
 /** Releases a loaded checkpoint's tensors. */
 export const disposeCheckpoint = (loaded: LoadedCheckpoint): void => disposeTree(loaded.state)

@@ -1,5 +1,4 @@
 import type * as tf from '@tensorflow/tfjs-core'
-import type { Dataset } from '@tensorflow/tfjs-data'
 import { Observable, of } from 'rxjs'
 import { disposeTree } from '../tree/tree.js'
 import { type BatchIterator, type BatchSource, done } from './source.js'
@@ -7,6 +6,14 @@ import { type BatchIterator, type BatchSource, done } from './source.js'
 /** A tfjs-data iterator, as far as this adapter uses it. */
 interface LazyIterator<T> {
   next(): Promise<IteratorResult<T>>
+}
+
+/**
+ * A `tf.data.Dataset`, as far as this adapter uses it. Structural, so that rxtrain neither installs
+ * `@tensorflow/tfjs-data` (an optional peer) nor reaches its declarations from its own.
+ */
+interface DatasetLike<T> {
+  iterator(): Promise<LazyIterator<T>>
 }
 
 /**
@@ -37,7 +44,7 @@ export interface DatasetSourceOptions {
  * fit(module, { train: source }, { maxEpochs: 2 }).subscribe()
  */
 export const fromDataset = <B extends tf.TensorContainer>(
-  dataset: Dataset<B>,
+  dataset: DatasetLike<B>,
   options: DatasetSourceOptions = {},
 ): BatchSource<B> => {
   // tf.data draws a new shuffle seed for every pass (`iterator()` call): to give pass k the order
@@ -70,7 +77,7 @@ export const fromDataset = <B extends tf.TensorContainer>(
           ? of(done)
           : new Observable<IteratorResult<B, undefined>>((subscriber) => {
               iterator ??= catchUp()
-                .then(() => dataset.iterator() as Promise<LazyIterator<B>>)
+                .then(() => dataset.iterator())
                 .then(skipped)
               let listening = true
               iterator

@@ -50,11 +50,37 @@ export interface FileSystem {
   list(dir: string): TE.TaskEither<FileError, string[]>
 }
 
-/** A `FileError` for an operation on a path, keeping the cause's message. */
-export const fileError = (operation: string, path: string, cause: unknown): FileError =>
-  rxtrainError(
-    'FileError',
-    `could not ${operation} ${path}: ${messageOf(cause)}`,
-    `check that the path exists and is writable, and that the disk has room.`,
-    { operation, path },
-  )
+/** What to do about a failed file operation, by the system's error code. */
+const remedyFor = (code: string | undefined): string => {
+  switch (code) {
+    case 'EROFS':
+      return 'the file system there is read-only: give a folder on a writable one (defaultRootDir, the hook\'s dir), or mount it read-write.'
+    case 'EACCES':
+    case 'EPERM':
+      return 'this user may not write there: give a folder it owns (defaultRootDir, the hook\'s dir), or change the folder\'s permissions.'
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return 'the disk (or quota) is full: free space, or write elsewhere.'
+    case 'ENOENT':
+      return 'check that the path exists (and that its folder was not removed while the run wrote to it).'
+    case 'ENOTDIR':
+    case 'EEXIST':
+      return 'a file stands where a folder should be (or the other way round): remove it, or choose another path.'
+    default:
+      return 'check that the path exists and is writable, and that the disk has room.'
+  }
+}
+
+/**
+ * A `FileError` for an operation on a path, keeping the cause's message; the system's error code
+ * (`EROFS`, `EACCES`, `ENOENT`, ...), when the cause has one, is in `details.code` and picks the remedy.
+ */
+export const fileError = (operation: string, path: string, cause: unknown): FileError => {
+  const code = (cause as { code?: unknown } | null)?.code
+  const known = typeof code === 'string' ? code : undefined
+  return rxtrainError('FileError', `could not ${operation} ${path}: ${messageOf(cause)}`, remedyFor(known), {
+    operation,
+    path,
+    ...(known !== undefined && { code: known }),
+  })
+}

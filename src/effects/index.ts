@@ -1,7 +1,7 @@
 /**
  * The capabilities a run touches the world through, and their live and test instances: a file
  * system (`nodeFileSystem`, `memoryFileSystem`), a clock (`systemClock`, `manualClock`), a console
- * (`liveConsole`, `bufferConsole`), interrupt signals (`processSignals`, `manualSignals`), a
+ * (`liveConsole`, `bufferConsole`), interrupt signals (`processSignals`, `manualSignals`, `latchedSignals`), a
  * terminal for progress bars (`liveTerminal`), process facts for run metadata (`liveProcessInfo`,
  * `fixedProcessInfo`), plus the run-directory helpers `nextVersionDir` / `latestVersionDir` / `versionDirs` and
  * `packageFile`. Pass any of them in a run's environment (`fit(..., env)`); what is left out is
@@ -23,8 +23,8 @@ export { nodeFileSystem } from './nodeFileSystem.js'
 export { packageFile } from './packageFile.js'
 export type { ProcessInfo } from './processInfo.js'
 export { fixedProcessInfo, liveProcessInfo } from './processInfo.js'
-export type { InterruptSignal, ManualSignals, Signals } from './signals.js'
-export { manualSignals, processSignals } from './signals.js'
+export type { InterruptSignal, LatchedSignals, ManualSignals, Signals } from './signals.js'
+export { latchedSignals, manualSignals, processSignals } from './signals.js'
 export type { TerminalStream } from './terminal.js'
 export { liveTerminal } from './terminal.js'
 export { latestVersionDir, nextVersionDir, versionDirs } from './versionDir.js'

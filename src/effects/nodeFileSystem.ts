@@ -10,6 +10,33 @@ const bytes = (data: Uint8Array | string): Uint8Array | string => data
 
 let tempCounter = 0
 
+const codeOf = (e: unknown): unknown => (e as NodeJS.ErrnoException | null)?.code
+
+/**
+ * `mkdir -p`, one level at a time. Node's recursive `mkdir` reports a failure it cannot place as
+ * the `ENOENT` of a `stat` of the folder it could not make: a read-only file system (`EROFS`)
+ * came out as "no such file or directory", and under `/proc` it never returns. Here each level
+ * is made by a plain `mkdir`, so the error is the system's own (`EROFS`, `EACCES`, `ENOTDIR`) for
+ * the folder that could not be made; a parent is made only when the system says it is missing.
+ */
+const makeDirs = async (path: string): Promise<void> => {
+  const made = (e: unknown): Promise<void> =>
+    codeOf(e) === 'EEXIST'
+      ? fsp.stat(path).then((s) => {
+          if (!s.isDirectory()) throw e
+        })
+      : Promise.reject(e)
+  try {
+    return await fsp.mkdir(path)
+  } catch (e) {
+    const parent = nodePath.dirname(path)
+    if (codeOf(e) !== 'ENOENT' || parent === path) return made(e)
+    await makeDirs(parent)
+  }
+  // The parent exists now: a second ENOENT is the system's answer, not a missing parent.
+  return fsp.mkdir(path).catch(made)
+}
+
 /**
  * The live file system (node:fs).
  *
@@ -47,10 +74,7 @@ export const nodeFileSystem: FileSystem = {
         await dir.close()
       }
     }),
-  mkdir: (path) =>
-    attempt('create directory', path, async () => {
-      await fsp.mkdir(path, { recursive: true })
-    }),
+  mkdir: (path) => attempt('create directory', path, () => makeDirs(path)),
   createDir: (path) =>
     attempt('create directory', path, () =>
       fsp.mkdir(path).then(

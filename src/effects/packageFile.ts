@@ -35,9 +35,12 @@ export const packageFile = (pkg: string, relative: string): E.Either<RxtrainErro
     return E.right(nodePath.join(packageDir(pkg), relative))
   } catch (e) {
     return E.left(
-      rxtrainError('DataError', `the package ${pkg} is not installed (${messageOf(e)})`, `run \`npm install ${pkg}\`.`, {
-        package: pkg,
-      }),
+      rxtrainError(
+        'DataError',
+        (e as { code?: unknown }).code === 'MODULE_NOT_FOUND' ? `the package ${pkg} is not installed` : `the package ${pkg} could not be found (${messageOf(e)})`,
+        `run \`npm install ${pkg}\` in your project (rxtrain lists it as an optional peer: a default install leaves it out).`,
+        { package: pkg },
+      ),
     )
   }
 }

@@ -79,6 +79,58 @@ export const processSignals: Signals = {
   },
 }
 
+/**
+ * Signals that listen from the moment they are made and remember the first interrupt. A program
+ * makes them before its slow start-up (loading data, starting a backend) and hands them to `fit`:
+ * a Ctrl-C or SIGTERM that arrives before the run subscribes is then neither lost nor a kill in
+ * the middle of start-up; the program can check `received()` between start-up steps, and a run
+ * started afterwards sees the signal at once and stops before its first step. `close()` stops
+ * listening (call it when the program is done, or listeners pile up on the process).
+ *
+ * @example
+ * const signals = effects.latchedSignals()          // Ctrl-C counts from here on
+ * const arrays = await data.loadMnistPackage(effects.nodeFileSystem)()
+ * if (signals.received() === undefined && E.isRight(arrays))
+ *   await lastValueFrom(fit(module, data.mnistDataModule(arrays.right, { batchSize: 128 }), { maxEpochs: 3 }, { signals }).pipe(checkpoint()))
+ * signals.close()
+ */
+export interface LatchedSignals extends Signals {
+  /** The first SIGINT/SIGTERM since the signals were made, if any. */
+  received(): InterruptSignal | undefined
+  /** Stops listening to `base`. */
+  close(): void
+}
+
+/**
+ * Makes `LatchedSignals` over `base` (the process's signals by default): `onInterrupt` calls a
+ * handler at once when a signal already came, and then on every later one, as `base` does.
+ *
+ * @example
+ * const signals = effects.latchedSignals(effects.manualSignals())
+ * signals.received()                                  // undefined
+ * signals.close()
+ */
+export const latchedSignals = (base: Signals = processSignals): LatchedSignals => {
+  let first: InterruptSignal | undefined
+  const handlers = new Set<(signal: InterruptSignal) => void>()
+  const close = base.onInterrupt((signal) => {
+    first ??= signal
+    for (const h of [...handlers]) h(signal)
+  })
+  return {
+    onInterrupt: (handler) => {
+      handlers.add(handler)
+      if (first !== undefined) handler(first)
+      return () => {
+        handlers.delete(handler)
+      }
+    },
+    letIn: () => base.letIn?.(),
+    received: () => first,
+    close,
+  }
+}
+
 /** The next turn of Node's event loop (setImmediate: no 1 ms floor, unlike setTimeout). */
 const nextTask = new Observable<void>((subscriber) => {
   const handle = setImmediate(() => {

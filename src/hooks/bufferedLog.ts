@@ -8,7 +8,7 @@ import { hook } from '../flow/hook.js'
 import { perform, update } from '../flow/hookEffect.js'
 import type { HookResult } from '../flow/hookSpec.js'
 import type { FitEvent, FitStart } from '../pipeline/events.js'
-import { type LogRow, logRowsOf } from './logRows.js'
+import { type LogRow, LogRowCodec, logRowsOf } from './logRows.js'
 import { orThrow } from '../errors/orThrow.js'
 
 /** How one text logger lays out its file. */
@@ -32,14 +32,6 @@ export interface BufferedLogOptions {
   /** Extra work at fitStart (e.g. hparams.yaml), given the run directory and the run's file system. */
   readonly onStart?: (e: FitStart, dir: string, fs: FileSystem) => TE.TaskEither<unknown, void>
 }
-
-const LogRowCodec = t.type({
-  kind: t.keyof({ train: null, val: null, epoch: null }),
-  epoch: t.number,
-  step: t.number,
-  time: t.number,
-  metrics: t.record(t.string, t.number),
-})
 
 /** What a text logger's checkpoint stores: how many rows were logged, and those not known to be on disk (a crash may still lose them from the file). */
 const LogCheckpointCodec = t.type({ count: t.number, tail: t.readonlyArray(LogRowCodec) })

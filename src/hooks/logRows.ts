@@ -1,3 +1,4 @@
+import * as t from 'io-ts'
 import type { FitEvent, Metrics } from '../pipeline/events.js'
 
 /** One row a logger writes: where in training it was logged, and the values. */
@@ -10,6 +11,15 @@ export interface LogRow {
   readonly time: number
   readonly metrics: Metrics
 }
+
+/** A row in a logger's checkpointed state (rows not yet on disk when the checkpoint was written). */
+export const LogRowCodec: t.Type<LogRow, LogRow, unknown> = t.type({
+  kind: t.keyof({ train: null, val: null, epoch: null }),
+  epoch: t.number,
+  step: t.number,
+  time: t.number,
+  metrics: t.record(t.string, t.number),
+})
 
 /**
  * The row an event contributes to the logs, if any (Lightning's logging rules): a training step

@@ -1,8 +1,9 @@
 import type { MonoTypeOperatorFunction } from 'rxjs'
-import { describeChoice } from '../backends/accelerator.js'
+import { type AcceleratorChoice, describeChoice } from '../backends/accelerator.js'
 import { hook } from '../flow/hook.js'
 import { perform } from '../flow/hookEffect.js'
 import type { FitEvent, Metrics } from '../pipeline/events.js'
+import type { LoopPlan } from '../pipeline/plan.js'
 
 export interface PrintMetricsOptions {
   /** Digits after the decimal point. Default 4. */
@@ -18,6 +19,20 @@ export const formatMetrics = (metrics: Metrics, digits = 4): string =>
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)}s`
 
+/**
+ * The run's start in two lines: what trains on what, short enough for an 80-column terminal, and
+ * `describeChoice`'s details (the backend's description, the request, what was passed over and
+ * why) indented below it, where a long line wraps without hiding the first.
+ */
+export const startLines = (event: { readonly accelerator: AcceleratorChoice; readonly plan: Pick<LoopPlan, 'numTrainBatches' | 'numValBatches'> }): readonly [string, string] => {
+  const count = (n: number): string => (Number.isFinite(n) ? String(n) : '?')
+  const { accelerator: choice, plan } = event
+  return [
+    `training on ${choice.backend}: ${count(plan.numTrainBatches)} batches per epoch, ${count(plan.numValBatches)} validation batches`,
+    `  ${describeChoice(choice).replace(/^training on /, '')}`,
+  ]
+}
+
 /** What printing needs to remember: when the epoch started and how many epochs the run has. */
 interface PrintState {
   readonly epochStarted: number
@@ -25,12 +40,14 @@ interface PrintState {
 }
 
 /**
- * Prints one line per finished epoch (its training and validation metrics and how long it took)
- * and a closing line saying why training ended, on the run's console. Events pass through
- * unchanged.
+ * Prints what the run trains on (`startLines`: a short line and the backend's details below it),
+ * one line per finished epoch (its training and validation metrics and how long it took) and a
+ * closing line saying why training ended, on the run's console. Events pass through unchanged.
  *
  * @example
  * fit(module, { train, val }, { maxEpochs: 3 }).pipe(printMetrics()).subscribe()
+ * // training on wasm: 430 batches per epoch, 40 validation batches
+ * //   wasm (XNNPACK, SIMD, 1 thread, tfjs 4.22.0), accelerator 'auto'; passed over tensorflow-gpu (...), ...
  * // epoch 1/3 · train/loss 0.3121 · val/acc 0.9551 · val/loss 0.1502 · 9.8s
  */
 export const printMetrics = (options: PrintMetricsOptions = {}): MonoTypeOperatorFunction<FitEvent> => {
@@ -42,11 +59,10 @@ export const printMetrics = (options: PrintMetricsOptions = {}): MonoTypeOperato
     step: (state, event, ctx) => {
       const print = (line: string) => [perform<PrintState>(() => ctx.env.console.out(line))]
       switch (event.type) {
-        case 'fitStart':
-          return [
-            { ...state, maxEpochs: event.plan.maxEpochs },
-            print(`${describeChoice(event.accelerator)}: ${event.plan.numTrainBatches} batches per epoch, ${event.plan.numValBatches} validation batches`),
-          ]
+        case 'fitStart': {
+          const [headline, details] = startLines(event)
+          return [{ ...state, maxEpochs: event.plan.maxEpochs }, [...print(headline), ...print(details)]]
+        }
         case 'epochStart':
           return [{ ...state, epochStarted: event.time }]
         case 'epochEnd': {

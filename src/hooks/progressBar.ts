@@ -6,7 +6,7 @@ import { hook } from '../flow/hook.js'
 import { type HookEffect, perform } from '../flow/hookEffect.js'
 import type { HookContext, HookResult } from '../flow/hookSpec.js'
 import type { FitEvent } from '../pipeline/events.js'
-import { bar, formatDuration, formatRate, of, validationNames } from './progressText.js'
+import { bar, fitLine, formatDuration, formatRate, type LinePart, of, validationNames } from './progressText.js'
 
 /**
  * Lightning `TQDMProgressBar`'s options.
@@ -41,6 +41,7 @@ interface BarState {
   readonly epochStart: number
   readonly pausedMs: number
   readonly validationStart: number
+  /** `validating 12/79` while a validation runs, else empty. */
   readonly validating: string
   /** Time spent training this epoch up to the latest batch, validation excluded. */
   readonly trainMs: number
@@ -73,7 +74,12 @@ const newBar = (stream: TerminalStream, clearOnComplete: boolean): SingleBar =>
  * with the step's `loss` and the values logged with `progBar: true`, the latest validation values
  * (those marked for the bar, or every `val/` value when none is), `· validating 12/79` while a
  * validation runs, and a separate `sanity check` bar that disappears when the check ends. Each
- * epoch's bar stays on screen with the epoch's time in place of the ETA.
+ * epoch's bar stays on screen with the epoch's time in place of the ETA. Lines fit the terminal's
+ * width: the bar takes the room the text leaves (25 blocks at most, none below 10), and text too
+ * wide loses its least useful parts first (the rate, then the ETA or time, the step's values),
+ * its validation values last, so at 80 columns an epoch ends as
+ *
+ *     epoch 3/3 · 430/430 · 3.5s · loss 0.0696 · val/acc 0.9784 · val/loss 0.0798
  *
  * Elsewhere (a log file, CI) it prints plain lines on the run's console, no control characters:
  * one every `everyNSteps` training batches of an epoch (not for its last batch), and one at each
@@ -104,15 +110,29 @@ export const progressBar = (options: ProgressBarOptions = {}): MonoTypeOperatorF
     const count = s.done - s.firstBatch
     return seconds > 0 && count > 0 ? count / seconds : undefined
   }
-  const eta = (s: BarState): string => {
-    if (!Number.isFinite(s.numBatches)) return ''
+  const etaText = (s: BarState): string | undefined => {
+    if (!Number.isFinite(s.numBatches)) return undefined
     const r = rate(s)
-    return ` · ETA ${r === undefined ? '?' : formatDuration(((s.numBatches - s.done) / r) * 1000)}`
+    return `ETA ${r === undefined ? '?' : formatDuration(((s.numBatches - s.done) / r) * 1000)}`
   }
-  const ttyLine = (s: BarState): string =>
-    `${epochLabel(s)} ${bar(s.done, s.numBatches)}${of(s.done, s.numBatches)} · ${formatRate(rate(s))}${eta(s)}${metricsText(
-      new Map([...s.stepShown, ...s.valShown]),
-    )}${s.validating}`
+  const eta = (s: BarState): string => {
+    const text = etaText(s)
+    return text === undefined ? '' : ` · ${text}`
+  }
+  /**
+   * A live line's parts, in the order they show and, when the terminal is too narrow, the order
+   * they go: the rate, then the ETA or time, then the step's extra values, its loss, `validating`,
+   * and validation values last, so an epoch's line at 80 columns keeps them.
+   */
+  const liveParts = (s: BarState, time: string | undefined, step: ReadonlyMap<string, number>, val: ReadonlyMap<string, number>): LinePart[] => [
+    { text: formatRate(rate(s)), drop: 1 },
+    ...(time === undefined ? [] : [{ text: time, drop: 2 }]),
+    ...[...step].filter(([name]) => !val.has(name)).map(([name, v]) => ({ text: `${name} ${value(v)}`, drop: name === 'loss' ? 4 : 3 })),
+    ...[...val].map(([name, v]) => ({ text: `${name} ${value(v)}`, drop: 6 })),
+    ...(s.validating === '' ? [] : [{ text: s.validating, drop: 5 }]),
+  ]
+  const ttyLine = (s: BarState, width: number): string =>
+    fitLine(epochLabel(s), s.done, s.numBatches, liveParts(s, etaText(s), s.stepShown, s.valShown), width)
   const sanityLine = (n: number, total: number): string => `sanity check ${bar(n, total)}${of(n, total)}`
 
   return (source) =>
@@ -127,7 +147,9 @@ export const progressBar = (options: ProgressBarOptions = {}): MonoTypeOperatorF
         /** Work on the live bars (none when lines are printed instead). */
         const live = (act: (terminal: TerminalStream) => void): HookEffect<BarState>[] => (s.tty ? [perform(() => act(ctx.env.terminal))] : [])
         const print = (line: string): HookEffect<BarState>[] => [perform(() => ctx.env.console.out(line))]
-        const draw = (next: BarState) => live(() => bars.train?.update(next.done, { line: ttyLine(next) }))
+        /** The terminal's width now (it may be resized), as cli-progress takes it. */
+        const width = (): number => ((ctx.env.terminal.columns ?? 0) > 0 ? (ctx.env.terminal.columns as number) : 80)
+        const draw = (next: BarState) => live(() => bars.train?.update(next.done, { line: ttyLine(next, width()) }))
         switch (e.type) {
           case 'fitStart':
             return [{ ...s, maxEpochs: e.plan.maxEpochs }]
@@ -148,9 +170,8 @@ export const progressBar = (options: ProgressBarOptions = {}): MonoTypeOperatorF
               validating: '',
               stepShown: new Map<string, number>(),
             }
-            const line = ttyLine(next)
             const total = Number.isFinite(next.numBatches) ? next.numBatches : 0
-            return [next, live((t) => (bars.train ??= newBar(t, false)).start(total, next.done, { line }))]
+            return [next, live((t) => (bars.train ??= newBar(t, false)).start(total, next.done, { line: ttyLine(next, width()) }))]
           }
           case 'trainStep': {
             const stepShown = new Map([['loss', e.loss]])
@@ -165,7 +186,7 @@ export const progressBar = (options: ProgressBarOptions = {}): MonoTypeOperatorF
             return [next]
           }
           case 'validationStart': {
-            const next = { ...s, validationStart: e.time, validating: ` · validating ${of(0, e.numBatches)}` }
+            const next = { ...s, validationStart: e.time, validating: `validating ${of(0, e.numBatches)}` }
             return [next, draw(next)]
           }
           case 'validationStep': {
@@ -174,7 +195,7 @@ export const progressBar = (options: ProgressBarOptions = {}): MonoTypeOperatorF
               const line = sanityLine(n, e.numBatches)
               return [s, live(() => bars.sanity?.update(n, { line }))]
             }
-            const next = { ...s, validating: ` · validating ${of(n, e.numBatches)}` }
+            const next = { ...s, validating: `validating ${of(n, e.numBatches)}` }
             return [next, n % refreshRate === 0 || n === e.numBatches ? draw(next) : []]
           }
           case 'sanityCheckEnd':
@@ -191,17 +212,22 @@ export const progressBar = (options: ProgressBarOptions = {}): MonoTypeOperatorF
               const v = e.callbackMetrics[name]
               if (v !== undefined) shown.set(name, v)
             }
+            const val = new Map<string, number>()
             for (const name of validationNames(s.valProgBar, e.callbackMetrics)) {
               const v = e.callbackMetrics[name]
-              if (v !== undefined) shown.set(name, v)
+              if (v !== undefined) {
+                shown.set(name, v)
+                val.set(name, v)
+              }
             }
-            const tail = `${of(s.done, s.numBatches)} · ${formatRate(rate(s))} · ${formatDuration(e.time - s.epochStart)}${metricsText(shown)}`
-            if (!s.tty) return [next, print(`${epochLabel(s)} · ${tail}`)]
-            const line = `${epochLabel(s)} ${bar(s.done, s.numBatches)}${tail}`
+            const time = formatDuration(e.time - s.epochStart)
+            if (!s.tty) return [next, print(`${epochLabel(s)} · ${of(s.done, s.numBatches)} · ${formatRate(rate(s))} · ${time}${metricsText(shown)}`)]
+            // The line that stays on screen: its validation values outlast the rest at any width.
+            const parts = liveParts(next, time, shown, val)
             return [
               next,
               live(() => {
-                bars.train?.update(s.done, { line })
+                bars.train?.update(s.done, { line: fitLine(epochLabel(s), s.done, s.numBatches, parts, width()) })
                 bars.train?.stop()
               }),
             ]

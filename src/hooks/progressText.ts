@@ -20,11 +20,52 @@ export const formatRate = (rate: number | undefined): string =>
 /** `n/total`, or `n` when the total is unknown. */
 export const of = (n: number, total: number): string => (Number.isFinite(total) ? `${n}/${total}` : `${n}`)
 
-/** The bar's blocks for `done` of `total` (nothing when the total is unknown). */
-export const bar = (done: number, total: number): string => {
+/** The bar's `width` blocks for `done` of `total`, and a space (nothing when the total is unknown). */
+export const bar = (done: number, total: number, width = BAR_WIDTH): string => {
   if (!Number.isFinite(total)) return ''
-  const filled = total <= 0 ? BAR_WIDTH : Math.min(BAR_WIDTH, Math.floor((BAR_WIDTH * done) / total))
-  return `${'█'.repeat(filled)}${'░'.repeat(BAR_WIDTH - filled)} `
+  const filled = total <= 0 ? width : Math.min(width, Math.floor((width * done) / total))
+  return `${'█'.repeat(filled)}${'░'.repeat(width - filled)} `
+}
+
+/** A bar narrower than this says nothing that the count beside it does not. */
+const MIN_BAR_WIDTH = 10
+
+/**
+ * A part of a live progress line after its count. When the line is wider than the terminal the
+ * parts with the lowest `drop` go first (the last of equals first); a part without one stays.
+ */
+export interface LinePart {
+  readonly text: string
+  readonly drop?: number
+}
+
+/** Columns a string takes (one per code point: the bar's blocks and `·` are one column wide). */
+const columnsOf = (s: string): number => [...s].length
+
+/**
+ * A live progress line in at most `width` columns, as `label bar count · part · part`: the parts
+ * that do not fit are dropped, least important first (so at 80 columns the rate and the time go
+ * before any metric, and validation metrics, given the highest `drop`, stay), then the bar takes
+ * the room left, up to its 25 blocks; with less than 10 it is left out (`label · count · ...`).
+ * Only a label, count and undroppable parts wider than the terminal are cut (by the terminal).
+ */
+export const fitLine = (label: string, done: number, total: number, parts: readonly LinePart[], width: number): string => {
+  const kept = [...parts]
+  const length = (): number => columnsOf(`${label} · ${of(done, total)}${kept.map((p) => ` · ${p.text}`).join('')}`)
+  while (length() > width) {
+    let drop = -1
+    kept.forEach((p, i) => {
+      const cheapest = kept[drop]?.drop
+      if (p.drop !== undefined && (cheapest === undefined || p.drop <= cheapest)) drop = i
+    })
+    if (drop < 0) break
+    kept.splice(drop, 1)
+  }
+  const rest = kept.map((p) => ` · ${p.text}`).join('')
+  // `label bar count` is one column longer than `label · count` for each block but the first.
+  const blocks = Math.min(BAR_WIDTH, width - length() + 1)
+  if (!Number.isFinite(total) || blocks < MIN_BAR_WIDTH) return `${label} · ${of(done, total)}${rest}`
+  return `${label} ${bar(done, total, blocks)}${of(done, total)}${rest}`
 }
 
 /** The validation names worth showing: those marked for the bar, or every `val/` value when none is. */

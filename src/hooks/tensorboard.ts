@@ -1,3 +1,6 @@
+import * as E from 'fp-ts/lib/Either.js'
+import { pipe } from 'fp-ts/lib/function.js'
+import * as t from 'io-ts'
 import { defer, finalize, type MonoTypeOperatorFunction, type Observable } from 'rxjs'
 import type { Env } from '../effects/env.js'
 import type { FileSystem } from '../effects/fileSystem.js'
@@ -7,7 +10,7 @@ import { perform, update } from '../flow/hookEffect.js'
 import type { HookResult } from '../flow/hookSpec.js'
 import type { FitEvent, FitStart } from '../pipeline/events.js'
 import { fileVersionEvent, scalarsEvent, sessionStartEvent } from './tensorboard/eventProto.js'
-import { type LogRow, logRowsOf } from './logRows.js'
+import { type LogRow, LogRowCodec, logRowsOf } from './logRows.js'
 import { type HParams, hparamsEvent, hparamsOf } from './tensorboard/hparams.js'
 import { concatBytes, tfRecord } from './tensorboard/tfrecord.js'
 import { orThrow } from '../errors/orThrow.js'
@@ -40,12 +43,38 @@ export const eventFileName = (timeMs: number, host: string, pid: number, n: numb
 
 const joinPath = (dir: string, name: string): string => (dir === '' ? name : dir.endsWith('/') ? `${dir}${name}` : `${dir}/${name}`)
 
-/** Before `fitStart` and in a `fastDevRun`: nothing to write. Else the run's file (once created) and the records not yet handed to a write. */
-type TbState =
-  | { readonly phase: 'idle' }
-  | { readonly phase: 'writing'; readonly file: string | undefined; readonly pending: readonly Uint8Array[]; readonly held?: LogRow | undefined }
+/** What a checkpoint stores: the rows logged but not yet handed to a write, and a training row held back (see `logRowsOf`). */
+const TbCheckpointCodec = t.intersection([t.type({ pending: t.readonlyArray(LogRowCodec) }), t.partial({ held: LogRowCodec })])
+type TbCheckpoint = t.TypeOf<typeof TbCheckpointCodec>
 
-const idle: TbState = { phase: 'idle' }
+/**
+ * Before `fitStart`: the rows a checkpoint had not yet written (none in a fresh run). In a
+ * `fastDevRun`: quiet. Else the run's file (once created) and the rows not yet handed to a write.
+ */
+type TbState =
+  | ({ readonly phase: 'idle' } & TbCheckpoint)
+  | { readonly phase: 'quiet' }
+  | { readonly phase: 'writing'; readonly file: string | undefined; readonly pending: readonly LogRow[]; readonly held?: LogRow | undefined }
+
+const idle: TbState = { phase: 'idle', pending: [] }
+
+const checkpointOf = (s: TbState): TbCheckpoint =>
+  s.phase === 'quiet' ? { pending: [] } : { pending: s.pending, ...(s.held !== undefined && { held: s.held }) }
+
+/**
+ * The checkpointed part of the state. A checkpoint is written once every hook has handled its
+ * event and the writes they started have finished, so the rows handed to a write are in the file
+ * by then; the others are stored, and a run resumed from the checkpoint writes them first.
+ */
+const TbStateCodec = new t.Type<TbState, TbCheckpoint, unknown>(
+  'TensorBoardState',
+  (u): u is TbState => typeof u === 'object' && u !== null && ['idle', 'quiet', 'writing'].includes((u as { phase?: unknown }).phase as string),
+  (u, c) => pipe(TbCheckpointCodec.validate(u, c), E.map((s): TbState => ({ phase: 'idle', ...s }))),
+  checkpointOf,
+)
+
+/** The rows as TFRecord-framed scalar events, at their own steps and wall times. */
+const records = (rows: readonly LogRow[]): Uint8Array => concatBytes(rows.map((row) => tfRecord(scalarsEvent(row.time / 1000, row.step, row.metrics))))
 
 /**
  * Writes the run's logged values as TensorBoard event files (`tensorboard --logdir <dir>`):
@@ -55,7 +84,11 @@ const idle: TbState = { phase: 'idle' }
  * TensorBoard reads as one run. Records are buffered and appended through the run's file system
  * (`fit`'s `env.fs`) every `flushEvery` records, at every epoch's end and at the end of training,
  * and the loop waits for the disk; a run cut short (unsubscribed, or failed) still gets what it
- * logged, as far as it can. A `fastDevRun` writes nothing. Events pass through unchanged.
+ * logged, as far as it can. A checkpoint stores (under `tensorboard`) the rows not yet written
+ * when it was taken, and a run resumed from it writes them first, so even a killed run (SIGKILL)
+ * loses no point that its checkpoint covers: the resumed run's file holds them, and those it logs
+ * again after the checkpoint have the same values. A `fastDevRun` writes nothing. Events pass
+ * through unchanged.
  *
  * @example
  * fit(module, { train, val }, { maxEpochs: 10, defaultRootDir: 'runs/mnist' })
@@ -81,14 +114,19 @@ export const tensorboard = (options: TensorBoardOptions | string = {}): MonoType
       let runFs: FileSystem | undefined
       const keep = (s: TbState): TbState => (latest = s)
 
-      /** The records at the start of the file, and the work that creates it (the first free number in the directory). */
-      const create = (event: FitStart, fs: FileSystem, info: ProcessInfo): HookResult<TbState> => {
+      /**
+       * The records at the start of the file (a resumed run's include the rows its checkpoint had
+       * not yet written), and the work that creates it (the first free number in the directory).
+       */
+      const create = (s: TbState, event: FitStart, fs: FileSystem, info: ProcessInfo): HookResult<TbState> => {
         const dir = o.dir ?? event.options.defaultRootDir
         const wallTime = event.time / 1000
-        const pending: Uint8Array[] = [tfRecord(fileVersionEvent(wallTime))]
+        const head: Uint8Array[] = [tfRecord(fileVersionEvent(wallTime))]
         // A resumed run restarts the session where its checkpoint was (Lightning's loggers append instead).
-        if (event.resumed !== undefined) pending.push(tfRecord(sessionStartEvent(wallTime, event.resumed.loop.globalStep, event.resumed.from)))
-        if (o.hparams !== false) pending.push(tfRecord(hparamsEvent(hparamsOf(event.options, o.hparams), wallTime)))
+        if (event.resumed !== undefined) head.push(tfRecord(sessionStartEvent(wallTime, event.resumed.loop.globalStep, event.resumed.from)))
+        if (o.hparams !== false) head.push(tfRecord(hparamsEvent(hparamsOf(event.options, o.hparams), wallTime)))
+        const restored: TbCheckpoint = s.phase === 'idle' ? s : { pending: [] }
+        head.push(records(restored.pending))
         const setup = async (): Promise<(s: TbState) => TbState> => {
           const file = await write(async () => {
             await orThrow(fs.mkdir(dir))
@@ -98,29 +136,30 @@ export const tensorboard = (options: TensorBoardOptions | string = {}): MonoType
             while (taken.has(name(n))) n++
             const path = joinPath(dir, name(n))
             await orThrow(fs.writeFile(path, new Uint8Array()))
-            await orThrow(fs.appendFile(path, concatBytes(pending)))
+            await orThrow(fs.appendFile(path, concatBytes(head)))
             return path
           })
-          return (s) => keep(s.phase === 'writing' ? { ...s, file, pending: s.pending.slice(pending.length) } : s)
+          return (s) => keep(s.phase === 'writing' ? { ...s, file } : s)
         }
-        return [keep({ phase: 'writing', file: undefined, pending }), [update(setup)]]
+        return [keep({ phase: 'writing', file: undefined, pending: [], ...(restored.held !== undefined && { held: restored.held }) }), [update(setup)]]
       }
 
       const step = (s: TbState, event: FitEvent, { fs, processInfo }: Env): HookResult<TbState> => {
-        if (event.type === 'fitStart') return event.plan.fastDevRun ? [keep(idle)] : create(event, fs, processInfo)
+        if (event.type === 'fitStart') return event.plan.fastDevRun ? [keep({ phase: 'quiet' })] : create(s, event, fs, processInfo)
         if (s.phase !== 'writing') return [s]
         const { rows, held } = logRowsOf(s.held, event)
-        const pending = rows.length === 0 ? s.pending : [...s.pending, ...rows.map((row) => tfRecord(scalarsEvent(row.time / 1000, row.step, row.metrics)))]
+        const pending = rows.length === 0 ? s.pending : [...s.pending, ...rows]
         const file = s.file
         if (file === undefined || pending.length === 0 || !(event.type === 'epochEnd' || event.type === 'fitEnd' || pending.length >= flushEvery))
           return [keep({ ...s, pending, held })]
-        return [keep({ ...s, pending: [], held }), [perform(() => write(() => orThrow(fs.appendFile(file, concatBytes(pending)))))]]
+        return [keep({ ...s, pending: [], held }), [perform(() => write(() => orThrow(fs.appendFile(file, records(pending)))))]]
       }
 
       return source.pipe(
         hook<TbState, FitEvent>({
           kind: 'tensorboard',
           on: ['fitStart', 'trainStep', 'validationStep', 'validationEnd', 'epochEnd', 'fitEnd'],
+          codec: TbStateCodec,
           init: () => idle,
           step: (s, event, ctx) => {
             runFs = ctx.env.fs
@@ -133,7 +172,7 @@ export const tensorboard = (options: TensorBoardOptions | string = {}): MonoType
           const fs = runFs
           if (fs !== undefined && last.phase === 'writing' && last.file !== undefined && last.pending.length > 0) {
             const file = last.file
-            write(() => orThrow(fs.appendFile(file, concatBytes(last.pending)))).catch(() => undefined)
+            write(() => orThrow(fs.appendFile(file, records(last.pending)))).catch(() => undefined)
           }
         }),
       )

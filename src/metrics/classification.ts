@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core'
+import { checkClassIds } from '../nn/classIds.js'
 import type { Stat } from './stat.js'
 
 /**
@@ -8,11 +9,16 @@ import type { Stat } from './stat.js'
 const isRows = (labels: tf.Tensor, logits: tf.Tensor): boolean =>
   labels.rank === logits.rank && labels.shape[labels.rank - 1] === logits.shape[logits.rank - 1]
 
-/** Class ids [batch] from int labels ([batch] or [batch, 1]) or one-hot / probability rows. */
-const classIds = (labels: tf.Tensor, logits: tf.Tensor): tf.Tensor =>
-  isRows(labels, logits)
-    ? tf.argMax(labels, -1)
-    : tf.cast(labels.rank === logits.rank ? tf.squeeze(labels, [labels.rank - 1]) : labels, 'int32')
+/**
+ * Class ids [batch] from int labels ([batch] or [batch, 1]) or one-hot / probability rows. Ids
+ * outside [0, classes) are a `DataError` (see `checkClassIds`): they would count as wrong forever
+ * (accuracy) or add nothing (cross-entropy), silently.
+ */
+const classIds = (metric: string, labels: tf.Tensor, logits: tf.Tensor): tf.Tensor => {
+  if (isRows(labels, logits)) return tf.argMax(labels, -1)
+  checkClassIds(metric, labels, logits.shape[logits.rank - 1] ?? 1)
+  return tf.cast(labels.rank === logits.rank ? tf.squeeze(labels, [labels.rank - 1]) : labels, 'int32')
+}
 
 /** Predictions in a batch of logits: examples, times any extra positions ([batch, time, classes]). */
 const predictionCount = (logits: tf.Tensor): number => logits.size / (logits.shape[logits.rank - 1] ?? 1)
@@ -30,7 +36,7 @@ const predictionCount = (logits: tf.Tensor): number => logits.size / (logits.sha
  */
 export const accuracy = (logits: tf.Tensor, labels: tf.Tensor, options: { readonly k?: number } = {}): Stat => {
   const k = options.k ?? 1
-  const ids = classIds(labels, logits)
+  const ids = classIds('metrics.accuracy', labels, logits)
   const correct =
     k === 1
       ? tf.sum(tf.cast(tf.equal(tf.cast(tf.argMax(logits, -1), 'int32'), tf.cast(ids, 'int32')), 'float32'))
@@ -53,6 +59,6 @@ export const accuracy = (logits: tf.Tensor, labels: tf.Tensor, options: { readon
 export const crossEntropy = (logits: tf.Tensor, labels: tf.Tensor): Stat => {
   const logp = tf.logSoftmax(logits, -1)
   const classes = logits.shape[logits.rank - 1] ?? 1
-  const target = isRows(labels, logits) ? tf.cast(labels, 'float32') : tf.oneHot(classIds(labels, logits), classes)
+  const target = isRows(labels, logits) ? tf.cast(labels, 'float32') : tf.oneHot(classIds('metrics.crossEntropy', labels, logits), classes)
   return { sum: tf.neg(tf.sum(tf.mul(target, logp))) as tf.Scalar, weight: predictionCount(logits) }
 }

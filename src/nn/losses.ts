@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { rxtrainError } from '../errors/rxtrainError.js'
+import { checkClassIds } from './classIds.js'
 import { shapeError, showShape } from './shapes.js'
 
 /**
@@ -41,7 +42,10 @@ export interface SoftmaxCrossEntropyOptions {
  *
  * It multiplies a one-hot mask with log-probabilities instead of gathering them, so its gradient
  * needs no `gather` gradient (slow on wasm, which lacks the kernel); the gradient w.r.t. the logits is
- * (softmax − target) / batch. Ids outside [0, classes) give an all-zero target (loss 0 for that row).
+ * (softmax − target) / batch. An id outside [0, classes) (7 with four classes, or -1) is a
+ * `DataError` that names it, where `tf.oneHot` alone would give an all-zero target and train on
+ * silently; the ids are checked on the host on cpu, wasm and tensorflow (a copy of one int per
+ * example), not on webgpu, where that read would synchronise with the device.
  *
  * @example
  * const loss = nn.softmaxCrossEntropy(logits, labels)               // labels: int32 [batch]
@@ -68,6 +72,7 @@ export const softmaxCrossEntropy = (
       logits.shape,
       `give logits [batch, classes] with labels as class ids [batch] or one-hot [batch, classes]; labels have shape ${showShape(labels.shape)}.`,
     )
+  if (isIds) checkClassIds('softmaxCrossEntropy', labels, classes)
   const oneHot = isIds ? tf.oneHot(tf.cast(labels, 'int32'), classes, 1, 0, 'float32') : tf.cast(labels, 'float32')
   const target = smoothing === 0 ? oneHot : tf.add(tf.mul(oneHot, 1 - smoothing), smoothing / classes)
   const perExample = tf.neg(tf.sum(tf.mul(target, tf.logSoftmax(logits)), -1))

@@ -148,7 +148,7 @@ export const test = <P extends Params, S extends Params, B>(
  *
  * @example
  * const logits = await lastValueFrom(predict(module, model, { predict: val }).pipe(collectPredictions()))
- * const classes = logits.argMax(-1) // one class per example
+ * const classes = tf.argMax(logits, -1) // one class per example
  */
 export const predict = <P extends Params, S extends Params, B, PB>(
   module: Module<P, S, B, PB>,

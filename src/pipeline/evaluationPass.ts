@@ -32,24 +32,30 @@ export interface EvaluationPass<P extends Params, S extends Params, B> {
 export interface EvaluationResult {
   readonly metrics: Metrics
   readonly progBar: readonly string[]
+  /** Batches the pass ran (fewer than asked when a source of unknown length ran out). */
+  readonly batches: number
 }
 
 /**
  * Runs the evaluation step over `numBatches` batches in their natural order and reduces the
  * logged values per epoch (mean weighted by batch size by default). Every batch and every
- * logged tensor is released as soon as it has been read.
+ * logged tensor is released as soon as it has been read. A source of unknown length may end
+ * before `numBatches` (a limit, such as the sanity check's two batches, is not a length); one
+ * that declared its length and ends before it is a `DataError`.
  */
 export function* evaluationPass<P extends Params, S extends Params, B>(pass: EvaluationPass<P, S, B>): Program<EvaluationResult> {
   const iterator = pass.source.open({ key: pass.key, noShuffle: true })
   let epochLogs: EpochLogs = new Map()
   const progBar = new Set<string>()
+  let batches = 0
   try {
     for (let batchIdx = 0; batchIdx < pass.numBatches; batchIdx++) {
       const pulled = yield* pullBatch(iterator, pass.stage)
       if (pulled.done === true) {
-        if (Number.isFinite(pass.numBatches)) throw sourceEndedEarly(pass.stage, pass.source.numBatches, batchIdx)
+        if (pass.source.numBatches !== undefined) throw sourceEndedEarly(pass.stage, pass.source.numBatches, batchIdx)
         break
       }
+      batches++
       const batch = pulled.value
       let stepMetrics: Metrics
       try {
@@ -78,5 +84,5 @@ export function* evaluationPass<P extends Params, S extends Params, B>(pass: Eva
   } finally {
     iterator.close()
   }
-  return { metrics: epochValues(epochLogs), progBar: [...progBar] }
+  return { metrics: epochValues(epochLogs), progBar: [...progBar], batches }
 }

@@ -58,6 +58,22 @@ export interface FitStart extends Base {
   readonly resumed: Resumed | undefined
 }
 
+/** What a `warning` event is about. */
+export type WarningKind = 'emptyTrainSource' | 'emptyValSource'
+
+/**
+ * Something the run goes on despite, which its user should know (Lightning's warnings). The run
+ * also prints it, as `rxtrain warning: <message>`, on its console's error stream. Today: a training or
+ * validation source without batches (Lightning's "Total length of `DataLoader` across ranks is
+ * zero"), after which training or validation is skipped.
+ */
+export interface RunWarning extends Base {
+  readonly type: 'warning'
+  readonly kind: WarningKind
+  /** One line for people, without the `rxtrain warning: ` prefix. */
+  readonly message: string
+}
+
 /** Before training: the sanity check's validation batches begin (`numSanityValSteps`). */
 export interface SanityCheckStart extends Base {
   readonly type: 'sanityCheckStart'
@@ -184,6 +200,7 @@ export interface FitEnd extends Base, Position {
  */
 export type FitEvent =
   | FitStart
+  | RunWarning
   | SanityCheckStart
   | ValidationStep
   | SanityCheckEnd

@@ -11,6 +11,7 @@ import { type GradientTransform, withUpdateContext } from '../optim/transform.js
 import type { Params, StateTree } from '../tree/tree.js'
 import { ddp } from '../strategies/ddp.js'
 import { singleDevice, type TrainStrategy } from '../strategies/strategy.js'
+import { fitInWorker } from '../strategies/workerContext.js'
 import { drive } from '../flow/drive.js'
 import { claimFlow } from '../flow/flow.js'
 import type { FitEvent } from './events.js'
@@ -87,6 +88,9 @@ export const fit = <P extends Params, S extends Params, B>(
     const runEnv: Env = { ...liveEnv, ...env }
     // The hooks downstream are claimed now, while the pipe is being subscribed.
     const flow = claimFlow(runEnv)
+    // The module's file called fit as a DDP worker imported it: refused before it starts workers.
+    const inWorker = fitInWorker()
+    if (inWorker !== undefined) return throwError(() => inWorker)
     const parsed = parseTrainerOptions(options)
     if (E.isLeft(parsed)) return throwError(() => parsed.left)
     const o = parsed.right

@@ -7,8 +7,9 @@ import { publish } from '../flow/publish.js'
 import { foldIn, key, split } from '../random/key.js'
 import type { Params } from '../tree/tree.js'
 import { pullBatch } from './batches.js'
+import { emptySource, type WarningText } from './emptySource.js'
 import { evaluationPass } from './evaluationPass.js'
-import type { FitEvent, TrainState } from './events.js'
+import type { FitEvent, TrainState, WarningKind } from './events.js'
 import type { FitProgramArgs } from './fitProgramArgs.js'
 import { epochLogStep, epochValues, plainEpochNames, progressBarNames, stepValues } from './logs.js'
 import { initialLoopState, type LoopState } from '../core/loopState.js'
@@ -70,6 +71,17 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
     const outcome = yield* publish(flow, emit, make(clock.now()))
     if (outcome.stop !== undefined && run !== undefined) run = { ...run, loop: requestStop(run.loop, outcome.stop) }
   }
+  /**
+   * Lightning's warning for a source without batches: printed on the run's console (as Lightning
+   * prints its warnings whatever the callbacks) and published as a `warning` event, once a run.
+   */
+  const warned = new Set<WarningKind>()
+  const warn = function* ({ kind, message }: WarningText): Program {
+    if (warned.has(kind)) return
+    warned.add(kind)
+    flow.console.err(`rxtrain warning: ${message}`)
+    yield* say((time) => ({ type: 'warning', time, kind, message }))
+  }
   const current = (): Run<P, S, B> => run as Run<P, S, B>
   const setTrain = (train: TrainState<P, S>): void => {
     run = { ...current(), train }
@@ -112,6 +124,7 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
         yield* say((time) => ({ type: 'validationStep', time, epoch, globalStep, batchIdx, numBatches, sanity, metrics: sanity ? {} : metrics, logStep }))
       },
     })
+    if (result.batches === 0 && numBatches > 0) yield* warn(emptySource.valRanOut())
     if (stage === 'sanity') return yield* say((time) => ({ type: 'sanityCheckEnd', time, metrics: result.metrics }))
     setLoop(validated(current().loop, afterBatch, result.metrics))
     const { loop, train } = current()
@@ -124,7 +137,11 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
     run = { ...current(), batches }
     const pulled = yield* pullBatch(batches, 'train')
     if (pulled.done === true) {
-      if (Number.isFinite(plan.numTrainBatches)) throw sourceEndedEarly('train', source.numBatches, batchIdx)
+      // A source of unknown length that has nothing in an epoch ends the run (the schedule's
+      // rule), rather than looping over empty epochs for ever when only maxSteps bounds it.
+      const empty = source.numBatches === undefined && batchIdx === 0
+      if (Number.isFinite(plan.numTrainBatches) && !empty) throw sourceEndedEarly('train', source.numBatches, batchIdx)
+      if (empty) yield* warn(emptySource.trainRanOut(epoch))
       return setLoop(sourceRanOut(current().loop))
     }
     const before = current().loop
@@ -226,6 +243,9 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
       loop,
       resumed: resume === undefined ? undefined : { from: resume.from, loop: resume.loop, hookStates: resume.hookStates },
     }))
+    // Lightning's "Total length of `DataLoader` across ranks is zero": the stage is skipped, with a word.
+    if (source.numBatches === 0) yield* warn(emptySource.train())
+    if (data.val?.numBatches === 0 && module.validationStep !== undefined) yield* warn(emptySource.val())
     // Lightning skips the sanity check when it restarts from a checkpoint.
     if (resume === undefined && plan.numSanityBatches > 0) yield* validate('sanity', 0, -1)
     // A checkpoint taken inside an epoch continues that epoch at its next action.

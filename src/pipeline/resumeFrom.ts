@@ -2,12 +2,12 @@ import * as tf from '@tensorflow/tfjs-core'
 import * as E from 'fp-ts/lib/Either.js'
 import { Observable } from 'rxjs'
 import type { Backend } from '../backends/backend.js'
-import { type LoadedCheckpoint, loadCheckpoint } from '../checkpoint/readCheckpoint.js'
+import { type LoadedCheckpoint, loadCheckpointFor } from '../checkpoint/readCheckpoint.js'
 import type { FileSystem } from '../effects/fileSystem.js'
 import { rxtrainError } from '../errors/rxtrainError.js'
 import { key, split } from '../random/key.js'
 import type { GradientTransform } from '../optim/transform.js'
-import { disposeTree, type Params, specOf, type StateTree, structureDiff } from '../tree/tree.js'
+import { disposeTree, type Params, specOf, type StateTree } from '../tree/tree.js'
 import type { ResumePoint } from './fitProgramArgs.js'
 import type { Module } from './module.js'
 import type { ResolvedOptions } from './options.js'
@@ -59,7 +59,6 @@ const resumable = <P extends Params, S extends Params>(
   module: Module<P, S, unknown, unknown>,
   optimizer: GradientTransform<StateTree>,
   backend: Backend,
-  seed: number,
 ): E.Either<unknown, ResumePoint<P, S>> => {
   const fail = (e: unknown) => {
     disposeTree(loaded.state)
@@ -71,17 +70,7 @@ const resumable = <P extends Params, S extends Params>(
         file: loaded.path,
       }),
     )
-  const expected = backend.scoped(() => specOf(module.init(split(key(seed), 4)[0]).params))
-  const diff = structureDiff(expected, loaded.manifest.paramSpec)
-  if (diff.length > 0)
-    return fail(
-      rxtrainError(
-        'StructureError',
-        `${loaded.path} was saved from a model of another structure: ${diff.slice(0, 10).join('; ')}${diff.length > 10 ? ` (+${diff.length - 10} more)` : ''}`,
-        'resume with the module that wrote the checkpoint, or load matching weights with loadParams.',
-        { file: loaded.path, diff },
-      ),
-    )
+  // The parameters' structure was checked on the manifest, before the tensors were read.
   // The optimizer must be the one that wrote the state (a different chain fails much later, obscurely).
   const mismatch = backend.scoped(() => stateMismatch(optimizer.init(loaded.state.params), loaded.state.optState))
   if (mismatch !== undefined)
@@ -110,7 +99,10 @@ export const resumeFrom = <P extends Params, S extends Params>(
 ): Observable<ResumePoint<P, S>> =>
   new Observable<ResumePoint<P, S>>((subscriber) => {
     let listening = true
-    loadCheckpoint(fs, path)().then(
+    // A checkpoint of another model is refused from its manifest, with the differences listed.
+    const spec = backend.scoped(() => specOf(module.init(split(key(seed), 4)[0]).params))
+    const remedy = 'resume with the module that wrote the checkpoint, or load matching weights with loadParams.'
+    loadCheckpointFor(fs, path, { spec, remedy })().then(
       (loaded) => {
         if (E.isLeft(loaded)) {
           if (listening) subscriber.error(loaded.left)
@@ -122,7 +114,7 @@ export const resumeFrom = <P extends Params, S extends Params>(
         }
         let point: E.Either<unknown, ResumePoint<P, S>>
         try {
-          point = resumable(loaded.right, module, optimizer, backend, seed)
+          point = resumable(loaded.right, module, optimizer, backend)
         } catch (e) {
           disposeTree(loaded.right.state)
           point = E.left(e)

@@ -23,9 +23,14 @@ export const stopPending = (plan: LoopPlan, s: LoopState): boolean => s.stopReas
 
 const isLastBatch = (plan: LoopPlan, batchIdx: number): boolean => batchIdx === plan.numTrainBatches - 1
 
-/** The epoch's next batch, or the end of its batches. */
+/**
+ * The epoch's next batch, or the end of its batches. A source of unknown length that runs out
+ * before an epoch's first batch ends the run: every later epoch would be as empty, and with only
+ * `maxSteps` to end it the loop would never stop.
+ */
 const nextBatch = (plan: LoopPlan, s: LoopState): Action => {
   const b = s.batchIdx + 1
+  if (s.sourceExhausted && s.batchIdx === -1) return { type: 'endFit', reason: 'noTrainBatches' }
   if (s.sourceExhausted || b >= plan.numTrainBatches || stopPending(plan, s)) return { type: 'closeWindow', epoch: s.epoch, step: s.sourceExhausted }
   return { type: 'trainBatch', epoch: s.epoch, batchIdx: b, stepping: isOptimizerStepBatch(plan, b, isLastBatch(plan, b)) }
 }

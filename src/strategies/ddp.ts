@@ -116,7 +116,7 @@ export const ddp = (o: DdpOptions): TrainStrategy => {
         variables = new Float32Array(variablesBuffer)
         gradients = new Float32Array(gradientsBuffer)
         for (let rank = 1; rank < o.devices; rank++) {
-          const worker = startWorker()
+          const worker = startWorker(rank)
           workers.push(worker)
           worker.on('message', (m: FromWorker) => {
             const w = waiting.get(rank)

@@ -13,7 +13,6 @@ import { sourceFromRecipe } from '../data/sourceRecipe.js'
 import { batchSizeOf } from '../pipeline/batches.js'
 import type { Backend } from '../backends/backend.js'
 import { float32Precision, type Precision, resolvePrecision } from '../backends/precision.js'
-import { isRxtrainError } from '../errors/rxtrainError.js'
 import type { Module } from '../pipeline/module.js'
 import { readBack } from '../pipeline/readBack.js'
 import { computeGradients, type TrainStep, trainStep } from '../pipeline/step.js'
@@ -24,6 +23,7 @@ import type { GradientTransform } from '../optim/transform.js'
 import { batchFromData } from './batchShards.js'
 import type { FromWorker, SharedLayout, ToWorker } from './protocol.js'
 import { tensorFromShared, writeToShared } from './sharedTensor.js'
+import { failedMessage } from './workerContext.js'
 
 const port = parentPort
 if (port === null) throw new Error('ddpWorker runs in a worker thread')
@@ -69,12 +69,7 @@ const closePass = (): void => {
 
 const send = (m: FromWorker): void => port.postMessage(m)
 
-const fail = (e: unknown): void =>
-  send(
-    isRxtrainError(e)
-      ? { type: 'failed', message: e.message, tag: e.tag, problem: e.problem, remedy: e.remedy }
-      : { type: 'failed', message: e instanceof Error ? e.message : String(e) },
-  )
+const fail = (e: unknown): void => send(failedMessage(e))
 
 /** The optimizer of a worker's step: the main thread applies the update, so it is never called here. */
 const updatesInTheMainThread: GradientTransform<StateTree> = {

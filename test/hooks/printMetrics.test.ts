@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import type { Backend } from '../../src/backends/backend.js'
 import { manualClock } from '../../src/effects/clock.js'
 import { bufferConsole } from '../../src/effects/console.js'
-import { formatMetrics, printMetrics } from '../../src/hooks/printMetrics.js'
+import { formatMetrics, printMetrics, startLines } from '../../src/hooks/printMetrics.js'
 import type { FitEvent } from '../../src/pipeline/events.js'
 import { fit } from '../../src/pipeline/fit.js'
 import { quiet, useBackend } from '../support/backend.js'
@@ -38,10 +38,31 @@ describe('printMetrics', () => {
     )
     run.dispose()
     // fakeRun's events after fitStart (at 1000 ms) are 10 ms apart: the epoch ends at 1020 ms.
-    expect(out.lines[0]).toBe('training on cpu, given by the caller: 4 batches per epoch, 2 validation batches')
-    expect(out.lines[1]).toBe('epoch 1/3 · train/loss 0.50 · val/acc 0.75 · 0.0s')
-    expect(out.lines[2]).toBe('training ended (maxEpochs) after 1 epochs, 4 steps')
-    expect(out.lines).toHaveLength(3)
+    // the start in two lines: a short one, and the backend's details below it
+    expect(out.lines[0]).toBe('training on cpu: 4 batches per epoch, 2 validation batches')
+    expect(out.lines[1]).toMatch(/^ {2}cpu.*, given by the caller$/)
+    expect(out.lines[2]).toBe('epoch 1/3 · train/loss 0.50 · val/acc 0.75 · 0.0s')
+    expect(out.lines[3]).toBe('training ended (maxEpochs) after 1 epochs, 4 steps')
+    expect(out.lines).toHaveLength(4)
+  })
+
+  it("states the backend in a line that fits 80 columns, with describeChoice's details on the next", () => {
+    const accelerator = {
+      requested: 'auto' as const,
+      backend: 'wasm' as const,
+      description: 'wasm (XNNPACK, SIMD, 1 thread, tfjs 4.22.0)',
+      skipped: [
+        { backend: 'tensorflow-gpu' as const, reason: 'needs @tensorflow/tfjs-node-gpu, which is not installed (its install script downloads libtensorflow)' },
+        { backend: 'webgpu' as const, reason: 'no GPU: no Vulkan loader' },
+      ],
+    }
+    const [headline, details] = startLines({ accelerator, plan: { numTrainBatches: 430, numValBatches: 40 } })
+    expect(headline).toBe('training on wasm: 430 batches per epoch, 40 validation batches')
+    expect(headline.length).toBeLessThanOrEqual(80)
+    expect(details).toBe(
+      "  wasm (XNNPACK, SIMD, 1 thread, tfjs 4.22.0), accelerator 'auto'; passed over tensorflow-gpu (needs @tensorflow/tfjs-node-gpu, which is not installed), webgpu (no GPU: no Vulkan loader)",
+    )
+    expect(startLines({ accelerator, plan: { numTrainBatches: Number.POSITIVE_INFINITY, numValBatches: 0 } })[0]).toBe('training on wasm: ? batches per epoch, 0 validation batches')
   })
 
   it('prints the same lines behind an asynchronous operator (observeOn)', async () => {
@@ -61,9 +82,9 @@ describe('printMetrics', () => {
       return out.lines
     }
     const plain = await printed((s) => s)
-    expect(plain).toHaveLength(4)
-    expect(plain[1]).toMatch(/^epoch 1\/2 · train\/loss \d\.\d{4} · val\/loss \d\.\d{4} · 1\.5s$/)
-    expect(plain[3]).toBe('training ended (maxEpochs) after 2 epochs, 6 steps')
+    expect(plain).toHaveLength(5)
+    expect(plain[2]).toMatch(/^epoch 1\/2 · train\/loss \d\.\d{4} · val\/loss \d\.\d{4} · 1\.5s$/)
+    expect(plain[4]).toBe('training ended (maxEpochs) after 2 epochs, 6 steps')
     expect(await printed(observeOn(asyncScheduler))).toEqual(plain)
   })
 })

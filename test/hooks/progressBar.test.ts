@@ -8,6 +8,7 @@ import type { TerminalStream } from '../../src/effects/terminal.js'
 import { isRxtrainError } from '../../src/errors/rxtrainError.js'
 import { replayEvents } from '../../src/flow/replayEvents.js'
 import { progressBar } from '../../src/hooks/progressBar.js'
+import { fitLine } from '../../src/hooks/progressText.js'
 import type { FitEvent } from '../../src/pipeline/events.js'
 import { fit } from '../../src/pipeline/fit.js'
 import { runSync } from '../support/run.js'
@@ -45,11 +46,11 @@ const timedRun = (
   )
 }
 
-const fakeTerminal = () => {
+const fakeTerminal = (columns = 160) => {
   const chunks: string[] = []
   const stream: TerminalStream = {
     isTTY: true,
-    columns: 160,
+    columns,
     write: (s) => {
       chunks.push(s)
       return true
@@ -230,5 +231,45 @@ describe('progressBar on a TTY', () => {
       error = e
     }
     expect(isRxtrainError(error) && error.tag).toBe('ConfigError')
+  })
+})
+
+describe('progressBar lines at the width of the terminal', () => {
+  // An epoch's end as the README shows it: 430 batches, a rate, the time, the loss, two validation values.
+  const parts = [
+    { text: '126.8 it/s', drop: 1 },
+    { text: '3.5s', drop: 2 },
+    { text: 'loss 0.0696', drop: 4 },
+    { text: 'val/acc 0.9784', drop: 6 },
+    { text: 'val/loss 0.0798', drop: 6 },
+  ]
+
+  it('a wide terminal gets the whole line with a 25-block bar', () => {
+    expect(fitLine('epoch 3/3', 430, 430, parts, 160)).toBe(`epoch 3/3 ${'█'.repeat(25)} 430/430 · 126.8 it/s · 3.5s · loss 0.0696 · val/acc 0.9784 · val/loss 0.0798`)
+  })
+
+  it('at 80 columns the validation values stay: the bar goes, then the rate', () => {
+    const line = fitLine('epoch 3/3', 430, 430, parts, 80)
+    expect(line).toBe('epoch 3/3 · 430/430 · 3.5s · loss 0.0696 · val/acc 0.9784 · val/loss 0.0798')
+    expect(line.length).toBeLessThanOrEqual(80)
+  })
+
+  it('narrower still, the time and the loss go before any validation value; the bar takes the room left, up to 25 blocks', () => {
+    expect(fitLine('epoch 3/3', 430, 430, parts, 60)).toBe('epoch 3/3 · 430/430 · val/acc 0.9784 · val/loss 0.0798')
+    expect(fitLine('epoch 1/3', 200, 430, parts.slice(0, 3), 80)).toBe(`epoch 1/3 ${'█'.repeat(11)}${'░'.repeat(14)} 200/430 · 126.8 it/s · 3.5s · loss 0.0696`)
+    // what cannot go is left whole (the terminal cuts it)
+    expect(fitLine('epoch 3/3', 430, 430, [{ text: 'x'.repeat(90) }], 80)).toBe(`epoch 3/3 · 430/430 · ${'x'.repeat(90)}`)
+  })
+
+  it('an 80-column TTY draws no line wider than 80, and each epoch ends with its validation values', () => {
+    const term = fakeTerminal(80)
+    runSync(timedRun(progressBar(), { console: bufferConsole(true), terminal: term.stream }))
+    const drawn = term.text().match(/epoch \d\/2[^\u001b\r\n]*/g) ?? []
+    expect(drawn.length).toBeGreaterThan(1)
+    expect(drawn.filter((l) => [...l].length > 80)).toEqual([])
+    for (const epoch of [1, 2]) {
+      const last = drawn.filter((l) => l.startsWith(`epoch ${epoch}/2`)).at(-1)
+      expect(last).toMatch(new RegExp(`^epoch ${epoch}/2 █+ 5/5 · .* · val/loss \\d\\.\\d{4}$`))
+    }
   })
 })

@@ -115,6 +115,31 @@ describe('crossEntropy', () => {
   })
 })
 
+describe('class ids outside [0, classes)', () => {
+  const thrown = (f: () => unknown): unknown => {
+    try {
+      f()
+    } catch (e) {
+      return e
+    }
+    return undefined
+  }
+
+  it('are a DataError naming the metric, the value and the range (they would count as wrong, or add nothing, silently)', () => {
+    for (const bad of [3, -1]) {
+      const labels = tf.tensor([0, bad, 1, 1], [4], 'int32')
+      for (const [name, f] of [['metrics.accuracy', () => accuracy(logits(), labels)], ['metrics.crossEntropy', () => crossEntropy(logits(), labels)]] as const) {
+        const e = thrown(f)
+        expect(e).toMatchObject({ tag: 'DataError', details: { value: bad, classes: 3 } })
+        expect((e as Error).message).toContain(`${name}: label ${bad} at [1]`)
+        expect((e as Error).message).toContain('[0, 3)')
+      }
+    }
+    // ids of shape [batch, 1] too
+    expect(thrown(() => accuracy(logits(), tf.tensor([0, 0, 5, 1], [4, 1], 'int32')))).toMatchObject({ details: { value: 5, position: '[2, 0]' } })
+  })
+})
+
 describe('mse / mae', () => {
   const pred = () => tf.tensor([
     [1, 2],

@@ -72,6 +72,37 @@ describe('softmaxCrossEntropy', () => {
     expect((caught as Error).message).toContain('[2, 3]')
     expect((caught as Error).message).toContain('[3]')
   })
+
+  const thrown = (f: () => unknown): unknown => {
+    try {
+      f()
+    } catch (e) {
+      return e
+    }
+    return undefined
+  }
+
+  it('a class id outside [0, classes) is a DataError naming the value, its position and the range (tf.oneHot alone gives an all-zero row)', () => {
+    const four = tf.zeros([3, 4])
+    for (const [bad, at] of [[7, 1], [-1, 2], [4, 0]] as const) {
+      const labels = tf.tensor([0, 1, 2].map((v, i) => (i === at ? bad : v)), [3], 'int32')
+      const e = thrown(() => softmaxCrossEntropy(four, labels))
+      expect(hasTag(e, 'DataError')).toBe(true)
+      expect((e as Error).message).toContain(`label ${bad} at [${at}]`)
+      expect((e as Error).message).toContain('[0, 4)')
+      expect(e).toMatchObject({ details: { value: bad, classes: 4, count: 1 } })
+    }
+    // float ids and ids of [batch, time] are checked too; the count says how many are out
+    const e = thrown(() => softmaxCrossEntropy(tf.zeros([2, 2, 4]), tf.tensor([[0, 9], [-3, 1]])))
+    expect((e as Error).message).toContain('label 9 at [0, 1]')
+    expect(e).toMatchObject({ details: { count: 2 } })
+  })
+
+  it('ids in range, one-hot rows and the largest id (classes − 1) pass unchanged', () => {
+    expect(scalar(softmaxCrossEntropy(tf.zeros([2, 4]), tf.tensor([0, 3], [2], 'int32')))).toBeCloseTo(Math.log(4), 5)
+    // one-hot rows are not ids: a row of zeros is the user's explicit choice
+    expect(scalar(softmaxCrossEntropy(tf.zeros([2, 4]), tf.zeros([2, 4])))).toBe(0)
+  })
 })
 
 describe('sigmoidBinaryCrossEntropy', () => {

@@ -6,7 +6,7 @@ import { nodeFileSystem } from '../../src/effects/nodeFileSystem.js'
 import { trainedModel } from '../../src/hooks/trainedModel.js'
 import { fit } from '../../src/pipeline/fit.js'
 import { disposeTree, flattenParams } from '../../src/tree/tree.js'
-import { mlp } from '../../examples/mnist-mlp/main.js'
+import { mlp } from '../../examples/mnist-mlp/train.js'
 import { quiet, useBackend } from '../support/backend.js'
 
 let cpu: Backend

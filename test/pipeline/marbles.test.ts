@@ -20,11 +20,12 @@ beforeAll(async () => {
 /**
  * One letter per event: F fitStart, S sanityCheckStart, v validationStep, s sanityCheckEnd,
  * e epochStart, t trainStep with an optimizer step, a trainStep that only accumulates,
- * V validationStart, W validationEnd, E epochEnd, Z fitEnd.
+ * V validationStart, W validationEnd, E epochEnd, Z fitEnd, ! warning.
  */
 const letter = (e: FitEvent): string =>
   ({
     fitStart: 'F',
+    warning: '!',
     sanityCheckStart: 'S',
     validationStep: 'v',
     sanityCheckEnd: 's',

@@ -1,13 +1,14 @@
-import { type MonoTypeOperatorFunction, throwError } from 'rxjs'
+import { defer, type MonoTypeOperatorFunction, throwError } from 'rxjs'
 import { storageDtypeOf } from '../../backends/precision.js'
 import { rxtrainError } from '../../errors/rxtrainError.js'
 import { hook } from '../../flow/hook.js'
 import { afterAll, type HookEffect, update } from '../../flow/hookEffect.js'
-import type { HookContext, HookResult } from '../../flow/hookSpec.js'
+import type { HookContext, HookResult, HookSpec } from '../../flow/hookSpec.js'
 import type { EpochEnd, FitEnd, FitEvent, FitStart, TrainStep, ValidationEnd } from '../../pipeline/events.js'
 import { type CheckpointOptions, validateCheckpointOptions } from './checkpointOptions.js'
 import { prepareCheckpointDir, sharedDirError } from './checkpointDir.js'
 import { formatCheckpointName } from './filename.js'
+import { interruptSaver } from './interruptSaver.js'
 import { type CheckpointHook, type CheckpointRun, checkpointHookCodec, freshCheckpointHook } from './hookState.js'
 import { saveCheckpoint } from './saveCheckpoint.js'
 import { admit, admits, isBetter, type Mode, ranked, type Scored } from './topK.js'
@@ -26,8 +27,11 @@ type Savable = TrainStep | ValidationEnd | EpochEnd | FitEnd
  * all their states (and a stop one of them asked for then). It is written atomically (see
  * `writeCheckpoint`) into the run's file system (`fit(..., { fs })`), then `last.json` /
  * `best.json` pointers move, and only then are checkpoints that fell out of the top k deleted.
- * `fit(..., { ckptPath })` resumes from one exactly. A second checkpoint hook in one pipe keeps
- * its state under `checkpoint#2` and needs a `dir` of its own.
+ * `fit(..., { ckptPath })` resumes from one exactly; a resumed run first removes the checkpoints
+ * that this hook wrote in the run (its lineage) and that the restored state no longer counts (a
+ * kill between a save and its pruning leaves them; see `reconcileCheckpointDir`), never anything
+ * else in the folder. A second checkpoint hook in one pipe keeps its state under `checkpoint#2`
+ * and needs a `dir` of its own; on an interrupt only one of them saves (see `interruptSaver`).
  *
  * @example
  * fit(module, { train, val }, { maxEpochs: 10, defaultRootDir: 'runs/mnist' }).pipe(
@@ -96,7 +100,7 @@ export const checkpoint = (options: CheckpointOptions = {}): MonoTypeOperatorFun
     const last = wantsLast ? name : s.last
     const run = { ...r, taken }
     // An interrupt's save is extra: the schedule's own save at this step still happens after resuming.
-    const next: CheckpointHook = forceLast ? { ...s, last, run } : { kept, best, last, lastGlobalStepSaved: e.globalStep, lastTimeSaved: e.time, run }
+    const next: CheckpointHook = forceLast ? { ...s, last, run } : { ...s, kept, best, last, lastGlobalStepSaved: e.globalStep, lastTimeSaved: e.time, run }
     const keep = new Set([...kept.map((k) => k.name), ...(last === null ? [] : [last]), ...(best === null ? [] : [best])])
     const prune = [...new Set([...evicted, ...(s.last !== null && s.last !== last ? [s.last] : [])])].filter((n) => !keep.has(n))
     const actions = { pointLast: wantsLast, pointBest: best !== null && best === name, prune }
@@ -127,35 +131,47 @@ export const checkpoint = (options: CheckpointOptions = {}): MonoTypeOperatorFun
     return [next, [write]]
   }
 
-  /** Learns how this run saves, prepares the directory (the run waits for it), and checks that no other checkpoint hook writes there. */
-  const start = (s: CheckpointHook, e: FitStart, ctx: HookContext): HookResult<CheckpointHook> => {
+  /**
+   * Learns how this run saves, prepares the directory (the run waits for it), checks that no other
+   * checkpoint hook writes there, and learns whether it is the one that saves on an interrupt.
+   */
+  const start = (s: CheckpointHook, e: FitStart, ctx: HookContext, role: { saver: boolean }): HookResult<CheckpointHook> => {
     const plan = e.plan
     const metrics = { ...(e.resumed?.loop.lastValidation ?? {}) }
     const onTrainEpochEnd =
       options.saveOnTrainEpochEnd ??
       (plan.checkValEveryNEpoch !== 1 ? false : plan.numValBatches === 0 ? true : !Number.isFinite(plan.valCheckBatch) || plan.valCheckBatch >= plan.numTrainBatches)
     const dir = options.dir ?? `${e.options.defaultRootDir}/checkpoints`
-    const run: CheckpointRun = { dir, fastDevRun: plan.fastDevRun, onTrainEpochEnd, options: e.options, startTime: e.time, taken: new Set(), metrics, validated: Object.keys(metrics).length > 0 }
+    const onInterrupt = !saveOnInterrupt ? 'off' : options.saveLast === true ? 'saveLast' : 'save'
+    const run: CheckpointRun = { dir, fastDevRun: plan.fastDevRun, onTrainEpochEnd, options: e.options, startTime: e.time, taken: new Set(), metrics, validated: Object.keys(metrics).length > 0, onInterrupt }
     const checkDir = afterAll<CheckpointHook>((settled) => {
+      role.saver = interruptSaver(settled.hookStates) === ctx.key
       const shared = sharedDirError(settled.hookStates, ctx.key, dir)
       return shared === undefined ? undefined : throwError(() => shared)
     })
-    if (plan.fastDevRun) return [{ ...s, run }, [checkDir]]
+    // A resumed run goes on with the lineage of its checkpoint; a new one starts its own.
+    const next: CheckpointHook = { ...s, lineage: s.lineage ?? `${e.time}`, run }
+    if (plan.fastDevRun) return [next, [checkDir]]
+    // What a kill left that the restored state no longer counts (checkpoints of this hook's lineage only).
+    const own =
+      e.resumed !== undefined && s.lineage !== undefined
+        ? { key: ctx.key, lineage: s.lineage, kept: s.kept.map((k) => k.name), last: s.last, best: s.best, from: e.resumed.from }
+        : undefined
     // Learn the names already there (never overwrite one) and clear what crashed runs left half-written.
     const prepare: HookEffect<CheckpointHook> = update(() =>
-      orThrow(prepareCheckpointDir(ctx.env.fs, dir)).then((taken) => (state: CheckpointHook) => (state.run === undefined ? state : { ...state, run: { ...state.run, taken } })),
+      orThrow(prepareCheckpointDir(ctx.env.fs, dir, own)).then((taken) => (state: CheckpointHook) => (state.run === undefined ? state : { ...state, run: { ...state.run, taken } })),
     )
-    return [{ ...s, run }, [prepare, checkDir]]
+    return [next, [prepare, checkDir]]
   }
 
-  return hook<CheckpointHook, FitEvent>({
+  const spec = (role: { saver: boolean }): HookSpec<CheckpointHook, FitEvent> => ({
     kind: 'checkpoint',
     // Every step, validation and epoch end: they carry the metrics that rank and name checkpoints.
     on: ['fitStart', 'trainStep', 'validationEnd', 'epochEnd', ...(saveOnInterrupt ? (['fitEnd'] as const) : [])],
     codec: checkpointHookCodec,
     init: () => freshCheckpointHook,
     step: (s, e, ctx) => {
-      if (e.type === 'fitStart') return start(s, e, ctx)
+      if (e.type === 'fitStart') return start(s, e, ctx, role)
       const r = s.run
       if (r === undefined) return [s]
       switch (e.type) {
@@ -178,10 +194,12 @@ export const checkpoint = (options: CheckpointOptions = {}): MonoTypeOperatorFun
           return run.onTrainEpochEnd && epochDue(e.epoch) && e.globalStep !== s.lastGlobalStepSaved ? save(next, run, e, false, ctx) : [next]
         }
         case 'fitEnd':
-          return e.reason === 'interrupted' && saveOnInterrupt ? save(s, r, e, true, ctx) : [s]
+          return e.reason === 'interrupted' && saveOnInterrupt && role.saver ? save(s, r, e, true, ctx) : [s]
         default:
           return [s]
       }
     },
   })
+  // Per run: whether this hook is the one that saves on an interrupt, learned once every hook has handled fitStart.
+  return (source) => defer(() => source.pipe(hook(spec({ saver: true }))))
 }

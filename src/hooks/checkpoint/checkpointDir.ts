@@ -3,28 +3,29 @@ import * as TE from 'fp-ts/lib/TaskEither.js'
 import type { FileError, FileSystem } from '../../effects/fileSystem.js'
 import { type RxtrainError, rxtrainError } from '../../errors/rxtrainError.js'
 import type { HookStates } from '../../flow/hookEffect.js'
+import { type OwnCheckpoints, reconcileCheckpointDir } from './reconcile.js'
 
 /** Whether a file in a checkpoint directory is a leftover of a write that never finished (a crash). */
 const halfWritten = (name: string): boolean => name.startsWith('.tmp-') || /^\..*\.tmp$/.test(name)
 
 /**
- * Makes the checkpoint directory, clears what crashed runs left half-written in it, and answers
- * the names already there (without `.json`), which new checkpoints must never take.
+ * Makes the checkpoint directory, clears what crashed runs left half-written in it, in a resumed
+ * run removes the hook's own checkpoints that its restored state no longer counts (see
+ * `reconcileCheckpointDir`), and answers the names then there (without `.json`), which new
+ * checkpoints must never take.
  */
-export const prepareCheckpointDir = (fs: FileSystem, dir: string): TE.TaskEither<FileError, ReadonlySet<string>> =>
+export const prepareCheckpointDir = (fs: FileSystem, dir: string, own?: OwnCheckpoints): TE.TaskEither<FileError, ReadonlySet<string>> =>
   pipe(
     fs.mkdir(dir),
     TE.chain(() => fs.list(dir)),
-    TE.chain((names) =>
-      pipe(
-        TE.sequenceSeqArray(names.filter(halfWritten).map((n) => fs.remove(`${dir}/${n}`))),
-        TE.map(() => new Set(names.map((n) => n.replace(/\.json$/, '')))),
-      ),
-    ),
+    TE.chain((names) => TE.sequenceSeqArray(names.filter(halfWritten).map((n) => fs.remove(`${dir}/${n}`)))),
+    TE.chain(() => (own === undefined ? TE.right(undefined) : pipe(fs.list(dir), TE.chain((names) => reconcileCheckpointDir(fs, dir, names, own))))),
+    TE.chain(() => fs.list(dir)),
+    TE.map((names) => new Set(names.map((n) => n.replace(/\.json$/, '')))),
   )
 
 /** The position of a checkpoint hook in its pipe, from its key: `checkpoint` 1, `checkpoint#2` 2 ... (0: not a checkpoint hook). */
-const ordinal = (key: string): number => {
+export const ordinal = (key: string): number => {
   const m = /^checkpoint(?:#(\d+))?$/.exec(key)
   return m === null ? 0 : Number(m[1] ?? 1)
 }

@@ -42,7 +42,10 @@ export interface CheckpointOptions {
   readonly saveOnTrainEpochEnd?: boolean
   /** `{val/loss}` becomes `val_loss=0.31` (true) or `0.31` (false). Default true. */
   readonly autoInsertMetricName?: boolean
-  /** On SIGINT/SIGTERM (`fitEnd` reason `interrupted`), save and point `last` at it. Default true. */
+  /**
+   * On SIGINT/SIGTERM (`fitEnd` reason `interrupted`), save and point `last` at it. Default true.
+   * With several checkpoint hooks, one saves: the first with `saveLast`, else the first with this on.
+   */
   readonly saveOnInterrupt?: boolean
 }
 

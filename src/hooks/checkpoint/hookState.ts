@@ -15,9 +15,16 @@ export interface CheckpointHookState {
 }
 
 /**
- * The hook's state as checkpoints store it: `CheckpointHookState`, and the directory it writes
- * into (so that two checkpoint hooks of one run can tell they would write into the same one;
- * absent in checkpoints written before it was added, ignored on resume).
+ * What a checkpoint hook does when the run is interrupted: save `last` there as the hook that
+ * keeps `last` (`saveLast`), save there if no such hook does (`save`), or nothing (`off`).
+ */
+export type InterruptRole = 'saveLast' | 'save' | 'off'
+
+/**
+ * The hook's state as checkpoints store it: `CheckpointHookState`; the directory it writes into
+ * and its role on an interrupt (so that the checkpoint hooks of one run can tell they would write
+ * into the same one, and which of them saves `last` on an interrupt; ignored on resume); and its
+ * lineage (see `CheckpointHook`). The last three are absent in checkpoints written before them.
  */
 export const CheckpointHookStateCodec = t.intersection([
   t.type({
@@ -27,7 +34,7 @@ export const CheckpointHookStateCodec = t.intersection([
     lastGlobalStepSaved: t.number,
     lastTimeSaved: t.union([t.number, t.null]),
   }),
-  t.partial({ dir: t.string }),
+  t.partial({ dir: t.string, onInterrupt: t.keyof({ saveLast: null, save: null, off: null }), lineage: t.string }),
 ])
 
 /** What the hook learns about the run at `fitStart` and from its events; not stored in checkpoints. */
@@ -43,15 +50,22 @@ export interface CheckpointRun {
   readonly metrics: Readonly<Record<string, number>>
   /** Whether a validation has run (a monitor missing after it is an error). */
   readonly validated: boolean
+  readonly onInterrupt: InterruptRole
 }
 
 /** The reducer's state: the stored part, and this run's (`undefined` until `fitStart`). */
 export interface CheckpointHook extends CheckpointHookState {
+  /**
+   * Tells this hook's checkpoints from anything else in its directory: set at the first
+   * `fitStart` of a training run (its time) and kept by every run resumed from it, so each
+   * checkpoint the hook writes carries it. `undefined` before, and in older checkpoints.
+   */
+  readonly lineage: string | undefined
   readonly run: CheckpointRun | undefined
 }
 
 /** The state of a fresh run, before `fitStart`. */
-export const freshCheckpointHook: CheckpointHook = { kept: [], best: null, last: null, lastGlobalStepSaved: -1, lastTimeSaved: null, run: undefined }
+export const freshCheckpointHook: CheckpointHook = { kept: [], best: null, last: null, lastGlobalStepSaved: -1, lastTimeSaved: null, lineage: undefined, run: undefined }
 
 const stored = (s: CheckpointHookState): CheckpointHookState => ({
   kept: s.kept,
@@ -65,8 +79,8 @@ const stored = (s: CheckpointHookState): CheckpointHookState => ({
 export const checkpointHookCodec = new t.Type<CheckpointHook, unknown, unknown>(
   'CheckpointHook',
   (u): u is CheckpointHook => CheckpointHookStateCodec.is(u) && 'run' in u,
-  (u, c) => pipe(CheckpointHookStateCodec.validate(u, c), E.map((s): CheckpointHook => ({ ...stored(s), run: undefined }))),
-  (s) => ({ ...stored(s), ...(s.run !== undefined && { dir: s.run.dir }) }),
+  (u, c) => pipe(CheckpointHookStateCodec.validate(u, c), E.map((s): CheckpointHook => ({ ...stored(s), lineage: s.lineage, run: undefined }))),
+  (s) => ({ ...stored(s), ...(s.lineage !== undefined && { lineage: s.lineage }), ...(s.run !== undefined && { dir: s.run.dir, onInterrupt: s.run.onInterrupt }) }),
 )
 
 /**

