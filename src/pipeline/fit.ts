@@ -1,10 +1,11 @@
 import * as E from 'fp-ts/lib/Either.js'
-import { defer, type Observable, of, switchMap, throwError } from 'rxjs'
+import { defer, finalize, type Observable, of, switchMap, throwError } from 'rxjs'
 import { startBackend } from '../backends/accelerator.js'
 import type { Backend } from '../backends/backend.js'
 import { type Precision, resolvePrecision } from '../backends/precision.js'
 import type { DataModule } from '../data/dataModule.js'
 import { type Env, liveEnv } from '../effects/env.js'
+import { latchedSignals } from '../effects/signals.js'
 import { orThrow } from '../errors/orThrow.js'
 import { rxtrainError } from '../errors/rxtrainError.js'
 import { type GradientTransform, withUpdateContext } from '../optim/transform.js'
@@ -104,6 +105,9 @@ export const fit = <P extends Params, S extends Params, B>(
     if (E.isLeft(plan)) return throwError(() => plan.left)
     const clock = runEnv.clock
     const ckptPath = checkpointPathOf(o)
+    // Listen from subscription, not from the first step: a SIGINT/SIGTERM while the backend starts
+    // or a checkpoint loads is honoured before step 1 instead of killing the process unsaved.
+    const signals = latchedSignals(runEnv.signals)
     return runBackend(o, env).pipe(
       switchMap((backend) => {
         backend.activate()
@@ -129,7 +133,7 @@ export const fit = <P extends Params, S extends Params, B>(
                   precision,
                   clock,
                   flow,
-                  signals: runEnv.signals,
+                  signals,
                   strategy: strategyFor(o, module as Module<Params, Params, unknown>, backend, optimizer, precision),
                   ...(resume !== undefined && { resume }),
                 },
@@ -139,5 +143,6 @@ export const fit = <P extends Params, S extends Params, B>(
           ),
         )
       }),
+      finalize(() => signals.close()),
     )
   })

@@ -5,6 +5,7 @@ import type { Backend } from '../../src/backends/backend.js'
 import { memoryFileSystem } from '../../src/effects/memoryFileSystem.js'
 import { type InterruptSignal, latchedSignals, manualSignals, processSignals } from '../../src/effects/signals.js'
 import { checkpoint } from '../../src/hooks/checkpoint/checkpoint.js'
+import type { FitEvent } from '../../src/pipeline/events.js'
 import { fit } from '../../src/pipeline/fit.js'
 import { quiet, useBackend } from '../support/backend.js'
 import { lineModule, tinyData } from '../support/tiny.js'
@@ -66,5 +67,23 @@ describe('latchedSignals', () => {
     const resumed = await lastValueFrom(fit(lineModule(), tinyData(5, 2), { ...options, ckptPath: 'last' }, { backend, signals: quiet, fs }).pipe(checkpoint({ saveLast: true })))
     expect(resumed.type === 'fitEnd' && [resumed.reason, resumed.globalStep]).toEqual(['maxEpochs', 15])
     expect(tf.memory().numTensors).toBe(tensors)
+  })
+})
+
+describe('fit listens from subscription', () => {
+  it('a SIGTERM while the backend is still starting stops the run before its first step', async () => {
+    const base = manualSignals()
+    const fs = memoryFileSystem()
+    const events: FitEvent[] = []
+    const done = new Promise<void>((resolve, reject) => {
+      fit(lineModule(), tinyData(5, 2), { maxEpochs: 3, defaultRootDir: '/run', accelerator: 'cpu' }, { signals: base, fs })
+        .pipe(checkpoint({ saveLast: true }))
+        .subscribe({ next: (e) => events.push(e), error: reject, complete: resolve })
+    })
+    base.raise('SIGTERM') // subscribed; the backend starts asynchronously, so it is not there yet
+    await done
+    expect(events.filter((e) => e.type === 'trainStep')).toEqual([])
+    const end = events.at(-1)
+    expect(end?.type === 'fitEnd' && [end.reason, end.stopReason, end.globalStep]).toEqual(['interrupted', 'SIGTERM', 0])
   })
 })
