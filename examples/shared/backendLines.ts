@@ -1,13 +1,17 @@
-import { describeChoice, type EventOf, type FitEvent } from '../../src/index.js'
+import type { EventOf, FitEvent } from '../../src/index.js'
 
 /**
- * What the run trains on, in two lines: a short one that fits 80 columns (`training on wasm: 430
- * batches per epoch, 40 validation batches`) and `describeChoice`'s details below it (the
- * backend's description, the accelerator asked for, what was passed over and why), where a
- * long line may wrap without hiding the first.
+ * What the run trains on, as lines that fit 80 columns: a headline (`training on wasm: 430
+ * batches per epoch, 40 validation batches`), then the backend's description and the request, and
+ * one line per backend passed over with the first clause of its reason (the event holds the rest).
  */
 export const backendLines = (e: EventOf<FitEvent, 'fitStart'>): string => {
   const count = (n: number): string => (Number.isFinite(n) ? String(n) : '?')
-  const headline = `training on ${e.accelerator.backend}: ${count(e.plan.numTrainBatches)} batches per epoch, ${count(e.plan.numValBatches)} validation batches`
-  return `${headline}\n  ${describeChoice(e.accelerator).replace(/^training on /, '')}`
+  const { accelerator: choice } = e
+  const request = choice.requested === 'env' ? 'given by the caller' : `accelerator '${choice.requested}'`
+  return [
+    `training on ${choice.backend}: ${count(e.plan.numTrainBatches)} batches per epoch, ${count(e.plan.numValBatches)} validation batches`,
+    `  ${choice.description}, ${request}`,
+    ...choice.skipped.map((s) => `  not ${s.backend}: ${(s.reason.split(' (')[0] ?? s.reason).replace(/^the \S+ backend /, '')}`),
+  ].join('\n')
 }

@@ -142,9 +142,20 @@ export const startBackend =
  * // "training on wasm (XNNPACK, SIMD, 1 thread, tfjs 4.22.0), accelerator 'auto'; passed over tensorflow-gpu (...), webgpu (...)"
  */
 export const describeChoice = (choice: AcceleratorChoice): string => {
-  const request = choice.requested === 'env' ? 'given by the caller' : `accelerator '${choice.requested}'`
-  // The first clause of each reason is enough here; the event holds the whole sentence.
-  const short = (reason: string) => reason.split(' (')[0]?.replace(/^the \S+ backend /, '') ?? reason
-  const passed = choice.skipped.length === 0 ? '' : `; passed over ${choice.skipped.map((s) => `${s.backend} (${short(s.reason)})`).join(', ')}`
-  return `training on ${choice.description}, ${request}${passed}`
+  const passed = choice.skipped.length === 0 ? '' : `; passed over ${choice.skipped.map((s) => `${s.backend} (${shortReason(s.reason)})`).join(', ')}`
+  return `training on ${choice.description}, ${requestOf(choice)}${passed}`
 }
+
+const requestOf = (choice: AcceleratorChoice): string => (choice.requested === 'env' ? 'given by the caller' : `accelerator '${choice.requested}'`)
+
+/** The first clause of a reason is enough in a summary; the event holds the whole sentence. */
+const shortReason = (reason: string): string => reason.split(' (')[0]?.replace(/^the \S+ backend /, '') ?? reason
+
+/**
+ * `describeChoice` as lines for a terminal: the backend's description and the request, then one
+ * line per backend passed over, so that each stays near 80 columns instead of one long line.
+ */
+export const choiceLines = (choice: AcceleratorChoice): readonly string[] => [
+  `${choice.description}, ${requestOf(choice)}`,
+  ...choice.skipped.map((s) => `not ${s.backend}: ${shortReason(s.reason)}`),
+]

@@ -1,5 +1,5 @@
 import type { MonoTypeOperatorFunction } from 'rxjs'
-import { type AcceleratorChoice, describeChoice } from '../backends/accelerator.js'
+import { type AcceleratorChoice, choiceLines } from '../backends/accelerator.js'
 import { hook } from '../flow/hook.js'
 import { perform } from '../flow/hookEffect.js'
 import type { FitEvent, Metrics } from '../pipeline/events.js'
@@ -20,16 +20,16 @@ export const formatMetrics = (metrics: Metrics, digits = 4): string =>
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)}s`
 
 /**
- * The run's start in two lines: what trains on what, short enough for an 80-column terminal, and
- * `describeChoice`'s details (the backend's description, the request, what was passed over and
- * why) indented below it, where a long line wraps without hiding the first.
+ * The run's start: what trains on what, short enough for an 80-column terminal, then the details
+ * indented below it (`choiceLines`: the backend's description and the request, then one line per
+ * backend passed over and why).
  */
-export const startLines = (event: { readonly accelerator: AcceleratorChoice; readonly plan: Pick<LoopPlan, 'numTrainBatches' | 'numValBatches'> }): readonly [string, string] => {
+export const startLines = (event: { readonly accelerator: AcceleratorChoice; readonly plan: Pick<LoopPlan, 'numTrainBatches' | 'numValBatches'> }): readonly string[] => {
   const count = (n: number): string => (Number.isFinite(n) ? String(n) : '?')
   const { accelerator: choice, plan } = event
   return [
     `training on ${choice.backend}: ${count(plan.numTrainBatches)} batches per epoch, ${count(plan.numValBatches)} validation batches`,
-    `  ${describeChoice(choice).replace(/^training on /, '')}`,
+    ...choiceLines(choice).map((line) => `  ${line}`),
   ]
 }
 
@@ -47,7 +47,8 @@ interface PrintState {
  * @example
  * fit(module, { train, val }, { maxEpochs: 3 }).pipe(printMetrics()).subscribe()
  * // training on wasm: 430 batches per epoch, 40 validation batches
- * //   wasm (XNNPACK, SIMD, 1 thread, tfjs 4.22.0), accelerator 'auto'; passed over tensorflow-gpu (...), ...
+ * //   wasm (XNNPACK, SIMD, 1 thread, tfjs 4.22.0), accelerator 'auto'
+ * //   not tensorflow-gpu: needs @tensorflow/tfjs-node-gpu, which is not installed
  * // epoch 1/3 · train/loss 0.3121 · val/acc 0.9551 · val/loss 0.1502 · 9.8s
  */
 export const printMetrics = (options: PrintMetricsOptions = {}): MonoTypeOperatorFunction<FitEvent> => {
@@ -60,8 +61,7 @@ export const printMetrics = (options: PrintMetricsOptions = {}): MonoTypeOperato
       const print = (line: string) => [perform<PrintState>(() => ctx.env.console.out(line))]
       switch (event.type) {
         case 'fitStart': {
-          const [headline, details] = startLines(event)
-          return [{ ...state, maxEpochs: event.plan.maxEpochs }, [...print(headline), ...print(details)]]
+          return [{ ...state, maxEpochs: event.plan.maxEpochs }, startLines(event).flatMap(print)]
         }
         case 'epochStart':
           return [{ ...state, epochStarted: event.time }]
