@@ -128,6 +128,21 @@ describe('a kill between renaming a checkpoint into place and pruning the old on
     expect(resumed).toBeGreaterThan(10)
   }, 60_000)
 
+  it('a run rewound to an older checkpoint (not what last.json names) keeps the checkpoints written after it, as Lightning does', async () => {
+    const fs = memoryFileSystem()
+    const everyEpoch: CheckpointOptions = { saveTopK: -1, saveLast: true }
+    const run = (opts: TrainerOptions) =>
+      lastValueFrom(fit(module, tinyData(6, 2), opts, { backend, fs, clock: manualClock(0), signals: manualSignals() }).pipe(checkpoint(everyEpoch)), { defaultValue: undefined })
+    await run(options)
+    const before = folder(fs, '/run/checkpoints').names.filter((n) => n.startsWith('epoch='))
+    expect(before).toEqual(['epoch=0-step=3', 'epoch=0-step=6', 'epoch=1-step=12', 'epoch=1-step=9', 'epoch=2-step=15', 'epoch=2-step=18'])
+    await run({ ...options, ckptPath: '/run/checkpoints/epoch=0-step=6' })
+    const after = folder(fs, '/run/checkpoints').names.filter((n) => n.startsWith('epoch='))
+    // the later results stay; the rewound run's own come beside them
+    expect(after).toEqual(expect.arrayContaining(before))
+    expect(after.filter((n) => n.endsWith('-v1'))).toEqual(['epoch=1-step=12-v1', 'epoch=1-step=9-v1', 'epoch=2-step=15-v1', 'epoch=2-step=18-v1'])
+  })
+
   it('a run resumed from a checkpoint written before checkpoints carried their lineage removes nothing', async () => {
     const fs = memoryFileSystem()
     const run = fakeRun()

@@ -155,7 +155,7 @@ export const checkpoint = (options: CheckpointOptions = {}): MonoTypeOperatorFun
     // What a kill left that the restored state no longer counts (checkpoints of this hook's lineage only).
     const own =
       e.resumed !== undefined && s.lineage !== undefined
-        ? { key: ctx.key, lineage: s.lineage, kept: s.kept.map((k) => k.name), last: s.last, best: s.best, from: e.resumed.from }
+        ? { key: ctx.key, lineage: s.lineage, kept: s.kept.map((k) => k.name), last: s.last, best: s.best, from: e.resumed.from, fromStep: e.resumed.loop.globalStep }
         : undefined
     // Learn the names already there (never overwrite one) and clear what crashed runs left half-written.
     const prepare: HookEffect<CheckpointHook> = update(() =>

@@ -16,8 +16,9 @@ export interface OwnCheckpoints {
   readonly kept: readonly string[]
   readonly last: string | null
   readonly best: string | null
-  /** The checkpoint the run resumes from (never removed). */
+  /** The checkpoint the run resumes from (never removed), and its optimizer step. */
   readonly from: string
+  readonly fromStep: number
 }
 
 const pointerTarget =
@@ -38,27 +39,33 @@ const pointerTarget =
  * holds the hook's state under its key, with this lineage and this directory (anything else is
  * not, also a checkpoint of another hook of the same run: hooks that trade places trade keys).
  */
-const isOwn =
-  (fs: FileSystem, dir: string, name: string, own: OwnCheckpoints): T.Task<boolean> =>
+const ownStep =
+  (fs: FileSystem, dir: string, name: string, own: OwnCheckpoints): T.Task<number | undefined> =>
   async () => {
     const path = `${dir}/${name}/${MANIFEST_FILE}`
     const text = await fs.readText(path)()
-    if (E.isLeft(text)) return false
+    if (E.isLeft(text)) return undefined
     const manifest = parseManifest(text.right, path)
-    if (E.isLeft(manifest)) return false
+    if (E.isLeft(manifest)) return undefined
     const state = manifest.right.hooks?.[own.key]
-    if (typeof state !== 'object' || state === null) return false
+    if (typeof state !== 'object' || state === null) return undefined
     const { lineage, dir: written } = state as { lineage?: unknown; dir?: unknown }
-    return lineage === own.lineage && written === dir
+    return lineage === own.lineage && written === dir ? (manifest.right.loop?.globalStep ?? 0) : undefined
   }
+
+/** Whether the run resumes from the newest checkpoint of its folder (the one its `last.json` names). */
+const resumesFromNewest = async (fs: FileSystem, from: string): Promise<boolean> => {
+  const slash = from.lastIndexOf('/')
+  return (await pointerTarget(fs, from.slice(0, Math.max(slash, 0)), 'last')()) === from.slice(slash + 1)
+}
 
 /**
  * Makes a checkpoint directory agree with the hook state a run resumed from: a kill between
  * renaming a new checkpoint into place, moving the pointers and pruning the old ones leaves
  * checkpoints that no state counts any more (the new one, if the pointers did not move yet; the
- * pruned ones, if they did), and a run resumed from an earlier checkpoint than the newest finds
- * the ones written after it, which it writes again. Removes the checkpoints that the hook itself
- * wrote in this lineage and that its restored state does not count, after pointing `last.json`
+ * pruned ones, if they did). Removes the checkpoints that the hook itself wrote in this lineage
+ * and that its restored state does not count (when the run rewinds to a checkpoint older than its
+ * folder's `last`, only those not written after it), after pointing `last.json`
  * and `best.json` at the state's own (or removing a pointer that names a removed one, when the
  * state's own is not there), so that no pointer ever names a missing checkpoint. Files and folders
  * of anyone else (the user's, another run's, another hook's) are never touched. `names` lists the directory.
@@ -68,10 +75,15 @@ export const reconcileCheckpointDir =
   async () => {
     const present = new Set(names)
     const counted = new Set([...own.kept, ...(own.last === null ? [] : [own.last]), ...(own.best === null ? [] : [own.best])])
+    // A run that goes on from its newest checkpoint (`last`, what a kill leaves) removes all it does
+    // not count: what it writes next replaces them. One rewound to an older checkpoint keeps the
+    // later ones, as Lightning does (they are the user's results; new ones get `-v1` names).
+    const continues = await resumesFromNewest(fs, own.from)
     const stale: string[] = []
     for (const name of names) {
       if (name.startsWith('.') || name.endsWith('.json') || counted.has(name) || `${dir}/${name}` === own.from) continue
-      if (await isOwn(fs, dir, name, own)()) stale.push(name)
+      const step = await ownStep(fs, dir, name, own)()
+      if (step !== undefined && (continues || step <= own.fromStep)) stale.push(name)
     }
     for (const pointer of ['last', 'best'] as const) {
       const target = own[pointer]
