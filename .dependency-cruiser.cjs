@@ -4,18 +4,22 @@
  *
  * Bottom to top: errors, tree, random, core (the run's data: Model, TrainState, LoopState) ->
  * effects, backends, data, metrics, nn, optim -> flow -> pipeline, checkpoint, strategies,
- * export -> hooks -> index.
+ * export -> hooks -> index; and above hooks the `rxtrain` command's parts: config (run files) ->
+ * sweep, report -> cli.
  */
 const layer = (name, from, notTo) => ({ name, severity: 'error', comment: `${from} must not depend on ${notTo.join(', ')}`, from: { path: `^src/(${from})/` }, to: { path: `^src/(${notTo.join('|')})/` } })
 
 module.exports = {
   forbidden: [
     { name: 'no-circular', severity: 'error', comment: 'an import cycle in src/', from: { path: '^src/' }, to: { circular: true } },
-    layer('bottom', 'errors|tree|random|core', ['effects', 'backends', 'data', 'metrics', 'nn', 'optim', 'flow', 'pipeline', 'checkpoint', 'strategies', 'export', 'hooks']),
-    layer('capabilities', 'effects|backends', ['data', 'nn', 'flow', 'pipeline', 'checkpoint', 'strategies', 'export', 'hooks']),
-    layer('building blocks', 'data|metrics|nn|optim', ['flow', 'pipeline', 'checkpoint', 'strategies', 'export', 'hooks']),
-    layer('flow control', 'flow', ['pipeline', 'checkpoint', 'strategies', 'export', 'hooks']),
-    layer('the loop', 'pipeline|checkpoint|strategies|export', ['hooks']),
+    layer('bottom', 'errors|tree|random|core', ['effects', 'backends', 'data', 'metrics', 'nn', 'optim', 'flow', 'pipeline', 'checkpoint', 'strategies', 'export', 'hooks', 'config', 'sweep', 'report', 'cli']),
+    layer('capabilities', 'effects|backends', ['data', 'nn', 'flow', 'pipeline', 'checkpoint', 'strategies', 'export', 'hooks', 'config', 'sweep', 'report', 'cli']),
+    layer('building blocks', 'data|metrics|nn|optim', ['flow', 'pipeline', 'checkpoint', 'strategies', 'export', 'hooks', 'config', 'sweep', 'report', 'cli']),
+    layer('flow control', 'flow', ['pipeline', 'checkpoint', 'strategies', 'export', 'hooks', 'config', 'sweep', 'report', 'cli']),
+    layer('the loop', 'pipeline|checkpoint|strategies|export', ['hooks', 'config', 'sweep', 'report', 'cli']),
+    layer('hooks', 'hooks', ['config', 'sweep', 'report', 'cli']),
+    layer('declarative runs', 'config', ['sweep', 'report', 'cli']),
+    layer('sweeps and reports', 'sweep|report', ['cli']),
     {
       name: 'optional-peers-only-on-demand',
       severity: 'error',

@@ -36,11 +36,19 @@ export const wrongType = (rule: string): Verdict<never> => ({ broken: rule, wron
 const sameValue = (a: unknown, b: unknown): boolean => a === b || (typeof a === 'object' && typeof b === 'object' && describe(a) === describe(b))
 
 /**
+ * The JSON Schema (draft-07) of what an option accepts, as plain data. The verdict is a function
+ * that no generator can read, so each option type states its schema beside its rule; the config
+ * layer's `jsonSchemaOf` uses it (and a freshness test keeps the shipped schema in step).
+ */
+export type OptionSchema = Readonly<Record<string, unknown>>
+
+/**
  * One option's codec. Decoding gives the value's normal form (`A`, what the loop reads) from what a
- * user writes (`O`), or fails with the rule broken; `rule` and `remedy` word the ConfigError.
+ * user writes (`O`), or fails with the rule broken; `rule` and `remedy` word the ConfigError,
+ * `jsonSchema` says the same rule to editors.
  */
 export class OptionType<A extends O, O> extends t.Type<A, O, unknown> {
-  constructor(readonly rule: string, verdict: (u: unknown) => Verdict<A>, readonly remedy?: string) {
+  constructor(readonly rule: string, verdict: (u: unknown) => Verdict<A>, readonly remedy?: string, readonly jsonSchema?: OptionSchema) {
     const is = (u: unknown): u is A => {
       const v = verdict(u)
       return 'ok' in v && sameValue(v.ok, u)
@@ -56,17 +64,22 @@ export class OptionType<A extends O, O> extends t.Type<A, O, unknown> {
 export const isInteger = (u: unknown): u is number => typeof u === 'number' && Number.isInteger(u)
 
 /** A number option: the wrong type unless a number, out of range unless `valid`. */
-export const numeric = (rule: string, valid: (n: number) => boolean) =>
-  new OptionType<number, number>(rule, (u) => (typeof u !== 'number' ? wrongType(rule) : valid(u) ? ok(u) : breaks(rule)))
+export const numeric = (rule: string, valid: (n: number) => boolean, jsonSchema: OptionSchema = { type: 'number' }) =>
+  new OptionType<number, number>(rule, (u) => (typeof u !== 'number' ? wrongType(rule) : valid(u) ? ok(u) : breaks(rule)), undefined, jsonSchema)
 
-export const integer = (min: number) => numeric(`an integer >= ${min}`, (n) => Number.isInteger(n) && n >= min)
+/** An integer >= `min` (and <= `max` when given). */
+export const integer = (min: number, max?: number) =>
+  max === undefined
+    ? numeric(`an integer >= ${min}`, (n) => Number.isInteger(n) && n >= min, { type: 'integer', minimum: min })
+    : numeric(`an integer in [${min}, ${max}]`, (n) => Number.isInteger(n) && n >= min && n <= max, { type: 'integer', minimum: min, maximum: max })
 
 export const oneOf = <const K extends string>(values: readonly K[]) => {
   const rule = `one of ${values.map((v) => `'${v}'`).join(', ')}`
-  return new OptionType<K, K>(rule, (u) => ((values as readonly unknown[]).includes(u) ? ok(u as K) : wrongType(rule)))
+  return new OptionType<K, K>(rule, (u) => ((values as readonly unknown[]).includes(u) ? ok(u as K) : wrongType(rule)), undefined, { enum: [...values] })
 }
 
-export const nonEmptyString = (rule: string) => new OptionType<string, string>(rule, (u) => (typeof u !== 'string' ? wrongType(rule) : u !== '' ? ok(u) : breaks(rule)))
+export const nonEmptyString = (rule: string) =>
+  new OptionType<string, string>(rule, (u) => (typeof u !== 'string' ? wrongType(rule) : u !== '' ? ok(u) : breaks(rule)), undefined, { type: 'string', minLength: 1 })
 
 export const isBatchLimit = (u: unknown): u is BatchLimit =>
   typeof u === 'number' || (typeof u === 'object' && u !== null && !Array.isArray(u) && typeof (u as { fraction?: unknown }).fraction === 'number')
@@ -74,11 +87,23 @@ export const isBatchLimit = (u: unknown): u is BatchLimit =>
 /** A count >= `minCount`, a non-integer number in (0, 1), or `{ fraction }` in [0, 1]. */
 export const batchLimit = (minCount = 0, zero?: string) => {
   const rule = `a batch count >= ${minCount} or a fraction in [0, 1] (a number below 1, or { fraction })`
-  return new OptionType<BatchLimit, BatchLimit>(rule, (u) => {
-    if (!isBatchLimit(u)) return wrongType(rule)
-    const f = typeof u === 'number' ? u : u.fraction
-    if (isInteger(u)) return u >= minCount ? ok(u) : breaks(u === 0 && zero !== undefined ? zero : rule)
-    return f >= 0 && f <= 1 && (typeof u !== 'number' || f > 0) ? ok(u) : breaks(rule)
-  })
+  const jsonSchema: OptionSchema = {
+    anyOf: [
+      { type: 'integer', minimum: minCount },
+      { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1 },
+      { type: 'object', properties: { fraction: { type: 'number', minimum: 0, maximum: 1 } }, required: ['fraction'], additionalProperties: false },
+    ],
+  }
+  return new OptionType<BatchLimit, BatchLimit>(
+    rule,
+    (u) => {
+      if (!isBatchLimit(u)) return wrongType(rule)
+      const f = typeof u === 'number' ? u : u.fraction
+      if (isInteger(u)) return u >= minCount ? ok(u) : breaks(u === 0 && zero !== undefined ? zero : rule)
+      return f >= 0 && f <= 1 && (typeof u !== 'number' || f > 0) ? ok(u) : breaks(rule)
+    },
+    undefined,
+    jsonSchema,
+  )
 }
 

@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { type Accelerator, accelerators } from '../backends/accelerator.js'
-import { canonicalPrecision, defaultLossScaler, type LossScalerOptions, type PrecisionInput, type PrecisionName, precisionNames } from '../backends/precision.js'
+import { canonicalPrecision, defaultLossScaler, type LossScalerOptions, type PrecisionInput, type PrecisionName, precisionAliases, precisionNames } from '../backends/precision.js'
 import { type RxtrainError, rxtrainError } from '../errors/rxtrainError.js'
 import { nearestName } from './nearestName.js'
 import { batchLimit, breaks, describe, integer, isInteger, nonEmptyString, numeric, ok, oneOf, OptionType, type BatchLimit, wrongType } from './optionTypes.js'
@@ -23,6 +23,15 @@ const lossScaler = new OptionType<LossScalerOptions, Partial<LossScalerOptions>>
   if (!absentOr(p.backoffFactor, (x) => x > 0 && x < 1)) return breaks('an object whose backoffFactor is in (0, 1)')
   if (!(p.growthInterval === undefined || (isInteger(p.growthInterval) && p.growthInterval >= 1))) return breaks('an object whose growthInterval is an integer >= 1')
   return ok({ ...defaultLossScaler, ...Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined)) })
+}, undefined, {
+  type: 'object',
+  properties: {
+    initScale: { type: 'number', exclusiveMinimum: 0 },
+    growthFactor: { type: 'number', minimum: 1 },
+    backoffFactor: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1 },
+    growthInterval: { type: 'integer', minimum: 1 },
+  },
+  additionalProperties: false,
 })
 
 const quotedPrecisions = precisionNames.map((n) => `'${n}'`).join(', ')
@@ -36,6 +45,7 @@ const precision = new OptionType<PrecisionName, PrecisionInput>(
     return name === undefined ? wrongType(precisionRule) : ok(name)
   },
   `use one of ${quotedPrecisions} (or 16, 'bf16', 32); '32-true' is the default.`,
+  { enum: [...precisionNames, ...Object.keys(precisionAliases), 16, 32] },
 )
 
 const fastDevRunRule = 'true, false or an integer >= 0'
@@ -72,23 +82,27 @@ export const TrainerOptionsCodec = t.partial(
     /** Validate in every n-th epoch; `null` counts `valCheckInterval` batches across epochs. Default 1. */
     checkValEveryNEpoch: new OptionType<number | null, number | null>('null or an integer >= 1', (u) =>
       u === null ? ok(null) : typeof u !== 'number' ? wrongType('null or an integer >= 1') : isInteger(u) && u >= 1 ? ok(u) : breaks('null or an integer >= 1'),
+      undefined,
+      { anyOf: [{ type: 'null' }, { type: 'integer', minimum: 1 }] },
     ),
     /** Validation batches run before training to catch bugs early (-1: all). Default 2. */
     numSanityValSteps: integer(-1),
     /** Sum gradients over k batches per optimizer step. Default 1. */
     accumulateGradBatches: integer(1),
     /** Clip gradients before each optimizer step (by global norm or by value). Default: no clipping. */
-    gradientClipVal: numeric('a finite number >= 0', (n) => Number.isFinite(n) && n >= 0),
+    gradientClipVal: numeric('a finite number >= 0', (n) => Number.isFinite(n) && n >= 0, { type: 'number', minimum: 0 }),
     /** How `gradientClipVal` clips: by the global norm (default) or each value. */
     gradientClipAlgorithm: oneOf(['norm', 'value']),
     /** `true`: one batch of each stage, one epoch, no sanity check, no loggers; n: n batches. */
     fastDevRun: new OptionType<number, boolean | number>(fastDevRunRule, (u) =>
       typeof u === 'boolean' ? ok(u ? 1 : 0) : typeof u !== 'number' ? wrongType(fastDevRunRule) : isInteger(u) && u >= 0 ? ok(u) : breaks(fastDevRunRule),
+      undefined,
+      { anyOf: [{ type: 'boolean' }, { type: 'integer', minimum: 0 }] },
     ),
     /** Train (unshuffled) and validate on the first n batches (or a fraction) every epoch. Default 0 (off). */
     overfitBatches: batchLimit(),
     /** The run's seed: initialisation, shuffling and dropout are functions of it. Default 0. */
-    seed: numeric('a safe integer', Number.isSafeInteger),
+    seed: numeric('a safe integer', Number.isSafeInteger, { type: 'integer', minimum: Number.MIN_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER }),
     /** Write training log rows every n optimizer steps. Default 50. */
     logEveryNSteps: integer(1),
     /** Lightning's `accelerator`: `'auto'` (default), `'gpu'` or a tfjs backend by name (see `Accelerator`). */
