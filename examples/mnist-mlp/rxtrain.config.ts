@@ -4,7 +4,7 @@ import { defineConfig } from '../../src/index.js'
 
 export default defineConfig({
   name: 'mnist-mlp',
-  model: { module: './train.ts', export: 'mlp' },
+  model: { module: './train.ts', export: 'mlpOf', args: { hidden: 256, lr: 0.002 } },
   data: { module: '../shared/mnistData.ts', export: 'mnist', args: { batchSize: 128, layout: 'flat' } },
   trainer: { maxEpochs: 3, accelerator: 'auto', precision: '32-true', seed: 0 },
   hooks: [

@@ -32,38 +32,51 @@ import type { ExampleResult } from '../shared/program.js'
 import { reportInterruption } from '../shared/interrupted.js'
 import { resumeTarget } from '../shared/resume.js'
 
-// The model: 784 -> 256 (ReLU) -> 10 logits.
-const net = nn.sequential(nn.dense({ units: 256, activation: 'relu' }), nn.dense({ units: 10 }))
+/** What a config or a sweep may change: the hidden layer's width and the peak learning rate. */
+export interface MlpArgs {
+  readonly hidden?: number
+  readonly lr?: number
+}
 
-// The module: pure functions of the variables, the batch and the step context.
-export const mlp = defineModule({
-  init: (key) => net.init(key, [784]),
-  trainingStep: (model, batch: data.MnistBatch, ctx) => {
-    const logits = net.apply(model, batch.x, ctx).y
-    const loss = nn.softmaxCrossEntropy(logits, batch.y)
-    return {
-      loss,
-      logs: {
-        'train/loss': log(loss, { onEpoch: true }),
-        'train/acc': log(metrics.accuracy(logits, batch.y), { onStep: false, onEpoch: true }),
-      },
-    }
-  },
-  validationStep: (model, batch: data.MnistBatch, ctx) => {
-    const logits = net.apply(model, batch.x, ctx).y
-    return { 'val/loss': metrics.crossEntropy(logits, batch.y), 'val/acc': metrics.accuracy(logits, batch.y) }
-  },
-  testStep: (model, batch: data.MnistBatch, ctx) => ({ 'test/acc': metrics.accuracy(net.apply(model, batch.x, ctx).y, batch.y) }),
-  // Adam with a cosine-decayed learning rate, sized from the loop plan (Lightning's
-  // configure_optimizers with trainer.estimated_stepping_batches); a constant one when the run
-  // has no end (--epochs -1), which a schedule cannot be sized for.
-  optimizer: (plan) =>
-    optim.adam({
-      lr: Number.isFinite(plan.estimatedSteppingBatches) ? optim.cosineDecay({ init: 2e-3, decaySteps: Math.max(1, plan.estimatedSteppingBatches), alpha: 0.05 }) : 2e-3,
-    }),
-  // Data-parallel workers (--devices 2) import this module from here.
-  source: { url: import.meta.url, exportName: 'mlp' },
-})
+/**
+ * The MLP, 784 -> hidden (ReLU) -> 10 logits, as a function of its arguments: `rxtrain fit` calls
+ * it with a config's `model.args`, which a sweep varies. `mlp` is the one `npm start` trains.
+ */
+export const mlpOf = ({ hidden = 256, lr = 2e-3 }: MlpArgs = {}) => {
+  const net = nn.sequential(nn.dense({ units: hidden, activation: 'relu' }), nn.dense({ units: 10 }))
+  const defaults = hidden === 256 && lr === 2e-3
+  // The module: pure functions of the variables, the batch and the step context.
+  return defineModule({
+    init: (key) => net.init(key, [784]),
+    trainingStep: (model, batch: data.MnistBatch, ctx) => {
+      const logits = net.apply(model, batch.x, ctx).y
+      const loss = nn.softmaxCrossEntropy(logits, batch.y)
+      return {
+        loss,
+        logs: {
+          'train/loss': log(loss, { onEpoch: true }),
+          'train/acc': log(metrics.accuracy(logits, batch.y), { onStep: false, onEpoch: true }),
+        },
+      }
+    },
+    validationStep: (model, batch: data.MnistBatch, ctx) => {
+      const logits = net.apply(model, batch.x, ctx).y
+      return { 'val/loss': metrics.crossEntropy(logits, batch.y), 'val/acc': metrics.accuracy(logits, batch.y) }
+    },
+    testStep: (model, batch: data.MnistBatch, ctx) => ({ 'test/acc': metrics.accuracy(net.apply(model, batch.x, ctx).y, batch.y) }),
+    // Adam with a cosine-decayed learning rate, sized from the loop plan (Lightning's
+    // configure_optimizers with trainer.estimated_stepping_batches); a constant one when the run
+    // has no end (--epochs -1), which a schedule cannot be sized for.
+    optimizer: (plan) =>
+      optim.adam({
+        lr: Number.isFinite(plan.estimatedSteppingBatches) ? optim.cosineDecay({ init: lr, decaySteps: Math.max(1, plan.estimatedSteppingBatches), alpha: 0.05 }) : lr,
+      }),
+    // Data-parallel workers (--devices 2) import the module by name: `mlp`, the default one.
+    ...(defaults && { source: { url: import.meta.url, exportName: 'mlp' } }),
+  })
+}
+
+export const mlp = mlpOf()
 
 const unwrap = <A>(either: E.Either<unknown, A>): A => {
   if (E.isLeft(either)) throw either.left

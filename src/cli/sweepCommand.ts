@@ -8,8 +8,9 @@ import { liveProcesses, type Processes, rxtrainCommandLine } from '../effects/pr
 import { processSignals, type Signals } from '../effects/signals.js'
 import type { RxtrainError } from '../errors/rxtrainError.js'
 import { planSweep } from '../sweep/planSweep.js'
-import { formatTable, resultRow } from '../sweep/results.js'
-import { runSweep } from '../sweep/runSweep.js'
+import { cells, formatTable, resultRow } from '../sweep/results.js'
+import { runSweep, type SweepSummary } from '../sweep/runSweep.js'
+import { writeReport } from '../report/writeReport.js'
 import { localScheduler, type TrialScheduler } from '../sweep/scheduler.js'
 import { type CliIO, type Command, EXIT } from './command.js'
 
@@ -57,6 +58,8 @@ export interface SweepCommandEnv {
   readonly clock: Clock
   readonly pid: number
   readonly importFile: ImportFile
+  /** Writes the sweep's report; absent (tests with fake trials), no report. */
+  readonly report?: typeof writeReport
 }
 
 interface SweepArgs {
@@ -90,6 +93,32 @@ const parseArgs = (argv: readonly string[]): { readonly args: SweepArgs } | { re
   if (config === undefined || config === '') return { usage: 'rxtrain sweep needs a sweep file: rxtrain sweep --config sweep.yaml' }
   if (name !== undefined && !/^[\w.-]+$/.test(name)) return { usage: `--name must be a folder name (letters, digits, _ . -), got '${name}'` }
   return { args: { config, parallel, name, dryRun } }
+}
+
+/** How many of the best finished trials the sweep's report draws, under the table of all of them. */
+const REPORTED_TRIALS = 3
+
+/**
+ * The sweep's report (`<sweep>/report/report.html`): the table of every trial, best first, then
+ * the curves of the best few finished ones overlaid. A missing drawing package (vega, vega-lite,
+ * resvg: optional peers) only skips it, with the reason; the sweep's own status stands.
+ */
+const writeSweepReport = async (summary: SweepSummary, paths: readonly string[], monitor: string | undefined, env: SweepCommandEnv, io: CliIO): Promise<void> => {
+  const best = summary.rows.filter((r) => r.status === 'finished').slice(0, REPORTED_TRIALS)
+  if (best.length === 0 || env.report === undefined) return
+  const written = await env.report({
+    runs: best.map((r) => `${summary.sweepDir}/${r.trial.id}`),
+    out: `${summary.sweepDir}/report`,
+    fs: env.fs,
+    clock: env.clock,
+    lead: {
+      title: `sweep ${relative(io.cwd, summary.sweepDir) || '.'}`,
+      note: `${summary.rows.length} trials, best first by ${monitor ?? 'score'}; the charts overlay the best ${best.length} finished.`,
+      cells: cells(summary.rows, paths, monitor),
+    },
+  })()
+  if (E.isLeft(written)) io.err(`sweep report not written: ${written.left.message}`)
+  else io.out(`sweep report: ${relative(io.cwd, written.right.html)}`)
 }
 
 const failWith = (io: CliIO, e: RxtrainError): number => {
@@ -129,6 +158,7 @@ export const makeSweepCommand = (env: () => SweepCommandEnv): Command => ({
     const summary = await runSweep(plan.right, parallel, { ...e, out: io.out, err: io.err, cwd: io.cwd })
     if (E.isLeft(summary)) return failWith(io, summary.left)
     const { status } = summary.right
+    if (e.report !== undefined) await writeSweepReport(summary.right, plan.right.spec.parameters.map(([p]) => p), plan.right.spec.monitor, e, io)
     return status === 'finished' ? EXIT.ok : status === 'interrupted' ? EXIT.interrupted : EXIT.failed
   },
 })
@@ -142,4 +172,5 @@ export const sweepCommand: Command = makeSweepCommand(() => ({
   clock: systemClock,
   pid: process.pid,
   importFile: fileImporter(),
+  report: writeReport,
 }))

@@ -177,10 +177,27 @@ pre{background:#f7f7f7;border:1px solid #e3e3e3;padding:8px;overflow-x:auto;font
 `
 
 /** The report page of the runs, with their drawn charts. */
-export const reportHtml = (runs: readonly RunData[], charts: readonly DrawnChart[], generatedAt: string): string => `<!doctype html>
+/**
+ * A table the report opens with, before its runs: a sweep's trials, best first (`rxtrain sweep`
+ * reports the best few trials' runs under the table of all of them).
+ */
+export interface LeadTable {
+  readonly title: string
+  readonly note: string
+  /** The first row is the header. */
+  readonly cells: readonly (readonly string[])[]
+}
+
+const leadSection = (lead: LeadTable | undefined): string => {
+  if (lead === undefined) return ''
+  const [head = [], ...rows] = lead.cells
+  return `<section><h2>${escapeHtml(lead.title)}</h2><p class="sub">${escapeHtml(lead.note)}</p>${table(head, rows)}</section>`
+}
+
+export const reportHtml = (runs: readonly RunData[], charts: readonly DrawnChart[], generatedAt: string, lead?: LeadTable): string => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(`rxtrain report: ${runs.map((r) => r.label).join(', ')}`)}</title><style>${STYLE}</style></head>
-<body><h1>rxtrain run report</h1><p class="sub">${runs.map((r) => `<code>${escapeHtml(r.dir)}</code>`).join(', ')} · made ${escapeHtml(generatedAt)}</p>
-${summarySection(runs)}${metricsSection(runs)}${chartsSection(charts)}${checkpointsSection(runs)}${profilerSection(runs)}${configSection(runs)}${notesSection(runs)}
+<title>${escapeHtml(`rxtrain report: ${lead?.title ?? runs.map((r) => r.label).join(', ')}`)}</title><style>${STYLE}</style></head>
+<body><h1>rxtrain ${lead === undefined ? 'run' : 'sweep'} report</h1><p class="sub">${runs.map((r) => `<code>${escapeHtml(r.dir)}</code>`).join(', ')} · made ${escapeHtml(generatedAt)}</p>
+${leadSection(lead)}${summarySection(runs)}${metricsSection(runs)}${chartsSection(charts)}${checkpointsSection(runs)}${profilerSection(runs)}${configSection(runs)}${notesSection(runs)}
 </body></html>
 `

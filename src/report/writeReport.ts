@@ -5,7 +5,7 @@ import type { FileSystem } from '../effects/fileSystem.js'
 import { messageOf, type RxtrainError, rxtrainError } from '../errors/rxtrainError.js'
 import { type Chart, reportCharts } from './chartSpecs.js'
 import { readRun, runLabels } from './readRun.js'
-import { type DrawnChart, reportHtml } from './reportHtml.js'
+import { type DrawnChart, type LeadTable, reportHtml } from './reportHtml.js'
 import { type ChartRenderer, loadChartRenderer, prefixSvgIds } from './renderCharts.js'
 import type { RunData } from './runData.js'
 
@@ -18,6 +18,8 @@ export interface ReportRequest {
   readonly clock: Clock
   /** Default: vega, vega-lite and resvg, loaded on demand. */
   readonly renderer?: ChartRenderer
+  /** A table before the runs (a sweep's trials). */
+  readonly lead?: LeadTable
 }
 
 export interface ReportWritten {
@@ -78,7 +80,7 @@ export const writeReport =
       written.push(`${dir}/${name}`)
     }
     const html = `${dir}/report.html`
-    const w = await fs.writeFileAtomic(html, reportHtml(runs, drawn, new Date(request.clock.now()).toISOString()))()
+    const w = await fs.writeFileAtomic(html, reportHtml(runs, drawn, new Date(request.clock.now()).toISOString(), request.lead))()
     if (E.isLeft(w)) return w
     return E.right({ dir, html, pngs: written, charts, runs })
   }

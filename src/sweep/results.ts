@@ -69,7 +69,7 @@ const short = (v: unknown): string => {
 const seconds = (ms: number | undefined): string => (ms === undefined ? '' : `${(ms / 1000).toFixed(1)} s`)
 
 /** The table's header and cells as text (numbers shortened for reading). */
-const cells = (rows: readonly ResultRow[], paths: readonly string[], monitor: string | undefined): string[][] => [
+export const cells = (rows: readonly ResultRow[], paths: readonly string[], monitor: string | undefined): string[][] => [
   ['trial', ...paths, monitor ?? 'score', 'status', 'duration'],
   ...rows.map((r) => [r.trial.id, ...paths.map((p) => short(r.trial.values[p])), r.score === undefined ? '' : short(r.score), r.status, seconds(r.durationMs)]),
 ]

@@ -34,7 +34,7 @@ describe.each([
 ])('examples/**/%s', (name, schemaPath) => {
   const files = examples(name)
 
-  it.runIf(name === 'run.yaml')('exist (the examples show their runs as configs)', () => {
+  it('exist (the examples show their runs and sweeps as configs)', () => {
     expect(files.length).toBeGreaterThan(0)
   })
 

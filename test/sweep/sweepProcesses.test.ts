@@ -66,5 +66,10 @@ describe('rxtrain sweep (child processes)', () => {
     expect(csv.slice(1).map((l) => l.split(',')[0]).sort()).toEqual(TRIALS)
     expect(csv.slice(1).every((l) => l.includes(',finished,'))).toBe(true)
     expect(existsSync(join(dir, 'results.md'))).toBe(true)
+    // the sweep's report: the table of every trial, then the best ones' curves overlaid
+    const html = readFileSync(join(dir, 'report', 'report.html'), 'utf8')
+    expect(html).toContain('rxtrain sweep report')
+    for (const t of TRIALS) expect(html).toContain(`>${t}<`)
+    expect(second.output()).toMatch(/sweep report: .*report\.html/)
   }, 240_000)
 })
