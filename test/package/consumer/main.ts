@@ -34,4 +34,4 @@ const model = await lastValueFrom(
 const kernel = (model.params['kernel'] as tf.Tensor).dataSync()[0]
 disposeTree(model)
 const rows = readFileSync(join(root, 'metrics.csv'), 'utf8').trim().split('\n')
-console.log(JSON.stringify({ kernel, csvRows: rows.length, checkpoints: readdirSync(join(root, 'checkpoints')).sort(), files: readdirSync(root).sort() }))
+console.log(JSON.stringify({ root, kernel, csvRows: rows.length, checkpoints: readdirSync(join(root, 'checkpoints')).sort(), files: readdirSync(root).sort() }))
