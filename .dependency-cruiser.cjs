@@ -12,12 +12,13 @@ const layer = (name, from, notTo) => ({ name, severity: 'error', comment: `${fro
 module.exports = {
   forbidden: [
     { name: 'no-circular', severity: 'error', comment: 'an import cycle in src/', from: { path: '^src/' }, to: { circular: true } },
-    layer('bottom', 'errors|tree|random|core', ['effects', 'backends', 'data', 'metrics', 'nn', 'optim', 'flow', 'pipeline', 'checkpoint', 'strategies', 'export', 'hooks', 'config', 'sweep', 'report', 'cli']),
-    layer('capabilities', 'effects|backends', ['data', 'nn', 'flow', 'pipeline', 'checkpoint', 'strategies', 'export', 'hooks', 'config', 'sweep', 'report', 'cli']),
-    layer('building blocks', 'data|metrics|nn|optim', ['flow', 'pipeline', 'checkpoint', 'strategies', 'export', 'hooks', 'config', 'sweep', 'report', 'cli']),
-    layer('flow control', 'flow', ['pipeline', 'checkpoint', 'strategies', 'export', 'hooks', 'config', 'sweep', 'report', 'cli']),
-    layer('the loop', 'pipeline|checkpoint|strategies|export', ['hooks', 'config', 'sweep', 'report', 'cli']),
-    layer('hooks', 'hooks', ['config', 'sweep', 'report', 'cli']),
+    layer('bottom', 'errors|tree|random|core', ['effects', 'backends', 'data', 'metrics', 'nn', 'optim', 'flow', 'pipeline', 'checkpoint', 'strategies', 'export', 'hooks', 'config', 'sweep', 'report', 'cli', 'tuner']),
+    layer('capabilities', 'effects|backends', ['data', 'nn', 'flow', 'pipeline', 'checkpoint', 'strategies', 'export', 'hooks', 'config', 'sweep', 'report', 'cli', 'tuner']),
+    layer('building blocks', 'data|metrics|nn|optim', ['flow', 'pipeline', 'checkpoint', 'strategies', 'export', 'hooks', 'config', 'sweep', 'report', 'cli', 'tuner']),
+    layer('flow control', 'flow', ['pipeline', 'checkpoint', 'strategies', 'export', 'hooks', 'config', 'sweep', 'report', 'cli', 'tuner']),
+    layer('the loop', 'pipeline|checkpoint|strategies|export', ['hooks', 'config', 'sweep', 'report', 'cli', 'tuner']),
+    layer('hooks', 'hooks', ['config', 'sweep', 'report', 'cli', 'tuner']),
+    layer('tuner', 'tuner', ['config', 'sweep', 'report', 'cli']),
     layer('declarative runs', 'config', ['sweep', 'report', 'cli']),
     layer('sweeps and reports', 'sweep|report', ['cli']),
     {

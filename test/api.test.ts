@@ -7,17 +7,17 @@ const entries = apiEntries()
 const names = entries.map((e) => e.name)
 
 describe('the public index (src/index.ts)', () => {
-  it('has at most 122 named exports (values and types; a namespace counts once)', () => {
-    expect(entries.length).toBeLessThanOrEqual(122)
+  it('has at most 130 named exports (values and types; a namespace counts once)', () => {
+    expect(entries.length).toBeLessThanOrEqual(130)
   })
 
   it('documents every export', () => {
     expect(entries.filter((e) => !e.documented).map((e) => e.name)).toEqual([])
   })
 
-  it("documents every member of its namespaces (nn, optim, metrics, random, effects, data)", () => {
+  it("documents every member of its namespaces (nn, optim, metrics, random, effects, data, tuner)", () => {
     const namespaces = entries.filter((e) => e.namespace)
-    expect(namespaces.map((e) => e.name).sort()).toEqual(['data', 'effects', 'metrics', 'nn', 'optim', 'random'])
+    expect(namespaces.map((e) => e.name).sort()).toEqual(['data', 'effects', 'metrics', 'nn', 'optim', 'random', 'tuner'])
     expect(namespaces.flatMap((e) => e.members.filter((m) => !m.documented).map((m) => `${e.name}.${m.name}`))).toEqual([])
   })
 
