@@ -54,6 +54,9 @@ export type { BatchSource } from './data/source.js'
 export { fromTensors } from './data/tensorSource.js'
 export * as data from './data/index.js'
 
+// The tuner: a learning rate and a batch size chosen before fit (`tuner.lrFind`, `tuner.scaleBatchSize`)
+export * as tuner from './tuner/index.js'
+
 // The loop
 export { defineModule } from './pipeline/module.js'
 export type { Module, Stage, StepContext, TrainStepOutput } from './pipeline/module.js'
@@ -80,6 +83,7 @@ export { loadParams } from './checkpoint/loadParams.js'
 export type { LoadParamsOptions } from './checkpoint/loadParams.js'
 export { loadCheckpoint } from './checkpoint/readCheckpoint.js'
 export type { CheckpointReadError, LoadedCheckpoint } from './checkpoint/readCheckpoint.js'
+export { defineModuleFactory } from './checkpoint/moduleFactory.js'
 
 // Export to the TensorFlow.js LayersModel format
 export { exportLayersModel } from './export/saveLayersModel.js'
@@ -112,7 +116,13 @@ export { lrMonitor } from './hooks/lrMonitor.js'
 export type { LrMonitorOptions } from './hooks/lrMonitor.js'
 export { timer } from './hooks/timer.js'
 export type { TimerOptions } from './hooks/timer.js'
+export { profiler } from './hooks/profiler.js'
 export { collectPredictions } from './hooks/collectPredictions.js'
 export { evalMetrics } from './hooks/evalMetrics.js'
 export { printMetrics } from './hooks/printMetrics.js'
 export { trainedModel } from './hooks/trainedModel.js'
+// Fine-tuning schedules (optimizers that follow the epoch: hooks do not reach back into the loop)
+export { backboneFinetuning } from './optim/backboneFinetuning.js'
+export { gradientAccumulationScheduler } from './optim/accumulationScheduler.js'
+export { stochasticWeightAveraging } from './optim/swa.js'
+export { swaModel } from './pipeline/swaModel.js'

@@ -19,6 +19,7 @@ export const spec: ExampleSpec = {
   command: 'npm start --',
   epochs: 3,
   runs: 'runs/mnist-mlp',
+  tuner: true,
 }
 
 export const main = async (argv: readonly string[]): Promise<ExampleResult> => {

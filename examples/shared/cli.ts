@@ -21,6 +21,10 @@ export interface ExampleArgs {
   readonly resume: string | undefined
   /** Where run directories go. */
   readonly runs: string
+  /** Run the learning-rate finder before training and train with its suggestion (`--lr-find`). */
+  readonly lrFind?: boolean
+  /** Find the largest batch size that trains before training, and train with it (`--scale-batch-size power|binsearch`). */
+  readonly scaleBatchSize?: 'power' | 'binsearch' | undefined
 }
 
 /** What an example says of itself in `--help` and in the commands it prints. */
@@ -34,6 +38,8 @@ export interface ExampleSpec {
   /** Its defaults. */
   readonly epochs: number
   readonly runs: string
+  /** Whether it offers the tuner's flags (`--lr-find`, `--scale-batch-size`); others refuse them. */
+  readonly tuner?: boolean
 }
 
 /** A bad command line. The examples print its message, one line without a stack, and exit with status 2. */
@@ -43,7 +49,13 @@ export class UsageError extends Error {
 
 interface Flag {
   readonly name: keyof ExampleArgs
-  /** The value's placeholder in `--help`. */
+  /** The flag as typed, when it is not `--name` (`--lr-find`). */
+  readonly cli?: string
+  /** A switch: present or not, no value (`--lr-find`). */
+  readonly boolean?: true
+  /** A tuner flag: only examples whose spec says `tuner: true` offer it. */
+  readonly tuner?: true
+  /** The value's placeholder in `--help` (empty for a switch). */
   readonly value: string
   readonly help: string
   readonly default: (spec: ExampleSpec) => string
@@ -58,10 +70,15 @@ const flags: readonly Flag[] = [
   { name: 'devices', value: 'N', help: "data-parallel ranks, one per core ('ddp' above 1)", default: () => '1' },
   { name: 'resume', value: 'WHERE', help: 'continue a run: its directory, a checkpoint folder, or last (the newest run with a checkpoint)', default: () => 'none' },
   { name: 'runs', value: 'DIR', help: 'where run directories go', default: (s) => s.runs },
+  { name: 'lrFind', cli: 'lr-find', tuner: true, boolean: true, value: '', help: 'find a learning rate first (lr_finder.csv in the run folder) and train with it', default: () => 'off' },
+  { name: 'scaleBatchSize', cli: 'scale-batch-size', tuner: true, value: 'MODE', help: 'find the largest batch size that trains first (power or binsearch) and train with it', default: () => 'off' },
 ]
-const flagNames = flags.map((f) => f.name as string)
+/** The flag as typed, without its dashes. */
+const cliName = (f: Flag): string => f.cli ?? f.name
+const flagNames = flags.map(cliName)
+const switches = flags.filter((f) => f.boolean === true).map(cliName)
 const options = {
-  ...Object.fromEntries(flags.map((f) => [f.name, { type: 'string' as const }])),
+  ...Object.fromEntries(flags.map((f) => [cliName(f), { type: f.boolean === true ? ('boolean' as const) : ('string' as const) }])),
   help: { type: 'boolean' as const, short: 'h' },
 }
 
@@ -82,7 +99,7 @@ const wrap = (text: string, width: number): string[] => {
 export const helpText = (spec: ExampleSpec): string => {
   const rows = [
     // The default is one word to the wrapping (a no-break space), so it is never split.
-    ...flags.map((f) => [`  --${f.name} ${f.value}`, `${f.help} (default:\u00a0${f.default(spec)})`] as const),
+    ...flags.filter((f) => f.tuner !== true || spec.tuner === true).map((f) => [`  --${cliName(f)}${f.value === '' ? '' : ` ${f.value}`}`, `${f.help} (default:\u00a0${f.default(spec)})`] as const),
     ['  -h, --help', 'print this help and exit'] as const,
   ]
   const indent = Math.max(...rows.map(([left]) => left.length)) + 2
@@ -144,9 +161,10 @@ const diagnose = (argv: readonly string[], error: unknown): UsageError => {
       const near = nearest(token.name)
       return new UsageError(`unknown flag ${token.rawName}${near === undefined ? '' : `: did you mean --${near}?`}`)
     }
-    if (token.name === 'help' && token.value !== undefined) return new UsageError(`${token.rawName} takes no value`)
-    if (token.name !== 'help' && (token.value === undefined || (!token.inlineValue && token.value.startsWith('-'))))
-      return new UsageError(`--${token.name} needs a value: --${token.name} ${flags.find((f) => f.name === token.name)?.value ?? 'VALUE'}`)
+    const isSwitch = token.name === 'help' || switches.includes(token.name)
+    if (isSwitch && token.value !== undefined) return new UsageError(`${token.rawName} takes no value`)
+    if (!isSwitch && (token.value === undefined || (!token.inlineValue && token.value.startsWith('-'))))
+      return new UsageError(`--${token.name} needs a value: --${token.name} ${flags.find((f) => cliName(f) === token.name)?.value ?? 'VALUE'}`)
   }
   return new UsageError(error instanceof Error ? error.message.split('\n')[0] ?? error.message : String(error))
 }
@@ -175,8 +193,9 @@ export const parseCommandLine = (argv: readonly string[], spec: ExampleSpec): Co
     throw diagnose(args, e)
   }
   if (values.help === true) return { help: helpText(spec) }
+  const flagOf = (name: keyof ExampleArgs): string => cliName(flags.find((f) => f.name === name) as Flag)
   const text = (name: keyof ExampleArgs): string | undefined => {
-    const v = values[name]
+    const v = values[flagOf(name)]
     return typeof v === 'string' ? v : undefined
   }
   const int = (name: keyof ExampleArgs, fallback: number, ok: (n: number) => boolean, rule: string): number => {
@@ -185,10 +204,14 @@ export const parseCommandLine = (argv: readonly string[], spec: ExampleSpec): Co
   }
   const nonEmpty = (name: keyof ExampleArgs): string | undefined => {
     const v = text(name)
-    if (v === '') throw new UsageError(`--${name} needs a value, got an empty one`)
+    if (v === '') throw new UsageError(`--${flagOf(name)} needs a value, got an empty one`)
     return v
   }
   const limit = text('limit')
+  if (spec.tuner !== true)
+    for (const f of flags) if (f.tuner === true && values[cliName(f)] !== undefined) throw new UsageError(`--${cliName(f)} is offered by the MLP example only (npm start -- --${cliName(f)})`)
+  const scale = nonEmpty('scaleBatchSize')
+  if (scale !== undefined && scale !== 'power' && scale !== 'binsearch') throw new UsageError(`--scale-batch-size must be power or binsearch, got '${scale}'`)
   return {
     args: {
       epochs: int('epochs', spec.epochs, (n) => n >= 1 || n === -1, '1 or more, or -1 for no limit'),
@@ -199,6 +222,8 @@ export const parseCommandLine = (argv: readonly string[], spec: ExampleSpec): Co
       devices: int('devices', 1, (n) => n >= 1, '1 or more'),
       resume: nonEmpty('resume'),
       runs: nonEmpty('runs') ?? spec.runs,
+      ...(values['lr-find'] === true && { lrFind: true }),
+      ...(scale !== undefined && { scaleBatchSize: scale }),
     },
   }
 }

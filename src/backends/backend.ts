@@ -66,7 +66,7 @@ export interface Backend {
    * `hostReads`).
    */
   readonly roundHalf?: HalfRounding
-  /** Reads scalar tensors back to the host in one transfer, in order (needs `hostReads`). */
+  /** Reads scalar tensors back to the host in one transfer, in order (needs `hostReads`); a larger tensor gives all its values, flattened. */
   readScalars(scalars: readonly tf.Tensor[]): number[]
   /** Reads scalar tensors back to the host in one transfer, in order, on any backend. */
   readScalarsAsync(scalars: readonly tf.Tensor[]): Promise<number[]>
@@ -81,8 +81,11 @@ export interface Backend {
   readonly choice?: AcceleratorChoice
 }
 
-/** Scalars (of any dtype) as one float32 vector, to read them back in one transfer. */
-const packScalars = (scalars: readonly tf.Tensor[]): tf.Tensor => tf.tidy(() => tf.stack(scalars.map((s) => tf.cast(tf.reshape(s, []), 'float32'))))
+/**
+ * Scalars (of any dtype) as one float32 vector, to read them back in one transfer; a tensor of
+ * several values (a metric state's statistics) adds all of them, flattened, in order.
+ */
+const packScalars = (scalars: readonly tf.Tensor[]): tf.Tensor => tf.tidy(() => tf.concat(scalars.map((s) => tf.cast(tf.reshape(s, [-1]), 'float32'))))
 
 /** What distinguishes one tfjs engine backend's record from another's besides its name. */
 export interface EngineBackendOptions {
@@ -115,7 +118,7 @@ export const engineBackend = (name: BackendName, deviceKind: DeviceKind, descrip
       if (scalars.length === 0) return []
       // On a CPU device the values are already in host memory: read each one directly. On a GPU,
       // pack them into one tensor so that there is a single transfer.
-      if (deviceKind === 'cpu' && hostReads) return scalars.map((s) => s.dataSync()[0] as number)
+      if (deviceKind === 'cpu' && hostReads) return scalars.flatMap((s) => (s.size === 1 ? [s.dataSync()[0] as number] : Array.from(s.dataSync())))
       const packed = packScalars(scalars)
       const values = packed.dataSync()
       packed.dispose()

@@ -4,6 +4,8 @@ import type { FileSystem } from '../effects/fileSystem.js'
 import { nodeFileSystem } from '../effects/nodeFileSystem.js'
 import type { RxtrainError } from '../errors/rxtrainError.js'
 import type { Model } from '../nn/layer.js'
+import { tidy } from '../backends/tidy.js'
+import { averagedParams } from '../optim/ema.js'
 import { disposeTree, type Params, specOf } from '../tree/tree.js'
 import { type CheckpointReadError, loadCheckpoint, loadCheckpointFor } from './readCheckpoint.js'
 
@@ -21,6 +23,12 @@ export interface LoadParamsOptions {
    * another structure is a `StructureError` listing every differing name and shape.
    */
   readonly like?: Params
+  /**
+   * Load the averaged weights of an `optim.ema({ evaluate: true })` in the checkpoint's optimizer
+   * state instead of the trained ones, where there is one (what `validate`, `test` and `predict`
+   * with `ckptPath` evaluate, as `fit` validates with them). Default false.
+   */
+  readonly averaged?: boolean
 }
 
 /**
@@ -43,7 +51,10 @@ export const loadParams = (path: string, options: LoadParamsOptions = {}): TE.Ta
         }),
     TE.map((loaded) => {
       const { params, state, optState, gradAccumulator } = loaded.state
+      const averaged = options.averaged === true ? tidy(() => averagedParams(optState, params, true)) : undefined
       disposeTree([optState, gradAccumulator])
-      return { params, state }
+      if (averaged === undefined) return { params, state }
+      disposeTree(params)
+      return { params: averaged, state }
     }),
   )

@@ -29,26 +29,36 @@ const LeafSpecCodec = t.type({ path: t.string, shape: t.array(t.number), dtype: 
  * The manifest of a checkpoint directory: everything but the tensor bytes. Tensors inside the
  * trees are `{ "$tensor": i }` references into `tensors`, whose bytes are in `tensors.bin`.
  */
-export const ManifestCodec = t.type({
-  format: t.literal(CHECKPOINT_FORMAT),
-  version: t.union([t.literal(1), t.literal(2)]),
-  createdAt: t.string,
-  tensorsBytes: t.number,
-  tensorsSha256: t.string,
-  tensors: t.array(TensorEntryCodec),
-  paramSpec: t.array(LeafSpecCodec),
-  structureHash: t.string,
-  params: t.unknown,
-  modelState: t.unknown,
-  weightsOnly: t.boolean,
-  optState: t.unknown,
-  gradAccumulator: t.unknown,
-  loop: t.union([LoopStateCodec, t.null]),
-  hooks: t.union([t.record(t.string, t.unknown), t.null]),
-  options: t.union([t.record(t.string, t.unknown), t.null]),
-  precision: t.type({ name: t.string, storageDtype: t.string }),
-  meta: t.record(t.string, t.unknown),
-})
+export const ManifestCodec = t.intersection([
+  t.type({
+    format: t.literal(CHECKPOINT_FORMAT),
+    version: t.union([t.literal(1), t.literal(2)]),
+    createdAt: t.string,
+    tensorsBytes: t.number,
+    tensorsSha256: t.string,
+    tensors: t.array(TensorEntryCodec),
+    paramSpec: t.array(LeafSpecCodec),
+    structureHash: t.string,
+    params: t.unknown,
+    modelState: t.unknown,
+    weightsOnly: t.boolean,
+    optState: t.unknown,
+    gradAccumulator: t.unknown,
+    loop: t.union([LoopStateCodec, t.null]),
+    hooks: t.union([t.record(t.string, t.unknown), t.null]),
+    options: t.union([t.record(t.string, t.unknown), t.null]),
+    precision: t.type({ name: t.string, storageDtype: t.string }),
+    meta: t.record(t.string, t.unknown),
+  }),
+  t.partial({
+    /**
+     * The module's hyperparameters as JSON (`module.hparams`, set by `defineModuleFactory`).
+     * Optional, so the format's version stays: checkpoints of modules without them, and of
+     * versions before them, have none; older readers ignore the field.
+     */
+    hparams: t.record(t.string, t.unknown),
+  }),
+])
 
 export type Manifest = t.TypeOf<typeof ManifestCodec>
 
@@ -93,7 +103,12 @@ export const parseManifest = (text: string, file: string): E.Either<CheckpointEr
     )
   const decoded = ManifestCodec.decode({ ...(content as object), loop: fromJson((content as { loop?: unknown }).loop ?? null) })
   if (E.isLeft(decoded)) {
-    const where = decoded.left[0]?.context.map((c) => c.key).filter((k) => k !== '').join('.') ?? '?'
+    // (The keys an intersection adds, its members' indices, are no fields.)
+    const where =
+      decoded.left[0]?.context
+        .filter((c, i, all) => c.key !== '' && !(all[i - 1]?.type instanceof t.IntersectionType))
+        .map((c) => c.key)
+        .join('.') ?? '?'
     return E.left(damaged(file, `field ${where} is missing or malformed`))
   }
   return E.right(decoded.right)

@@ -18,6 +18,8 @@ export interface CheckpointContent {
   readonly loop: LoopState | null
   readonly hookStates: HookStates
   readonly options: unknown
+  /** The module's hyperparameters (`module.hparams`), when it declares them. */
+  readonly hparams?: Readonly<Record<string, unknown>>
   readonly precision: { readonly name: PrecisionName; readonly storageDtype: StorageDtype }
   /** Free-form facts for people and tools (the monitored value, the file name's fields). */
   readonly meta: Readonly<Record<string, unknown>>
@@ -60,6 +62,8 @@ export const encodeCheckpoint = (content: CheckpointContent, read?: (t: tf.Tenso
     loop: content.weightsOnly ? null : content.loop,
     hooks: content.weightsOnly ? null : content.hookStates,
     options: content.options ?? null,
+    // Absent, not null, when the module declares none: such a manifest is what older versions wrote.
+    ...(content.hparams !== undefined && { hparams: content.hparams }),
     precision: content.precision,
     meta: content.meta,
   })

@@ -1,6 +1,7 @@
 import * as t from 'io-ts'
 import type { LossScale } from './lossScale.js'
 import type { Accumulated } from './accumulated.js'
+import { MetricStatsCodec } from './metricSpec.js'
 
 /**
  * Where a run's loop stands, as plain data: what a checkpoint stores, besides tensors, to resume
@@ -60,7 +61,13 @@ export const LoopStateCodec = t.intersection([
   totalBatches: t.number,
   epochsFinished: t.number,
   epochLogs: t.array(
-    t.tuple([t.string, t.type({ reduce: t.keyof({ mean: null, sum: null, min: null, max: null }), value: t.number, weight: t.number })]),
+    t.tuple([
+      t.string,
+      t.intersection([
+        t.type({ reduce: t.keyof({ mean: null, sum: null, min: null, max: null }), value: t.number, weight: t.number }),
+        t.partial({ metric: MetricStatsCodec }),
+      ]),
+    ]),
   ),
   epochProgBar: t.array(t.string),
   lastValidation: t.record(t.string, t.number),

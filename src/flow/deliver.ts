@@ -1,6 +1,6 @@
 import { from, Observable, type ObservableInput, ReplaySubject, type Subscriber, timer } from 'rxjs'
 import { rxtrainError } from '../errors/rxtrainError.js'
-import { type Delivery, type Flow, hookStatesOf, type Member, type Outcome } from './flow.js'
+import { type Delivery, type Flow, hookPhase, hookStatesOf, type Member, type Outcome } from './flow.js'
 import type { HookEffect, Settled } from './hookEffect.js'
 
 /*
@@ -31,7 +31,7 @@ const leftOutcome: Outcome = { stop: undefined, listening: false }
  * checkpoint write is never cut in half). A task that throws, or rejects, fails the event: the
  * loop then fails with that error.
  */
-const start = (flow: Flow, d: Delivery, task: () => ObservableInput<unknown> | void, onValue?: (v: unknown) => void): void => {
+const start = (flow: Flow, d: Delivery, task: () => ObservableInput<unknown> | void, by: number, onValue?: (v: unknown) => void): void => {
   let work: ObservableInput<unknown> | void
   try {
     work = task()
@@ -41,6 +41,7 @@ const start = (flow: Flow, d: Delivery, task: () => ObservableInput<unknown> | v
   }
   if (work === undefined || work === null) return
   d.pending++
+  d.working.set(by, (d.working.get(by) ?? 0) + 1)
   const ended = new ReplaySubject<never>()
   flow.inflight.add(ended)
   let finished = false
@@ -49,6 +50,9 @@ const start = (flow: Flow, d: Delivery, task: () => ObservableInput<unknown> | v
     finished = true
     flow.inflight.delete(ended)
     d.pending--
+    const left = (d.working.get(by) ?? 1) - 1
+    if (left > 0) d.working.set(by, left)
+    else d.working.delete(by)
     if (failure !== undefined) d.failure ??= failure
     ended.complete()
     check(flow, d)
@@ -68,15 +72,16 @@ const interpret = (flow: Flow, m: Member, d: Delivery, effects: readonly HookEff
         ;(d.stops ??= []).push(effect.reason)
         break
       case 'Perform':
-        start(flow, d, effect.task)
+        start(flow, d, effect.task, m.index)
         break
       case 'Update':
-        start(flow, d, effect.task, (f) => {
+        start(flow, d, effect.task, m.index, (f) => {
           m.state = (f as (s: unknown) => unknown)(m.state)
         })
         break
       case 'AfterAll':
         ;(d.afterAll ??= []).push(effect.task)
+        ;(d.afterAllBy ??= []).push(m.index)
         break
     }
   }
@@ -91,8 +96,10 @@ const check = (flow: Flow, d: Delivery): void => {
     const after = d.afterAll
     if (after !== undefined) {
       d.afterAll = undefined
+      const by = d.afterAllBy ?? []
+      d.afterAllBy = undefined
       const settled: Settled = { hookStates: hookStatesOf(flow), stopReason: d.stops?.[0] }
-      for (const task of after) start(flow, d, () => task(settled))
+      after.forEach((task, i) => start(flow, d, () => task(settled), by[i] ?? -1))
       if (d.pending > 0 || d.failure !== undefined) return check(flow, d)
     }
   }
@@ -142,15 +149,20 @@ export const receive = (m: Member, event: unknown, downstream: Subscriber<unknow
     return
   }
   let result: ReturnType<Member['spec']['step']>
+  // The reducer, then its effects started (their synchronous part: the profiler counts it as the hook's).
+  const handle = (): ReturnType<Member['spec']['step']> => {
+    const r = m.spec.step(m.state, event as { readonly type: string }, m.ctx)
+    m.state = r[0]
+    const effects = r[1]
+    if (effects !== undefined && effects.length > 0) interpret(flow, m, d, effects)
+    return r
+  }
   try {
-    result = m.spec.step(m.state, event as { readonly type: string }, m.ctx)
+    result = flow.phases === undefined ? handle() : flow.phases.time(hookPhase(m), handle)
   } catch (error) {
     downstream.error(error)
     return
   }
-  m.state = result[0]
-  const effects = result[1]
-  if (effects !== undefined && effects.length > 0) interpret(flow, m, d, effects)
   const out = result.length === 3 ? result[2] : event
   if (out !== event) {
     // The hooks after this one act on the copy.
@@ -193,6 +205,8 @@ export const publishEvent = (flow: Flow, event: unknown, emit: (event: never) =>
     dropped: false,
     pending: 0,
     afterAll: undefined,
+    afterAllBy: undefined,
+    working: new Map(),
     stops: undefined,
     failure: undefined,
     listening: true,
@@ -228,6 +242,20 @@ export const publishEvent = (flow: Flow, event: unknown, emit: (event: never) =>
       watch.unsubscribe()
     }
   })
+}
+
+/**
+ * What the loop waits for while an event is not settled, as the profiler names it: the work a hook
+ * started (a checkpoint write: `hook 2 checkpoint (work)`), else the delivery of the event to a
+ * hook behind an asynchronous operator (`hook 3 csvLogger (delivery)`).
+ */
+export const waitingPhase = (flow: Flow): string => {
+  const d = flow.current
+  if (d === undefined) return 'hooks (waiting)'
+  const by = [...d.working.keys()].sort((a, b) => a - b).flatMap((i) => flow.members[i] ?? [])
+  if (by.length > 0) return `${by.map(hookPhase).join(' + ')} (work)`
+  const next = flow.members[d.reached]
+  return next === undefined ? 'hooks (waiting)' : `${hookPhase(next)} (delivery)`
 }
 
 /** How long the run waits for a hook to receive an event before it says so. */

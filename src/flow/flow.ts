@@ -5,6 +5,7 @@ import { rxtrainError } from '../errors/rxtrainError.js'
 import { type Attachable, claimSubscribing } from './attach.js'
 import type { HookStates, Settled } from './hookEffect.js'
 import type { HookContext, HookSpec } from './hookSpec.js'
+import { givePhaseClock, type PhaseClock, phaseClock, profilerOptionsOf } from './phaseClock.js'
 
 /** One hook of a run, as the run sees it. */
 export interface Member extends Attachable {
@@ -41,6 +42,10 @@ export interface Delivery {
   dropped: boolean
   pending: number
   afterAll: ((settled: Settled) => ObservableInput<unknown> | void)[] | undefined
+  /** The hook that asked for each of `afterAll`'s tasks (its index). */
+  afterAllBy: number[] | undefined
+  /** The hooks whose work for this event is still running (index: how many pieces), for the profiler. */
+  readonly working: Map<number, number>
   stops: string[] | undefined
   failure: { readonly error: unknown } | undefined
   listening: boolean
@@ -64,6 +69,8 @@ export interface Flow {
   readonly inflight: Set<Observable<never>>
   /** Where the run says that it is still waiting for a hook to receive an event. */
   readonly console: Env['console']
+  /** The run's phase clock, when a `profiler()` is among its hooks (undefined: nothing is timed). */
+  readonly phases: PhaseClock | undefined
 }
 
 
@@ -73,7 +80,9 @@ export interface Flow {
  */
 export const claimFlow = (env: Env): Flow => {
   const members = claimSubscribing<Member>()
-  const flow: Flow = { members, delivering: -1, current: undefined, published: 0, inflight: new Set(), console: env.console }
+  const profiler = members.map((m) => profilerOptionsOf(m.spec)).find((o) => o !== undefined)
+  const phases = profiler === undefined ? undefined : phaseClock(env.clock, profiler)
+  const flow: Flow = { members, delivering: -1, current: undefined, published: 0, inflight: new Set(), console: env.console, phases }
   const seen = new Map<string, number>()
   members.forEach((m, index) => {
     const n = (seen.get(m.spec.kind) ?? 0) + 1
@@ -81,10 +90,14 @@ export const claimFlow = (env: Env): Flow => {
     m.flow = flow
     m.index = index
     m.ctx = { env, key: n === 1 ? m.spec.kind : `${m.spec.kind}#${n}` }
+    if (phases !== undefined && profilerOptionsOf(m.spec) !== undefined) givePhaseClock(m.ctx, phases)
     m.state = m.spec.init(m.ctx)
   })
   return flow
 }
+
+/** How the profiler names a hook: its place in the pipe (from 1) and its key, e.g. `hook 2 checkpoint`. */
+export const hookPhase = (m: Member): string => `hook ${m.index + 1} ${m.ctx.key}`
 
 /** Restores each hook's state from a checkpoint's hook states (by key); a state that does not decode is a `CheckpointError`. */
 export const restoreStates = (flow: Flow, states: HookStates): void => {

@@ -1,6 +1,6 @@
 import { EMPTY, isObservable } from 'rxjs'
 import type { Program } from './drive.js'
-import { publishEvent } from './deliver.js'
+import { publishEvent, waitingPhase } from './deliver.js'
 import type { Flow, Outcome } from './flow.js'
 
 /**
@@ -9,7 +9,14 @@ import type { Flow, Outcome } from './flow.js'
  */
 export function* publish<E>(flow: Flow, emit: (event: E) => boolean, event: E): Program<Outcome> {
   const result = publishEvent(flow, event, emit as (event: never) => boolean)
-  if (isObservable(result)) return (yield result) as Outcome
+  if (isObservable(result)) {
+    const leave = flow.phases?.enter(waitingPhase(flow))
+    try {
+      return (yield result) as Outcome
+    } finally {
+      leave?.()
+    }
+  }
   // A yield point when the subscriber left while the event was handled: the driver stops the program there.
   if (!result.listening) yield EMPTY
   return result

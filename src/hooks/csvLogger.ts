@@ -16,7 +16,7 @@ import { type LogRow, runHparams } from './logRows.js'
 export interface CsvLoggerOptions {
   /** The directory of `metrics.csv` and `hparams.yaml`. Default: the run's `defaultRootDir`. */
   readonly dir?: string
-  /** Your own hyperparameters, written to `hparams.yaml` beside the trainer options. */
+  /** Your own hyperparameters, written to `hparams.yaml` beside the trainer options and the module's (under `model`). */
   readonly hparams?: Readonly<Record<string, unknown>>
   /** Write after this many new rows (and always at every epoch's end and at the end). Default 100. */
   readonly flushEvery?: number
@@ -91,10 +91,14 @@ const csvFormat: LogFormat = {
   },
 }
 
+/**
+ * `hparams.yaml`: the trainer options, the module's hyperparameters nested under `model` as they
+ * are (Lightning's `save_hyperparameters` writes them unflattened too), then your own.
+ */
 const writeHparams =
   (extra: Readonly<Record<string, unknown>>) =>
   (e: FitStart, dir: string, fs: FileSystem): TE.TaskEither<unknown, void> =>
-    fs.writeFileAtomic(`${dir}/hparams.yaml`, stringify(runHparams(e.options, extra)))
+    fs.writeFileAtomic(`${dir}/hparams.yaml`, stringify({ ...runHparams(e.options), ...(e.hparams !== undefined && { model: e.hparams }), ...runHparams({}, extra) }))
 
 /**
  * Logs to `metrics.csv` (Lightning's `CSVLogger`): columns `epoch`, `step`, then every logged

@@ -79,7 +79,7 @@ const records = (rows: readonly LogRow[]): Uint8Array => concatBytes(rows.map((r
 /**
  * Writes the run's logged values as TensorBoard event files (`tensorboard --logdir <dir>`):
  * every logged training step, validation and epoch, each metric a scalar tagged with its name at
- * the row's step; and the run's hyperparameters (trainer options and `hparams`) for the HParams
+ * the row's step; and the run's hyperparameters (trainer options, the module's as `model.*`, and `hparams`) for the HParams
  * dashboard. Each run (and each resumed run) starts a new file in the directory, which
  * TensorBoard reads as one run. Records are buffered and appended through the run's file system
  * (`fit`'s `env.fs`) every `flushEvery` records, at every epoch's end and at the end of training,
@@ -124,7 +124,7 @@ export const tensorboard = (options: TensorBoardOptions | string = {}): MonoType
         const head: Uint8Array[] = [tfRecord(fileVersionEvent(wallTime))]
         // A resumed run restarts the session where its checkpoint was (Lightning's loggers append instead).
         if (event.resumed !== undefined) head.push(tfRecord(sessionStartEvent(wallTime, event.resumed.loop.globalStep, event.resumed.from)))
-        if (o.hparams !== false) head.push(tfRecord(hparamsEvent(hparamsOf(event.options, o.hparams), wallTime)))
+        if (o.hparams !== false) head.push(tfRecord(hparamsEvent(hparamsOf(event.options, o.hparams, event.hparams), wallTime)))
         const restored: TbCheckpoint = s.phase === 'idle' ? s : { pending: [] }
         head.push(records(restored.pending))
         const setup = async (): Promise<(s: TbState) => TbState> => {

@@ -6,7 +6,7 @@ import type { Stat } from './stat.js'
  * Whether labels are one-hot / probability rows [batch, classes] (else class ids: [batch], or
  * [batch, 1] as tf.data often yields them, which must not be read as one-hot rows of one class).
  */
-const isRows = (labels: tf.Tensor, logits: tf.Tensor): boolean =>
+export const isRows = (labels: tf.Tensor, logits: tf.Tensor): boolean =>
   labels.rank === logits.rank && labels.shape[labels.rank - 1] === logits.shape[logits.rank - 1]
 
 /**
@@ -14,14 +14,14 @@ const isRows = (labels: tf.Tensor, logits: tf.Tensor): boolean =>
  * outside [0, classes) are a `DataError` (see `checkClassIds`): they would count as wrong forever
  * (accuracy) or add nothing (cross-entropy), silently.
  */
-const classIds = (metric: string, labels: tf.Tensor, logits: tf.Tensor): tf.Tensor => {
+export const classIds = (metric: string, labels: tf.Tensor, logits: tf.Tensor): tf.Tensor => {
   if (isRows(labels, logits)) return tf.argMax(labels, -1)
   checkClassIds(metric, labels, logits.shape[logits.rank - 1] ?? 1)
   return tf.cast(labels.rank === logits.rank ? tf.squeeze(labels, [labels.rank - 1]) : labels, 'int32')
 }
 
 /** Predictions in a batch of logits: examples, times any extra positions ([batch, time, classes]). */
-const predictionCount = (logits: tf.Tensor): number => logits.size / (logits.shape[logits.rank - 1] ?? 1)
+export const predictionCount = (logits: tf.Tensor): number => logits.size / (logits.shape[logits.rank - 1] ?? 1)
 
 /**
  * Top-k accuracy of `logits` [batch, classes] against labels (class ids [batch] or one-hot

@@ -122,9 +122,10 @@ export const batchNorm = (options: BatchNormOptions = {}): Layer<BatchNormParams
       const { mean, variance } = tf.moments(x, reduceAxes, true)
       const batchMean = tf.reshape(mean, [channels])
       const unbiasedVar = tf.mul(tf.reshape(variance, [channels]), n / (n - 1))
+      const m = ctx.batchNormMomentum ?? momentum
       const next: BatchNormState = {
-        runningMean: tf.add(tf.mul(state.runningMean, 1 - momentum), tf.mul(batchMean, momentum)),
-        runningVar: tf.add(tf.mul(state.runningVar, 1 - momentum), tf.mul(unbiasedVar, momentum)),
+        runningMean: tf.add(tf.mul(state.runningMean, 1 - m), tf.mul(batchMean, m)),
+        runningVar: tf.add(tf.mul(state.runningVar, 1 - m), tf.mul(unbiasedVar, m)),
       }
       return { y: normalise(mean, variance), state: next }
     },

@@ -32,6 +32,12 @@ export interface LayerContext {
    * as `'16-mixed'` rounds them to half precision). Absent means float32: the identity.
    */
   readonly castCompute?: (x: tf.Tensor) => tf.Tensor
+  /**
+   * Overrides every `batchNorm`'s momentum for this call: `1 / t` on the t-th batch makes the
+   * running statistics the plain mean over the batches (PyTorch's `momentum=None`), which is how
+   * `swaModel` recomputes them for averaged weights.
+   */
+  readonly batchNormMomentum?: number
 }
 
 /**

@@ -56,5 +56,6 @@ export const accumulateGradients = <S extends StateTree>(
       hyperparams: (state: AccumulateState<S>) => hyperparams.call(inner, state.inner),
     }),
     ...(inner.guardsNonFinite === true && { guardsNonFinite: true }),
+    ...(inner.groups !== undefined && { groups: inner.groups }),
   }
 }

@@ -109,5 +109,6 @@ export const applyIfFinite = <S extends StateTree>(
       hyperparams: (state: ApplyIfFiniteState<S>) => hyperparams.call(inner, state.inner),
     }),
     guardsNonFinite: true,
+    ...(inner.groups !== undefined && { groups: inner.groups }),
   }
 }

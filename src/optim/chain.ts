@@ -72,6 +72,7 @@ export const chain = <T extends readonly GradientTransform[]>(...transforms: T):
       },
     }),
     guardsNonFinite: members.some((m) => m.guardsNonFinite === true),
+    ...(members.some((m) => m.groups !== undefined) && { groups: members.flatMap((m) => m.groups ?? []) }),
   }
   return composed as unknown as GradientTransform<ChainState<T>>
 }

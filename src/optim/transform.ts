@@ -17,6 +17,12 @@ export interface UpdateContext {
   readonly name?: string
   readonly kernels?: OptimizerKernels
   readonly finite?: FiniteCheck
+  /**
+   * The parameter group a step updates (a training step with several losses: see `Module.groups`):
+   * an `optim.multiTransform` with this label updates that group alone (zero updates for the other
+   * leaves, their groups' states untouched). Absent: every group updates.
+   */
+  readonly group?: string
 }
 
 /**
@@ -58,6 +64,8 @@ export interface GradientTransform<S extends StateTree = StateTree> {
    * loop keeps training through a non-finite loss instead of stopping with an error.
    */
   readonly guardsNonFinite?: boolean
+  /** The labels `ctx.group` can select (an `optim.multiTransform`'s, forwarded by the transforms that wrap one). */
+  readonly groups?: readonly string[]
 }
 
 /**
@@ -107,5 +115,5 @@ export const asSchedule = (v: ScalarOrSchedule): Schedule => (typeof v === 'numb
  */
 export const withUpdateContext = <S extends StateTree>(transform: GradientTransform<S>, ctx: UpdateContext): GradientTransform<S> => ({
   ...transform,
-  update: (updates, state, params, given) => transform.update(updates, state, params, given ?? ctx),
+  update: (updates, state, params, given) => transform.update(updates, state, params, given === undefined ? ctx : { ...ctx, ...given }),
 })

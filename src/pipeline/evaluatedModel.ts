@@ -35,6 +35,7 @@ export const evaluatedModel = <P extends Params, S extends Params>(
   }
   return defer(() => {
     backend.activate()
-    return orThrow(loadParams(path, { fs, ...(given !== undefined && { like: given.params }) }))
+    // A checkpoint with an `optim.ema({ evaluate: true })` is evaluated with its averaged weights, as fit validated it.
+    return orThrow(loadParams(path, { fs, averaged: true, ...(given !== undefined && { like: given.params }) }))
   }).pipe(map((model) => ({ model: model as Model<P, S>, owned: true })))
 }

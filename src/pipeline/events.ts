@@ -56,6 +56,8 @@ export interface FitStart extends Base {
   readonly loop: LoopState
   /** Set when the run resumes from a checkpoint. */
   readonly resumed: Resumed | undefined
+  /** The module's declared hyperparameters (`module.hparams`), for checkpoints and loggers. */
+  readonly hparams?: Readonly<Record<string, unknown>>
 }
 
 /** What a `warning` event is about. */

@@ -55,6 +55,13 @@ export const runBackend = (options: ResolvedOptions, env: Partial<RunEnv>): Obse
 /** How batches are computed: this thread, or `devices` data-parallel ranks. */
 const strategyFor = (o: ResolvedOptions, module: Module<Params, Params, unknown>, backend: Backend, optimizer: GradientTransform<StateTree>, precision: Precision): TrainStrategy => {
   if (o.strategy !== 'ddp' || o.devices === 1) return singleDevice
+  if (module.groups !== undefined)
+    throw rxtrainError(
+      'ConfigError',
+      "strategy 'ddp' computes each batch's gradients in one pass on every rank, but this module has several losses (groups) that step one after the other",
+      'train it on one device (leave strategy and devices unset).',
+      { field: 'strategy' },
+    )
   if (module.source === undefined)
     throw rxtrainError(
       'ConfigError',

@@ -4,11 +4,12 @@ import { rxtrainError } from '../errors/rxtrainError.js'
 import { type Program, wait } from '../flow/drive.js'
 import { restoreStates, settleFlow } from '../flow/flow.js'
 import { publish } from '../flow/publish.js'
+import { averagedParams } from '../optim/ema.js'
 import { foldIn, key, split } from '../random/key.js'
 import type { Params } from '../tree/tree.js'
 import { pullBatch } from './batches.js'
 import { emptySource, type WarningText } from './emptySource.js'
-import { evaluationPass } from './evaluationPass.js'
+import { type EvaluationResult, evaluationPass } from './evaluationPass.js'
 import type { FitEvent, TrainState, WarningKind } from './events.js'
 import type { FitProgramArgs } from './fitProgramArgs.js'
 import { epochLogStep, epochValues, plainEpochNames, progressBarNames, stepValues } from './logs.js'
@@ -31,6 +32,7 @@ import {
 } from './schedule.js'
 import { sourceEndedEarly } from './sourceEndedEarly.js'
 import { trainStep } from './step.js'
+import { timedStep } from './timedStep.js'
 import { closeWindow, type TrainedBatch } from './trainOnBatch.js'
 
 /**
@@ -62,7 +64,19 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
   const [initKey, shuffleKey, stepKey, valKey] = split(key(seed), 4)
   const computeCast = precision.computeFormat === undefined ? {} : { castCompute: precision.castCompute }
   // The step every batch runs: the exported one, with the run's precision and accumulation.
-  const step = trainStep(module, optimizer, { precision, accumulateGradBatches: plan.accumulateGradBatches })
+  const step = trainStep(module, optimizer, { precision, accumulateGradBatches: plan.accumulateGradBatches, logGradNorm: args.options.logGradNorm })
+  // A profiler among the hooks: the loop's phases are timed on the run's phase clock (else nothing is).
+  const phases = flow.phases
+  const runStep = phases === undefined ? step : timedStep(step, phases)
+  const timed = <T>(phase: string, f: () => T): T => (phases === undefined ? f() : phases.time(phase, f))
+  const during = function* <T>(phase: string, program: Program<T>): Program<T> {
+    const leave = phases?.enter(phase)
+    try {
+      return yield* program
+    } finally {
+      leave?.()
+    }
+  }
   const interrupt = interruptLatch(args.signals)
   let run: Run<P, S, B> | undefined
 
@@ -106,24 +120,31 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
     const { globalStep } = current().loop
     if (stage === 'sanity') yield* say((time) => ({ type: 'sanityCheckStart', time, numBatches }))
     else yield* say((time) => ({ type: 'validationStart', time, epoch, globalStep, numBatches }))
-    const result = yield* evaluationPass({
-      stage,
-      source: data.val,
-      numBatches,
-      step: (model, batch, ctx) => validationStep.call(module, model, batch, ctx),
-      model: current().train,
-      backend,
-      key: foldIn(valKey, epoch),
-      epoch,
-      globalStep,
-      ...computeCast,
-      afterBatch: function* (batchIdx, metrics): Program {
-        const sanity = stage === 'sanity'
-        const logStep = current().loop.valBatchesSeen ?? 0
-        if (!sanity) setLoop(validationBatchSeen(current().loop))
-        yield* say((time) => ({ type: 'validationStep', time, epoch, globalStep, batchIdx, numBatches, sanity, metrics: sanity ? {} : metrics, logStep }))
-      },
-    })
+    // An `optim.ema({ evaluate: true })` in the optimizer: validate with the averaged weights.
+    const averaged = stage === 'val' ? backend.scoped(() => averagedParams(current().train.optState, current().train.params, true)) : undefined
+    let result: EvaluationResult
+    try {
+      result = yield* evaluationPass({
+        stage,
+        source: data.val,
+        numBatches,
+        step: (model, batch, ctx) => validationStep.call(module, model, batch, ctx),
+        model: averaged === undefined ? current().train : { ...current().train, params: averaged },
+        backend,
+        key: foldIn(valKey, epoch),
+        epoch,
+        globalStep,
+        ...computeCast,
+        afterBatch: function* (batchIdx, metrics): Program {
+          const sanity = stage === 'sanity'
+          const logStep = current().loop.valBatchesSeen ?? 0
+          if (!sanity) setLoop(validationBatchSeen(current().loop))
+          yield* say((time) => ({ type: 'validationStep', time, epoch, globalStep, batchIdx, numBatches, sanity, metrics: sanity ? {} : metrics, logStep }))
+        },
+      })
+    } finally {
+      if (averaged !== undefined) backend.dispose(averaged)
+    }
     if (result.batches === 0 && numBatches > 0) yield* warn(emptySource.valRanOut())
     if (stage === 'sanity') return yield* say((time) => ({ type: 'sanityCheckEnd', time, metrics: result.metrics }))
     setLoop(validated(current().loop, afterBatch, result.metrics))
@@ -135,7 +156,7 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
   const trainBatch = function* (epoch: number, batchIdx: number, stepping: boolean): Program {
     const batches = current().batches ?? openBatches(epoch, batchIdx)
     run = { ...current(), batches }
-    const pulled = yield* pullBatch(batches, 'train')
+    const pulled = yield* during('data loading', pullBatch(batches, 'train'))
     if (pulled.done === true) {
       // A source of unknown length that has nothing in an epoch ends the run (the schedule's
       // rule), rather than looping over empty epochs for ever when only maxSteps bounds it.
@@ -146,10 +167,13 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
     }
     const before = current().loop
     const ctx = { stage: 'train' as const, training: true, key: foldIn(foldIn(stepKey, epoch), batchIdx), epoch, batchIdx, globalStep: before.globalStep, ...computeCast, lossScale: before.lossScale, optimizerStep: stepping }
-    const trained = args.strategy.trainBatch({ module, optimizer, backend, precision, plan, step, state: current().train, batch: pulled.value, ctx })
+    // The step's halves are timed inside it; the rest of this (the read back, the release) is the host reads.
+    const leaveStep = phases?.enter('host reads')
+    const trained = args.strategy.trainBatch({ module, optimizer, backend, precision, plan, step: runStep, state: current().train, batch: pulled.value, ctx })
     // While a step waits (DDP workers, a GPU read), the next batch is pulled, if the loop will want it.
     const pullNext = () => wantsNextBatch(plan, before, batchIdx, stepping) && batches.pullAhead()
     const result = isObservable(trained) ? ((yield* overlapped(trained, pullNext)) as TrainedBatch<P, S>) : trained
+    leaveStep?.()
     const metrics = stepValues(result.logs)
     run = { ...current(), train: result.state, loop: batchTrained(before, { batchIdx, stepping, logs: result.logs, stepMetrics: metrics, lossScale: result.lossScale }) }
     const { loop, train } = current()
@@ -203,10 +227,10 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
       case 'trainBatch':
         return yield* trainBatch(action.epoch, action.batchIdx, action.stepping)
       case 'validate':
-        return yield* validate('val', action.epoch, action.afterBatch)
+        return yield* during('validation', validate('val', action.epoch, action.afterBatch))
       case 'closeWindow': {
         closeBatches()
-        const closed = closeWindow(backend, optimizer, precision, current().train, action.step, current().loop.lossScale)
+        const closed = timed('optimizer update', () => closeWindow(backend, optimizer, precision, current().train, action.step, current().loop.lossScale, module.groups))
         if (closed !== undefined) setTrain(closed.next)
         return setLoop(windowClosed(current().loop, closed?.stepped === true, closed?.lossScale ?? current().loop.lossScale))
       }
@@ -231,6 +255,8 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
     const started = args.strategy.start?.(train)
     if (started !== undefined) yield started
     if (resume !== undefined) restoreStates(flow, resume.hookStates)
+    // From here on, the time no phase claims is the loop's own.
+    phases?.setBase('loop')
     yield* say((time) => ({
       type: 'fitStart',
       time,
@@ -242,12 +268,13 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
       state: train,
       loop,
       resumed: resume === undefined ? undefined : { from: resume.from, loop: resume.loop, hookStates: resume.hookStates },
+      ...(module.hparams !== undefined && { hparams: module.hparams }),
     }))
     // Lightning's "Total length of `DataLoader` across ranks is zero": the stage is skipped, with a word.
     if (source.numBatches === 0) yield* warn(emptySource.train())
     if (data.val?.numBatches === 0 && module.validationStep !== undefined) yield* warn(emptySource.val())
     // Lightning skips the sanity check when it restarts from a checkpoint.
-    if (resume === undefined && plan.numSanityBatches > 0) yield* validate('sanity', 0, -1)
+    if (resume === undefined && plan.numSanityBatches > 0) yield* during('sanity check', validate('sanity', 0, -1))
     // A checkpoint taken inside an epoch continues that epoch at its next action.
     if (loop.phase === 'afterStep' || loop.phase === 'afterValidation')
       yield* say((time) => ({ type: 'epochStart', time, epoch: loop.epoch, globalStep: loop.globalStep, numBatches: plan.numTrainBatches, firstBatch: loop.batchIdx + 1 }))

@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core'
 import type { Semigroup } from 'fp-ts/lib/Semigroup.js'
 import { isStat, type Stat, statMonoid } from '../metrics/stat.js'
+import { type HostMetricState, isMetricState, mergeStats, type MetricState, metricValue, publishedValues } from '../metrics/metricState.js'
+import type { MetricSpec } from '../core/metricSpec.js'
 
 // Minimum and maximum as semigroups that keep a NaN (a non-finite logged value must show).
 const minNumber: Semigroup<number> = { concat: (a, b) => Math.min(a, b) }
@@ -22,7 +24,8 @@ export type LogScalar = tf.Tensor | number
  * const logs: Logs = { 'train/loss': loss, 'train/worstLoss': worst }
  */
 export interface LogEntry {
-  readonly value: LogScalar | Stat
+  readonly value: LogScalar | Stat | MetricState
+  /** How the value combines over an epoch; a metric state always merges by its own monoid. */
   readonly reduce?: Reduction
   readonly onStep?: boolean
   readonly onEpoch?: boolean
@@ -38,7 +41,7 @@ export interface LogEntry {
  * @example
  * const values: LogValue[] = [0.5, nn.softmaxCrossEntropy(logits, labels), metrics.accuracy(logits, labels), log(0.5, { progBar: true })]
  */
-export type LogValue = LogScalar | Stat | LogEntry
+export type LogValue = LogScalar | Stat | MetricState | LogEntry
 
 /**
  * A step's logs, e.g. `{ 'train/loss': loss, 'val/acc': accuracy(logits, y) }`.
@@ -58,7 +61,7 @@ export type Logs = Readonly<Record<string, LogValue>>
  * @example
  * const logs: Logs = { 'train/acc': log(metrics.accuracy(logits, labels), { onEpoch: true, progBar: true }) }
  */
-export const log = (value: LogScalar | Stat, options: Omit<LogEntry, 'value'> = {}): LogEntry => ({ value, ...options })
+export const log = (value: LogScalar | Stat | MetricState, options: Omit<LogEntry, 'value'> = {}): LogEntry => ({ value, ...options })
 
 export type { Accumulated } from '../core/accumulated.js'
 import type { Accumulated } from '../core/accumulated.js'
@@ -70,6 +73,8 @@ import type { Accumulated } from '../core/accumulated.js'
  */
 export const combine = (a: Accumulated, b: Accumulated): Accumulated => {
   const weight = a.weight + b.weight
+  if (a.metric !== undefined && b.metric !== undefined)
+    return { reduce: a.reduce, value: 0, weight, metric: { spec: a.metric.spec, stats: mergeStats(a.metric.spec, a.metric.stats, b.metric.stats) } }
   switch (a.reduce) {
     case 'mean':
     case 'sum': {
@@ -83,13 +88,19 @@ export const combine = (a: Accumulated, b: Accumulated): Accumulated => {
   }
 }
 
+/** An accumulated metric state as the metrics' host state. */
+const hostState = (a: Accumulated): HostMetricState | undefined =>
+  a.metric === undefined ? undefined : { metric: a.metric.spec, stats: a.metric.stats, weight: a.weight }
+
 export const resultOf = (a: Accumulated): number =>
-  a.reduce === 'mean' ? (a.weight === 0 ? Number.NaN : a.value / a.weight) : a.value
+  a.metric !== undefined ? metricValue(hostState(a) as HostMetricState) : a.reduce === 'mean' ? (a.weight === 0 ? Number.NaN : a.value / a.weight) : a.value
 
 /** One logged name of one step, normalised, with its value still possibly on the device. */
 export interface PendingLog {
   readonly name: string
-  readonly source: tf.Tensor | number
+  readonly source: tf.Tensor | number | readonly number[]
+  /** What a metric state's statistics (its `source`) stand for; absent for scalars and stats. */
+  readonly metric?: MetricSpec
   /** The value counts `weight` times in a mean; a stat's source is already a sum. */
   readonly weight: number
   readonly isSum: boolean
@@ -109,6 +120,20 @@ export const pendingLogs = (
 ): PendingLog[] =>
   Object.entries(logs ?? {}).map(([name, raw]) => {
     const entry: LogEntry = isEntry(raw) ? raw : { value: raw }
+    if (isMetricState(entry.value)) {
+      const m = entry.value
+      return {
+        name,
+        source: m.stats,
+        metric: m.metric,
+        weight: m.weight,
+        isSum: false,
+        reduce: 'mean' as const,
+        onStep: entry.onStep ?? defaults.onStep,
+        onEpoch: entry.onEpoch ?? defaults.onEpoch,
+        progBar: entry.progBar ?? false,
+      }
+    }
     const stat = isStat(entry.value) ? entry.value : undefined
     const source = stat !== undefined ? stat.sum : (entry.value as LogScalar)
     return {
@@ -131,7 +156,13 @@ export interface ReadLog {
   readonly accumulated: Accumulated
 }
 
-export const readLog = (pending: PendingLog, raw: number): ReadLog => {
+export const readLog = (pending: PendingLog, read: number | readonly number[]): ReadLog => {
+  if (pending.metric !== undefined) {
+    const stats = typeof read === 'number' ? [read] : [...read]
+    const accumulated: Accumulated = { reduce: 'mean', value: 0, weight: pending.weight, metric: { spec: pending.metric, stats } }
+    return { pending, value: resultOf(accumulated), accumulated }
+  }
+  const raw = typeof read === 'number' ? read : (read[0] ?? Number.NaN)
   const value = pending.isSum ? raw / pending.weight : raw
   // A mean accumulates weighted sums; a sum adds a stat's raw sums (e.g. total correct); min and
   // max compare the steps' own values.
@@ -147,7 +178,12 @@ export const publishedName = (p: PendingLog, level: 'step' | 'epoch'): string =>
 /** Step-level values of read logs, by published name. */
 export const stepValues = (logs: readonly ReadLog[]): Record<string, number> => {
   const out: Record<string, number> = {}
-  for (const l of logs) if (l.pending.onStep) out[publishedName(l.pending, 'step')] = l.value
+  for (const l of logs) {
+    if (!l.pending.onStep) continue
+    const state = hostState(l.accumulated)
+    if (state !== undefined) Object.assign(out, publishedValues(publishedName(l.pending, 'step'), state))
+    else out[publishedName(l.pending, 'step')] = l.value
+  }
   return out
 }
 
@@ -174,7 +210,11 @@ export const addToEpoch = (epoch: Iterable<readonly [string, Accumulated]>, logs
 
 export const epochValues = (epoch: Iterable<readonly [string, Accumulated]>): Record<string, number> => {
   const out: Record<string, number> = {}
-  for (const [name, acc] of epoch) out[name] = resultOf(acc)
+  for (const [name, acc] of epoch) {
+    const state = hostState(acc)
+    if (state !== undefined) Object.assign(out, publishedValues(name, state))
+    else out[name] = resultOf(acc)
+  }
   return out
 }
 

@@ -38,6 +38,30 @@ export interface StepContext {
   readonly globalStep: number
   /** The precision policy's cast for matmul and convolution inputs (`nn.computeInput` applies it). */
   readonly castCompute?: (x: tf.Tensor) => tf.Tensor
+  /**
+   * In a module with several losses (`Module.groups`), the parameter group whose loss this
+   * training-step call returns (Lightning 1.x's `optimizer_idx`); absent otherwise.
+   */
+  readonly group?: string
+}
+
+/**
+ * Several losses per training step (Lightning's several optimizers, e.g. a GAN's discriminator
+ * and generator): `order` names the parameter groups in the order they step, `groupOf` the group
+ * of every parameter leaf by its path. `trainingStep` is then called once per group, in order,
+ * with `ctx.group` set, and returns that group's loss; each loss is differentiated against its
+ * group's leaves only and updates them alone, so the second call sees the parameters the first
+ * one updated, all within one pure step. The module's optimizer must be an
+ * `optim.multiTransform` over the same labels (each group's own optimizer and state).
+ *
+ * @example
+ * const groupOf = (path: string): 'd' | 'g' => (path.startsWith('disc/') ? 'd' : 'g')
+ * const groups: ParamGroups = { order: ['d', 'g'], groupOf }
+ * const optimizer = optim.multiTransform({ d: optim.adam({ lr: 2e-4 }), g: optim.adam({ lr: 2e-4 }) }, groupOf)
+ */
+export interface ParamGroups {
+  readonly order: readonly string[]
+  readonly groupOf: (path: string, leaf: tf.Tensor) => string
 }
 
 /** A module's optimizer: a transform, or a function of the loop plan that returns one. */
@@ -88,11 +112,20 @@ export interface Module<P extends Params, S extends Params, B, PB = B, O extends
   testStep?(model: Model<P, S>, batch: B, ctx: StepContext): Logs
   predictStep?(model: Model<P, S>, batch: PB, ctx: StepContext): tf.Tensor
   readonly optimizer: O
+  /** Several losses per step, each updating its own parameter group, in order (see `ParamGroups`). */
+  readonly groups?: ParamGroups
   /**
    * Where this module can be imported from (`{ url: import.meta.url, exportName: 'mlp' }`):
    * data-parallel workers (`strategy: 'ddp'`) run in threads of their own and import it there.
    */
   readonly source?: { readonly url: string; readonly exportName: string }
+  /**
+   * The hyperparameters this module was built with, as JSON values (Lightning's
+   * `save_hyperparameters`): saved in every checkpoint, under `model` in `hparams.yaml` and as
+   * `model.*` in TensorBoard's HParams tab. `defineModuleFactory` sets them from its codec, so a
+   * checkpoint alone can rebuild the module (`factory.loadFromCheckpoint(dir)`).
+   */
+  readonly hparams?: Readonly<Record<string, unknown>>
 }
 
 /**

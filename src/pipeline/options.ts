@@ -4,6 +4,7 @@ import { type Accelerator, accelerators } from '../backends/accelerator.js'
 import { canonicalPrecision, defaultLossScaler, type LossScalerOptions, type PrecisionInput, type PrecisionName, precisionAliases, precisionNames } from '../backends/precision.js'
 import { type RxtrainError, rxtrainError } from '../errors/rxtrainError.js'
 import { nearestName } from './nearestName.js'
+import { type GradNormMode, gradNormModes } from './gradNorms.js'
 import { batchLimit, breaks, describe, integer, isInteger, nonEmptyString, numeric, ok, oneOf, OptionType, type BatchLimit, wrongType } from './optionTypes.js'
 
 export type { BatchLimit } from './optionTypes.js'
@@ -93,6 +94,13 @@ export const TrainerOptionsCodec = t.partial(
     gradientClipVal: numeric('a finite number >= 0', (n) => Number.isFinite(n) && n >= 0, { type: 'number', minimum: 0 }),
     /** How `gradientClipVal` clips: by the global norm (default) or each value. */
     gradientClipAlgorithm: oneOf(['norm', 'value']),
+    /**
+     * Log the gradients' L2 norm at every optimizer step (Lightning's `grad_norm`): `'off'`
+     * (default: nothing computed, nothing read), `'global'` (`grad_norm`), `'per-group'` (also
+     * `grad_norm_<group>` per top-level parameter entry), `'per-parameter'` (also per leaf). Read
+     * back with the loss, in the same transfer.
+     */
+    logGradNorm: oneOf<GradNormMode>(gradNormModes),
     /** `true`: one batch of each stage, one epoch, no sanity check, no loggers; n: n batches. */
     fastDevRun: new OptionType<number, boolean | number>(fastDevRunRule, (u) =>
       typeof u === 'boolean' ? ok(u ? 1 : 0) : typeof u !== 'number' ? wrongType(fastDevRunRule) : isInteger(u) && u >= 0 ? ok(u) : breaks(fastDevRunRule),
@@ -187,6 +195,7 @@ export const defaultOptions: ResolvedOptions = {
   accumulateGradBatches: 1,
   gradientClipVal: undefined,
   gradientClipAlgorithm: 'norm',
+  logGradNorm: 'off',
   fastDevRun: 0,
   overfitBatches: 0,
   seed: 0,
@@ -223,7 +232,15 @@ const unknownOption = (name: string): Issue => {
 }
 
 /** Rules between options, once each option is valid on its own (Lightning's `_DataConnector.on_trainer_init`). */
-const crossIssues = (given: Decoded): Issue[] =>
+const crossIssues = (given: Decoded): Issue[] => [...valCheckIssues(given), ...gradNormIssues(given)]
+
+/** The data-parallel step sums the ranks' gradients in its update half, where no norm is taken yet: refused rather than silently not logged. */
+const gradNormIssues = (given: Decoded): Issue[] =>
+  given.strategy === 'ddp' && given.logGradNorm !== undefined && given.logGradNorm !== 'off'
+    ? [{ field: 'logGradNorm', problem: `logGradNorm '${given.logGradNorm}' is not supported with strategy 'ddp' yet`, remedy: "leave logGradNorm 'off' under strategy 'ddp', or train on one device to log gradient norms." }]
+    : []
+
+const valCheckIssues = (given: Decoded): Issue[] =>
   given.checkValEveryNEpoch === null && given.valCheckInterval !== undefined && !isInteger(given.valCheckInterval)
     ? [
         {

@@ -33,7 +33,7 @@ const collect = (
     const logged: tf.Tensor[] = []
     for (const p of pending)
       if (p.source instanceof tf.Tensor) {
-        if (p.source.size !== 1)
+        if (p.source.size !== 1 && p.metric === undefined)
           throw rxtrainError(
             'ShapeError',
             `the logged value '${p.name}' has shape [${p.source.shape.join(',')}], not a scalar`,
@@ -48,9 +48,15 @@ const collect = (
         release()
         if (values === undefined) return { extra: [], logs: [] }
         let i = extra.length
+        // A metric state's statistics arrive as `size` consecutive values; a scalar as one.
+        const next = (t: tf.Tensor): number | number[] => {
+          const size = t.size
+          i += size
+          return size === 1 ? (values[i - 1] as number) : values.slice(i - size, i)
+        }
         return {
           extra: values.slice(0, extra.length),
-          logs: pending.map((p) => readLog(p, p.source instanceof tf.Tensor ? (values[i++] as number) : p.source)),
+          logs: pending.map((p) => readLog(p, p.source instanceof tf.Tensor ? next(p.source) : p.source)),
         }
       },
     }

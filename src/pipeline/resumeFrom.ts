@@ -22,9 +22,12 @@ export const checkpointPathOf = (options: ResolvedOptions): string | undefined =
 /**
  * The first place where two state trees differ in structure: a record's keys, an array's length,
  * a tensor's shape or dtype, or a tensor where plain data was (numbers, null and the like may
- * change value between checkpoints and are not compared).
+ * change value between checkpoints and are not compared). A slot that a fresh state leaves
+ * `null` may hold a state by the time of the checkpoint: state allocated on first use (a
+ * backbone's optimizer state at its unfreeze, `backboneFinetuning`).
  */
 export const stateMismatch = (expected: unknown, actual: unknown, path = 'optimizer state'): string | undefined => {
+  if (expected === null) return undefined
   if (expected instanceof tf.Tensor || actual instanceof tf.Tensor) {
     if (!(expected instanceof tf.Tensor) || !(actual instanceof tf.Tensor)) return `${path}: a tensor on one side only`
     return expected.dtype === actual.dtype && expected.shape.join(',') === actual.shape.join(',')

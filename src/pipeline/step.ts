@@ -3,14 +3,16 @@ import { canonicalPrecision, defaultLossScaler, float32Precision, type LossScale
 import { rxtrainError } from '../errors/rxtrainError.js'
 import type { Model } from '../nn/layer.js'
 import type { GradientTransform } from '../optim/transform.js'
-import { leafTensors, mapTensors, type Params, type StateTree, tensorIdsOf, tensorsOf, unflattenParams } from '../tree/tree.js'
+import { flattenParams, leafTensors, mapTensors, type Params, type StateTree, tensorIdsOf, tensorsOf, unflattenParams } from '../tree/tree.js'
 import type { TrainState } from './events.js'
 import { valueAndGrads } from '../backends/gradientTape.js'
 import type { Logs } from './logs.js'
 import type { Module, OptimizerSpec } from './module.js'
 import type { LoopPlan } from './plan.js'
 import { baseStep, composeStep, type Forward, type GradientContext, type StepGradients, type StepParts, type StepUpdateContext, type TrainStepContext, type Updated } from './stepParts.js'
-import { type ClippingOptions, clippedOptimizer, skipNonFinite, withAccumulation, withPrecision } from './stepTransformers.js'
+import { addGradients, type ClippingOptions, clippedOptimizer, skipNonFinite, withAccumulation, withPrecision } from './stepTransformers.js'
+import { type GradNormMode, gradNormLogs } from './gradNorms.js'
+import { groupedStep } from './groupStep.js'
 
 export { addGradients } from './stepTransformers.js'
 
@@ -23,6 +25,12 @@ export interface Gradients<S extends Params> extends StepGradients<S> {
   readonly logs: Logs | undefined
   /** The module's next non-trainable state (the given one when the step returned none). */
   readonly state: S
+}
+
+/** The gradients of every leaf from those of the `chosen` ones (zeros for the others). */
+const fillOthers = (all: readonly tf.Tensor[], chosen: readonly boolean[], grads: readonly (tf.Tensor | null | undefined)[]): tf.Tensor[] => {
+  let j = 0
+  return all.map((t, i) => (chosen[i] === true ? (grads[j++] ?? tf.zerosLike(t)) : tf.zerosLike(t)))
 }
 
 /**
@@ -39,12 +47,15 @@ export interface Gradients<S extends Params> extends StepGradients<S> {
  * console.log(loss.dataSync()[0], optim.globalNorm(grads).dataSync()[0]) // the loss, and the gradients' norm
  */
 export const computeGradients = <P extends Params, S extends Params, B>(
-  step: Pick<StepParts<P, S, B>, 'forward' | 'gradients'>,
+  step: Pick<StepParts<P, S, B>, 'forward' | 'gradients' | 'wrt'>,
   model: Model<P, S>,
   batch: B,
   ctx: TrainStepContext,
 ): Gradients<S> => {
-  const leaves = [...leafTensors(model.params)]
+  const all = leafTensors(model.params)
+  // A loss of several (`Module.groups`) is differentiated against its group's leaves alone.
+  const chosen = step.wrt === undefined ? undefined : flattenParams(model.params).map((l) => step.wrt?.(l.path, l.tensor) === true)
+  const leaves = chosen === undefined ? [...all] : all.filter((_, i) => chosen[i])
   const given = tensorIdsOf([model, batch])
   // The tape's forward scope releases everything but the objective, so what the step returns
   // besides is kept through it, then handed to the caller's scope as clones (a kept tensor would
@@ -63,7 +74,7 @@ export const computeGradients = <P extends Params, S extends Params, B>(
     if (!kept.includes(value)) value.dispose()
     const clones = new Map(kept.map((t) => [t.id, tf.clone(t)]))
     const owned = mapTensors({ loss: side.loss, logs: side.logs, state: side.state }, (t) => clones.get(t.id) ?? t)
-    const filled = grads.map((g, i) => g ?? tf.zerosLike(leaves[i] as tf.Tensor))
+    const filled = chosen === undefined ? grads.map((g, i) => g ?? tf.zerosLike(leaves[i] as tf.Tensor)) : fillOthers(all, chosen, grads)
     return {
       grads: step.gradients(unflattenParams(model.params, filled), ctx),
       loss: owned.loss,
@@ -117,10 +128,40 @@ export interface TrainStepOptions extends ClippingOptions {
   /** Batches whose gradients are summed before each optimizer step. Default 1. */
   readonly accumulateGradBatches?: number
   /**
+   * Log the L2 norm of the gradients each optimizer step receives (summed over the accumulation
+   * window, unscaled, before clipping), as Lightning's `grad_norm`: `'global'` (`grad_norm`),
+   * `'per-group'`, `'per-parameter'` (see `GradNormMode`). Default `'off'`: the step is unchanged.
+   */
+  readonly logGradNorm?: GradNormMode
+  /**
    * The plan an optimizer given as a function of the plan is built for (a module's `optimizer`
    * with a schedule over the run's length), as `fit` builds it: `planFit(options, sizes)`.
    */
   readonly plan?: LoopPlan
+}
+
+/** Runs `f` as a named part of a step (the profiler times the parts; untimed: `f()`). */
+export type StepPhase = <T>(name: 'forward+backward' | 'optimizer update', f: () => T) => T
+
+const untimed: StepPhase = (_name, f) => f()
+
+/**
+ * One step from its parts: the gradient half, the update half, and the gradient norms of a
+ * window that closed with an optimizer step (the gradients summed over the window: the
+ * accumulator before this batch plus this batch's), added to the step's logs.
+ */
+export const runStep = <P extends Params, S extends Params, B>(
+  parts: StepParts<P, S, B>,
+  logGradNorm: GradNormMode,
+  state: TrainState<P, S>,
+  batch: B,
+  ctx: TrainStepContext,
+  phase: StepPhase = untimed,
+): StepResult<P, S> => {
+  const g = phase('forward+backward', () => computeGradients(parts, state, batch, ctx))
+  const u = phase('optimizer update', () => applyGradients(parts, state, g, ctx))
+  const norms = logGradNorm === 'off' || !u.stepped ? undefined : phase('optimizer update', () => gradNormLogs(state.gradAccumulator == null ? g.grads : addGradients(state.gradAccumulator, g.grads), logGradNorm))
+  return { state: u.state, loss: g.loss, logs: norms === undefined ? g.logs : { ...g.logs, ...norms }, gradsFinite: u.gradsFinite, stepped: u.stepped, lossScale: u.lossScale }
 }
 
 /** A training step: a pure function, and the two halves it is made of. */
@@ -130,6 +171,8 @@ export interface TrainStep<P extends Params, S extends Params, B> extends StepPa
   readonly optimizer: GradientTransform<StateTree>
   readonly precision: Precision
   readonly accumulateGradBatches: number
+  /** Which gradient norms the step logs (`'off'`: none). */
+  readonly logGradNorm: GradNormMode
   /** The first training state for a model, stored as the precision keeps it (as `fit` starts). */
   init(model: Model<P, S>): TrainState<P, S>
 }
@@ -178,7 +221,7 @@ export const optimizerFor = (optimizer: OptimizerSpec, plan: LoopPlan | undefine
  * }
  */
 export const trainStep = <P extends Params, S extends Params, B>(
-  module: Pick<Module<P, S, B>, 'trainingStep'>,
+  module: Pick<Module<P, S, B>, 'trainingStep' | 'groups'>,
   optimizer: OptimizerSpec,
   options: TrainStepOptions = {},
 ): TrainStep<P, S, B> => {
@@ -191,18 +234,19 @@ export const trainStep = <P extends Params, S extends Params, B>(
     withAccumulation(k),
     ...(precision.skipsNonFinite ? [skipNonFinite((s: LossScale, finite: boolean) => precision.nextScale(s, finite))] : []),
   )
-  const step = (state: TrainState<P, S>, batch: B, ctx: TrainStepContext): StepResult<P, S> => {
-    const g = computeGradients(parts, state, batch, ctx)
-    const u = applyGradients(parts, state, g, ctx)
-    return { state: u.state, loss: g.loss, logs: g.logs, gradsFinite: u.gradsFinite, stepped: u.stepped, lossScale: u.lossScale }
-  }
+  const logGradNorm = options.logGradNorm ?? 'off'
+  // Several losses (`module.groups`): one such step per group, in order (see `groupedStep`).
+  const grouped = module.groups === undefined ? undefined : groupedStep(module, module.groups, effective, precision, k, (p, s, b, c) => runStep(p, logGradNorm, s, b, c))
+  const step = grouped?.step ?? ((state: TrainState<P, S>, batch: B, ctx: TrainStepContext): StepResult<P, S> => runStep(parts, logGradNorm, state, batch, ctx))
+  const stepParts = grouped?.parts ?? parts
   return Object.assign(step, {
-    forward: parts.forward,
-    gradients: (grads: Params, ctx: GradientContext) => parts.gradients(grads, ctx),
-    update: parts.update,
+    forward: stepParts.forward,
+    gradients: (grads: Params, ctx: GradientContext) => stepParts.gradients(grads, ctx),
+    update: stepParts.update,
     optimizer: effective,
     precision,
     accumulateGradBatches: k,
+    logGradNorm,
     init: (model: Model<P, S>): TrainState<P, S> => {
       const stored = precision.storeState(model)
       return { params: stored.params, state: stored.state, optState: precision.storeState(effective.init(stored.params)), gradAccumulator: null }

@@ -77,6 +77,8 @@ export interface StepParts<P extends Params, S extends Params, B> {
   /** The gradients of the loss, from those of the objective. */
   gradients(grads: Params, ctx: GradientContext): Params
   update(state: TrainState<P, S>, g: StepGradients<S>, ctx: StepUpdateContext): Updated<P, S>
+  /** The leaves the loss is differentiated against (one group's, for a module with several losses); absent: all of them. */
+  readonly wrt?: (path: string, leaf: tf.Tensor) => boolean
 }
 
 /** Wraps a step's stages (e.g. with loss scaling, or gradient accumulation). */

@@ -7,7 +7,7 @@ import type { Params, StateTree } from '../tree/tree.js'
 import { batchSizeOf, stepError } from './batches.js'
 import type { TrainState } from './events.js'
 import type { ReadLog } from './logs.js'
-import type { Module, StepContext } from './module.js'
+import type { Module, ParamGroups, StepContext } from './module.js'
 import type { LoopPlan } from './plan.js'
 import { type ReadBack, readBack, readBackAsync } from './readBack.js'
 import { applyGradients, type StepResult, type TrainStep, trainStep } from './step.js'
@@ -90,12 +90,13 @@ export const closeWindow = <P extends Params, S extends Params>(
   before: TrainState<P, S>,
   step: boolean,
   lossScale: LossScale = precision.initScale(),
+  groups?: ParamGroups,
 ): { readonly next: TrainState<P, S>; readonly stepped: boolean; readonly gradsFinite: boolean; readonly lossScale: LossScale } | undefined => {
   const pending = before.gradAccumulator ?? null
   if (pending === null) return undefined
   const emptied = trainState(before.params, before.state, before.optState, null)
   const closed = step
-    ? backend.scoped(() => applyGradients(trainStep<P, S, unknown>(updateOnly, optimizer, { precision }), emptied, { grads: pending, state: before.state }, { batchIdx: -1, lossScale, optimizerStep: true }))
+    ? backend.scoped(() => applyGradients(trainStep<P, S, unknown>(groups === undefined ? updateOnly : { ...updateOnly, groups }, optimizer, { precision }), emptied, { grads: pending, state: before.state }, { batchIdx: -1, lossScale, optimizerStep: true }))
     : { state: emptied, gradsFinite: true, stepped: false, lossScale }
   backend.release(before, closed.state)
   return { next: closed.state, stepped: step, gradsFinite: closed.gradsFinite, lossScale: closed.lossScale }

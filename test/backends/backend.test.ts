@@ -196,9 +196,12 @@ describe("optimizers take the backend's kernels and finiteness check from the up
       const [, state] = optimizer.update(grads(), optimizer.init(p), p)
       expect(calls()).toBe(2)
       expect(state.lastFinite).toBe(true)
-      // A context given to the call wins over the bound one.
+      // A context given to the call is merged over the bound one (a grouped step adds its
+      // `group`): the fields it gives win, and the bound kernels stay for the rest.
       optimizer.update(grads(), state, p, {})
-      expect(calls()).toBe(2)
+      expect(calls()).toBe(4)
+      optimizer.update(grads(), state, p, counting().ctx)
+      expect(calls()).toBe(4)
     })
   })
 

@@ -37,6 +37,24 @@ describe("the examples' flags (parseArgs, strict)", () => {
     expect(args([])).toMatchObject({ epochs: 3, runs: 'runs/mnist-mlp', devices: 1, seed: 0, limit: undefined })
   })
 
+  it('take the tuner flags in the MLP example only: --lr-find (a switch) and --scale-batch-size power|binsearch', () => {
+    const mlp: ExampleSpec = { ...spec, tuner: true }
+    const tuned = (argv: string[]) => {
+      const line = parseCommandLine(argv, mlp)
+      return 'help' in line ? line.help : line.args
+    }
+    expect(tuned(['--lr-find', '--scale-batch-size', 'binsearch'])).toMatchObject({ lrFind: true, scaleBatchSize: 'binsearch' })
+    expect(tuned(['--scale-batch-size=power'])).toMatchObject({ scaleBatchSize: 'power' })
+    expect(tuned([])).not.toHaveProperty('lrFind')
+    expect(() => tuned(['--scale-batch-size', 'twice'])).toThrow("--scale-batch-size must be power or binsearch, got 'twice'")
+    expect(() => tuned(['--lr-find=yes'])).toThrow('--lr-find takes no value')
+    expect(() => tuned(['--scale-batch-size'])).toThrow('--scale-batch-size needs a value: --scale-batch-size MODE')
+    expect(tuned(['--help'])).toContain('--scale-batch-size MODE')
+    expect(usage(['--lr-find'])).toBe('--lr-find is offered by the MLP example only (npm start -- --lr-find)')
+    const help = parseCommandLine(['-h'], spec)
+    expect('help' in help && help.help).not.toContain('--lr-find')
+  })
+
   it('--epochs -1 (either form) is no limit, as Lightning’s max_epochs=-1', () => {
     expect(args(['--epochs', '-1']).epochs).toBe(-1)
     expect(args(['--epochs=-1']).epochs).toBe(-1)

@@ -143,6 +143,7 @@ const rules: { readonly [K in keyof TrainerOptions]-?: Rule } = {
   accumulateGradBatches: { says: /an integer >= 1/, accepts: [1, 4], outOfRange: [0, -1, 1.5], wrongType: [{ 0: 8 }] },
   gradientClipVal: { says: /a finite number >= 0/, accepts: [0, 0.5, 10], outOfRange: [-1, Number.POSITIVE_INFINITY, Number.NaN], wrongType: ['1'] },
   gradientClipAlgorithm: { says: /'norm', 'value'/, accepts: ['norm', 'value'], outOfRange: [], wrongType: ['l2', 'Norm', 1] },
+  logGradNorm: { says: /'off', 'global', 'per-group', 'per-parameter'/, accepts: ['off', 'global', 'per-group', 'per-parameter'], outOfRange: [], wrongType: ['on', true, 2] },
   fastDevRun: { says: /true, false or an integer >= 0/, accepts: [true, false, 0, 1, 7], outOfRange: [-1, 0.5], wrongType: ['yes'] },
   overfitBatches: { says: count, accepts: [0, 3, 0.1, { fraction: 0.5 }], outOfRange: [2.5, -1, { fraction: 1.2 }], wrongType: ['some'] },
   seed: { says: /a safe integer/, accepts: [0, -7, 2 ** 53 - 1], outOfRange: [1.5, 2 ** 60], wrongType: [null, '42'] },

@@ -120,6 +120,7 @@ export const checkpoint = (options: CheckpointOptions = {}): MonoTypeOperatorFun
             loop: { ...e.loop, stopReason: settled.stopReason ?? e.loop.stopReason },
             hookStates: settled.hookStates,
             options: r.options,
+            ...(r.hparams !== undefined && { hparams: r.hparams }),
             precision: { name: precision, storageDtype: options.dtype ?? storageDtypeOf(precision) },
             meta,
             createdAt: new Date(e.time).toISOString(),
@@ -143,7 +144,7 @@ export const checkpoint = (options: CheckpointOptions = {}): MonoTypeOperatorFun
       (plan.checkValEveryNEpoch !== 1 ? false : plan.numValBatches === 0 ? true : !Number.isFinite(plan.valCheckBatch) || plan.valCheckBatch >= plan.numTrainBatches)
     const dir = options.dir ?? `${e.options.defaultRootDir}/checkpoints`
     const onInterrupt = !saveOnInterrupt ? 'off' : options.saveLast === true ? 'saveLast' : 'save'
-    const run: CheckpointRun = { dir, fastDevRun: plan.fastDevRun, onTrainEpochEnd, options: e.options, startTime: e.time, taken: new Set(), metrics, validated: Object.keys(metrics).length > 0, onInterrupt }
+    const run: CheckpointRun = { dir, fastDevRun: plan.fastDevRun, onTrainEpochEnd, options: e.options, ...(e.hparams !== undefined && { hparams: e.hparams }), startTime: e.time, taken: new Set(), metrics, validated: Object.keys(metrics).length > 0, onInterrupt }
     const checkDir = afterAll<CheckpointHook>((settled) => {
       role.saver = interruptSaver(settled.hookStates) === ctx.key
       const shared = sharedDirError(settled.hookStates, ctx.key, dir)

@@ -43,6 +43,8 @@ export interface CheckpointRun {
   readonly fastDevRun: boolean
   readonly onTrainEpochEnd: boolean
   readonly options: ResolvedOptions
+  /** The module's hyperparameters (`fitStart`'s `hparams`), saved in every checkpoint. */
+  readonly hparams?: Readonly<Record<string, unknown>>
   readonly startTime: number
   /** Names present in `dir`, so that new names never collide (`-v1`, `-v2` ...). */
   readonly taken: ReadonlySet<string>

@@ -53,8 +53,12 @@ export const SESSION_START_INFO_TAG = '_hparams_/session_start_info'
 
 export type { HParams } from '../logRows.js'
 
-/** The run's hyperparameters for the HParams dashboard (see `runHparams`). */
-export const hparamsOf = (options: ResolvedOptions, extra: HParams = {}): HParams => runHparams(options, extra)
+/**
+ * The run's hyperparameters for the HParams dashboard (see `runHparams`): the trainer options, the
+ * module's (`model`, flattened as the dashboard needs: `model.hidden`), then your own.
+ */
+export const hparamsOf = (options: ResolvedOptions, extra: HParams = {}, model?: Readonly<Record<string, unknown>>): HParams =>
+  runHparams(options, model === undefined ? extra : { model, ...extra })
 
 const protoValue = (v: number | string | boolean) =>
   typeof v === 'number' ? { number_value: v } : typeof v === 'string' ? { string_value: v } : { bool_value: v }
