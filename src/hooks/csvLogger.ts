@@ -4,6 +4,7 @@ import { stringify } from 'yaml'
 import type { FileSystem } from '../effects/fileSystem.js'
 import type { FitEvent, FitStart } from '../pipeline/events.js'
 import { bufferedLog, type LogFormat } from './bufferedLog.js'
+import { splitCsvLine } from './csvLine.js'
 import { type LogRow, runHparams } from './logRows.js'
 
 /**
@@ -31,28 +32,6 @@ const quote = (s: string): string => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""
 const parseCell = (s: string): number | undefined =>
   s === '' ? undefined : s === 'nan' ? Number.NaN : s === 'inf' ? Infinity : s === '-inf' ? -Infinity : Number(s)
 
-/** Splits one CSV line (the quoting this logger writes). */
-const splitLine = (line: string): string[] => {
-  const out: string[] = []
-  let field = ''
-  let quoted = false
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i] as string
-    if (quoted) {
-      if (c === '"' && line[i + 1] === '"') {
-        field += '"'
-        i++
-      } else if (c === '"') quoted = false
-      else field += c
-    } else if (c === '"') quoted = true
-    else if (c === ',') {
-      out.push(field)
-      field = ''
-    } else field += c
-  }
-  out.push(field)
-  return out
-}
 
 const columnsOf = (rows: readonly LogRow[]): string[] => {
   const seen = new Set<string>()
@@ -78,9 +57,9 @@ const csvFormat: LogFormat = {
   parse: (text) => {
     const [head, ...body] = text.split('\n').filter((l) => l !== '')
     if (head === undefined) return []
-    const columns = splitLine(head)
+    const columns = splitCsvLine(head)
     return body.map((l) => {
-      const cells = splitLine(l)
+      const cells = splitCsvLine(l)
       const metrics: Record<string, number> = {}
       columns.forEach((c, i) => {
         const v = parseCell(cells[i] ?? '')

@@ -1,8 +1,11 @@
 import type { MetricPoint } from './runData.js'
+import { splitCsvLine } from '../hooks/csvLine.js'
+
+export { splitCsvLine }
 
 /**
- * Readers of the two text loggers' files into `MetricPoint`s. They are written again here rather
- * than borrowed from the loggers because a report must read files written by any rxtrain version
+ * Readers of the two text loggers' files into `MetricPoint`s. They split CSV lines as the logger
+ * does (`splitCsvLine`), but read the rest themselves rather than borrow the loggers' readers, because a report must read files written by any rxtrain version
  * and skip what it cannot read (a torn last line of a run that was killed), where a logger
  * resuming its own file must refuse it.
  */
@@ -16,29 +19,6 @@ const cellValue = (s: string): number | undefined => {
   if (t === '-inf' || t === '-Infinity') return -Infinity
   const v = Number(t)
   return Number.isNaN(v) ? undefined : v
-}
-
-/** Splits one CSV line with RFC 4180 quoting (the quoting csvLogger writes for names with commas). */
-export const splitCsvLine = (line: string): string[] => {
-  const out: string[] = []
-  let field = ''
-  let quoted = false
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i] as string
-    if (quoted) {
-      if (c === '"' && line[i + 1] === '"') {
-        field += '"'
-        i++
-      } else if (c === '"') quoted = false
-      else field += c
-    } else if (c === '"') quoted = true
-    else if (c === ',') {
-      out.push(field)
-      field = ''
-    } else field += c
-  }
-  out.push(field)
-  return out
 }
 
 /** What a metrics file gave: the points, and the lines that could not be read. */
