@@ -11,8 +11,8 @@
  * `--help` and a bad flag answer without loading TensorFlow.js.
  */
 import { pathToFileURL } from 'node:url'
-import { type ExampleSpec, parseCommandLine, resolveArgs } from '../shared/cli.js'
-import { type ExampleResult, helpResult, runProgram } from '../shared/program.js'
+import type { ExampleSpec } from '../shared/cli.js'
+import { exampleMain, runProgram } from '../shared/program.js'
 
 export const spec: ExampleSpec = {
   name: 'mnist-cnn',
@@ -22,15 +22,6 @@ export const spec: ExampleSpec = {
   runs: 'runs/mnist-cnn',
 }
 
-export const main = async (argv: readonly string[]): Promise<ExampleResult> => {
-  const line = parseCommandLine(argv, spec)
-  if ('help' in line) {
-    console.log(line.help)
-    return helpResult
-  }
-  const args = await resolveArgs(line.args)
-  const { train } = await import('./train.js')
-  return train(spec, args, argv)
-}
+export const main = exampleMain(spec, () => import('./train.js'))
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) runProgram(spec, main)

@@ -2,7 +2,7 @@
  * An example as a program: what its `main` returns, its exit status, and how it reports errors
  * (one line for a bad command line, never a stack trace).
  */
-import { type ExampleSpec, UsageError } from './cli.js'
+import { type ExampleArgs, type ExampleSpec, parseCommandLine, resolveArgs, UsageError } from './cli.js'
 
 /** The exit status of a usage error (as most command-line programs: 2). */
 export const USAGE_EXIT = 2
@@ -45,3 +45,23 @@ export const runProgram = (spec: ExampleSpec, main: (argv: readonly string[]) =>
     process.exitCode = r.exitCode
   }, exitOnError(spec.name))
 }
+
+/** An example's training run, as its `train.ts` exports it. */
+type Train = (spec: ExampleSpec, args: ExampleArgs, argv: readonly string[]) => Promise<ExampleResult>
+
+/**
+ * An example's `main`: reads the command line first, so that `--help` and a bad flag answer
+ * without loading TensorFlow.js, then loads the example's `train.ts` (`load`) and runs it.
+ */
+export const exampleMain =
+  (spec: ExampleSpec, load: () => Promise<{ readonly train: Train }>) =>
+  async (argv: readonly string[]): Promise<ExampleResult> => {
+    const line = parseCommandLine(argv, spec)
+    if ('help' in line) {
+      console.log(line.help)
+      return helpResult
+    }
+    const args = await resolveArgs(line.args)
+    const { train } = await load()
+    return train(spec, args, argv)
+  }

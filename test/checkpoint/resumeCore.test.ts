@@ -1,21 +1,19 @@
 import * as tf from '@tensorflow/tfjs-core'
-import * as E from 'fp-ts/lib/Either.js'
 import { lastValueFrom, tap } from 'rxjs'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { Backend } from '../../src/backends/backend.js'
-import { encodeCheckpoint, writeCheckpoint } from '../../src/checkpoint/writeCheckpoint.js'
 import { memoryFileSystem } from '../../src/effects/memoryFileSystem.js'
 import { manualSignals } from '../../src/effects/signals.js'
 import { trainedModel } from '../../src/hooks/trainedModel.js'
 import { metrics, nn, optim } from '../../src/index.js'
-import type { FitEnd, FitEvent } from '../../src/pipeline/events.js'
+import type { FitEvent } from '../../src/pipeline/events.js'
 import { fit } from '../../src/pipeline/fit.js'
 import { defineModule } from '../../src/pipeline/module.js'
 import type { TrainerOptions } from '../../src/pipeline/options.js'
 import { disposeTree, flattenParams } from '../../src/tree/tree.js'
 import { fromArrays } from '../../src/data/arraySource.js'
 import { useBackend } from '../support/backend.js'
-import { workWhen } from '../support/hooks.js'
+import { saveLoopAsLast } from '../support/resumeRun.js'
 import type { XY } from '../support/tiny.js'
 
 let backend: Backend
@@ -80,18 +78,7 @@ describe('resuming from an interrupted run', () => {
         if (e.type === 'fitEnd') expect(e.reason).toBe('interrupted')
       })
       // The loop's own state at the interruption, saved as a checkpoint (the run waits for the write).
-      const save = workWhen(
-        (e) => e.type === 'fitEnd',
-        (e) => {
-          const end = e as FitEnd
-          const files = encodeCheckpoint({ state: end.state, weightsOnly: false, loop: end.loop, hookStates: {}, options: null, precision: { name: '32-true', storageDtype: 'float32' }, meta: {}, createdAt: 'now' })
-          return writeCheckpoint(fs, '/ckpt', 'last', files)().then(
-            E.getOrElse((error): string => {
-              throw error
-            }),
-          )
-        },
-      )
+      const save = saveLoopAsLast(fs)
       await lastValueFrom(fit(module, data, options, { backend, signals }).pipe(record(firstEvents), interrupt, save))
       const before = tf.memory().numTensors
       const resumedEvents: FitEvent[] = []

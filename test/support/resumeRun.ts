@@ -4,6 +4,7 @@ import { lastValueFrom, type MonoTypeOperatorFunction, tap } from 'rxjs'
 import { expect } from 'vitest'
 import type { Backend } from '../../src/backends/backend.js'
 import { encodeCheckpoint, writeCheckpoint } from '../../src/checkpoint/writeCheckpoint.js'
+import type { FileSystem } from '../../src/effects/fileSystem.js'
 import { memoryFileSystem } from '../../src/effects/memoryFileSystem.js'
 import { manualSignals } from '../../src/effects/signals.js'
 import type { DataModule } from '../../src/data/dataModule.js'
@@ -59,6 +60,24 @@ export const runValues = async <P extends Params, S extends Params, B>(
 }
 
 /**
+ * The loop's own state at `fitEnd`, written to `fs` as the checkpoint `/ckpt/last` (no hook
+ * states): what an interrupted run leaves for `ckptPath: '/ckpt/last'`. The run waits for the write.
+ */
+export const saveLoopAsLast = (fs: FileSystem): MonoTypeOperatorFunction<FitEvent> =>
+  workWhen(
+    (e) => e.type === 'fitEnd',
+    (e) => {
+      const end = e as FitEnd
+      const files = encodeCheckpoint({ state: end.state, weightsOnly: false, loop: end.loop, hookStates: {}, options: null, precision: { name: '32-true', storageDtype: 'float32' }, meta: {}, createdAt: 'now' })
+      return writeCheckpoint(fs, '/ckpt', 'last', files)().then(
+        E.getOrElse((error): string => {
+          throw error
+        }),
+      )
+    },
+  )
+
+/**
  * Runs `fit` uninterrupted, then again interrupted (SIGINT) when `at` first holds, saves the
  * interrupted run's checkpoint, resumes from it and returns both runs' final values (and the
  * interrupted run's validations, to compare the resumed run's tail). The resumed run must leak no tensors.
@@ -84,18 +103,7 @@ export const interruptAndResume = async <P extends Params, S extends Params, B>(
     }
     if (e.type === 'fitEnd') expect(e.reason).toBe('interrupted')
   })
-  const save = workWhen(
-    (e) => e.type === 'fitEnd',
-    (e) => {
-      const end = e as FitEnd
-      const files = encodeCheckpoint({ state: end.state, weightsOnly: false, loop: end.loop, hookStates: {}, options: null, precision: { name: '32-true', storageDtype: 'float32' }, meta: {}, createdAt: 'now' })
-      return writeCheckpoint(fs, '/ckpt', 'last', files)().then(
-        E.getOrElse((error): string => {
-          throw error
-        }),
-      )
-    },
-  )
+  const save = saveLoopAsLast(fs)
   await lastValueFrom(fit(module, data, options, { backend, signals }).pipe(hooks(), interrupt, save))
   expect(raised).toBe(true)
   const events: FitEvent[] = []
