@@ -28,6 +28,8 @@ import {
   tensorboard,
   tidy,
 } from '../src/index.js'
+import { xnnpackBatchMatMul } from '../src/backends/wasmGemm.js'
+import { gemmFloorSeconds, type MatMul } from './gemmFloor.js'
 import { cnn, handLoop, mlp, moduleOf, moduleWithSource, sourceOf, type Workload } from './workloads.js'
 
 const quick = process.argv.includes('--quick')
@@ -94,7 +96,7 @@ interface Row {
   readonly workload: string
   readonly backend: string
   readonly steps: number
-  readonly samplesPerSecond: { a?: number; b?: number; c?: number; o?: number; d?: number; e?: number }
+  readonly samplesPerSecond: { a?: number; b?: number; c?: number; o?: number; d?: number; e?: number; g?: number; f?: number }
   /** Steady-state samples/s (from the end of the first quarter of the steps to the last) of (c) and (e). */
   readonly steady: { c?: number; e?: number }
   /** (e) over its whole run, its threads' start and warm-up included, and the passes it ran. */
@@ -105,9 +107,9 @@ interface Row {
    * table's ratios divide the medians, which the balanced orders keep fair and which one slow
    * run moves less.)
    */
-  readonly paired: { ca?: number; oa?: number; dc?: number; ec?: number }
+  readonly paired: { ca?: number; oa?: number; dc?: number; ec?: number; cg?: number; cf?: number }
   /** The same ratios from the fastest run of each method (noise only ever slows a run down). */
-  readonly fastest: { ca?: number; oa?: number; dc?: number; ec?: number }
+  readonly fastest: { ca?: number; oa?: number; dc?: number; ec?: number; cg?: number; cf?: number }
   readonly lossA?: number
   readonly lossC?: number
   /** (c')'s final loss: Adam op by op, which the fused kernel must equal bit for bit. */
@@ -133,7 +135,7 @@ const measure = async (
   ddpEpochs = 1,
 ): Promise<Row> => {
   backend.activate()
-  const times: Record<string, number[]> = { a: [], b: [], c: [], o: [], d: [], e: [] }
+  const times: Record<string, number[]> = { a: [], b: [], c: [], o: [], d: [], e: [], g: [], f: [] }
   const steady: Record<string, number[]> = { c: [], e: [] }
   let lossA: number | undefined
   let lossC: number | undefined
@@ -145,7 +147,8 @@ const measure = async (
       const init = initial()
       handLoop(w, init, arrays, warmSteps)
       disposeTree(init)
-    } else if (m !== 'b') await rxtrainRun(w, backend, arrays, warmSteps, variantOf(m), m === 'e' ? ddpEpochs : 1)
+    } else if (m === 'g' || m === 'f') gemmFloorSeconds(w, warmSteps, m === 'g' ? 'reused' : 'fresh', floorMatMul)
+    else if (m !== 'b') await rxtrainRun(w, backend, arrays, warmSteps, variantOf(m), m === 'e' ? ddpEpochs : 1)
   }
   // Each repetition runs the methods forwards, then backwards (a c d e e d c a): the two runs of
   // a method sit symmetrically in time around the repetition's middle, so a machine slowing down or
@@ -171,6 +174,8 @@ const measure = async (
         lossA = handLoop(w, init, arrays, steps)
         times.a?.push((performance.now() - start) / 1000)
         disposeTree(init)
+      } else if (m === 'g' || m === 'f') {
+        times[m]?.push(gemmFloorSeconds(w, steps, m === 'g' ? 'reused' : 'fresh', floorMatMul))
       } else {
         const result = await rxtrainRun(w, backend, arrays, steps, variantOf(m), m === 'e' ? ddpEpochs : 1)
         times[m]?.push(result.seconds)
@@ -200,11 +205,25 @@ const measure = async (
     workload: w.name,
     backend: backend.name,
     steps,
-    samplesPerSecond: { a: sps('a'), b: layers.samplesPerSecond, c: sps('c'), o: sps('o'), d: sps('d'), e: steadySps('e') },
+    samplesPerSecond: { a: sps('a'), b: layers.samplesPerSecond, c: sps('c'), o: sps('o'), d: sps('d'), e: steadySps('e'), g: sps('g'), f: sps('f') },
     steady: { c: steadySps('c'), e: steadySps('e') },
     ...(times.e !== undefined && times.e.length > 0 && { ddpWhole: { samplesPerSecond: sps('e') as number, epochs: ddpEpochs } }),
-    paired: { ca: paired(times.c, times.a, false), oa: paired(times.o, times.a, false), dc: paired(times.d, times.c, false), ec: paired(steady.e, steady.c, true) },
-    fastest: { ca: best(times.c, times.a, false), oa: best(times.o, times.a, false), dc: best(times.d, times.c, false), ec: best(steady.e, steady.c, true) },
+    paired: {
+      ca: paired(times.c, times.a, false),
+      oa: paired(times.o, times.a, false),
+      dc: paired(times.d, times.c, false),
+      ec: paired(steady.e, steady.c, true),
+      cg: paired(times.c, times.g, false),
+      cf: paired(times.c, times.f, false),
+    },
+    fastest: {
+      ca: best(times.c, times.a, false),
+      oa: best(times.o, times.a, false),
+      dc: best(times.d, times.c, false),
+      ec: best(steady.e, steady.c, true),
+      cg: best(times.c, times.g, false),
+      cf: best(times.c, times.f, false),
+    },
     ...(layers.error !== undefined && { layersError: layers.error }),
     ...(lossA !== undefined && { lossA }),
     ...(lossC !== undefined && { lossC }),
@@ -286,8 +305,14 @@ const firstStep = (): { processStartToFirstStepMs: number; dataLoadMs: number } 
   return JSON.parse(out.trim().split('\n').at(-1) as string)
 }
 
-/** (a) hand loop, (b) layers, (c) rxtrain, (o) rxtrain with Adam op by op, (d) with hooks, (e) ddp. */
-type Method = 'a' | 'b' | 'c' | 'o' | 'd' | 'e'
+/**
+ * (a) hand loop, (b) layers, (c) rxtrain, (o) rxtrain with Adam op by op, (d) with hooks, (e) ddp,
+ * (g) the step's five matrix products alone (operands reused), (f) the same with fresh operands.
+ */
+type Method = 'a' | 'b' | 'c' | 'o' | 'd' | 'e' | 'g' | 'f'
+
+/** tfjs-backend-wasm's own matrix product (XNNPACK, not rxtrain's kernel), which the GEMM floor runs. */
+const floorMatMul: MatMul = xnnpackBatchMatMul
 
 const variantOf = (m: 'c' | 'o' | 'd' | 'e'): Variant => (m === 'c' ? 'plain' : m === 'o' ? 'plainOps' : m === 'd' ? 'hooks' : 'ddp')
 
@@ -300,6 +325,9 @@ const williamsRow = (n: number, r: number): number[] =>
   Array.from({ length: n }, (_, k) => ((k === 0 ? 0 : k % 2 === 1 ? (k + 1) / 2 : n - k / 2) + r) % n)
 
 const fmt = (x: number | undefined, digits = 0): string => (x === undefined ? 'n/a' : x.toFixed(digits))
+/** A ratio three ways: of the medians, paired, of the fastest runs. */
+const three = (m: number | undefined, p: number | undefined, f: number | undefined): string => [m, p, f].map((x) => fmt(x, 2)).join(' · ')
+const of = (x: number | undefined, y: number | undefined): number | undefined => (x === undefined || y === undefined ? undefined : x / y)
 const ratio = (x: number | undefined, y: number | undefined): string => (x === undefined || y === undefined ? 'n/a' : (x / y).toFixed(2))
 
 /** Passes of an MLP DDP run: long enough that its steady state comes after its threads' warm-up. */
@@ -315,7 +343,7 @@ const main = async (): Promise<void> => {
   // Repetitions: a multiple of the methods timed (b runs apart), so that the order is balanced.
   // (e) on the MLP runs 4 passes over its 200 batches (about 6 s): new worker threads run their
   // first few hundred MLP steps slower, and its steady state is timed after its first quarter.
-  rows.push(await measure(mlp, wasm, arrays, quick ? 30 : 200, quick ? reps : 15, ['a', 'b', 'c', 'o', 'd', 'e'], undefined, MLP_DDP_EPOCHS))
+  rows.push(await measure(mlp, wasm, arrays, quick ? 30 : 200, quick ? reps : 14, ['a', 'b', 'c', 'o', 'd', 'e', 'g', 'f'], undefined, MLP_DDP_EPOCHS))
   rows.push(await measure(mlp, cpu, arrays, quick ? 5 : 20, quick ? 1 : 8, ['a', 'b', 'c', 'o', 'd']))
   rows.push(await measure(cnn, wasm, arrays, quick ? 5 : 30, quick ? 1 : 5, ['a', 'b', 'c', 'o', 'd', 'e']))
   // The cpu backend takes about a minute per CNN step: one step, no warm-up.
@@ -352,12 +380,21 @@ const main = async (): Promise<void> => {
       .filter((r) => r.samplesPerSecond.a !== undefined && r.samplesPerSecond.c !== undefined)
       .map((r) => {
         const s = r.samplesPerSecond
-        const three = (m: number | undefined, p: number | undefined, f: number | undefined) => [m, p, f].map((x) => fmt(x, 2)).join(' · ')
-        const of = (x: number | undefined, y: number | undefined) => (x === undefined || y === undefined ? undefined : x / y)
         return `| ${r.workload} | ${r.backend} | ${three(of(s.c, s.a), r.paired.ca, r.fastest.ca)} | ${three(of(s.o, s.a), r.paired.oa, r.fastest.oa)} | ${three(of(s.d, s.c), r.paired.dc, r.fastest.dc)} | ${three(of(r.steady.e, r.steady.c), r.paired.ec, r.fastest.ec)} |`
       }),
     '',
     ...rows.filter((r) => r.layersError !== undefined).map((r) => `(b) on ${r.workload}/${r.backend}: tfjs-layers fails: ${r.layersError}`),
+    '',
+    "The GEMM floor: (g) the five matrix products of one MLP step alone (x·W1, h·W2, dy·W2ᵀ, hᵀ·dy, xᵀ·dh with the step's shapes, operands already transposed, nothing else), run by tfjs-backend-wasm's own kernel (XNNPACK) with the same operand tensors every step, so XNNPACK keeps their packed weights: the fastest these products run in tfjs wasm. (f) the same with a new right-hand operand every step, as in training (every weight and gradient is new after each update, and XNNPACK packs each new one again; only the products are timed). Both ran in (c)'s repetitions, in the balanced order. c/g is how close rxtrain's whole step comes to the products alone.",
+    '',
+    '| workload | backend | (g) GEMMs, operands reused | (f) GEMMs, fresh operands | (c) rxtrain | c/g: medians · paired · fastest | c/f: medians · paired · fastest |',
+    '|---|---|---|---|---|---|---|',
+    ...rows
+      .filter((r) => r.samplesPerSecond.g !== undefined)
+      .map((r) => {
+        const s = r.samplesPerSecond
+        return `| ${r.workload} | ${r.backend} | ${fmt(s.g)} | ${fmt(s.f)} | ${fmt(s.c)} | ${three(of(s.c, s.g), r.paired.cg, r.fastest.cg)} | ${three(of(s.c, s.f), r.paired.cf, r.fastest.cf)} |`
+      }),
     '',
     `Final losses of (a) and (c), largest difference over the rows: ${Math.max(...rows.map((r) => (r.lossA === undefined || r.lossC === undefined ? 0 : Math.abs(r.lossA - r.lossC)))).toExponential(1)}. Final losses of (c) and (c'): ${rows.every((r) => r.lossO === undefined || r.lossO === r.lossC) ? 'bitwise equal in every row' : 'DIFFERENT'}.`,
     '',

@@ -81,8 +81,11 @@ export const columnsOf = (w: Workload, arrays: MnistArrays, n: number): Columns 
   y: { data: arrays.train.labels.subarray(0, n), shape: [], dtype: 'int32' },
 })
 
-/** The same data in natural order for every method, so the final losses can be compared. */
-export const sourceOf = (w: Workload, arrays: MnistArrays, steps: number) => fromArrays(columnsOf(w, arrays, steps * w.batchSize), { batchSize: w.batchSize })
+/**
+ * The same data in natural order for every method, so the final losses can be compared; its batches
+ * are built in a worker thread (`workers: 1`) for every method, the hand-written loop's included.
+ */
+export const sourceOf = (w: Workload, arrays: MnistArrays, steps: number) => fromArrays(columnsOf(w, arrays, steps * w.batchSize), { batchSize: w.batchSize, workers: 1 })
 
 /**
  * (a) The hand-written tfjs loop: tf.train.adam and minimize over tf.variables, the same forward

@@ -4,7 +4,13 @@
 # Needs no Node and no internet. From the repo root:  bash bench/gpu/run.sh
 # Unpacks into $RXGPU_TMP (default /tmp/rxgpu), never into the repo. Exit status: 0 ok, 2 webgpu
 # could not initialise, 3 a GPU machine whose WebGPU found only a software adapter, 1 otherwise.
-# RXGPU_QUICK=1: a few steps of each (to test the script).
+# RXGPU_QUICK=1: a few steps of each (to test the script). PyTorch on the same card first
+# (bench/gpu/torchBench.py, when python3 has torch with CUDA; RXGPU_TORCH=0 skips it,
+# RXGPU_TORCH_DEVICE=cpu runs it on the CPU to test the script), then rxtrain (gpuBench.mjs), which
+# prints one table with both. Estimated at 3 to 5 minutes on an H100/H200 machine (not yet run
+# there with the larger workloads); torchBench.py is cut at 150 s, and gpuBench.mjs starts no
+# measurement past RXGPU_DEADLINE_S (default: 420 s from this script's start), so that the whole
+# stays under about 8 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 CARRY=bench/gpu/carry
@@ -55,9 +61,31 @@ if [[ -f $egl && -z ${__EGL_VENDOR_LIBRARY_FILENAMES:-} && ! -f /usr/share/glvnd
 fi
 echo "VK_DRIVER_FILES=${VK_DRIVER_FILES:-(unset)} __EGL_VENDOR_LIBRARY_FILENAMES=${__EGL_VENDOR_LIBRARY_FILENAMES:-(unset)}"
 
+# PyTorch on the same card, when this machine has it: its results go into gpuBench's table.
+export RXGPU_TORCH_JSON='' RXGPU_TORCH_SKIPPED=''
+torch_device=${RXGPU_TORCH_DEVICE:-cuda}
+if [[ ${RXGPU_TORCH:-1} == 0 ]]; then
+  RXGPU_TORCH_SKIPPED='RXGPU_TORCH=0'
+elif ! command -v python3 >/dev/null; then
+  RXGPU_TORCH_SKIPPED='no python3 on this machine'
+elif ! why=$(python3 -c 'import torch' 2>&1); then
+  RXGPU_TORCH_SKIPPED="python3 -c 'import torch' failed: $(tail -n 1 <<<"$why")"
+elif [[ $torch_device == cuda && $(python3 -c 'import torch; print(torch.cuda.is_available())' 2>&1 | tail -n 1) != True ]]; then
+  RXGPU_TORCH_SKIPPED="torch $(python3 -c 'import torch; print(torch.__version__)' 2>/dev/null) sees no CUDA device (torch.cuda.is_available() is not True)"
+else
+  echo "== torchBench ($torch_device)"
+  quick_flag=()
+  [[ ${RXGPU_QUICK:-} == 1 ]] && quick_flag=(--quick)
+  trc=0
+  timeout 150 python3 bench/gpu/torchBench.py --device "$torch_device" --mnist "$T/rxtrain/mnist" --json "$T/torch.json" "${quick_flag[@]}" || trc=$?
+  if ((trc == 0)); then RXGPU_TORCH_JSON=$T/torch.json; else RXGPU_TORCH_SKIPPED="torchBench.py failed (exit $trc)"; fi
+fi
+[[ -n $RXGPU_TORCH_SKIPPED ]] && echo "torch: skipped: $RXGPU_TORCH_SKIPPED"
+
 # On a GPU machine a software adapter is a failure (and would take minutes): say so at once.
 $nvidia && export RXGPU_REQUIRE_HARDWARE=${RXGPU_REQUIRE_HARDWARE:-1}
-echo "== gpuBench ($(date -u +%FT%TZ), $(nproc) CPUs)"
+export RXGPU_DEADLINE_S=${RXGPU_DEADLINE_S:-$((420 - SECONDS))}
+echo "== gpuBench ($(date -u +%FT%TZ), $(nproc) CPUs; no measurement starts after ${RXGPU_DEADLINE_S} s)"
 start=$SECONDS
 rc=0
 RXTRAIN_DIR=$T/rxtrain MNIST_DIR=$T/rxtrain/mnist "$T/node" bench/gpu/gpuBench.mjs || rc=$?

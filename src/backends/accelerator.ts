@@ -68,7 +68,7 @@ const tryProbe = async (probe: BackendProbe, name: BackendName, hardwareOnly: bo
 export const selectBackend =
   (
     accelerator: Accelerator,
-    /** What the run needs synchronous reads for (e.g. `precision '16-mixed'`): `auto` and `gpu` then pass over backends without them. */
+    /** What the run needs synchronous reads for (e.g. `strategy 'ddp'`): `auto` and `gpu` then pass over backends without them. */
     needsHostReads?: string,
     backends: BackendProbes = liveBackends,
   ): TE.TaskEither<RxtrainError<'BackendError'>, { readonly backend: Backend & { readonly choice: AcceleratorChoice }; readonly choice: AcceleratorChoice }> =>
@@ -114,7 +114,7 @@ export const selectBackend =
  * backend): never a silent fallback. The backend's `choice` says what was picked and what was
  * passed over (see `describeChoice`).
  *
- * `needsHostReads` names what needs synchronous reads (e.g. `"precision '16-mixed'"`): `'auto'`
+ * `needsHostReads` names what needs synchronous reads (e.g. `"strategy 'ddp'"`): `'auto'`
  * and `'gpu'` then pass over backends without them. `backends` are the probes tried (the live
  * ones by default; tests pass fakes).
  *

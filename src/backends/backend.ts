@@ -2,9 +2,9 @@ import * as tf from '@tensorflow/tfjs-core'
 import { rxtrainError } from '../errors/rxtrainError.js'
 import { disposeTree, releaseGeneration } from '../tree/tree.js'
 import type { AcceleratorChoice } from './acceleratorChoice.js'
-import { castHalf, type HalfRounding } from './castHalf.js'
+import { castHalf, deviceRoundingOf, type HalfRounding } from './castHalf.js'
 import { type FiniteCheck, finiteCheck } from './finite.js'
-import type { FusedAdam } from './fusedAdam.js'
+import type { FusedAdam, FusedAdamStep } from './fusedAdam.js'
 import { tidy } from './tidy.js'
 
 export type { BackendName } from './backendName.js'
@@ -24,8 +24,10 @@ export interface MemoryInfo {
  * `UpdateContext`).
  */
 export interface OptimizerKernels {
-  /** Adam's moments and update for one leaf in one pass (wasm with SIMD, cpu). */
+  /** Adam's moments and update for one leaf in one pass (wasm with SIMD, cpu, webgpu). */
   readonly adam?: FusedAdam
+  /** Adam with its learning rate and the parameter's update in one pass per leaf (`optim.adam`'s `fusedStep`: wasm with SIMD, cpu). */
+  readonly adamStep?: FusedAdamStep
 }
 
 /**
@@ -58,12 +60,12 @@ export interface Backend {
   readonly hostReads: boolean
   /** How to tell whether every gradient is finite: on the device always, on the host where `hostReads`. */
   readonly finite: FiniteCheck
-  /** The fused optimizer kernels this backend offers (none on webgpu and tensorflow). */
+  /** The fused optimizer kernels this backend offers (none on tensorflow). */
   readonly kernels: OptimizerKernels
   /**
    * Rounding to a half format for the half-precision policies (`resolvePrecision(name, scaler,
-   * backend)`); absent where this backend cannot round (it reads values on the host, which needs
-   * `hostReads`).
+   * backend)`): on the host where `hostReads`, else on the device with the `RxtrainRoundHalf`
+   * kernel (webgpu); absent where neither is possible.
    */
   readonly roundHalf?: HalfRounding
   /** Reads scalar tensors back to the host in one transfer, in order (needs `hostReads`); a larger tensor gives all its values, flattened. */
@@ -95,6 +97,12 @@ export interface EngineBackendOptions {
   readonly kernels?: OptimizerKernels
 }
 
+/** How a backend rounds to a half format: on the host where it reads synchronously, else with the device kernel if it has one. */
+const roundingFor = (name: BackendName, hostReads: boolean): { readonly roundHalf?: HalfRounding } => {
+  const roundHalf = hostReads ? castHalf : deviceRoundingOf(name)
+  return roundHalf === undefined ? {} : { roundHalf }
+}
+
 /** The engine operations every tfjs backend shares; `name` is the tfjs engine's name for it. */
 export const engineBackend = (name: BackendName, deviceKind: DeviceKind, description: string, options: EngineBackendOptions = {}): Backend => {
   const { hostReads = true, kernels = {} } = options
@@ -105,7 +113,7 @@ export const engineBackend = (name: BackendName, deviceKind: DeviceKind, descrip
     hostReads,
     finite: finiteCheck(hostReads),
     kernels,
-    ...(hostReads && { roundHalf: castHalf }),
+    ...roundingFor(name, hostReads),
     activate: () => {
       if (tf.getBackend() !== name) {
         // Safe to ignore the promise: an initialised backend switches synchronously.
@@ -145,13 +153,15 @@ export const engineBackend = (name: BackendName, deviceKind: DeviceKind, descrip
 
 /**
  * `backend` as it would be without synchronous reads (webgpu in Node): no `readScalars`, no
- * host-side finiteness check, no half-precision rounding. For tests that run the loop's
- * asynchronous path on cpu.
+ * host-side finiteness check, half-precision rounding by the device kernel (cpu has one, with the
+ * same bits). For tests that run the loop's asynchronous path, and its device decisions, on cpu.
  */
 export const withoutHostReads = (backend: Backend): Backend => {
   const { roundHalf: _, ...rest } = backend
+  const roundHalf = deviceRoundingOf(backend.name)
   return {
     ...rest,
+    ...(roundHalf !== undefined && { roundHalf }),
     hostReads: false,
     finite: { onDevice: backend.finite.onDevice },
     readScalars: () => {

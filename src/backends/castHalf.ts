@@ -24,11 +24,43 @@ const casts: Record<HalfFormat, (x: tf.Tensor) => tf.Tensor> = { float16: castTo
  * Other dtypes pass through unchanged.
  *
  * The rounding runs on the host (tfjs has no half-precision dtype and no kernel for it): free of
- * copies on cpu, a copy on wasm, a device round trip on a GPU. It needs a backend that reads
- * synchronously (`hostReads`); the backend records that have one offer it as `roundHalf`. It
- * emulates the numerics of half precision; it does not make anything faster.
+ * copies on cpu, a copy on wasm. It needs a backend that reads synchronously (`hostReads`); the
+ * backend records that have one offer it as `roundHalf`, and webgpu offers `deviceCastHalf`
+ * instead (the same bits, computed in WGSL). It emulates the numerics of half precision; it does
+ * not make anything faster.
  *
  * @example
  * castHalf(tf.tensor([1 + 2 ** -11]), 'float16')   // [1]   (a tie, to even)
  */
 export const castHalf: HalfRounding = (x, format) => (x.dtype === 'float32' ? casts[format](x) : x)
+
+/**
+ * The kernel that rounds on the device (attrs `{ format }`, input `x`, float32 out): registered
+ * for webgpu in WGSL (`webgpuHalf.ts`) and for cpu here (the same `roundArray` as `castHalf`, so
+ * a cpu run without host reads rounds bit for bit as one with them).
+ */
+export const ROUND_HALF_KERNEL = 'RxtrainRoundHalf'
+
+if (tf.getKernel(ROUND_HALF_KERNEL, 'cpu') === undefined)
+  tf.registerKernel({
+    kernelName: ROUND_HALF_KERNEL,
+    backendName: 'cpu',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const x = inputs.x as tf.TensorInfo
+      const cpu = backend as unknown as { readSync(id: object): tf.backend_util.BackendValues; makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo }
+      return cpu.makeTensorInfo([...x.shape], 'float32', roundArray(cpu.readSync(x.dataId) as Float32Array, (attrs as { format: HalfFormat }).format))
+    },
+  })
+
+const kernelRound = (x: tf.Tensor, format: HalfFormat): tf.Tensor => tf.engine().runKernel(ROUND_HALF_KERNEL, { x }, { format } as unknown as tf.NamedAttrMap) as tf.Tensor
+
+const kernelCasts: Record<HalfFormat, (x: tf.Tensor) => tf.Tensor> = {
+  float16: tf.customGrad((x) => ({ value: kernelRound(x as tf.Tensor, 'float16'), gradFunc: (dy) => kernelRound(dy as tf.Tensor, 'float16') })) as (x: tf.Tensor) => tf.Tensor,
+  bfloat16: tf.customGrad((x) => ({ value: kernelRound(x as tf.Tensor, 'bfloat16'), gradFunc: (dy) => kernelRound(dy as tf.Tensor, 'bfloat16') })) as (x: tf.Tensor) => tf.Tensor,
+}
+
+/** `castHalf` computed on the device by `RxtrainRoundHalf` (no read back): the same bits. */
+export const deviceCastHalf: HalfRounding = (x, format) => (x.dtype === 'float32' ? kernelCasts[format](x) : x)
+
+/** The device rounding, where `backendName` has the kernel; else undefined. */
+export const deviceRoundingOf = (backendName: string): HalfRounding | undefined => (tf.getKernel(ROUND_HALF_KERNEL, backendName) === undefined ? undefined : deviceCastHalf)

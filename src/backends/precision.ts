@@ -3,6 +3,7 @@ import { rxtrainError } from '../errors/rxtrainError.js'
 import { mapTensors, type Params } from '../tree/tree.js'
 import type { Backend } from './backend.js'
 import { castHalf, type HalfRounding } from './castHalf.js'
+import type { FiniteCheck } from './finite.js'
 import type { HalfFormat } from './halfFloat.js'
 
 /**
@@ -82,6 +83,12 @@ export interface Precision {
   nextScale(s: LossScale, gradsFinite: boolean): LossScale
   /** True when an optimizer step with non-finite gradients is skipped (and `nextScale` is told). */
   readonly skipsNonFinite: boolean
+  /**
+   * How the skip tells whether the gradients are finite: the run's backend's check. Without
+   * `onHost` (webgpu in Node) the skip is decided on the device (see `skipNonFinite`); absent, on
+   * the host of the engine's current backend.
+   */
+  readonly finite?: FiniteCheck
   /** The training state as the policy keeps it: rounded to the half format for `-true` policies. */
   storeState<T>(state: T): T
 }
@@ -117,10 +124,11 @@ export const nextLossScale =
     return goodSteps >= o.growthInterval ? { scale: s.scale * o.growthFactor, goodSteps: 0 } : { scale: s.scale, goodSteps }
   }
 
-const halfPolicy = (name: PrecisionName, format: HalfFormat, trueHalf: boolean, scaler: LossScalerOptions | undefined, round: HalfRounding): Precision => {
+const halfPolicy = (name: PrecisionName, format: HalfFormat, trueHalf: boolean, scaler: LossScalerOptions | undefined, round: HalfRounding, finite: FiniteCheck | undefined): Precision => {
   const cast = (x: tf.Tensor) => round(x, format)
   return {
     name,
+    ...(finite !== undefined && { finite }),
     computeFormat: format,
     storageDtype: trueHalf ? format : 'float32',
     initScale: () => ({ scale: scaler?.initScale ?? 1, goodSteps: 0 }),
@@ -140,9 +148,11 @@ export const storageDtypeOf = (name: PrecisionName): StorageDtype => (name === '
 
 /**
  * The precision policy for a name (`scaler` tunes `'16-mixed'`'s loss scaler) on the run's
- * backend, whose record says how it rounds to a half format (`roundHalf`). A half policy on a
- * backend that cannot round (webgpu in Node) is a `ConfigError`. Without a backend, the half
- * policies round on the host (`castHalf`), which needs a backend that reads synchronously.
+ * backend, whose record says how it rounds to a half format (`roundHalf`: on the host, or on the
+ * device for webgpu) and how it checks gradients (`finite`: a backend without host reads skips
+ * non-finite steps on the device). A half policy on a backend that cannot round is a
+ * `ConfigError`. Without a backend, the half policies round and check on the host (`castHalf`),
+ * which needs a backend that reads synchronously.
  *
  * @example
  * resolvePrecision('16-mixed').initScale()   // { scale: 65536, goodSteps: 0 }
@@ -151,27 +161,28 @@ export const storageDtypeOf = (name: PrecisionName): StorageDtype => (name === '
 export const resolvePrecision = (
   name: PrecisionName,
   scaler: LossScalerOptions = defaultLossScaler,
-  backend?: Pick<Backend, 'name' | 'roundHalf'>,
+  backend?: Pick<Backend, 'name' | 'roundHalf'> & Partial<Pick<Backend, 'finite'>>,
 ): Precision => {
   if (name === '32-true') return float32Precision
   const round = backend === undefined ? castHalf : backend.roundHalf
+  const finite = backend?.finite
   if (round === undefined)
     throw rxtrainError(
       'ConfigError',
-      `precision '${name}' rounds values to a half format, which the ${backend?.name} backend cannot do (half-precision emulation needs synchronous reads)`,
-      "use precision: '32-true' on this backend, or a half policy on cpu, wasm or tensorflow.",
+      `precision '${name}' rounds values to a half format, which the ${backend?.name} backend cannot do (it has neither synchronous reads nor a rounding kernel)`,
+      "use precision: '32-true' on this backend, or a half policy on cpu, wasm, webgpu or tensorflow.",
       { field: 'precision', backend: backend?.name },
     )
   switch (name) {
     case '16-mixed':
-      return halfPolicy(name, 'float16', false, scaler, round)
+      return halfPolicy(name, 'float16', false, scaler, round, finite)
     case 'bf16-mixed':
-      return halfPolicy(name, 'bfloat16', false, undefined, round)
+      return halfPolicy(name, 'bfloat16', false, undefined, round, finite)
     case '16-true':
       // Lightning's 16-true has no scaler either: the parameters themselves are float16.
-      return halfPolicy(name, 'float16', true, undefined, round)
+      return halfPolicy(name, 'float16', true, undefined, round, finite)
     case 'bf16-true':
-      return halfPolicy(name, 'bfloat16', true, undefined, round)
+      return halfPolicy(name, 'bfloat16', true, undefined, round, finite)
   }
 }
 

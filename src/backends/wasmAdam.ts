@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core'
-import { FUSED_ADAM, type FusedAdam, fusedAdamOn, registerFusedAdam } from './fusedAdam.js'
+import { FUSED_ADAM, FUSED_ADAM_STEP, type FusedAdam, type FusedAdamStep, fusedAdamOn, fusedAdamStepOn, registerFusedAdam, registerFusedAdamStep } from './fusedAdam.js'
 import { wasmAdamBinary } from './wasmAdamBinary.js'
 
 /** The parts of the WebAssembly API used here (the project's lib settings have no DOM types). */
@@ -18,27 +18,32 @@ interface WasmBackendInternals {
 }
 
 type AdamExport = (g: number, mu: number, nu: number, muOut: number, nuOut: number, update: number, n: number, ...constants: number[]) => void
+type AdamStepExport = (g: number, mu: number, nu: number, param: number, muOut: number, nuOut: number, paramOut: number, n: number, ...constants: number[]) => void
+interface AdamExports {
+  readonly adam: AdamExport
+  readonly adamStep: AdamStepExport
+}
 
 /**
- * Registers the fused Adam kernel (wasmAdam.wat: SIMD, one pass over the leaf) for the wasm
- * backend. It works in the backend's own memory, which the kernel's module imports, so nothing is
+ * Registers the fused Adam kernels (wasmAdam.wat: SIMD, one pass over the leaf; with or without
+ * the learning rate and the parameter's update) for the wasm backend. It works in the backend's own memory, which the kernel's module imports, so nothing is
  * copied. A runtime without WebAssembly SIMD gets no kernel, and a backend whose memory is not
- * reachable or is shared (threads) does not use it: Adam then runs op by op. Returns the step for
- * the wasm backend's record (`kernels.adam`), or undefined where the runtime has no SIMD.
+ * reachable or is shared (threads) does not use it: Adam then runs op by op. Returns the steps for
+ * the wasm backend's record (`kernels.adam`, `kernels.adamStep`), or undefined where the runtime has no SIMD.
  */
-export const registerWasmAdam = (): FusedAdam | undefined => {
-  if (tf.getKernel(FUSED_ADAM, 'wasm') !== undefined) return fusedAdamOn('wasm')
+export const registerWasmAdam = (): { readonly adam: FusedAdam; readonly adamStep: FusedAdamStep } | undefined => {
+  if (tf.getKernel(FUSED_ADAM, 'wasm') !== undefined && tf.getKernel(FUSED_ADAM_STEP, 'wasm') !== undefined) return { adam: fusedAdamOn('wasm'), adamStep: fusedAdamStepOn('wasm') }
   let module: object
   try {
     module = new webAssembly.Module(Buffer.from(wasmAdamBinary, 'base64'))
   } catch {
     return undefined
   }
-  const instances = new WeakMap<Memory, AdamExport>()
-  const adamIn = (memory: Memory): AdamExport => {
+  const instances = new WeakMap<Memory, AdamExports>()
+  const exportsIn = (memory: Memory): AdamExports => {
     const known = instances.get(memory)
     if (known !== undefined) return known
-    const made = new webAssembly.Instance(module, { env: { memory } }).exports.adam as AdamExport
+    const made = new webAssembly.Instance(module, { env: { memory } }).exports as unknown as AdamExports
     instances.set(memory, made)
     return made
   }
@@ -46,18 +51,36 @@ export const registerWasmAdam = (): FusedAdam | undefined => {
     const memory = (backend as Partial<WasmBackendInternals>).wasm?.asm?.memory
     return memory === undefined || memory.buffer instanceof SharedArrayBuffer ? undefined : memory
   }
-  return registerFusedAdam(
+  const memoryNeeded = (backend: unknown): Memory => {
+    const memory = memoryOf(backend)
+    if (memory === undefined) throw new Error("the fused Adam kernels need the wasm backend's (unshared) memory")
+    return memory
+  }
+  const canRun = (backend: unknown) => memoryOf(backend) !== undefined
+  const adam = registerFusedAdam(
     'wasm',
     ({ g, mu, nu }, a, backend) => {
       const wasm = backend as WasmBackendInternals
-      const memory = memoryOf(backend)
-      if (memory === undefined) throw new Error("the fused Adam kernel needs the wasm backend's (unshared) memory")
+      const memory = memoryNeeded(backend)
       const outputs = [wasm.makeOutput([...g.shape], 'float32'), wasm.makeOutput([...g.shape], 'float32'), wasm.makeOutput([...g.shape], 'float32')] as const
       // Offsets are read after every allocation: an allocation may grow the memory (offsets stay valid).
       const at = (t: tf.TensorInfo): number => wasm.dataIdMap.get(t.dataId).memoryOffset
-      adamIn(memory)(at(g), at(mu), at(nu), at(outputs[0]), at(outputs[1]), at(outputs[2]), tf.util.sizeFromShape(g.shape), a.b1, a.c1, a.b2, a.c2, a.k1, a.k2, a.eps)
+      exportsIn(memory).adam(at(g), at(mu), at(nu), at(outputs[0]), at(outputs[1]), at(outputs[2]), tf.util.sizeFromShape(g.shape), a.b1, a.c1, a.b2, a.c2, a.k1, a.k2, a.eps)
       return [...outputs]
     },
-    (backend) => memoryOf(backend) !== undefined,
+    canRun,
   )
+  const adamStep = registerFusedAdamStep(
+    'wasm',
+    ({ g, mu, nu, param }, a, backend) => {
+      const wasm = backend as WasmBackendInternals
+      const memory = memoryNeeded(backend)
+      const outputs = [wasm.makeOutput([...g.shape], 'float32'), wasm.makeOutput([...g.shape], 'float32'), wasm.makeOutput([...g.shape], 'float32')] as const
+      const at = (t: tf.TensorInfo): number => wasm.dataIdMap.get(t.dataId).memoryOffset
+      exportsIn(memory).adamStep(at(g), at(mu), at(nu), at(param), at(outputs[0]), at(outputs[1]), at(outputs[2]), tf.util.sizeFromShape(g.shape), a.b1, a.c1, a.b2, a.c2, a.k1, a.k2, a.eps, a.scale)
+      return [...outputs]
+    },
+    canRun,
+  )
+  return { adam, adamStep }
 }

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core'
+import { gemmKernel, keepXnnpackBatchMatMul } from './wasmGemm.js'
 
 /**
  * Corrections and additions to tfjs-backend-wasm 4.22's kernels, registered when the wasm backend
@@ -115,7 +116,9 @@ const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
  * wasm's BatchMatMul is about ten times slower with a transposed operand than without (its
  * XNNPACK path only covers the plain layout), and every dense layer's gradient needs one: x^T dy
  * for the weights, dy W^T for the input. Transposing the operand first, with wasm's own fast
- * Transpose, and multiplying plainly gives the same numbers about eight times faster.
+ * Transpose, and multiplying plainly gives the same numbers about eight times faster. (Most
+ * products now run rxtrain's own kernel, wasmGemm.ts, which needs no transpose; this is the way
+ * to XNNPACK for the rest.)
  */
 const batchMatMulTransposingFirst = (original: KernelFunc): KernelFunc => (args) => {
   const attrs = args.attrs as { transposeA?: boolean; transposeB?: boolean } & Record<string, unknown>
@@ -241,8 +244,12 @@ export const registerWasmKernelFixes = (): void => {
   replaceKernel('OneHot', oneHotWithDtype)
   replaceKernel('Identity', () => identitySharing)
   replaceKernel('MaxPoolGrad', maxPoolGradOnHost)
-  replaceKernel('BatchMatMul', batchMatMulTransposingFirst)
-  replaceKernel('_FusedMatMul', batchMatMulTransposingFirst)
+  // rxtrain's own product (wasmGemm.ts) where it applies, else XNNPACK's with the transposes first.
+  replaceKernel('BatchMatMul', (original) => {
+    keepXnnpackBatchMatMul(original)
+    return gemmKernel(batchMatMulTransposingFirst(original))
+  })
+  replaceKernel('_FusedMatMul', (original) => gemmKernel(batchMatMulTransposingFirst(original)))
   if (tf.getKernel('Conv2DBackpropFilter', 'wasm') === undefined)
     tf.registerKernel({ kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: conv2DBackpropFilter })
   for (const name of missingTrainingKernels)

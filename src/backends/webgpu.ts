@@ -5,7 +5,11 @@ import type * as TE from 'fp-ts/lib/TaskEither.js'
 import { messageOf, type RxtrainError, rxtrainError } from '../errors/rxtrainError.js'
 import { type Backend, engineBackend } from './backend.js'
 import './gradients.js'
+import './webgpuHalf.js'
 import { isMissingPackage } from './optionalPeer.js'
+import { registerWebGpuAdam, registerWebGpuAdamStep } from './webgpuAdam.js'
+import { registerWebGpuDense } from './webgpuDense.js'
+import { registerWebGpuCrossEntropy } from './webgpuLoss.js'
 
 // The few WebGPU types rxtrain touches (the full ones live in @webgpu/types, kept out of the
 // project's global types).
@@ -154,8 +158,14 @@ const initialise = async (allowSoftware: boolean): Promise<E.Either<RxtrainError
     device.destroy()
     return failed(`the webgpu backend failed to initialise: ${messageOf(e)}`, "choose accelerator: 'wasm'.")
   }
+  // rxtrain's fused kernels: Adam per leaf, softmax cross-entropy with its gradient, dense with
+  // bias and activation (and its gradient's elementwise part), each one dispatch (issue 19).
+  const adam = registerWebGpuAdam()
+  const adamStep = registerWebGpuAdamStep()
+  registerWebGpuCrossEntropy()
+  registerWebGpuDense()
   // Node has no OffscreenCanvas, through which tfjs reads WebGPU buffers synchronously.
-  return E.right(engineBackend('webgpu', choice.software ? 'cpu' : 'gpu', describeAdapter(choice), { hostReads: false }))
+  return E.right(engineBackend('webgpu', choice.software ? 'cpu' : 'gpu', describeAdapter(choice), { hostReads: false, kernels: { adam, adamStep } }))
 }
 
 /**

@@ -3,6 +3,8 @@ import { rxtrainError } from '../errors/rxtrainError.js'
 import { permutation } from '../random/sample.js'
 import { type BatchSource, done } from './source.js'
 import { batchCount, batchRows, type BatchingOptions, validateBatching } from './batching.js'
+import { type RowGatherer, sharedView, startRowsWorker } from '../effects/rowsWorker.js'
+import { gatherRowsInto } from './gatherRows.js'
 import { shardRange } from './shardRows.js'
 
 export type { Column, ColumnBatch, ColumnData, Columns } from './columns.js'
@@ -36,18 +38,12 @@ export const exampleCount = (columns: Columns): number => {
   return first[1]
 }
 
-const gatherRows = (c: Column, indices: Int32Array, from: number, to: number): tf.Tensor => {
+/** The values of a column's rows `indices[from..to)`, as the column's dtype asks (float32 by default). */
+export const columnRows = (c: Column, indices: Int32Array, from: number, to: number): Float32Array | Int32Array => {
   const size = rowSize(c)
-  const dtype = c.dtype ?? 'float32'
-  const out = dtype === 'int32' ? new Int32Array((to - from) * size) : new Float32Array((to - from) * size)
-  const scale = c.scale ?? 1
-  for (let i = from; i < to; i++) {
-    const src = (indices[i] as number) * size
-    const dst = (i - from) * size
-    if (scale === 1) out.set(c.data.subarray(src, src + size), dst)
-    else for (let j = 0; j < size; j++) out[dst + j] = (c.data[src + j] as number) * scale
-  }
-  return tf.tensor(out, [to - from, ...c.shape], dtype)
+  const out = (c.dtype ?? 'float32') === 'int32' ? new Int32Array((to - from) * size) : new Float32Array((to - from) * size)
+  gatherRowsInto(out, c.data, indices, from, to, size, c.scale ?? 1)
+  return out
 }
 
 /**
@@ -68,26 +64,49 @@ export const fromArrays = <C extends Columns>(columns: C, options: BatchingOptio
   const n = exampleCount(columns)
   const numBatches = batchCount(n, options)
   const natural = Int32Array.from({ length: n }, (_, i) => i)
+  const entries = Object.entries(columns)
   return {
     numBatches,
     recipe: { kind: 'arrays', columns, options },
     open: (order) => {
       const indices = options.shuffle === true && order.noShuffle !== true ? permutation(order.key, n) : natural
       let b = order.skipBatches ?? 0
+      const rowsOf = (batch: number): readonly [number, number] => {
+        const rows = batchRows(n, options, batch)
+        return order.shard === undefined ? rows : shardRange(rows[0], rows[1], order.shard)
+      }
+      // A data-parallel rank builds its own shard in its own thread already: no worker there.
+      const worker = (options.workers ?? 0) > 0 && order.shard === undefined && b < numBatches ? rowsWorkerFor(entries, indices, numBatches, rowsOf, b) : undefined
       return {
         next: () => {
           if (b >= numBatches) return done
-          const rows = batchRows(n, options, b)
-          const [from, to] = order.shard === undefined ? rows : shardRange(rows[0], rows[1], order.shard)
+          const [from, to] = rowsOf(b)
+          const built = worker?.take(b)
+          worker?.taken(b)
           b++
           const batch: Record<string, tf.Tensor> = {}
-          for (const [name, c] of Object.entries(columns)) batch[name] = gatherRows(c, indices, from, to)
+          for (const [name, c] of entries) {
+            const values = built?.[name] ?? columnRows(c, indices, from, to)
+            batch[name] = tf.tensor(values, [to - from, ...c.shape], c.dtype ?? 'float32')
+          }
           return { done: false, value: batch as ColumnBatch<C> }
         },
         close: () => {
           b = numBatches
+          worker?.close()
         },
       }
     },
   }
 }
+
+/** A worker thread that builds this pass's batches from `first` on, ahead of the loop (`workers: 1`). */
+const rowsWorkerFor = (entries: readonly (readonly [string, Column])[], indices: Int32Array, numBatches: number, rowsOf: (b: number) => readonly [number, number], first: number) => {
+  const batches = new Int32Array(2 * numBatches)
+  for (let k = 0; k < numBatches; k++) [batches[2 * k], batches[2 * k + 1]] = rowsOf(k)
+  const columns = entries.map(([name, c]) => ({ name, data: sharedView(c.data), size: rowSize(c), scale: c.scale ?? 1, int32: c.dtype === 'int32' }))
+  return startRowsWorker(gatherRowsInto as RowGatherer, columns, indices, batches, first, WORKER_DEPTH)
+}
+
+/** Batches a loader worker builds ahead of the one being trained on (bounded memory, as `withPrefetch`). */
+const WORKER_DEPTH = 3

@@ -117,6 +117,8 @@ export interface MnistOptions {
   readonly layout?: 'flat' | 'image'
   /** Use only the first n training (and n/6 test) examples, for quick runs and tests. */
   readonly limit?: number
+  /** 1: build each source's batches in a worker thread, ahead of the loop (see `BatchingOptions.workers`). Default 0. */
+  readonly workers?: 0 | 1
 }
 
 /**
@@ -155,7 +157,7 @@ export const mnistDataModule = (arrays: MnistArrays, options: MnistOptions): Dat
   const trainCount = Math.min(arrays.train.count, options.limit ?? Infinity)
   const testCount = Math.min(arrays.test.count, options.limit === undefined ? Infinity : Math.ceil(options.limit / 6))
   const fitCount = trainCount - Math.min(valSize, Math.floor(trainCount / 2))
-  const batching = { batchSize: options.batchSize }
+  const batching = { batchSize: options.batchSize, ...(options.workers !== undefined && { workers: options.workers }) }
   return {
     train: fromArrays(take(arrays.train, 0, fitCount), { ...batching, shuffle: true }),
     val: fromArrays(take(arrays.train, fitCount, trainCount), batching),

@@ -5,7 +5,7 @@ import { rxtrainError } from '../errors/rxtrainError.js'
 import { hook } from '../flow/hook.js'
 import { type HookEffect, perform } from '../flow/hookEffect.js'
 import type { HookContext, HookResult } from '../flow/hookSpec.js'
-import type { FitEvent } from '../pipeline/events.js'
+import type { EventOf, FitEvent } from '../pipeline/events.js'
 import { bar, fitLine, formatDuration, formatRate, type LinePart, of, validationNames } from './progressText.js'
 
 /**
@@ -46,8 +46,20 @@ interface BarState {
   /** Time spent training this epoch up to the latest batch, validation excluded. */
   readonly trainMs: number
   readonly stepShown: ReadonlyMap<string, number>
+  /** The step values read last (webgpu reads a step's values only now and then: see `TrainStep.valuesRead`), across epochs. */
+  readonly lastRead: ReadonlyMap<string, number>
   readonly valShown: ReadonlyMap<string, number>
   readonly valProgBar: readonly string[] | undefined
+}
+
+/** A training step's values on the bar: its loss, then the values it marks for the bar. */
+const stepValuesShown = (e: EventOf<FitEvent, 'trainStep'>): ReadonlyMap<string, number> => {
+  const shown = new Map([['loss', e.loss]])
+  for (const name of e.progBar) {
+    const v = e.metrics[name]
+    if (v !== undefined && name !== 'loss') shown.set(name, v)
+  }
+  return shown
 }
 
 /** The live bars of one subscription, created on the run's terminal when first started (not resumable). */
@@ -174,12 +186,9 @@ export const progressBar = (options: ProgressBarOptions = {}): MonoTypeOperatorF
             return [next, live((t) => (bars.train ??= newBar(t, false)).start(total, next.done, { line: ttyLine(next, width()) }))]
           }
           case 'trainStep': {
-            const stepShown = new Map([['loss', e.loss]])
-            for (const name of e.progBar) {
-              const v = e.metrics[name]
-              if (v !== undefined && name !== 'loss') stepShown.set(name, v)
-            }
-            const next = { ...s, done: e.batchIdx + 1, trainMs: e.time - s.epochStart - s.pausedMs, stepShown }
+            // A step whose values were not read shows the last ones read, not NaN.
+            const stepShown = e.valuesRead === false ? s.lastRead : stepValuesShown(e)
+            const next = { ...s, done: e.batchIdx + 1, trainMs: e.time - s.epochStart - s.pausedMs, stepShown, lastRead: stepShown }
             if (s.tty) return [next, next.done % refreshRate === 0 || next.done === next.numBatches ? draw(next) : []]
             if (next.done % everyNSteps === 0 && next.done !== next.numBatches)
               return [next, print(`${epochLabel(next)} · ${of(next.done, next.numBatches)} · ${formatRate(rate(next))}${eta(next)}${metricsText(stepShown)}`)]
@@ -256,6 +265,7 @@ export const progressBar = (options: ProgressBarOptions = {}): MonoTypeOperatorF
             validating: '',
             trainMs: 0,
             stepShown: new Map(),
+            lastRead: new Map(),
             valShown: new Map(),
             valProgBar: undefined,
           }),

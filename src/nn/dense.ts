@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core'
+import { DENSE } from '../backends/fusedKernelNames.js'
 import { rxtrainError } from '../errors/rxtrainError.js'
 import { split } from '../random/key.js'
 import { type Activation, type ActivationFn, activationConfigName, activationFn } from './activations.js'
@@ -34,6 +35,20 @@ export interface DenseOptions {
  * const { kernel, bias }: nn.DenseParams = params   // [784, 10] and [10]
  */
 export type DenseParams = { readonly kernel: tf.Tensor; readonly bias?: tf.Tensor }
+
+/**
+ * activation(a · w + bias) in one kernel where the engine's current backend registers
+ * `RxtrainDense` (webgpu: one dispatch forward, and a gradient of one dispatch plus the matrix
+ * products the tape needs, where the op path runs seven to nine); undefined elsewhere, where the
+ * layer computes op by op exactly as before (cpu and wasm: same kernels, same bits). Only for
+ * `'linear'` and `'relu'` (named), whose gradients the kernel computes, on float32.
+ */
+const fusedDense = (a: tf.Tensor, w: tf.Tensor, bias: tf.Tensor | undefined, activation: Activation | ActivationFn | undefined): tf.Tensor | undefined => {
+  const fused = activation === undefined || activation === 'linear' ? 'linear' : activation === 'relu' ? 'relu' : undefined
+  if (fused === undefined || a.size === 0 || a.dtype !== 'float32' || w.dtype !== 'float32' || tf.getKernel(DENSE, tf.getBackend()) === undefined) return undefined
+  const attrs = { activation: fused, hasBias: bias !== undefined } as unknown as tf.NamedAttrMap
+  return tf.engine().runKernel(DENSE, bias === undefined ? { a, b: w } : { a, b: w, bias }, attrs) as tf.Tensor
+}
 
 /**
  * A fully connected layer: y = activation(x · kernel + bias). The input has rank ≥ 2 and its
@@ -76,7 +91,10 @@ export const dense = (options: DenseOptions): Layer<DenseParams, Empty> => {
             : `feed ${inFeatures} features in the last dimension, or initialise dense for ${x.shape.at(-1)} (check a flatten() before it).`,
         )
       const flat = x.rank === 2 ? x : tf.reshape(x, [-1, inFeatures])
-      const linear = tf.matMul(computeInput(ctx, flat), computeInput(ctx, params.kernel))
+      const [a, w] = [computeInput(ctx, flat), computeInput(ctx, params.kernel)]
+      const fused = fusedDense(a, w, params.bias, options.activation)
+      if (fused !== undefined) return { y: x.rank === 2 ? fused : tf.reshape(fused, [...x.shape.slice(0, -1), units]), state }
+      const linear = tf.matMul(a, w)
       const biased = params.bias === undefined ? linear : tf.add(linear, params.bias)
       const shaped = x.rank === 2 ? biased : tf.reshape(biased, [...x.shape.slice(0, -1), units])
       return { y: activate === undefined ? shaped : activate(shaped), state }

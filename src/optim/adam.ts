@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core'
-import type { FusedAdamResult } from '../backends/fusedAdam.js'
+import type { FusedAdamAttrs, FusedAdamResult } from '../backends/fusedAdam.js'
 import { mapParams, zipParamsMany } from '../tree/tree.js'
 import type { Params } from '../tree/tree.js'
-import type { GradientTransform } from './transform.js'
+import type { GradientTransform, UpdateContext } from './transform.js'
 import { requireConfig, requireDecayRate, requireNonNegative } from './validate.js'
 
 /**
@@ -30,7 +30,7 @@ export interface AdamOptions {
   readonly biasCorrection?: 'float64' | 'float32'
   /**
    * Computes each leaf's moments and update in one kernel where the run's backend offers one
-   * (its record's `kernels.adam`: wasm, cpu), like PyTorch's `fused=True`: bitwise the same
+   * (its record's `kernels.adam`: wasm, cpu, webgpu), like PyTorch's `fused=True`: bitwise the same
    * numbers as op by op, in one pass over memory instead of twelve (on wasm a 784x256 leaf takes
    * ~0.23 ms instead of ~0.87 ms). The kernel comes with the update's context (the loop passes
    * its backend); an update called without one runs op by op. Default true; `false` runs one tfjs
@@ -65,6 +65,83 @@ const float32Powers = (b1: number, b2: number): ((count: number) => readonly [nu
   }
 }
 
+/** Adam's transform, and its step fused with the learning rate and the parameters' update (for `adam`). */
+interface AdamCore {
+  readonly transform: GradientTransform<AdamState>
+  /**
+   * The new parameters `params + update scale` and Adam's next state, through the backend's
+   * `kernels.adamStep` (one pass per leaf; a leaf it declines is computed op by op, with the same
+   * numbers); undefined where the backend has no such kernel or the options rule it out.
+   */
+  readonly step: (updates: Params, state: AdamState, params: Params, scale: number, ctx: UpdateContext | undefined) => readonly [Params, AdamState] | undefined
+}
+
+/** `scaleByAdam` and its fused step with the learning rate (see `AdamCore`). */
+export const adamCore = (options: AdamOptions = {}): AdamCore => {
+  const { b1 = 0.9, b2 = 0.999, eps = 1e-8, epsRoot = 0, biasCorrection = 'float64', fused = true } = options
+  requireDecayRate('scaleByAdam', 'b1', b1)
+  requireDecayRate('scaleByAdam', 'b2', b2)
+  requireNonNegative('scaleByAdam', 'eps', eps)
+  requireNonNegative('scaleByAdam', 'epsRoot', epsRoot)
+  requireConfig(biasCorrection === 'float64' || biasCorrection === 'float32', 'scaleByAdam', 'biasCorrection', biasCorrection, "'float64' or 'float32'")
+  requireConfig(typeof fused === 'boolean', 'scaleByAdam', 'fused', fused, 'true or false')
+  const powers = biasCorrection === 'float32' ? float32Powers(b1, b2) : (count: number) => [b1 ** count, b2 ** count] as const
+  const attrsAt = (count: number): FusedAdamAttrs => {
+    const [power1, power2] = powers(count)
+    return { b1, c1: 1 - b1, b2, c2: 1 - b2, k1: 1 - power1, k2: 1 - power2, eps }
+  }
+  /** One update's op-by-op leaf step (its scalars made once per update, if a leaf needs them). */
+  const opByOpFor = (attrs: FusedAdamAttrs) => {
+    let scalars: readonly [tf.Scalar, tf.Scalar, tf.Scalar, tf.Scalar, tf.Scalar, tf.Scalar, tf.Scalar] | undefined
+    return (g: tf.Tensor, m: tf.Tensor, v: tf.Tensor): FusedAdamResult => {
+      scalars ??= [attrs.b1, attrs.c1, attrs.b2, attrs.c2, attrs.k1, attrs.k2, attrs.eps].map((x) => tf.scalar(x)) as unknown as NonNullable<typeof scalars>
+      const [b1s, c1s, b2s, c2s, correction1, correction2, epsScalar] = scalars
+      const mu = tf.add(tf.mul(m, b1s), tf.mul(g, c1s))
+      const nu = tf.add(tf.mul(v, b2s), tf.mul(tf.square(g), c2s))
+      const nuHat = tf.div(nu, correction2)
+      const root = tf.sqrt(epsRoot === 0 ? nuHat : tf.add(nuHat, tf.scalar(epsRoot)))
+      return [mu, nu, tf.div(tf.div(mu, correction1), tf.add(root, epsScalar))]
+    }
+  }
+  const transform: GradientTransform<AdamState> = {
+    init: (params) => ({
+      count: 0,
+      mu: mapParams(params, (p) => tf.zerosLike(p)),
+      nu: mapParams(params, (p) => tf.zerosLike(p)),
+    }),
+    update: (updates, state, _params, ctx) => {
+      const count = state.count + 1
+      const attrs = attrsAt(count)
+      const opByOp = opByOpFor(attrs)
+      const kernel = fused && epsRoot === 0 ? ctx?.kernels?.adam : undefined
+      const [mu, nu, out] = zipParamsMany([updates, state.mu, state.nu], 3, (leaves) => {
+        const [g, m, v] = leaves as [tf.Tensor, tf.Tensor, tf.Tensor]
+        return kernel?.(g, m, v, attrs) ?? opByOp(g, m, v)
+      }) as [typeof updates, typeof updates, typeof updates]
+      return [out, { count, mu, nu }]
+    },
+  }
+  const step: AdamCore['step'] = (updates, state, params, scale, ctx) => {
+    const kernel = fused && epsRoot === 0 ? ctx?.kernels?.adamStep : undefined
+    if (kernel === undefined) return undefined
+    const count = state.count + 1
+    const attrs = { ...attrsAt(count), scale }
+    const opByOp = opByOpFor(attrs)
+    let factor: tf.Scalar | undefined
+    const [mu, nu, next] = zipParamsMany([updates, state.mu, state.nu, params], 3, (leaves) => {
+      const [g, m, v, p] = leaves as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]
+      const done = kernel(g, m, v, p, attrs)
+      if (done !== undefined) return done
+      // A leaf the kernel declines: the ops of `update`, `scaleByLearningRate` and `applyUpdates`.
+      const [m2, v2, u] = opByOp(g, m, v)
+      factor ??= tf.scalar(scale)
+      return [m2, v2, tf.add(p, tf.mul(u, factor))]
+    }) as [Params, Params, Params]
+    return [next, { count, mu, nu }]
+  }
+  return { transform, step }
+}
+
 /**
  * Rescales updates by Adam's rule (Kingma & Ba 2015, in Optax's form), without the learning
  * rate (chain `scaleByLearningRate` after it, as `adam` does):
@@ -78,42 +155,4 @@ const float32Powers = (b1: number, b2: number): ((count: number) => readonly [nu
  * @example
  * const optimizer = optim.chain(optim.clipByGlobalNorm(1), optim.scaleByAdam({ b2: 0.98 }), optim.scaleByLearningRate(3e-4))
  */
-export const scaleByAdam = (options: AdamOptions = {}): GradientTransform<AdamState> => {
-  const { b1 = 0.9, b2 = 0.999, eps = 1e-8, epsRoot = 0, biasCorrection = 'float64', fused = true } = options
-  requireDecayRate('scaleByAdam', 'b1', b1)
-  requireDecayRate('scaleByAdam', 'b2', b2)
-  requireNonNegative('scaleByAdam', 'eps', eps)
-  requireNonNegative('scaleByAdam', 'epsRoot', epsRoot)
-  requireConfig(biasCorrection === 'float64' || biasCorrection === 'float32', 'scaleByAdam', 'biasCorrection', biasCorrection, "'float64' or 'float32'")
-  requireConfig(typeof fused === 'boolean', 'scaleByAdam', 'fused', fused, 'true or false')
-  const powers = biasCorrection === 'float32' ? float32Powers(b1, b2) : (count: number) => [b1 ** count, b2 ** count] as const
-  return {
-    init: (params) => ({
-      count: 0,
-      mu: mapParams(params, (p) => tf.zerosLike(p)),
-      nu: mapParams(params, (p) => tf.zerosLike(p)),
-    }),
-    update: (updates, state, _params, ctx) => {
-      const count = state.count + 1
-      const [power1, power2] = powers(count)
-      const attrs = { b1, c1: 1 - b1, b2, c2: 1 - b2, k1: 1 - power1, k2: 1 - power2, eps }
-      // The op-by-op step's scalars, made once per update if a leaf needs them.
-      let scalars: readonly [tf.Scalar, tf.Scalar, tf.Scalar, tf.Scalar, tf.Scalar, tf.Scalar, tf.Scalar] | undefined
-      const opByOp = (g: tf.Tensor, m: tf.Tensor, v: tf.Tensor): FusedAdamResult => {
-        scalars ??= [attrs.b1, attrs.c1, attrs.b2, attrs.c2, attrs.k1, attrs.k2, attrs.eps].map((x) => tf.scalar(x)) as unknown as NonNullable<typeof scalars>
-        const [b1s, c1s, b2s, c2s, correction1, correction2, epsScalar] = scalars
-        const mu = tf.add(tf.mul(m, b1s), tf.mul(g, c1s))
-        const nu = tf.add(tf.mul(v, b2s), tf.mul(tf.square(g), c2s))
-        const nuHat = tf.div(nu, correction2)
-        const root = tf.sqrt(epsRoot === 0 ? nuHat : tf.add(nuHat, tf.scalar(epsRoot)))
-        return [mu, nu, tf.div(tf.div(mu, correction1), tf.add(root, epsScalar))]
-      }
-      const kernel = fused && epsRoot === 0 ? ctx?.kernels?.adam : undefined
-      const [mu, nu, out] = zipParamsMany([updates, state.mu, state.nu], 3, (leaves) => {
-        const [g, m, v] = leaves as [tf.Tensor, tf.Tensor, tf.Tensor]
-        return kernel?.(g, m, v, attrs) ?? opByOp(g, m, v)
-      }) as [typeof updates, typeof updates, typeof updates]
-      return [out, { count, mu, nu }]
-    },
-  }
-}
+export const scaleByAdam = (options: AdamOptions = {}): GradientTransform<AdamState> => adamCore(options).transform

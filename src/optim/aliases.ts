@@ -1,4 +1,4 @@
-import { scaleByAdam } from './adam.js'
+import { adamCore, scaleByAdam } from './adam.js'
 import type { AdamState } from './adam.js'
 import { chain } from './chain.js'
 import type { EmptyState } from './identity.js'
@@ -6,7 +6,7 @@ import { scaleByRms } from './rms.js'
 import { scaleByLearningRate } from './scale.js'
 import type { CountState } from './scale.js'
 import { trace } from './trace.js'
-import type { GradientTransform, ScalarOrSchedule } from './transform.js'
+import { asSchedule, type GradientTransform, type ScalarOrSchedule } from './transform.js'
 import { requireConfig, requireDecayRate } from './validate.js'
 import { addDecayedWeights } from './weightDecay.js'
 
@@ -70,14 +70,27 @@ export interface AdamAliasOptions {
 }
 
 /**
- * Adam: `chain(scaleByAdam({ b1, b2, eps }), scaleByLearningRate(lr))`.
+ * Adam: `chain(scaleByAdam({ b1, b2, eps }), scaleByLearningRate(lr))`. Where the run's backend
+ * has the kernel (`kernels.adamStep`: wasm with SIMD, cpu), its `fusedStep` computes each leaf's
+ * moments, update and new parameter in one pass, as PyTorch's `fused=True` does: the same
+ * parameters, bit for bit, as the chain's update followed by `applyUpdates`.
  *
  * @example
  * const optimizer = optim.adam({ lr: optim.warmupCosineDecay({ peak: 1e-3, warmupSteps: 100, decaySteps: 5000 }) })
  */
 export const adam = (options: AdamAliasOptions = {}): GradientTransform<readonly [AdamState, CountState]> => {
   const { lr = 1e-3, b1, b2, eps, biasCorrection, fused } = options
-  return chain(scaleByAdam({ b1, b2, eps, biasCorrection, fused }), scaleByLearningRate(lr))
+  const core = adamCore({ b1, b2, eps, biasCorrection, fused })
+  const scaling = scaleByLearningRate(lr)
+  const schedule = asSchedule(lr)
+  return {
+    ...chain(core.transform, scaling),
+    fusedStep: (updates, [adamState, counted], params, ctx) => {
+      // scaleByLearningRate's factor for this update, and its next count.
+      const done = core.step(updates, adamState, params, -schedule(counted.count), ctx)
+      return done === undefined ? undefined : [done[0], [done[1], { count: counted.count + 1 }]]
+    },
+  }
 }
 
 /**

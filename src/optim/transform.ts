@@ -66,6 +66,14 @@ export interface GradientTransform<S extends StateTree = StateTree> {
   readonly guardsNonFinite?: boolean
   /** The labels `ctx.group` can select (an `optim.multiTransform`'s, forwarded by the transforms that wrap one). */
   readonly groups?: readonly string[]
+  /**
+   * The update and its application in one: `[applyUpdates(params, update(...)[0]), update(...)[1]]`,
+   * bitwise, computed by a fused kernel of the run's backend (`ctx.kernels`) in one pass per leaf;
+   * undefined where there is none (the loop then calls `update` and `applyUpdates`). `optim.adam`
+   * has one (PyTorch's `fused=True` also updates the parameters in its kernel). A transform that
+   * wraps another and changes its update must not pass the inner one's on.
+   */
+  fusedStep?(updates: Params, state: S, params: Params, ctx?: UpdateContext): readonly [Params, S] | undefined
 }
 
 /**
@@ -113,7 +121,12 @@ export const asSchedule = (v: ScalarOrSchedule): Schedule => (typeof v === 'numb
  * @example
  * const optimizer = optim.withUpdateContext(optim.adam({ lr: 1e-3 }), backend)   // Adam runs backend.kernels.adam
  */
-export const withUpdateContext = <S extends StateTree>(transform: GradientTransform<S>, ctx: UpdateContext): GradientTransform<S> => ({
-  ...transform,
-  update: (updates, state, params, given) => transform.update(updates, state, params, given === undefined ? ctx : { ...ctx, ...given }),
-})
+export const withUpdateContext = <S extends StateTree>(transform: GradientTransform<S>, ctx: UpdateContext): GradientTransform<S> => {
+  const { fusedStep } = transform
+  const context = (given: UpdateContext | undefined): UpdateContext => (given === undefined ? ctx : { ...ctx, ...given })
+  return {
+    ...transform,
+    update: (updates, state, params, given) => transform.update(updates, state, params, context(given)),
+    ...(fusedStep !== undefined && { fusedStep: (updates: Params, state: S, params: Params, given?: UpdateContext) => fusedStep.call(transform, updates, state, params, context(given)) }),
+  }
+}

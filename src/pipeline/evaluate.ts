@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core'
 import * as E from 'fp-ts/lib/Either.js'
 import { defer, map, type Observable, switchMap, throwError } from 'rxjs'
+import type { Backend } from '../backends/backend.js'
 import { resolvePrecision } from '../backends/precision.js'
 import type { BatchSource } from '../data/source.js'
 import type { DataModule } from '../data/dataModule.js'
@@ -44,9 +45,9 @@ const prepare = <B>(
   return E.right({ options: o, source, numBatches: numBatches.right })
 }
 
-/** The run's precision cast for step contexts (nothing under `'32-true'`). */
-const computeCastOf = (o: ResolvedOptions): { castCompute?: (x: tf.Tensor) => tf.Tensor } => {
-  const precision = resolvePrecision(o.precision, o.lossScaler)
+/** The run's precision cast for step contexts (nothing under `'32-true'`), with the backend's rounding (on the device for webgpu). */
+const computeCastOf = (o: ResolvedOptions, backend: Backend): { castCompute?: (x: tf.Tensor) => tf.Tensor } => {
+  const precision = resolvePrecision(o.precision, o.lossScaler, backend)
   return precision.computeFormat === undefined ? {} : { castCompute: precision.castCompute }
 }
 
@@ -91,7 +92,7 @@ const evaluate = <P extends Params, S extends Params, B>(
               key: key(o.seed),
               epoch: 0,
               globalStep: 0,
-              ...computeCastOf(o),
+              ...computeCastOf(o, backend),
               afterBatch: (batchIdx) => say((time) => ({ type: 'evalStep' as const, time, stage, batchIdx, numBatches })),
             })
             yield* say((time) => ({ type: 'evalEnd' as const, time, stage, metrics: result.metrics }))
@@ -180,7 +181,7 @@ export const predict = <P extends Params, S extends Params, B, PB>(
                 const batch = pulled.value
                 let output: tf.Tensor
                 try {
-                  const ctx = { stage: 'predict' as const, training: false, key: foldIn(root, batchIdx), epoch: 0, batchIdx, globalStep: 0, ...computeCastOf(o) }
+                  const ctx = { stage: 'predict' as const, training: false, key: foldIn(root, batchIdx), epoch: 0, batchIdx, globalStep: 0, ...computeCastOf(o, backend) }
                   output = backend.scoped(() => predictStep.call(module, model, batch, ctx))
                 } catch (e) {
                   backend.dispose(batch)

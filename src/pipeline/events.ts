@@ -110,9 +110,19 @@ export interface TrainStep extends Base, Position {
    * all finite (`'16-mixed'`: the loss scale then backs off; see `loop.lossScale`).
    */
   readonly stepSkipped: boolean
-  /** The step's loss (before division by `accumulateGradBatches`). */
+  /** The step's loss (before division by `accumulateGradBatches`); NaN when `valuesRead` is false. */
   readonly loss: number
-  /** Step-level logged values. */
+  /**
+   * Whether the step's loss and logged values were read back to the host for this event. Always
+   * true on backends with synchronous reads (cpu, wasm, tensorflow). On webgpu, a step that writes
+   * no row (`shouldLog` false), logs nothing per epoch, and is followed by another training step
+   * (no validation, no end of the epoch or of the run) is not waited for: `loss` is NaN, `metrics`
+   * and `progBar` are empty, and `loop.lastStepMetrics` still holds the values read last. Its
+   * values are read with the next step that is read (one transfer; a non-finite loss then fails
+   * the run, naming this step). Use `logEveryNSteps: 1` to read every optimizer step.
+   */
+  readonly valuesRead: boolean
+  /** Step-level logged values (empty when `valuesRead` is false). */
   readonly metrics: Metrics
   /** Names in `metrics` marked for the progress bar. */
   readonly progBar: readonly string[]

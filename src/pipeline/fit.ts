@@ -38,13 +38,13 @@ export interface RunEnv extends Env {
   readonly backend?: Backend
 }
 
-/** What in a run needs synchronous reads, if anything: `auto` then passes over backends without them, and an explicit one is refused. */
+/**
+ * What in a run needs synchronous reads, if anything: `auto` then passes over backends without
+ * them, and an explicit one is refused. Half precision and `applyIfFinite` do not: they round and
+ * decide on the device there.
+ */
 const hostReadsNeededBy = (o: ResolvedOptions): { readonly what: string; readonly field: string; readonly remedy: string } | undefined =>
-  o.precision !== '32-true'
-    ? { what: `precision '${o.precision}'`, field: 'precision', remedy: "use precision: '32-true' on this backend, or train with half precision on cpu, wasm or tensorflow." }
-    : o.strategy === 'ddp' && o.devices > 1
-      ? { what: "strategy 'ddp'", field: 'strategy', remedy: "use strategy: 'auto' on this backend." }
-      : undefined
+  o.strategy === 'ddp' && o.devices > 1 ? { what: "strategy 'ddp'", field: 'strategy', remedy: "use strategy: 'auto' on this backend." } : undefined
 
 /** The backend for a run: the one given, or the accelerator's. */
 export const runBackend = (options: ResolvedOptions, env: Partial<RunEnv>): Observable<Backend> =>

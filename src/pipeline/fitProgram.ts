@@ -12,7 +12,7 @@ import { emptySource, type WarningText } from './emptySource.js'
 import { type EvaluationResult, evaluationPass } from './evaluationPass.js'
 import type { FitEvent, TrainState, WarningKind } from './events.js'
 import type { FitProgramArgs } from './fitProgramArgs.js'
-import { epochLogStep, epochValues, plainEpochNames, progressBarNames, stepValues } from './logs.js'
+import { epochLogStep, epochValues, plainEpochNames, progressBarNames, type ReadLog, stepValues } from './logs.js'
 import { initialLoopState, type LoopState } from '../core/loopState.js'
 import { type LookaheadIterator, lookahead, overlapped } from './lookahead.js'
 import {
@@ -34,6 +34,7 @@ import { sourceEndedEarly } from './sourceEndedEarly.js'
 import { trainStep } from './step.js'
 import { timedStep } from './timedStep.js'
 import { closeWindow, type TrainedBatch } from './trainOnBatch.js'
+import { readUnread, releaseUnread, type UnreadStep, valuesNotNeeded, withLateValues } from './unreadSteps.js'
 
 /**
  * Everything a run holds between two actions: the loop state (what checkpoints store), the
@@ -43,6 +44,8 @@ interface Run<P extends Params, S extends Params, B> {
   readonly loop: LoopState
   readonly train: TrainState<P, S>
   readonly batches: LookaheadIterator<B> | undefined
+  /** Steps whose values are still on the device (a backend without host reads), oldest first. */
+  readonly unread: readonly UnreadStep[]
 }
 
 /**
@@ -165,17 +168,25 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
       if (empty) yield* warn(emptySource.trainRanOut(epoch))
       return setLoop(sourceRanOut(current().loop))
     }
-    const before = current().loop
+    const { loop: before, unread } = current()
     const ctx = { stage: 'train' as const, training: true, key: foldIn(foldIn(stepKey, epoch), batchIdx), epoch, batchIdx, globalStep: before.globalStep, ...computeCast, lossScale: before.lossScale, optimizerStep: stepping }
     // The step's halves are timed inside it; the rest of this (the read back, the release) is the host reads.
     const leaveStep = phases?.enter('host reads')
-    const trained = args.strategy.trainBatch({ module, optimizer, backend, precision, plan, step: runStep, state: current().train, batch: pulled.value, ctx })
+    // Without host reads, a step whose values nobody needs now is not waited for (read with a later one).
+    const deferRead = !backend.hostReads && valuesNotNeeded(plan, before, batchIdx, stepping)
+    // The unread steps are the step's now (it reads them, or hands them back with its own).
+    if (unread.length > 0) run = { ...current(), unread: [] }
+    const trained = args.strategy.trainBatch({ module, optimizer, backend, precision, plan, step: runStep, state: current().train, batch: pulled.value, ctx, deferRead, unread })
     // While a step waits (DDP workers, a GPU read), the next batch is pulled, if the loop will want it.
     const pullNext = () => wantsNextBatch(plan, before, batchIdx, stepping) && batches.pullAhead()
     const result = isObservable(trained) ? ((yield* overlapped(trained, pullNext)) as TrainedBatch<P, S>) : trained
     leaveStep?.()
     const metrics = stepValues(result.logs)
-    run = { ...current(), train: result.state, loop: batchTrained(before, { batchIdx, stepping, logs: result.logs, stepMetrics: metrics, lossScale: result.lossScale }) }
+    const known = result.lateLogs === undefined ? before : withLateValues(before, result.lateLogs)
+    const stillUnread = result.unread ?? []
+    // A step that is read reads every earlier one with it: what is left unread includes this step.
+    const valuesRead = stillUnread.length === 0
+    run = { ...current(), train: result.state, unread: stillUnread, loop: batchTrained(known, { batchIdx, stepping, logs: result.logs, stepMetrics: metrics, lossScale: result.lossScale }) }
     const { loop, train } = current()
     yield* say((time) => ({
       type: 'trainStep',
@@ -187,6 +198,7 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
       optimizerStepped: stepping,
       stepSkipped: !result.gradsFinite,
       loss: result.loss,
+      valuesRead,
       metrics,
       progBar: progressBarNames(result.logs, 'step'),
       shouldLog: shouldLogStep(plan, loop, stepping),
@@ -217,6 +229,14 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
     const { loop, train } = current()
     const progBar = [...loop.epochProgBar]
     yield* say((time) => ({ type: 'epochEnd', time, epoch, globalStep: loop.globalStep, logStep: epochLogStep(loop.globalStep), metrics, callbackMetrics, progBar, state: train, loop }))
+  }
+
+  /** Reads the steps left unread, in one transfer, before the loop does anything but train (a non-finite loss among them fails the run here). */
+  const readLate = function* (): Program {
+    const steps = current().unread
+    run = { ...current(), unread: [] }
+    const logs = (yield* during('host reads', wait(readUnread(backend, steps)))) as ReadLog[][]
+    setLoop(withLateValues(current().loop, logs))
   }
 
   const act = function* (action: Exclude<Action, { type: 'endFit' }>): Program {
@@ -250,7 +270,7 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
     const train = samePrecision ? given : backend.scoped(() => precision.storeState(given))
     if (train !== given) backend.release(given, train)
     const loop = resume === undefined ? initialLoopState(seed, precision.initScale()) : samePrecision ? resume.loop : { ...resume.loop, lossScale: precision.initScale() }
-    run = { loop, train, batches: undefined }
+    run = { loop, train, batches: undefined, unread: [] }
     // A data-parallel strategy starts its workers now, with the initial variables.
     const started = args.strategy.start?.(train)
     if (started !== undefined) yield started
@@ -280,6 +300,7 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
       yield* say((time) => ({ type: 'epochStart', time, epoch: loop.epoch, globalStep: loop.globalStep, numBatches: plan.numTrainBatches, firstBatch: loop.batchIdx + 1 }))
     for (;;) {
       const action = nextAction(plan, current().loop, interrupt.signal() !== undefined)
+      if (action.type !== 'trainBatch' && current().unread.length > 0) yield* readLate()
       if (action.type === 'endFit') {
         closeBatches()
         const { loop: end, train: state } = current()
@@ -291,6 +312,7 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
   } finally {
     interrupt.close()
     run?.batches?.close()
+    releaseUnread(run?.unread ?? [])
     const closing = args.strategy.close()
     if (closing !== undefined) yield* wait(closing)
     // A hook's work (a checkpoint write) may still read the state: let it finish first.

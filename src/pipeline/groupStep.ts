@@ -66,13 +66,15 @@ export const groupedStep = <P extends Params, S extends Params, B>(
     )
   const perGroup = groups.order.map((label): GroupParts<P, S, B> => {
     const inGroup = (path: string, leaf: tf.Tensor) => groups.groupOf(path, leaf) === label
-    const optimizer: GradientTransform<StateTree> = { ...effective, update: (u, s, p, ctx) => effective.update(u, s, p, { ...ctx, group: label }) }
+    // Its own update only: an inner fused step would not see the group.
+    const { fusedStep: _, ...unfused } = effective
+    const optimizer: GradientTransform<StateTree> = { ...unfused, update: (u, s, p, ctx) => effective.update(u, s, p, { ...ctx, group: label }) }
     const call = { trainingStep: (m: Parameters<typeof module.trainingStep>[0], b: B, ctx: TrainStepContext) => module.trainingStep(m, b, { ...ctx, group: label }) }
     const parts = composeStep(
       baseStep(call, optimizer),
       withPrecision(precision),
       withAccumulation(k),
-      ...(precision.skipsNonFinite ? [skipNonFinite((s: LossScale, finite: boolean) => precision.nextScale(s, finite))] : []),
+      ...(precision.skipsNonFinite ? [skipNonFinite((s: LossScale, finite: boolean) => precision.nextScale(s, finite), precision.finite)] : []),
     )
     return { ...parts, wrt: inGroup }
   })
@@ -94,6 +96,13 @@ export const groupedStep = <P extends Params, S extends Params, B>(
       if (r.state.gradAccumulator != null) windows[label] = r.state.gradAccumulator
       return r
     })
+    if (results.some((r) => r.finiteFlag !== undefined))
+      throw rxtrainError(
+        'ConfigError',
+        "a module with several losses (groups) steps them one after the other, and a non-finite decision taken on the device ('16-mixed', applyIfFinite on a backend without host reads) must be read between them",
+        "use precision: '32-true' and no applyIfFinite for this module on this backend, or train it on cpu or wasm.",
+        { field: 'groups' },
+      )
     const skipped = results.find((r) => !r.gradsFinite)
     const last = results[results.length - 1] as (typeof results)[number]
     return {

@@ -5,12 +5,13 @@ import { tensorIdsOf, tensorsOf } from '../tree/tree.js'
 import { type Logs, pendingLogs, type ReadLog, readLog } from './logs.js'
 
 export interface ReadBack {
-  /** The values of the `extra` tensors, in order. */
+  /** The values of the `extra` tensors, in order (a tensor of several values gives all of them, flattened). */
   readonly extra: number[]
   readonly logs: ReadLog[]
 }
 
-interface PendingReads {
+/** Tensors to read back in one transfer, and what to make of their values. */
+export interface PendingReads {
   /** The tensors to read: the extra ones, then the logged ones. */
   readonly tensors: tf.Tensor[]
   /** Builds the result from the values read, and releases what `keep` does not hold. */
@@ -47,7 +48,8 @@ const collect = (
       finish: (values) => {
         release()
         if (values === undefined) return { extra: [], logs: [] }
-        let i = extra.length
+        const extraSize = extra.reduce((n, t) => n + t.size, 0)
+        let i = extraSize
         // A metric state's statistics arrive as `size` consecutive values; a scalar as one.
         const next = (t: tf.Tensor): number | number[] => {
           const size = t.size
@@ -55,7 +57,7 @@ const collect = (
           return size === 1 ? (values[i - 1] as number) : values.slice(i - size, i)
         }
         return {
-          extra: values.slice(0, extra.length),
+          extra: values.slice(0, extraSize),
           logs: pending.map((p) => readLog(p, p.source instanceof tf.Tensor ? next(p.source) : p.source)),
         }
       },
@@ -107,3 +109,64 @@ export const readBack = (backend: Backend, r: ReadRequest): ReadBack => readWith
 
 /** `readBack` for any backend: the values arrive asynchronously (one transfer). */
 export const readBackAsync = (backend: Backend, r: ReadRequest): Promise<ReadBack> => readWith(r, (t) => backend.readScalarsAsync(t))
+
+/** What `r` reads, not read yet: its tensors are released by `finish` (with or without values). */
+export const collectReads = (r: ReadRequest): PendingReads => collect(r.logs, r.defaults, r.batchSize, r.extra, r.keep)
+
+/**
+ * `collectReads` for a read that comes later, after `keep` (the state) may have been released: a
+ * read tensor that `keep` holds is cloned (tfjs shares the data: no copy, no kernel on the
+ * device), and `finish` releases the clone.
+ */
+export const deferReads = (r: ReadRequest): PendingReads => {
+  const reads = collectReads(r)
+  const kept = tensorIdsOf(r.keep)
+  const clones: tf.Tensor[] = []
+  const tensors = reads.tensors.map((t) => {
+    if (!kept.has(t.id)) return t
+    const copy = tf.clone(t)
+    clones.push(copy)
+    return copy
+  })
+  return {
+    tensors,
+    finish: (values) => {
+      try {
+        return reads.finish(values)
+      } finally {
+        for (const c of clones) c.dispose()
+      }
+    },
+  }
+}
+
+/**
+ * Several reads in one transfer (the steps whose values waited, and the one that needs them now),
+ * answered in order; every read's tensors are released whether or not it succeeds.
+ */
+export const readAllAsync = (backend: Backend, reads: readonly PendingReads[]): Promise<ReadBack[]> => {
+  const release = () => {
+    for (const r of reads) r.finish(undefined)
+  }
+  let values: Promise<number[]>
+  try {
+    values = backend.readScalarsAsync(reads.flatMap((r) => r.tensors))
+  } catch (e) {
+    release()
+    return Promise.reject(e)
+  }
+  return values.then(
+    (all) => {
+      let at = 0
+      return reads.map((r) => {
+        const n = r.tensors.reduce((k, t) => k + t.size, 0)
+        at += n
+        return r.finish(all.slice(at - n, at))
+      })
+    },
+    (e: unknown) => {
+      release()
+      throw e
+    },
+  )
+}

@@ -161,7 +161,16 @@ export const runStep = <P extends Params, S extends Params, B>(
   const g = phase('forward+backward', () => computeGradients(parts, state, batch, ctx))
   const u = phase('optimizer update', () => applyGradients(parts, state, g, ctx))
   const norms = logGradNorm === 'off' || !u.stepped ? undefined : phase('optimizer update', () => gradNormLogs(state.gradAccumulator == null ? g.grads : addGradients(state.gradAccumulator, g.grads), logGradNorm))
-  return { state: u.state, loss: g.loss, logs: norms === undefined ? g.logs : { ...g.logs, ...norms }, gradsFinite: u.gradsFinite, stepped: u.stepped, lossScale: u.lossScale }
+  return {
+    state: u.state,
+    loss: g.loss,
+    logs: norms === undefined ? g.logs : { ...g.logs, ...norms },
+    gradsFinite: u.gradsFinite,
+    stepped: u.stepped,
+    lossScale: u.lossScale,
+    ...(u.finiteFlag !== undefined && { finiteFlag: u.finiteFlag }),
+    ...(u.settle !== undefined && { settle: u.settle }),
+  }
 }
 
 /** A training step: a pure function, and the two halves it is made of. */
@@ -232,7 +241,7 @@ export const trainStep = <P extends Params, S extends Params, B>(
     baseStep(module, effective),
     withPrecision(precision),
     withAccumulation(k),
-    ...(precision.skipsNonFinite ? [skipNonFinite((s: LossScale, finite: boolean) => precision.nextScale(s, finite))] : []),
+    ...(precision.skipsNonFinite ? [skipNonFinite((s: LossScale, finite: boolean) => precision.nextScale(s, finite), precision.finite)] : []),
   )
   const logGradNorm = options.logGradNorm ?? 'off'
   // Several losses (`module.groups`): one such step per group, in order (see `groupedStep`).

@@ -3,6 +3,7 @@ import type { LossScale } from '../backends/precision.js'
 import { rxtrainError } from '../errors/rxtrainError.js'
 import type { Model } from '../nn/layer.js'
 import { applyUpdates } from '../optim/applyUpdates.js'
+import { takePending, updateAt, withHostValues } from '../optim/deviceDecision.js'
 import type { GradientTransform } from '../optim/transform.js'
 import type { Params, StateTree } from '../tree/tree.js'
 import type { TrainState } from './events.js'
@@ -64,7 +65,50 @@ export interface Updated<P extends Params, S extends Params> {
   readonly stepped: boolean
   /** The loss scale for the next step. */
   readonly lossScale: LossScale
+  /**
+   * Set when non-finite decisions were taken on the device (a backend that cannot read them on
+   * the host: `'16-mixed'`'s skipped steps, `applyIfFinite`): a bool tensor of shape [n], one flag
+   * per decision, owned by the result. The tensors of `state` are already selected on the device;
+   * its host values (Adam's count, the guard's counters), `gradsFinite` (true) and `lossScale`
+   * (the incoming one) are provisional: the loop reads the flags with the step's loss and takes
+   * `settle(flags)` instead.
+   */
+  readonly finiteFlag?: tf.Tensor
+  /**
+   * With `finiteFlag`: the step's state, `gradsFinite` and next loss scale once its flags are read.
+   * The state holds the same tensors as `state` (only host values differ), so releasing against
+   * either is the same.
+   */
+  readonly settle?: (flags: readonly boolean[]) => Settled<P, S>
+  /** The device decisions inside the step, innermost first (between transformers; `withPrecision` turns them into `finiteFlag` and `settle`). */
+  readonly decisions?: readonly DeviceDecision<P, S>[]
 }
+
+/** What a step decided on the device comes to, once its flags are read. */
+export interface Settled<P extends Params, S extends Params> {
+  readonly state: TrainState<P, S>
+  readonly gradsFinite: boolean
+  readonly lossScale: LossScale
+}
+
+/** One non-finite decision taken on the device. */
+export interface DeviceDecision<P extends Params, S extends Params> {
+  /** True (a bool scalar) when the values were all finite. */
+  readonly flag: tf.Tensor
+  /** The state's host values when the flag reads false (its tensors stay). */
+  ifNotFinite(state: TrainState<P, S>): TrainState<P, S>
+  /** Set for a skipped precision step (`skipNonFinite`): the loss scale after it; its flag is then `gradsFinite`. */
+  readonly lossScale?: (finite: boolean) => LossScale
+}
+
+/** The decisions `applyIfFinite` left in an optimizer state (see `markPending`), innermost first. */
+const optimizerDecisions = <P extends Params, S extends Params>(optState: StateTree): DeviceDecision<P, S>[] =>
+  takePending(optState)
+    .reverse()
+    .map(({ path, decision }) => ({
+      flag: decision.flag,
+      ifNotFinite: (s: TrainState<P, S>) => trainState(s.params, s.state, updateAt(s.optState, path, (node) => withHostValues(node, decision.hostIfNotFinite)), s.gradAccumulator ?? null),
+    }))
 
 /**
  * A training step as its three stages: `forward` (under the gradient tape), `gradients` (after the
@@ -95,6 +139,12 @@ export const trainState = <P extends Params, S extends Params>(params: P, state:
   gradAccumulator,
 })
 
+/** `params + optimizer.update(grads)`, and the optimizer's next state. */
+const applied = (optimizer: GradientTransform<StateTree>, grads: Params, optState: StateTree, params: Params): readonly [Params, StateTree] => {
+  const [updates, next] = optimizer.update(grads, optState, params)
+  return [applyUpdates(params, updates), next]
+}
+
 /**
  * The plain step: the module's `trainingStep` differentiated as it is, and one optimizer update
  * (`params + optimizer.update(grads)`) per batch.
@@ -112,8 +162,18 @@ export const baseStep = <P extends Params, S extends Params, B>(module: Pick<Mod
   },
   gradients: (grads) => grads,
   update: (before, g, ctx) => {
-    const [updates, optState] = optimizer.update(g.grads, before.optState, before.params)
-    return { state: trainState(applyUpdates(before.params, updates), g.state, optState, null), gradsFinite: true, stepped: true, lossScale: ctx.lossScale ?? unitScale }
+    // A fused step (Adam's kernel with its learning rate and the parameters' update) where the
+    // backend has one: bitwise the same parameters as the update and its application.
+    const fused = optimizer.fusedStep?.(g.grads, before.optState, before.params)
+    const [params, optState] = fused ?? applied(optimizer, g.grads, before.optState, before.params)
+    const decisions = optimizerDecisions<P, S>(optState)
+    return {
+      state: trainState(params as P, g.state, optState, null),
+      gradsFinite: true,
+      stepped: true,
+      lossScale: ctx.lossScale ?? unitScale,
+      ...(decisions.length > 0 && { decisions }),
+    }
   },
 })
 

@@ -1,12 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core'
+import type { FiniteCheck } from '../backends/finite.js'
 import type { LossScale, Precision } from '../backends/precision.js'
 import { allFinite } from '../optim/applyIfFinite.js'
+import { selectTree, withHostValues } from '../optim/deviceDecision.js'
 import { chain } from '../optim/chain.js'
 import { clipByGlobalNorm, clipByValue } from '../optim/clip.js'
 import type { GradientTransform } from '../optim/transform.js'
 import { requireInteger } from '../optim/validate.js'
 import { type Params, type StateTree, zipParams } from '../tree/tree.js'
-import { type StepTransformer, trainState, type TrainStepContext, unitScale } from './stepParts.js'
+import { type DeviceDecision, type Settled, type StepTransformer, trainState, type TrainStepContext, type Updated, unitScale } from './stepParts.js'
 
 /** Adds two gradient trees (gradient accumulation). */
 export const addGradients = (a: Params, b: Params): Params => zipParams(a, b, (x, y) => tf.add(x, y))
@@ -17,7 +19,8 @@ export const addGradients = (a: Params, b: Params): Params => zipParams(a, b, (x
  * objective is multiplied by the loss scale before differentiation and the gradients divided by it
  * after, and every new training state is stored as the policy keeps it (rounded under `-true`).
  * Under `'32-true'` every stage is the identity. The step's `lossScale` defaults to the policy's
- * initial one. Place it outermost; its non-finite skipping is `skipNonFinite`, innermost.
+ * initial one. Place it outermost; its non-finite skipping is `skipNonFinite`, innermost. It also
+ * turns the step's device decisions into the result's `finiteFlag` and `settle`.
  */
 export const withPrecision =
   (precision: Precision): StepTransformer =>
@@ -33,7 +36,7 @@ export const withPrecision =
       gradients: (grads, ctx) => precision.unscale(inner.gradients(grads, ctx), scaleOf(ctx)),
       update: (before, g, ctx) => {
         const r = inner.update(before, g, { ...ctx, lossScale: scaleOf(ctx) })
-        return { ...r, state: precision.storeState(r.state) }
+        return settleDecisions({ ...r, state: precision.storeState(r.state) })
       },
     }
   }
@@ -67,19 +70,64 @@ export const withAccumulation = (k: number): StepTransformer => {
 /**
  * Skips an optimizer update whose gradients are not all finite (PyTorch's `GradScaler.step`): the
  * parameters and optimizer state stay as they were, the model state moves on, and the loss scale
- * moves by `nextScale` after every update, skipped or not. One host read of a boolean per update.
+ * moves by `nextScale` after every update, skipped or not. One host read of a boolean per update,
+ * with `check` (the run's backend's; absent: the engine's current backend).
+ *
+ * Where `check` cannot read on the host (webgpu in Node), the decision is taken on the device:
+ * the update always runs, the parameters and the optimizer state's tensors are selected with
+ * `tf.where` on the flag (bitwise the host branch), and the step hands the flag on as a
+ * `DeviceDecision`; the loop reads it with the loss and settles the host values (the optimizer's
+ * counts), `gradsFinite` and the loss scale (`StepResult.settle`).
  */
 export const skipNonFinite =
-  (nextScale: (s: LossScale, gradsFinite: boolean) => LossScale): StepTransformer =>
+  (nextScale: (s: LossScale, gradsFinite: boolean) => LossScale, check?: FiniteCheck): StepTransformer =>
   (inner) => ({
     ...inner,
     update: (before, g, ctx) => {
-      const finite = allFinite(g.grads)
-      const lossScale = nextScale(ctx.lossScale ?? unitScale, finite)
+      const incoming = ctx.lossScale ?? unitScale
+      if (check !== undefined && check.onHost === undefined) {
+        const flag = check.onDevice(g.grads)
+        const r = inner.update(before, g, ctx)
+        const state = trainState(selectTree(flag, r.state.params, before.params), r.state.state, selectTree(flag, r.state.optState, before.optState), null)
+        const decision: DeviceDecision<Params, Params> = {
+          flag,
+          ifNotFinite: (s) => trainState(s.params, s.state, withHostValues(s.optState, before.optState), s.gradAccumulator ?? null),
+          lossScale: (finite) => nextScale(incoming, finite),
+        }
+        return { ...r, state, gradsFinite: true, stepped: true, lossScale: incoming, decisions: [...(r.decisions ?? []), decision as DeviceDecision<typeof state.params, typeof state.state>] }
+      }
+      const finite = allFinite(g.grads, check)
+      const lossScale = nextScale(incoming, finite)
       if (finite) return { ...inner.update(before, g, ctx), lossScale }
       return { state: trainState(before.params, g.state, before.optState, null), gradsFinite: false, stepped: true, lossScale }
     },
   })
+
+/**
+ * The device decisions of an update as the loop takes them: their flags stacked (one read), and
+ * what the state, `gradsFinite` and loss scale are once they are read. Decisions apply innermost
+ * first (a skipped step's optimizer state then overrides an inner guard's).
+ */
+const settleDecisions = <P extends Params, S extends Params>(r: Updated<P, S>): Updated<P, S> => {
+  const decisions = r.decisions
+  if (decisions === undefined || decisions.length === 0) return r
+  const { decisions: _, ...rest } = r
+  const settle = (flags: readonly boolean[]): Settled<P, S> => {
+    let state = r.state
+    let gradsFinite = r.gradsFinite
+    let lossScale = r.lossScale
+    decisions.forEach((d, i) => {
+      const finite = flags[i] === true
+      if (!finite) state = d.ifNotFinite(state)
+      if (d.lossScale !== undefined) {
+        gradsFinite = finite
+        lossScale = d.lossScale(finite)
+      }
+    })
+    return { state, gradsFinite, lossScale }
+  }
+  return { ...rest, finiteFlag: tf.stack(decisions.map((d) => d.flag)), settle }
+}
 
 /**
  * The objective multiplied by `weight` (a data-parallel rank's share of the global batch, so that

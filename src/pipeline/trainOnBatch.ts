@@ -1,17 +1,18 @@
 import { Observable } from 'rxjs'
 import type { Backend } from '../backends/backend.js'
 import type { LossScale, Precision } from '../backends/precision.js'
-import { rxtrainError } from '../errors/rxtrainError.js'
 import type { GradientTransform } from '../optim/transform.js'
 import type { Params, StateTree } from '../tree/tree.js'
 import { batchSizeOf, stepError } from './batches.js'
 import type { TrainState } from './events.js'
-import type { ReadLog } from './logs.js'
-import type { Module, ParamGroups, StepContext } from './module.js'
+import { pendingLogs, type ReadLog } from './logs.js'
+import type { Module, ParamGroups } from './module.js'
+import { nonFiniteLoss } from './nonFiniteLoss.js'
 import type { LoopPlan } from './plan.js'
-import { type ReadBack, readBack, readBackAsync } from './readBack.js'
+import { collectReads, deferReads, type ReadBack, readAllAsync, readBack } from './readBack.js'
 import { applyGradients, type StepResult, type TrainStep, trainStep } from './step.js'
 import { trainState, type TrainStepContext } from './stepParts.js'
+import { checkUnread, releaseUnread, type UnreadStep } from './unreadSteps.js'
 
 /** The run's training step, or what builds it. */
 export interface StepArgs<P extends Params, S extends Params, B> {
@@ -42,6 +43,14 @@ export interface TrainOnBatch<P extends Params, S extends Params, B> extends Ste
   /** Owned by this call: released before it returns. */
   readonly batch: B
   readonly ctx: LoopStepContext
+  /**
+   * The loop needs nothing from this step now (`valuesNotNeeded`). On a backend without host
+   * reads, a step that also logs nothing per epoch and has no finiteness flag to read is then
+   * not read: its values stay on the device (`unread`), and the answer is synchronous.
+   */
+  readonly deferRead?: boolean
+  /** Earlier steps not read yet: read in this step's transfer, or handed back with it (`unread`). Owned by this call. */
+  readonly unread?: readonly UnreadStep[]
 }
 
 export interface TrainedBatch<P extends Params, S extends Params> {
@@ -57,17 +66,16 @@ export interface TrainedBatch<P extends Params, S extends Params> {
   readonly gradsFinite: boolean
   /** The loss scale after this batch (moved by an optimizer step under `'16-mixed'`). */
   readonly lossScale: LossScale
+  /**
+   * The steps whose values are still on the device, this one last if it was not read (then its
+   * `loss` is NaN and `logs` empty); absent or empty when everything was read.
+   */
+  readonly unread?: readonly UnreadStep[]
+  /** The logs of the earlier unread steps, read with this one, in order. */
+  readonly lateLogs?: readonly (readonly ReadLog[])[]
 }
 
-export const nonFiniteLoss = (ctx: StepContext, loss: number, logs: readonly ReadLog[]) => {
-  const others = logs.filter((l) => !Number.isFinite(l.value)).map((l) => `${l.pending.name} = ${l.value}`)
-  return rxtrainError(
-    'NonFiniteError',
-    `the training loss is ${loss} at epoch ${ctx.epoch}, batch ${ctx.batchIdx} (global step ${ctx.globalStep})${others.length > 0 ? `; also non-finite: ${others.join(', ')}` : ''}`,
-    'lower the learning rate, clip gradients (gradientClipVal), check the data for NaN or Inf, or put applyIfFinite(...) in the optimizer chain to skip such steps.',
-    { epoch: ctx.epoch, batchIdx: ctx.batchIdx, globalStep: ctx.globalStep, loss },
-  )
-}
+export { nonFiniteLoss } from './nonFiniteLoss.js'
 
 /** The step the loop runs: the one given, else the exported step built from the run's parts. */
 export const stepOf = <P extends Params, S extends Params, B>(a: StepArgs<P, S, B>): TrainStep<P, S, B> =>
@@ -108,28 +116,53 @@ const computeStep = <P extends Params, S extends Params, B>(a: TrainOnBatch<P, S
   return a.backend.scoped(() => step(a.state, a.batch, a.ctx))
 }
 
-/** After the read: releases the previous generation and checks the loss. */
-const finishStep = <P extends Params, S extends Params, B>(a: TrainOnBatch<P, S, B>, step: StepResult<P, S>, read: ReadBack, batchSize: number): TrainedBatch<P, S> => {
+/**
+ * After the read: releases the previous generation and checks the losses (the earlier unread
+ * steps' first, in order). Finiteness flags read with the loss settle the step (`settle`: its
+ * host values, `gradsFinite`, the next loss scale); a step with flags and no `settle` is finite
+ * when every flag is, and moves the loss scale it was given.
+ */
+const finishStep = <P extends Params, S extends Params, B>(
+  a: TrainOnBatch<P, S, B>,
+  step: StepResult<P, S>,
+  read: ReadBack,
+  batchSize: number,
+  late: readonly ReadBack[] = [],
+): TrainedBatch<P, S> => {
   const loss = read.extra[0] as number
-  const next = step.state
+  // Decisions taken on the device: their flags came with the loss; the step settles on them.
+  const flags = step.finiteFlag === undefined ? undefined : read.extra.slice(1).map((v) => v !== 0)
+  const settled = flags === undefined ? step : (step.settle?.(flags) ?? { state: step.state, gradsFinite: flags.every((f) => f), lossScale: a.precision.nextScale(a.ctx.lossScale, flags.every((f) => f)) })
+  const next = settled.state
   a.backend.release(a.state, next)
-  if (!Number.isFinite(loss) && a.optimizer.guardsNonFinite !== true) {
+  try {
+    late.forEach((r, i) => checkUnread((a.unread ?? [])[i] as UnreadStep, r))
+    if (!Number.isFinite(loss) && a.optimizer.guardsNonFinite !== true) throw nonFiniteLoss(a.ctx, loss, read.logs)
+  } catch (e) {
     a.backend.release(next, [])
-    throw nonFiniteLoss(a.ctx, loss, read.logs)
+    throw e
   }
-  return { state: next, loss, logs: read.logs, batchSize, gradsFinite: step.gradsFinite, lossScale: step.lossScale }
+  return { state: next, loss, logs: read.logs, batchSize, gradsFinite: settled.gradsFinite, lossScale: settled.lossScale, ...(late.length > 0 && { lateLogs: late.map((r) => r.logs) }) }
 }
+
+const readDefaults = { onStep: true, onEpoch: false } as const
+
+/** Whether a step's logs have a value that counts in the epoch's aggregate (which the loop state must hold at once). */
+const logsPerEpoch = (step: StepResult<Params, Params>, batchSize: number): boolean =>
+  step.logs !== undefined && pendingLogs(step.logs, readDefaults, batchSize).some((p) => p.onEpoch)
 
 /**
  * One training batch inside the loop: the run's `trainStep` (forward and backward, then either an
  * optimizer step or one more addition to the gradient accumulator); then the step's loss and logs
  * are read back in one transfer, and the previous generation is released. The batch is released
  * whatever happens. On a backend without synchronous reads (webgpu) the answer is an Observable of
- * the same.
+ * the same, or, for a step whose values are not needed now (`deferRead`), a synchronous answer
+ * that leaves them on the device (`unread`) to be read with a later step's.
  */
 export const trainOnBatch = <P extends Params, S extends Params, B>(a: TrainOnBatch<P, S, B>): TrainedBatch<P, S> | Observable<TrainedBatch<P, S>> => {
   const { backend, ctx } = a
   const before = a.state
+  const earlier = a.unread ?? []
   const batchSize = batchSizeOf(a.batch)
   let next: TrainState<P, S> | undefined
   const releaseBatch = () => backend.release(a.batch, [before, next])
@@ -138,16 +171,24 @@ export const trainOnBatch = <P extends Params, S extends Params, B>(a: TrainOnBa
     return stepError('train', ctx.epoch, ctx.batchIdx, a.batch, e)
   }
   let step: StepResult<P, S>
-  let read: ReadBack | Promise<ReadBack>
+  let read: ReadBack | Promise<ReadBack[]>
   try {
     step = computeStep(a)
     next = step.state
+    const flag = step.finiteFlag
     // Read before releasing: a logged value may be a tensor of the previous generation.
-    const request = { logs: step.logs, defaults: { onStep: true, onEpoch: false }, batchSize, extra: [step.loss], keep: [before, next, a.batch] }
-    read = backend.hostReads ? readBack(backend, request) : readBackAsync(backend, request)
+    const request = { logs: step.logs, defaults: readDefaults, batchSize, extra: flag === undefined ? [step.loss] : [step.loss, flag], keep: [before, next, a.batch] }
+    if (a.deferRead === true && !backend.hostReads && flag === undefined && !logsPerEpoch(step, batchSize)) {
+      const unread: UnreadStep = { ctx, guardsNonFinite: a.optimizer.guardsNonFinite === true, reads: deferReads(request) }
+      releaseBatch()
+      backend.release(before, next)
+      return { state: next, loss: Number.NaN, logs: [], batchSize, gradsFinite: step.gradsFinite, lossScale: step.lossScale, unread: [...earlier, unread] }
+    }
+    read = backend.hostReads && earlier.length === 0 ? readBack(backend, request) : readAllAsync(backend, [...earlier.map((u) => u.reads), collectReads(request)])
   } catch (e) {
     const error = failed(e)
     releaseBatch()
+    releaseUnread(earlier)
     throw error
   }
   const computed = step
@@ -165,7 +206,7 @@ export const trainOnBatch = <P extends Params, S extends Params, B>(a: TrainOnBa
         if (cancelled) return backend.release(computed.state, before)
         let out: TrainedBatch<P, S>
         try {
-          out = finishStep(a, computed, r, batchSize)
+          out = finishStep(a, computed, r.at(-1) as ReadBack, batchSize, r.slice(0, -1))
         } catch (e) {
           subscriber.error(e)
           return

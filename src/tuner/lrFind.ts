@@ -109,6 +109,9 @@ export const lrFind = <P extends Params, S extends Params, B>(
       ...o.trainer,
       maxEpochs: -1,
       maxSteps: o.numTraining,
+      // Every optimizer step's loss is smoothed: have it read on every backend (webgpu reads a
+      // step's values only for its rows otherwise). The sweep writes no rows, so nothing else changes.
+      logEveryNSteps: 1,
       limitValBatches: 0,
       numSanityValSteps: 0,
       strategy: 'auto',

@@ -104,13 +104,13 @@ describe('accelerator selection', () => {
   it("what the run needs synchronous reads for makes 'auto' pass over a backend without them, but not an explicit choice", async () => {
     const log: string[] = []
     const given = probes({ webgpu: available('webgpu', log, { hostReads: false }), wasm: available('wasm', log) })
-    const auto = await selectBackend('auto', "precision '16-mixed'", given)()
+    const auto = await selectBackend('auto', "strategy 'ddp'", given)()
     if (E.isLeft(auto)) throw auto.left
     expect(auto.right.choice.backend).toBe('wasm')
-    expect(auto.right.choice.skipped[1]).toEqual({ backend: 'webgpu', reason: "it cannot read values synchronously, which precision '16-mixed' needs" })
+    expect(auto.right.choice.skipped[1]).toEqual({ backend: 'webgpu', reason: "it cannot read values synchronously, which strategy 'ddp' needs" })
     const withoutNeed = await selectBackend('auto', undefined, given)()
     expect(E.isRight(withoutNeed) && withoutNeed.right.choice.backend).toBe('webgpu')
-    const explicit = await startBackend('webgpu', "precision '16-mixed'", given)()
+    const explicit = await startBackend('webgpu', "strategy 'ddp'", given)()
     expect(E.isRight(explicit) && explicit.right.hostReads).toBe(false)
   })
 

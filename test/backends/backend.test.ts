@@ -3,7 +3,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { startBackend } from '../../src/backends/accelerator.js'
 import { type Backend, withoutHostReads } from '../../src/backends/backend.js'
-import type { HalfRounding } from '../../src/backends/castHalf.js'
+import { deviceCastHalf, type HalfRounding } from '../../src/backends/castHalf.js'
 import type { FusedAdam } from '../../src/backends/fusedAdam.js'
 import { float32Precision, precisionNames, resolvePrecision, storageDtypeOf } from '../../src/backends/precision.js'
 import { isRxtrainError } from '../../src/errors/rxtrainError.js'
@@ -11,6 +11,7 @@ import { adam } from '../../src/optim/aliases.js'
 import { accumulateGradients } from '../../src/optim/accumulate.js'
 import { scaleByAdam } from '../../src/optim/adam.js'
 import { applyIfFinite } from '../../src/optim/applyIfFinite.js'
+import { takePending } from '../../src/optim/deviceDecision.js'
 import { chain } from '../../src/optim/chain.js'
 import { scaleByLearningRate } from '../../src/optim/scale.js'
 import { type UpdateContext, withUpdateContext } from '../../src/optim/transform.js'
@@ -112,12 +113,13 @@ describe('the backend record carries what the core needs', () => {
     tf.dispose([...leaves, ...(onCpu ?? [])])
   })
 
-  it('without synchronous reads (as webgpu in Node): no host check, no half rounding, and a half policy on it is a ConfigError', () => {
+  it('without synchronous reads (as webgpu in Node): no host check, rounding on the device, and a half policy only where a rounding exists', () => {
     cpu.activate()
     const slow = withoutHostReads(cpu)
     expect(slow.hostReads).toBe(false)
     expect(slow.finite.onHost).toBeUndefined()
-    expect(slow.roundHalf).toBeUndefined()
+    // cpu has the device rounding kernel (the same bits as the host rounding): half policies run.
+    expect(slow.roundHalf).toBe(deviceCastHalf)
     expect(() => slow.readScalars([])).toThrow(/no synchronous reads/)
     tf.tidy(() => {
       expect(slow.finite.onDevice(nanTree()).dataSync()[0]).toBe(0)
@@ -125,14 +127,15 @@ describe('the backend record carries what the core needs', () => {
     expect(slow.kernels).toBe(cpu.kernels)
     expect(resolvePrecision('32-true', undefined, slow)).toBe(float32Precision)
     for (const name of ['16-mixed', 'bf16-mixed', '16-true', 'bf16-true'] as const) {
+      expect(resolvePrecision(name, undefined, slow).finite).toBe(slow.finite)
       let error: unknown
       try {
-        resolvePrecision(name, undefined, slow)
+        resolvePrecision(name, undefined, { name: 'webgpu' })
       } catch (e) {
         error = e
       }
       expect(isRxtrainError(error) && error.tag).toBe('ConfigError')
-      expect(isRxtrainError(error) && error.problem).toContain(`precision '${name}' rounds values to a half format, which the cpu backend cannot do`)
+      expect(isRxtrainError(error) && error.problem).toContain(`precision '${name}' rounds values to a half format, which the webgpu backend cannot do`)
       expect(isRxtrainError(error) && error.remedy).toContain("precision: '32-true'")
     }
   })
@@ -205,7 +208,7 @@ describe("optimizers take the backend's kernels and finiteness check from the up
     })
   })
 
-  it("applyIfFinite asks the context's finiteness check, and one without host reads is a ConfigError naming the backend", () => {
+  it("applyIfFinite asks the context's finiteness check; without host reads it selects on the device and leaves its decision to the step", () => {
     cpu.activate()
     tf.tidy(() => {
       const p = params()
@@ -219,15 +222,17 @@ describe("optimizers take the backend's kernels and finiteness check from the up
       expect(asked).toEqual([2])
       expect(state.totalNotFinite).toBe(1)
       expect(flattenParams(updates).every((l) => l.tensor.dataSync().every((v) => v === 0))).toBe(true)
+      // No host read: the updates are selected on the device (the flag says finite here), the
+      // counters are provisional, and the decision is left for the step to take.
       const slow = withoutHostReads(cpu)
-      let error: unknown
-      try {
-        guarded.update(grads(), guarded.init(p), p, { ...slow, name: 'webgpu' })
-      } catch (e) {
-        error = e
-      }
-      expect(isRxtrainError(error) && error.tag).toBe('ConfigError')
-      expect(isRxtrainError(error) && error.problem).toBe('checking that every update is finite needs a synchronous read, which webgpu in Node does not have')
+      const [selected, provisional] = guarded.update(grads(), guarded.init(p), p, { ...slow, name: 'webgpu' })
+      expect(provisional.totalNotFinite).toBe(0)
+      expect(flattenParams(selected).map((l) => Array.from(l.tensor.dataSync()))).toEqual(flattenParams(grads()).map((l) => Array.from(l.tensor.dataSync(), (v) => -v)))
+      const taken = takePending(provisional)
+      expect(taken).toHaveLength(1)
+      expect(taken[0]?.decision.flag.dataSync()[0]).toBe(1)
+      expect(taken[0]?.decision.hostIfNotFinite).toMatchObject({ notFiniteCount: 1, lastFinite: false, totalNotFinite: 1 })
+      expect(takePending(provisional)).toHaveLength(0)
     })
   })
 })

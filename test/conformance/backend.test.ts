@@ -11,6 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core'
 import * as E from 'fp-ts/lib/Either.js'
+import { tap } from 'rxjs'
 import { describe, expect, it } from 'vitest'
 import { startBackend } from '../../src/backends/accelerator.js'
 import type { Backend, BackendName } from '../../src/backends/backend.js'
@@ -139,6 +140,52 @@ const fitCase = (backend: Backend) => async () => {
   return values
 }
 
+/**
+ * A 2-epoch fit of a small MLP whose decisions are taken on the device where the backend cannot
+ * read synchronously: `'16-mixed'` (float16 rounding, loss scaling, skipped overflowing steps) or
+ * `applyIfFinite` with one batch of NaN inputs (its update skipped). Trained parameters by path.
+ */
+const decidedFitCase = (backend: Backend, precision: '16-mixed' | '32-true', optimizer: () => GradientTransform<StateTree>) => async () => {
+  const net = nn.sequential(nn.dense({ units: 8, activation: 'relu' }), nn.dense({ units: 3 }))
+  const module = defineModule({
+    init: (k) => net.init(k, [4]),
+    trainingStep: (model, batch: { x: tf.Tensor; y: tf.Tensor }, ctx) => {
+      const out = net.apply(model, batch.x, ctx)
+      return { loss: nn.softmaxCrossEntropy(out.y, batch.y), state: out.state }
+    },
+    optimizer: optimizer(),
+  })
+  const n = 96
+  const x = normal(foldIn(key(6), 1), n * 4)
+  const y = Int32Array.from({ length: n }, (_, i) => ((x[i * 4] as number) > 0 ? 1 : 0) + ((x[i * 4 + 1] as number) > 0.5 ? 1 : 0))
+  // applyIfFinite: the third batch's inputs are NaN, so its gradients (and loss) are.
+  if (precision === '32-true') x.fill(Number.NaN, 2 * 16 * 4, 3 * 16 * 4)
+  // '16-mixed': the third batch's inputs are large, so its scaled float16 gradients overflow (the step is skipped, the scale backs off).
+  else for (let i = 2 * 16 * 4; i < 3 * 16 * 4; i++) x[i] = (x[i] as number) * 1e4
+  const data = { train: fromArrays({ x: { data: x, shape: [4] }, y: { data: y, shape: [], dtype: 'int32' } }, { batchSize: 16 }) }
+  let skipped = 0
+  const model = await new Promise<import('../../src/nn/layer.js').Model>((resolve, reject) =>
+    fit(module, data, { maxEpochs: 2, seed: 3, precision }, { backend, signals: quiet })
+      .pipe(
+        tap((e) => {
+          if (e.type === 'trainStep' && e.stepSkipped) skipped++
+        }),
+        trainedModel(),
+      )
+      .subscribe({ next: resolve, error: reject }),
+  )
+  const leaves = flattenParams(model.params)
+  const read = await Promise.all(leaves.map((l) => l.tensor.data()))
+  const values = new Map(leaves.map((l, i) => [l.path, Float32Array.from(read[i] as Float32Array)]))
+  disposeTree(model)
+  return { values, skipped }
+}
+
+const decidedFits: [string, '16-mixed' | '32-true', () => GradientTransform<StateTree>][] = [
+  ["precision '16-mixed' with Adam", '16-mixed', () => optim.adam({ lr: 0.01 }) as GradientTransform<StateTree>],
+  ['applyIfFinite(adam) over a NaN batch', '32-true', () => optim.applyIfFinite(optim.adam({ lr: 0.01 })) as GradientTransform<StateTree>],
+]
+
 for (const name of names) {
   const backend = backends.get(name)
   const available = typeof backend !== 'string'
@@ -172,6 +219,21 @@ for (const name of names) {
       expect([...got.keys()]).toEqual([...expected.keys()])
       for (const [path, values] of expected) {
         const other = got.get(path) as Float32Array
+        values.forEach((v, i) => {
+          expect(Math.abs(v - (other[i] as number)), `${path}[${i}]`).toBeLessThanOrEqual(training.atol + training.rtol * Math.abs(v))
+        })
+      }
+    })
+    it.each(decidedFits)('a short fit, %s, ends within tolerance of cpu', async (_, precision, optimizer) => {
+      const before = tf.memory().numTensors
+      const got = await decidedFitCase(under(), precision, optimizer)()
+      const expected = await decidedFitCase(cpu, precision, optimizer)()
+      expect(tf.memory().numTensors).toBe(before)
+      expect(got.skipped).toBe(expected.skipped)
+      if (precision === '16-mixed') expect(expected.skipped).toBeGreaterThan(0)
+      expect([...got.values.keys()]).toEqual([...expected.values.keys()])
+      for (const [path, values] of expected.values) {
+        const other = got.values.get(path) as Float32Array
         values.forEach((v, i) => {
           expect(Math.abs(v - (other[i] as number)), `${path}[${i}]`).toBeLessThanOrEqual(training.atol + training.rtol * Math.abs(v))
         })

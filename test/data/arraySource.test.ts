@@ -88,6 +88,17 @@ describe('fromArrays: batches', () => {
     if (first.done !== true) disposeAll([first.value])
   })
 
+  it('scales each value as the double v * scale rounded once to float32, whatever the column type', async () => {
+    const scale = 1 / 255
+    const cases = [Uint8Array.from({ length: 256 }, (_, i) => i), Int16Array.from([-32768, -7, 0, 9, 32767, 1234]), Float32Array.from([0.1, -3.7, 1e30, 7]), Int32Array.from([2 ** 24 + 1, -(2 ** 30) - 3, 5, 16777219])]
+    for (const data of cases) {
+      const n = data.length
+      const [b] = await pass(fromArrays({ x: { data, shape: [1], scale } }, { batchSize: n }))
+      expect(Array.from(values(b!.x))).toEqual(Array.from(data, (v) => Math.fround(v * scale)))
+      disposeAll([b!])
+    }
+  })
+
   it('scales values (bytes to floats in [0, 1])', async () => {
     const bytes = Uint8Array.from([0, 51, 255, 102])
     const [b] = await pass(fromArrays({ x: { data: bytes, shape: [2], scale: 1 / 255 } }, { batchSize: 2 }))

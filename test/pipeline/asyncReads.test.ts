@@ -18,8 +18,9 @@ beforeAll(async () => {
   slowReads = asyncOnly(cpu, 5)
 })
 
+// A row every step, so that every step's values are read on both (see deferredReads.test.ts for the steps that log nothing).
 const paramsOf = async (backend: Backend, events: FitEvent[] = []) => {
-  const model = await lastValueFrom(fit(lineModule(), tinyData(6, 3, 2), { maxEpochs: 2 }, { backend, signals: quiet }).pipe(tap((e) => events.push(e)), trainedModel()))
+  const model = await lastValueFrom(fit(lineModule(), tinyData(6, 3, 2), { maxEpochs: 2, logEveryNSteps: 1 }, { backend, signals: quiet }).pipe(tap((e) => events.push(e)), trainedModel()))
   const values = flattenParams(model.params).map((l) => Array.from(l.tensor.dataSync()))
   disposeTree(model)
   return values

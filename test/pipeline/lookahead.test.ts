@@ -122,11 +122,12 @@ describe('overlapped', () => {
 })
 
 describe('the fit loop pulls ahead while a step waits', () => {
+  // A row every step: every step waits for its read (a step that logs nothing does not wait, see deferredReads.test.ts).
   const run = async (options: Parameters<typeof fit>[2], stopAt?: number) => {
     const log: string[] = []
     const before = tf.memory().numTensors
     await lastValueFrom(
-      fit(lineModule(), { train: counted(lineSource(6, 2), log) }, options, { backend: slowReads, signals: quiet }).pipe(
+      fit(lineModule(), { train: counted(lineSource(6, 2), log) }, { logEveryNSteps: 1, ...options }, { backend: slowReads, signals: quiet }).pipe(
         tap((e: FitEvent) => {
           if (e.type === 'trainStep') log.push(`step ${e.batchIdx}`)
         }),
@@ -173,7 +174,7 @@ describe('the fit loop pulls ahead while a step waits', () => {
     })
     const before = tf.memory().numTensors
     await lastValueFrom(
-      fit(lineModule(), { train: eager(lineSource(6, 2)) }, { maxEpochs: 1 }, { backend: slowReads, signals: quiet }).pipe(
+      fit(lineModule(), { train: eager(lineSource(6, 2)) }, { maxEpochs: 1, logEveryNSteps: 1 }, { backend: slowReads, signals: quiet }).pipe(
         tap((e: FitEvent) => {
           if (e.type === 'trainStep') log.push(`step ${e.batchIdx}`)
         }),

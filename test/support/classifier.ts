@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core'
+import { fromArrays } from '../../src/data/arraySource.js'
 import { metrics, nn, optim } from '../../src/index.js'
 import { defineModule } from '../../src/pipeline/module.js'
 
@@ -20,4 +21,16 @@ export const movingPartsClassifier = (options: { readonly dropout: number; reado
     },
     optimizer: optim.adam({ lr: options.lr }),
   })
+}
+
+/** `batches` batches of `batchSize` examples for `movingPartsClassifier` (shuffled each epoch). */
+export const classifierSource = (batches: number, batchSize: number) => {
+  const n = batches * batchSize
+  return fromArrays(
+    {
+      x: { data: Float32Array.from({ length: n * 4 }, (_, i) => Math.sin(i)), shape: [4] },
+      y: { data: Int32Array.from({ length: n }, (_, i) => i % 3), shape: [], dtype: 'int32' as const },
+    },
+    { batchSize, shuffle: true },
+  )
 }

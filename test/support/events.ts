@@ -91,6 +91,7 @@ export const fakeRun = (): FakeRun => {
       optimizerStepped: true,
       stepSkipped: false,
       loss: 1,
+      valuesRead: true,
       metrics,
       progBar: [],
       shouldLog: true,

@@ -1,0 +1,155 @@
+import * as tf from '@tensorflow/tfjs-core'
+import { rxtrainError } from '../errors/rxtrainError.js'
+import { wasmGemmBinary } from './wasmGemmBinary.js'
+
+/**
+ * rxtrain's own matrix product for the wasm backend (wasmGemm.wat, SIMD), used by the BatchMatMul
+ * and _FusedMatMul kernels in place of XNNPACK's fully-connected operator where it is faster.
+ * tfjs creates that operator, which packs and transposes the right-hand operand, for every new
+ * right-hand tensor, and in training every weight is a new tensor after each step: each step
+ * paid the packing of W1 [784, 256] (about 0.6 ms here) and the explicit transposes that
+ * wasmKernels.ts adds for x^T dy. This kernel keeps no state (it copies one 8-column panel of B
+ * at a time into a scratch area) and reads a transposed A where it lies. Its results are bitwise
+ * XNNPACK's: each output is summed over k in order from the bias (or +0), a multiplication then
+ * an addition, and ReLU clamps as XNNPACK's x86 kernels do.
+ */
+
+type KernelFunc = tf.KernelConfig['kernelFunc']
+
+/** The parts of the WebAssembly API used here (the project's lib settings have no DOM types). */
+type Memory = { readonly buffer: ArrayBufferLike }
+interface WebAssemblyApi {
+  readonly Module: new (bytes: Uint8Array) => object
+  readonly Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> }
+}
+const webAssembly = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly
+
+/** What the kernel needs of tfjs-backend-wasm 4.22's backend object. */
+interface WasmBackendInternals {
+  readonly wasm?: { readonly asm?: { readonly memory?: Memory } }
+  readonly dataIdMap: { get(dataId: object): { readonly memoryOffset: number } }
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo
+  disposeData(dataId: object): void
+}
+
+type GemmExport = (a: number, b: number, c: number, bias: number, m: number, n: number, k: number, transA: number, transB: number, relu: number, scratch: number) => void
+
+const compile = (bytes: Uint8Array): object | undefined => {
+  try {
+    return new webAssembly.Module(bytes)
+  } catch {
+    return undefined
+  }
+}
+
+/** wasmGemm.wat compiled (once), or undefined where the runtime has no WebAssembly SIMD. */
+let compiled: { readonly module: object | undefined } | undefined
+const ownModule = (): object | undefined => (compiled ??= { module: compile(Buffer.from(wasmGemmBinary, 'base64')) }).module
+
+/** The module in use: wasmGemm.wat's, or one that a test set. */
+let testModule: { readonly module: object | undefined } | undefined
+/** One instance per module and memory (a V8 instance keeps its optimised code). */
+const instances = new WeakMap<object, WeakMap<Memory, GemmExport>>()
+
+/** The kernel over `backend`'s memory, or undefined: no SIMD, or memory unreachable or shared (threads). */
+const gemmOn = (backend: unknown): GemmExport | undefined => {
+  const module = testModule === undefined ? ownModule() : testModule.module
+  const memory = (backend as Partial<WasmBackendInternals>).wasm?.asm?.memory
+  if (module === undefined || memory === undefined || memory.buffer instanceof SharedArrayBuffer) return undefined
+  const byMemory = instances.get(module) ?? new WeakMap<Memory, GemmExport>()
+  instances.set(module, byMemory)
+  const known = byMemory.get(memory)
+  if (known !== undefined) return known
+  const made = new webAssembly.Instance(module, { env: { memory } }).exports.gemm as GemmExport
+  byMemory.set(memory, made)
+  return made
+}
+
+/** For tests: use `bytes` compiled instead of wasmGemm.wat (invalid bytes stand for a runtime without SIMD); undefined restores. */
+export const setWasmGemmBinaryForTests = (bytes: Uint8Array | undefined): void => {
+  testModule = bytes === undefined ? undefined : { module: compile(bytes) }
+}
+
+interface MatMulAttrs {
+  readonly transposeA?: boolean
+  readonly transposeB?: boolean
+  readonly activation?: string
+}
+
+const isOne = (dims: readonly number[]): boolean => dims.every((d) => d === 1)
+
+/**
+ * Whether this kernel should take the product. Measured on the bench's five products (wasm, one
+ * thread, a fresh right-hand operand each time), it wins where XNNPACK would pack a large B or
+ * transpose A first; with few terms per output (dy W2^T, k = 10) XNNPACK's packing costs little
+ * and its kernel is a little faster.
+ */
+const worthIt = (_m: number, _n: number, k: number, transposeA: boolean): boolean => k >= 16 || (transposeA && k > 0)
+
+/**
+ * Runs a BatchMatMul or _FusedMatMul with rxtrain's kernel, whatever the sizes, or answers
+ * undefined where it cannot: another dtype, batched operands, an activation other than
+ * linear/ReLU, a bias that is not one value per column, PReLU weights, no SIMD, or the backend's
+ * memory unreachable. (`gemmKernel` also leaves the sizes where it is slower to tfjs.)
+ */
+export const wasmGemm = ({ inputs, backend, attrs }: Parameters<KernelFunc>[0], sizes: (m: number, n: number, k: number, transposeA: boolean) => boolean = () => true): tf.TensorInfo | undefined => {
+  const { a, b, bias, preluActivationWeights } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo; bias?: tf.TensorInfo; preluActivationWeights?: tf.TensorInfo }
+  const { transposeA = false, transposeB = false, activation = 'linear' } = (attrs ?? {}) as MatMulAttrs
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) return undefined
+  if (preluActivationWeights !== undefined || (activation !== 'linear' && activation !== 'relu')) return undefined
+  const aBatch = a.shape.slice(0, -2)
+  const bBatch = b.shape.slice(0, -2)
+  if (!isOne(aBatch) || !isOne(bBatch)) return undefined
+  const [ar, ac] = a.shape.slice(-2) as [number, number]
+  const [br, bc] = b.shape.slice(-2) as [number, number]
+  const [m, k] = transposeA ? [ac, ar] : [ar, ac]
+  const [kb, n] = transposeB ? [bc, br] : [br, bc]
+  if (k !== kb || m === 0 || n === 0 || !sizes(m, n, k, transposeA)) return undefined
+  if (bias !== undefined && (bias.dtype !== 'float32' || bias.shape.length !== 1 || bias.shape[0] !== n)) return undefined
+  const gemm = gemmOn(backend)
+  if (gemm === undefined) return undefined
+  const wasm = backend as unknown as WasmBackendInternals
+  const out = wasm.makeOutput([...tf.backend_util.assertAndGetBroadcastShape(aBatch, bBatch), m, n], 'float32')
+  const scratch = wasm.makeOutput([k * 8 + 8], 'float32')
+  try {
+    // Offsets are read after every allocation: an allocation may grow the memory (offsets stay valid).
+    const at = (t: tf.TensorInfo | undefined): number => (t === undefined ? 0 : wasm.dataIdMap.get(t.dataId).memoryOffset)
+    gemm(at(a), at(b), at(out), at(bias), m, n, k, transposeA ? 1 : 0, transposeB ? 1 : 0, activation === 'relu' ? 1 : 0, at(scratch))
+    return out
+  } finally {
+    wasm.disposeData(scratch.dataId)
+  }
+}
+
+/**
+ * The BatchMatMul or _FusedMatMul kernel: rxtrain's product where it applies, else `otherwise`
+ * (tfjs's own kernel, with the transposes wasmKernels.ts adds).
+ */
+export const gemmKernel =
+  (otherwise: KernelFunc): KernelFunc =>
+  (args) =>
+    wasmGemm(args, worthIt) ?? otherwise(args)
+
+/** tfjs-backend-wasm's own BatchMatMul kernel (XNNPACK), kept when rxtrain's replaces it. */
+let xnnpackKernel: KernelFunc | undefined
+
+/** Records tfjs's own BatchMatMul kernel before rxtrain's replaces it (wasmKernels.ts). */
+export const keepXnnpackBatchMatMul = (original: KernelFunc): void => {
+  xnnpackKernel ??= original
+}
+
+/**
+ * a·b by tfjs-backend-wasm's own BatchMatMul kernel (XNNPACK's fully-connected operator, cached
+ * by b's tensor), for the bench's GEMM-floor row and for tests: operands in the layout XNNPACK
+ * wants (no transposes). Needs the wasm backend, started by rxtrain, to be current.
+ */
+export const xnnpackBatchMatMul = (a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D => {
+  const kernel = xnnpackKernel
+  if (kernel === undefined || tf.getBackend() !== 'wasm')
+    throw rxtrainError('BackendError', "xnnpackBatchMatMul runs tfjs's wasm kernel, but the wasm backend is not current", "start it with startBackend('wasm') and activate it first.")
+  return tf.tidy(() => {
+    const [a3, b3] = [tf.reshape(a, [1, ...a.shape]), tf.reshape(b, [1, ...b.shape])]
+    const info = kernel({ inputs: { a: a3, b: b3 }, backend: tf.backend(), attrs: { transposeA: false, transposeB: false } }) as tf.TensorInfo
+    return tf.reshape(tf.engine().makeTensorFromTensorInfo(info), [a.shape[0], b.shape[1]])
+  })
+}
