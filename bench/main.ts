@@ -387,14 +387,16 @@ const main = async (): Promise<void> => {
     '',
     "The GEMM floor: (g) the five matrix products of one MLP step alone (x·W1, h·W2, dy·W2ᵀ, hᵀ·dy, xᵀ·dh with the step's shapes, operands already transposed, nothing else), run by tfjs-backend-wasm's own kernel (XNNPACK) with the same operand tensors every step, so XNNPACK keeps their packed weights: the fastest these products run in tfjs wasm. (f) the same with a new right-hand operand every step, as in training (every weight and gradient is new after each update, and XNNPACK packs each new one again; only the products are timed). Both ran in (c)'s repetitions, in the balanced order. c/g is how close rxtrain's whole step comes to the products alone.",
     '',
-    '| workload | backend | (g) GEMMs, operands reused | (f) GEMMs, fresh operands | (c) rxtrain | c/g: medians · paired · fastest | c/f: medians · paired · fastest |',
-    '|---|---|---|---|---|---|---|',
+    '| workload | backend | (g) GEMMs, operands reused | (f) GEMMs, fresh operands | (c) rxtrain, whole run | (c) steady | c steady/g | c steady/f | c/g: medians · paired · fastest | c/f: medians · paired · fastest |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...rows
       .filter((r) => r.samplesPerSecond.g !== undefined)
       .map((r) => {
         const s = r.samplesPerSecond
-        return `| ${r.workload} | ${r.backend} | ${fmt(s.g)} | ${fmt(s.f)} | ${fmt(s.c)} | ${three(of(s.c, s.g), r.paired.cg, r.fastest.cg)} | ${three(of(s.c, s.f), r.paired.cf, r.fastest.cf)} |`
+        return `| ${r.workload} | ${r.backend} | ${fmt(s.g)} | ${fmt(s.f)} | ${fmt(s.c)} | ${fmt(r.steady.c)} | ${ratio(r.steady.c, s.g)} | ${ratio(r.steady.c, s.f)} | ${three(of(s.c, s.g), r.paired.cg, r.fastest.cg)} | ${three(of(s.c, s.f), r.paired.cf, r.fastest.cf)} |`
       }),
+    '',
+    "(c)'s steady state (from the end of its first quarter of steps, as for (e)) is the per-step rate that the products' rate compares with: the GEMM rows have no start (no backend activation, parameter initialisation, first batches or worker thread start), which a whole (c) run pays once.",
     '',
     `Final losses of (a) and (c), largest difference over the rows: ${Math.max(...rows.map((r) => (r.lossA === undefined || r.lossC === undefined ? 0 : Math.abs(r.lossA - r.lossC)))).toExponential(1)}. Final losses of (c) and (c'): ${rows.every((r) => r.lossO === undefined || r.lossO === r.lossC) ? 'bitwise equal in every row' : 'DIFFERENT'}.`,
     '',

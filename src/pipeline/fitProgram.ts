@@ -33,7 +33,7 @@ import {
 import { sourceEndedEarly } from './sourceEndedEarly.js'
 import { trainStep } from './step.js'
 import { timedStep } from './timedStep.js'
-import { closeWindow, type TrainedBatch } from './trainOnBatch.js'
+import { type ClosedWindow, closeWindow, settleWindow, type TrainedBatch } from './trainOnBatch.js'
 import { readUnread, releaseUnread, type UnreadStep, valuesNotNeeded, withLateValues } from './unreadSteps.js'
 
 /**
@@ -250,9 +250,13 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
         return yield* during('validation', validate('val', action.epoch, action.afterBatch))
       case 'closeWindow': {
         closeBatches()
-        const closed = timed('optimizer update', () => closeWindow(backend, optimizer, precision, current().train, action.step, current().loop.lossScale, module.groups))
+        const incoming = current().loop.lossScale
+        const closed = timed('optimizer update', () => closeWindow(backend, optimizer, precision, current().train, action.step, incoming, module.groups))
         if (closed !== undefined) setTrain(closed.next)
-        return setLoop(windowClosed(current().loop, closed?.stepped === true, closed?.lossScale ?? current().loop.lossScale))
+        // Decisions taken on the device (no host reads): the window's step settles on its flags.
+        const settled = closed?.finiteFlag === undefined ? closed : ((yield* during('host reads', wait(settleWindow(backend, precision, closed, incoming)))) as ClosedWindow<P, S>)
+        if (settled !== closed && settled !== undefined) setTrain(settled.next)
+        return setLoop(windowClosed(current().loop, settled?.stepped === true, settled?.lossScale ?? incoming))
       }
       case 'endEpoch':
         return yield* endEpoch(action.epoch)

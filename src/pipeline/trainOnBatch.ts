@@ -1,4 +1,5 @@
-import { Observable } from 'rxjs'
+import type * as tf from '@tensorflow/tfjs-core'
+import { from, Observable } from 'rxjs'
 import type { Backend } from '../backends/backend.js'
 import type { LossScale, Precision } from '../backends/precision.js'
 import type { GradientTransform } from '../optim/transform.js'
@@ -11,7 +12,7 @@ import { nonFiniteLoss } from './nonFiniteLoss.js'
 import type { LoopPlan } from './plan.js'
 import { collectReads, deferReads, type ReadBack, readAllAsync, readBack } from './readBack.js'
 import { applyGradients, type StepResult, type TrainStep, trainStep } from './step.js'
-import { trainState, type TrainStepContext } from './stepParts.js'
+import { trainState, type TrainStepContext, type Updated } from './stepParts.js'
 import { checkUnread, releaseUnread, type UnreadStep } from './unreadSteps.js'
 
 /** The run's training step, or what builds it. */
@@ -99,16 +100,46 @@ export const closeWindow = <P extends Params, S extends Params>(
   step: boolean,
   lossScale: LossScale = precision.initScale(),
   groups?: ParamGroups,
-): { readonly next: TrainState<P, S>; readonly stepped: boolean; readonly gradsFinite: boolean; readonly lossScale: LossScale } | undefined => {
+): ClosedWindow<P, S> | undefined => {
   const pending = before.gradAccumulator ?? null
   if (pending === null) return undefined
   const emptied = trainState(before.params, before.state, before.optState, null)
-  const closed = step
+  const closed: Updated<P, S> = step
     ? backend.scoped(() => applyGradients(trainStep<P, S, unknown>(groups === undefined ? updateOnly : { ...updateOnly, groups }, optimizer, { precision }), emptied, { grads: pending, state: before.state }, { batchIdx: -1, lossScale, optimizerStep: true }))
     : { state: emptied, gradsFinite: true, stepped: false, lossScale }
   backend.release(before, closed.state)
-  return { next: closed.state, stepped: step, gradsFinite: closed.gradsFinite, lossScale: closed.lossScale }
+  const decided = closed.finiteFlag === undefined ? {} : { finiteFlag: closed.finiteFlag, settle: (flags: readonly boolean[]) => settledStep(closed, flags, precision, lossScale) }
+  return { next: closed.state, stepped: step, gradsFinite: closed.gradsFinite, lossScale: closed.lossScale, ...decided }
 }
+
+/** A closed window (`closeWindow`): with device decisions, provisional until `settle` takes its flags (read by the loop, then disposed). */
+export interface ClosedWindow<P extends Params, S extends Params> {
+  readonly next: TrainState<P, S>
+  readonly stepped: boolean
+  readonly gradsFinite: boolean
+  readonly lossScale: LossScale
+  readonly finiteFlag?: tf.Tensor
+  readonly settle?: (flags: readonly boolean[]) => { readonly state: TrainState<P, S>; readonly gradsFinite: boolean; readonly lossScale: LossScale }
+}
+
+/**
+ * A closed window whose step decided on the device, settled: its flags read back (then released)
+ * and its state, `gradsFinite` and loss scale taken from `settle`.
+ */
+export const settleWindow = <P extends Params, S extends Params>(backend: Backend, precision: Precision, closed: ClosedWindow<P, S>, lossScale: LossScale): Observable<ClosedWindow<P, S>> =>
+  from(
+    (async () => {
+      const flag = closed.finiteFlag
+      if (flag === undefined) return closed
+      const values = await backend.readScalarsAsync([flag]).finally(() => flag.dispose())
+      const settled = settledStep({ state: closed.next, settle: closed.settle }, values.map((v) => v !== 0), precision, lossScale)
+      return { next: settled.state, stepped: closed.stepped, gradsFinite: settled.gradsFinite, lossScale: settled.lossScale }
+    })(),
+  )
+
+/** A step's state, `gradsFinite` and next loss scale once its device flags are read (`settle`, or all flags finite). */
+const settledStep = <P extends Params, S extends Params>(step: { readonly state: TrainState<P, S>; readonly settle?: Updated<P, S>['settle'] | undefined }, flags: readonly boolean[], precision: Precision, lossScale: LossScale | undefined) =>
+  step.settle?.(flags) ?? { state: step.state, gradsFinite: flags.every((f) => f), lossScale: precision.nextScale(lossScale ?? precision.initScale(), flags.every((f) => f)) }
 
 /** The step run on the device (the exported `trainStep`), before its scalars are read back. */
 const computeStep = <P extends Params, S extends Params, B>(a: TrainOnBatch<P, S, B>): StepResult<P, S> => {
@@ -132,7 +163,7 @@ const finishStep = <P extends Params, S extends Params, B>(
   const loss = read.extra[0] as number
   // Decisions taken on the device: their flags came with the loss; the step settles on them.
   const flags = step.finiteFlag === undefined ? undefined : read.extra.slice(1).map((v) => v !== 0)
-  const settled = flags === undefined ? step : (step.settle?.(flags) ?? { state: step.state, gradsFinite: flags.every((f) => f), lossScale: a.precision.nextScale(a.ctx.lossScale, flags.every((f) => f)) })
+  const settled = flags === undefined ? step : settledStep(step, flags, a.precision, a.ctx.lossScale)
   const next = settled.state
   a.backend.release(a.state, next)
   try {

@@ -145,3 +145,28 @@ describe('fit with device decisions (a cpu backend without host reads)', () => {
     expect(tf.memory().numTensors).toBe(before)
   })
 })
+
+describe('a window closed at the end of an epoch (a source of unknown length, accumulation) with device decisions', () => {
+  /** Two epochs of the rows, 3 batches per optimizer step: each epoch ends with a window of one batch, which steps. */
+  const windowBits = async (backend: Backend, precision: PrecisionName, optimizer: GradientTransform<StateTree>) => {
+    const x = Float32Array.from(rows.flat(), (v) => (precision === '16-mixed' && !Number.isFinite(v) ? 60 : v))
+    const known = fromArrays({ x: { data: x, shape: [2] }, y: { data: new Float32Array(rows.length).fill(1), shape: [1] } }, { batchSize: 1 })
+    const data = { train: { numBatches: undefined, open: known.open } }
+    const trained = await lastValueFrom(
+      fit(module(optimizer), data, { maxEpochs: 2, precision, accumulateGradBatches: 3, logEveryNSteps: 50 }, { backend, signals: quiet }).pipe(trainedModel()),
+    )
+    const bits = bitsOf(trained)
+    disposeTree(trained)
+    return bits
+  }
+
+  it.each([
+    ['16-mixed', () => adam({ lr: 0.05 })],
+    ['32-true', () => applyIfFinite(adam({ lr: 0.05 }))],
+  ] as [PrecisionName, () => GradientTransform<StateTree>][])("precision '%s': the window's step settles on its flags as on the host, no leaks", async (precision, optimizer) => {
+    const before = tf.memory().numTensors
+    const onDevice = await windowBits(device, precision, optimizer())
+    expect(onDevice).toEqual(await windowBits(cpu, precision, optimizer()))
+    expect(tf.memory().numTensors).toBe(before)
+  })
+})
