@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { rxtrainError } from '../errors/rxtrainError.js'
+import { type ModuleIn, ownWasmModule, type WasmBackendInternals } from './wasmModule.js'
 import { wasmGemmBinary } from './wasmGemmBinary.js'
 
 /**
@@ -16,58 +17,19 @@ import { wasmGemmBinary } from './wasmGemmBinary.js'
 
 type KernelFunc = tf.KernelConfig['kernelFunc']
 
-/** The parts of the WebAssembly API used here (the project's lib settings have no DOM types). */
-type Memory = { readonly buffer: ArrayBufferLike }
-interface WebAssemblyApi {
-  readonly Module: new (bytes: Uint8Array) => object
-  readonly Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> }
-}
-const webAssembly = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly
-
-/** What the kernel needs of tfjs-backend-wasm 4.22's backend object. */
-interface WasmBackendInternals {
-  readonly wasm?: { readonly asm?: { readonly memory?: Memory } }
-  readonly dataIdMap: { get(dataId: object): { readonly memoryOffset: number } }
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo
-  disposeData(dataId: object): void
-}
-
 type GemmExport = (a: number, b: number, c: number, bias: number, m: number, n: number, k: number, transA: number, transB: number, relu: number, scratch: number) => void
 
-const compile = (bytes: Uint8Array): object | undefined => {
-  try {
-    return new webAssembly.Module(bytes)
-  } catch {
-    return undefined
-  }
-}
-
-/** wasmGemm.wat compiled (once), or undefined where the runtime has no WebAssembly SIMD. */
-let compiled: { readonly module: object | undefined } | undefined
-const ownModule = (): object | undefined => (compiled ??= { module: compile(Buffer.from(wasmGemmBinary, 'base64')) }).module
-
-/** The module in use: wasmGemm.wat's, or one that a test set. */
-let testModule: { readonly module: object | undefined } | undefined
-/** One instance per module and memory (a V8 instance keeps its optimised code). */
-const instances = new WeakMap<object, WeakMap<Memory, GemmExport>>()
+/** wasmGemm.wat in a backend's memory (compiled once, one instance per memory). */
+const own = ownWasmModule<{ readonly gemm: GemmExport }>(wasmGemmBinary)
+/** The module in use where a test set one. */
+let testModule: ModuleIn<{ readonly gemm: GemmExport }> | undefined
 
 /** The kernel over `backend`'s memory, or undefined: no SIMD, or memory unreachable or shared (threads). */
-const gemmOn = (backend: unknown): GemmExport | undefined => {
-  const module = testModule === undefined ? ownModule() : testModule.module
-  const memory = (backend as Partial<WasmBackendInternals>).wasm?.asm?.memory
-  if (module === undefined || memory === undefined || memory.buffer instanceof SharedArrayBuffer) return undefined
-  const byMemory = instances.get(module) ?? new WeakMap<Memory, GemmExport>()
-  instances.set(module, byMemory)
-  const known = byMemory.get(memory)
-  if (known !== undefined) return known
-  const made = new webAssembly.Instance(module, { env: { memory } }).exports.gemm as GemmExport
-  byMemory.set(memory, made)
-  return made
-}
+const gemmOn = (backend: unknown): GemmExport | undefined => (testModule ?? own)(backend)?.gemm
 
 /** For tests: use `bytes` compiled instead of wasmGemm.wat (invalid bytes stand for a runtime without SIMD); undefined restores. */
 export const setWasmGemmBinaryForTests = (bytes: Uint8Array | undefined): void => {
-  testModule = bytes === undefined ? undefined : { module: compile(bytes) }
+  testModule = bytes === undefined ? undefined : ownWasmModule(Buffer.from(bytes).toString('base64'))
 }
 
 interface MatMulAttrs {
