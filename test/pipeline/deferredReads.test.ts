@@ -94,6 +94,20 @@ const expectSameLoops = (deferred: readonly FitEvent[], sync: readonly FitEvent[
   expect(unread.filter((u) => !u).length).toBeGreaterThan(2)
 }
 
+
+/** The line module with its loss made NaN at batch `k` of each epoch (logged as `train/loss`). */
+const nanAt = (k: number): Module<Params, Record<string, never>, XY> => {
+  const base = lineModule()
+  return {
+    ...(base as unknown as Module<Params, Record<string, never>, XY>),
+    trainingStep: (model, batch, ctx) => {
+      const out = base.trainingStep(model as never, batch, ctx)
+      const loss = ctx.batchIdx === k ? tf.mul(out.loss, Number.NaN) : out.loss
+      return { loss: loss as tf.Scalar, logs: { 'train/loss': loss } }
+    },
+  }
+}
+
 describe('steps whose values nobody needs are not read (a backend without host reads)', () => {
   it('logEveryNSteps 5 over 12 steps: reads only on logging steps and at the epoch end, one transfer each; parameters and rows bitwise the synchronous run', async () => {
     const { backend, counts } = counting(cpu)
@@ -180,16 +194,8 @@ describe('steps whose values nobody needs are not read (a backend without host r
   })
 
   it('a non-finite loss on a step that was not read fails the run with the error of the synchronous run, naming that step', async () => {
-    const base = lineModule()
     // The loss turns NaN at batch 2 (then stays so: the parameters become NaN).
-    const nanAt2: Module<Params, Record<string, never>, XY> = {
-      ...(base as unknown as Module<Params, Record<string, never>, XY>),
-      trainingStep: (model, batch, ctx) => {
-        const out = base.trainingStep(model as never, batch, ctx)
-        const loss = ctx.batchIdx === 2 ? tf.mul(out.loss, Number.NaN) : out.loss
-        return { loss: loss as tf.Scalar, logs: { 'train/loss': loss } }
-      },
-    }
+    const nanAt2 = nanAt(2)
     const failure = async (backend: Backend) => {
       const before = tf.memory().numTensors
       const events: FitEvent[] = []
@@ -220,15 +226,7 @@ describe('steps whose values nobody needs are not read (a backend without host r
     // Each epoch's last step is not known to be last: it stays unread until the source runs out.
     expect(steps(deferred.events).at(-1)?.valuesRead).toBe(false)
     expect(counts.reads).toBe(4)
-    const base = lineModule()
-    const nanAtLast: Module<Params, Record<string, never>, XY> = {
-      ...(base as unknown as Module<Params, Record<string, never>, XY>),
-      trainingStep: (model, batch, ctx) => {
-        const out = base.trainingStep(model as never, batch, ctx)
-        const loss = ctx.batchIdx === 6 ? tf.mul(out.loss, Number.NaN) : out.loss
-        return { loss: loss as tf.Scalar, logs: { 'train/loss': loss } }
-      },
-    }
+    const nanAtLast = nanAt(6)
     const before = tf.memory().numTensors
     const error = await lastValueFrom(fit(nanAtLast, { train: unknownLength(lineSource(7, 1)) }, options, { backend, signals: quiet })).then(
       () => undefined,
