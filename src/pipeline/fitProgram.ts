@@ -13,7 +13,7 @@ import { type EvaluationResult, evaluationPass } from './evaluationPass.js'
 import type { FitEvent, TrainState, WarningKind } from './events.js'
 import type { FitProgramArgs } from './fitProgramArgs.js'
 import { epochLogStep, epochValues, plainEpochNames, progressBarNames, type ReadLog, stepValues } from './logs.js'
-import { initialLoopState, type LoopState } from '../core/loopState.js'
+import type { LoopState } from '../core/loopState.js'
 import { type LookaheadIterator, lookahead, overlapped } from './lookahead.js'
 import {
   type Action,
@@ -30,7 +30,9 @@ import {
   wantsNextBatch,
   windowClosed,
 } from './schedule.js'
+import { phaseTiming } from './phaseTiming.js'
 import { sourceEndedEarly } from './sourceEndedEarly.js'
+import { fitStartEvent, startingState } from './startingState.js'
 import { trainStep } from './step.js'
 import { timedStep } from './timedStep.js'
 import { type ClosedWindow, closeWindow, settleWindow, type TrainedBatch } from './trainOnBatch.js'
@@ -71,15 +73,7 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
   // A profiler among the hooks: the loop's phases are timed on the run's phase clock (else nothing is).
   const phases = flow.phases
   const runStep = phases === undefined ? step : timedStep(step, phases)
-  const timed = <T>(phase: string, f: () => T): T => (phases === undefined ? f() : phases.time(phase, f))
-  const during = function* <T>(phase: string, program: Program<T>): Program<T> {
-    const leave = phases?.enter(phase)
-    try {
-      return yield* program
-    } finally {
-      leave?.()
-    }
-  }
+  const { timed, during } = phaseTiming(phases)
   const interrupt = interruptLatch(args.signals)
   let run: Run<P, S, B> | undefined
 
@@ -264,16 +258,7 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
   }
 
   try {
-    const given = resume?.state ?? backend.scoped(() => {
-      // A '-true' half policy keeps the variables rounded from the start.
-      const model = precision.storeState(module.init(initKey))
-      return { params: model.params, state: model.state, optState: precision.storeState(optimizer.init(model.params)), gradAccumulator: null }
-    })
-    // Resumed under another precision policy: it starts afresh (its loss scale, its rounding).
-    const samePrecision = resume?.precision === undefined || resume.precision === precision.name
-    const train = samePrecision ? given : backend.scoped(() => precision.storeState(given))
-    if (train !== given) backend.release(given, train)
-    const loop = resume === undefined ? initialLoopState(seed, precision.initScale()) : samePrecision ? resume.loop : { ...resume.loop, lossScale: precision.initScale() }
+    const { train, loop } = startingState(args, initKey, seed)
     run = { loop, train, batches: undefined, unread: [] }
     // A data-parallel strategy starts its workers now, with the initial variables.
     const started = args.strategy.start?.(train)
@@ -281,19 +266,7 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
     if (resume !== undefined) restoreStates(flow, resume.hookStates)
     // From here on, the time no phase claims is the loop's own.
     phases?.setBase('loop')
-    yield* say((time) => ({
-      type: 'fitStart',
-      time,
-      plan,
-      options: args.options,
-      backend: backend.description,
-      accelerator: backend.choice ?? { requested: 'env', backend: backend.name, description: backend.description, skipped: [] },
-      optimizer,
-      state: train,
-      loop,
-      resumed: resume === undefined ? undefined : { from: resume.from, loop: resume.loop, hookStates: resume.hookStates },
-      ...(module.hparams !== undefined && { hparams: module.hparams }),
-    }))
+    yield* say((time) => fitStartEvent(args, time, train, loop))
     // Lightning's "Total length of `DataLoader` across ranks is zero": the stage is skipped, with a word.
     if (source.numBatches === 0) yield* warn(emptySource.train())
     if (data.val?.numBatches === 0 && module.validationStep !== undefined) yield* warn(emptySource.val())
