@@ -47,6 +47,12 @@ const fusedSoftmaxCrossEntropy = (logits2d: tf.Tensor, ids: tf.Tensor): tf.Scala
     return { value: loss, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(dy, saved[0] as tf.Tensor) }
   })(logits2d) as tf.Scalar
 
+/** Class ids as an int32 vector, the same tensor when they are one already. */
+const asIdVector = (labels: tf.Tensor): tf.Tensor => {
+  const ids = labels.dtype === 'int32' ? labels : tf.cast(labels, 'int32')
+  return ids.rank === 1 ? ids : tf.reshape(ids, [-1])
+}
+
 /**
  * Softmax cross-entropy from logits, averaged over the batch: mean(−Σ_c target_c · logSoftmax(logits)_c).
  * `labels` are either class ids (`[batch]`, int32; float ids are cast) or target distributions
@@ -92,7 +98,8 @@ export const softmaxCrossEntropy = (
     )
   if (isIds) checkClassIds('softmaxCrossEntropy', labels, classes)
   if (isIds && smoothing === 0 && logits.dtype === 'float32' && logits.size > 0 && tf.getKernel(SOFTMAX_CROSS_ENTROPY, tf.getBackend()) !== undefined)
-    return fusedSoftmaxCrossEntropy(tf.reshape(logits, [-1, classes]), tf.reshape(tf.cast(labels, 'int32'), [-1]))
+    // Rows of classes and int32 ids as they usually come: no Reshape or Cast kernels for nothing.
+    return fusedSoftmaxCrossEntropy(logits.rank === 2 ? logits : tf.reshape(logits, [-1, classes]), asIdVector(labels))
   const oneHot = isIds ? tf.oneHot(tf.cast(labels, 'int32'), classes, 1, 0, 'float32') : tf.cast(labels, 'float32')
   const target = smoothing === 0 ? oneHot : tf.add(tf.mul(oneHot, 1 - smoothing), smoothing / classes)
   const perExample = tf.neg(tf.sum(tf.mul(target, tf.logSoftmax(logits)), -1))
