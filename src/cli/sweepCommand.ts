@@ -1,17 +1,16 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { relative } from 'node:path'
-import { type Clock, systemClock } from '../effects/clock.js'
-import type { FileSystem } from '../effects/fileSystem.js'
+import { systemClock } from '../effects/clock.js'
 import { fileImporter, type ImportFile } from '../effects/importFile.js'
 import { nodeFileSystem } from '../effects/nodeFileSystem.js'
-import { liveProcesses, type Processes, rxtrainCommandLine } from '../effects/processes.js'
-import { processSignals, type Signals } from '../effects/signals.js'
+import { liveProcesses, rxtrainCommandLine } from '../effects/processes.js'
+import { processSignals } from '../effects/signals.js'
 import type { RxtrainError } from '../errors/rxtrainError.js'
 import { planSweep } from '../sweep/planSweep.js'
 import { cells, formatTable, resultRow } from '../sweep/results.js'
-import { runSweep, type SweepSummary } from '../sweep/runSweep.js'
+import { runSweep, type SweepEnv, type SweepSummary } from '../sweep/runSweep.js'
 import { writeReport } from '../report/writeReport.js'
-import { localScheduler, type TrialScheduler } from '../sweep/scheduler.js'
+import { localScheduler } from '../sweep/scheduler.js'
 import { type CliIO, type Command, EXIT } from './command.js'
 
 const help = `rxtrain sweep --config sweep.yaml [--parallel N] [--name NAME] [--dry-run]
@@ -50,13 +49,7 @@ Exit status: 0 every trial finished, 1 a trial failed, 2 a bad command line or s
 130 interrupted.`
 
 /** What the sweep command runs with; the live ones by default, fakes in tests. */
-export interface SweepCommandEnv {
-  readonly fs: FileSystem
-  readonly processes: Processes
-  readonly scheduler: TrialScheduler
-  readonly signals: Signals
-  readonly clock: Clock
-  readonly pid: number
+export interface SweepCommandEnv extends Omit<SweepEnv, 'out' | 'err' | 'cwd'> {
   readonly importFile: ImportFile
   /** Writes the sweep's report; absent (tests with fake trials), no report. */
   readonly report?: typeof writeReport

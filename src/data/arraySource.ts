@@ -8,7 +8,7 @@ import { gatherRowsInto } from './gatherRows.js'
 import { shardRange } from './shardRows.js'
 
 export type { Column, ColumnBatch, ColumnData, Columns } from './columns.js'
-import type { Column, ColumnBatch, ColumnData, Columns } from './columns.js'
+import type { Column, ColumnBatch, Columns } from './columns.js'
 
 const rowSize = (c: Column): number => c.shape.reduce((a, b) => a * b, 1)
 

@@ -1,5 +1,5 @@
 import { exampleCount, fromArrays } from './arraySource.js'
-import { batchRows, type BatchingOptions } from './batching.js'
+import { batchRows } from './batching.js'
 import type { BatchSource } from './source.js'
 
 export type { SourceRecipe } from './recipe.js'

@@ -3,7 +3,7 @@ import { rxtrainError } from '../errors/rxtrainError.js'
 import { buildIndexed, cachedIndex, type Indexed, indexOf, isTensor } from './treeIndex.js'
 
 export type { Params, StateTree } from './params.js'
-import type { Params, StateTree } from './params.js'
+import type { Params } from './params.js'
 
 /** One parameter leaf with its path. */
 export interface ParamLeaf {
