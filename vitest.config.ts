@@ -4,7 +4,11 @@ import { defineConfig } from 'vitest/config'
 export default defineConfig({
   resolve: {
     // README snippets import the package by name.
-    alias: { rxtrain: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
+    alias: [
+      { find: /^rxtrain$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
+      // Node's implementations of the platform modules (tsconfig.json's `paths` says the same to tsc and tsx).
+      { find: /^#platform\/(.*)$/, replacement: `${fileURLToPath(new URL('./src/platform/node/', import.meta.url))}$1` },
+    ],
   },
   test: {
     include: ['test/**/*.test.ts'],

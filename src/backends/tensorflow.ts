@@ -19,13 +19,21 @@ const needs: Record<Variant, string> = {
 const installHint = (variant: Variant): string =>
   `install it where the install can download: \`npm install ${packages[variant]}@${tf.version_core}\` (an optional peer dependency: rxtrain never installs it), or choose accelerator: 'wasm'.`
 
+/** Whether this runtime is Node (tfjs-node is a native addon: nowhere else can it load). */
+const inNode = (): boolean => typeof process !== 'undefined' && typeof process.versions?.node === 'string'
+
 /**
  * Loads `@tensorflow/tfjs-node` or `@tensorflow/tfjs-node-gpu` by name (so that nothing needs it
  * at build time) and turns each way of failing into a sentence that says what is missing.
- * `importer` is the dynamic import, replaceable in tests.
+ * `importer` is the dynamic import and `node` whether this is Node, both replaceable in tests.
+ * In a browser it does not try: a page's failed import would read as a broken install.
  */
-export const loadTensorflowPackage = async (variant: Variant, importer: (specifier: string) => Promise<unknown> = (s) => import(s)): Promise<void> => {
+export const loadTensorflowPackage = async (variant: Variant, importer: (specifier: string) => Promise<unknown> = (s) => import(s), node: boolean = inNode()): Promise<void> => {
   const pkg = packages[variant]
+  if (!node)
+    throw rxtrainError('BackendError', `the ${variant} backend runs only in Node (${pkg} is a native addon over libtensorflow)`, "in a browser, choose accelerator: 'wasm' or 'webgpu'.", {
+      backend: variant,
+    })
   try {
     await importer(pkg)
   } catch (e) {

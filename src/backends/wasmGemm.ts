@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { rxtrainError } from '../errors/rxtrainError.js'
-import { type ModuleIn, ownWasmModule, type WasmBackendInternals } from './wasmModule.js'
+import { base64OfBytes, type ModuleIn, ownWasmModule, type WasmBackendInternals } from './wasmModule.js'
 import { wasmGemmBinary } from './wasmGemmBinary.js'
 
 /**
@@ -29,7 +29,7 @@ const gemmOn = (backend: unknown): GemmExport | undefined => (testModule ?? own)
 
 /** For tests: use `bytes` compiled instead of wasmGemm.wat (invalid bytes stand for a runtime without SIMD); undefined restores. */
 export const setWasmGemmBinaryForTests = (bytes: Uint8Array | undefined): void => {
-  testModule = bytes === undefined ? undefined : ownWasmModule(Buffer.from(bytes).toString('base64'))
+  testModule = bytes === undefined ? undefined : ownWasmModule(base64OfBytes(bytes))
 }
 
 interface MatMulAttrs {

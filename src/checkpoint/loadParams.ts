@@ -1,7 +1,7 @@
 import { pipe } from 'fp-ts/lib/function.js'
 import * as TE from 'fp-ts/lib/TaskEither.js'
 import type { FileSystem } from '../effects/fileSystem.js'
-import { nodeFileSystem } from '../effects/nodeFileSystem.js'
+import { liveEnv } from '../effects/env.js'
 import type { RxtrainError } from '../errors/rxtrainError.js'
 import type { Model } from '../nn/layer.js'
 import { tidy } from '../backends/tidy.js'
@@ -44,8 +44,8 @@ export const loadParams = (path: string, options: LoadParamsOptions = {}): TE.Ta
   pipe(
     // With `like`, a checkpoint of another model is refused from its manifest, with the differences listed.
     options.like === undefined
-      ? loadCheckpoint(options.fs ?? nodeFileSystem, path)
-      : loadCheckpointFor(options.fs ?? nodeFileSystem, path, {
+      ? loadCheckpoint(options.fs ?? liveEnv.fs, path)
+      : loadCheckpointFor(options.fs ?? liveEnv.fs, path, {
           spec: specOf(options.like),
           remedy: 'load it into the model that wrote it, or adapt the parameter tree (mapParams) before loading.',
         }),

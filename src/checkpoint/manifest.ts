@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { sha256 } from '#platform/sha256.js'
 import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { type RxtrainError, rxtrainError } from '../errors/rxtrainError.js'
@@ -62,7 +62,7 @@ export const ManifestCodec = t.intersection([
 
 export type Manifest = t.TypeOf<typeof ManifestCodec>
 
-export const sha256 = (bytes: Uint8Array | string): string => createHash('sha256').update(bytes).digest('hex')
+export { sha256 }
 
 /** The hash that identifies a parameter structure (paths, shapes, dtypes). */
 export const structureHash = (spec: readonly { path: string; shape: readonly number[]; dtype: string }[]): string =>

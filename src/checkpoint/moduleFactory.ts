@@ -3,7 +3,7 @@ import { pipe } from 'fp-ts/lib/function.js'
 import * as TE from 'fp-ts/lib/TaskEither.js'
 import * as t from 'io-ts'
 import type { FileSystem } from '../effects/fileSystem.js'
-import { nodeFileSystem } from '../effects/nodeFileSystem.js'
+import { liveEnv } from '../effects/env.js'
 import { type RxtrainError, rxtrainError } from '../errors/rxtrainError.js'
 import type { Model } from '../nn/layer.js'
 import { key } from '../random/key.js'
@@ -149,7 +149,7 @@ export const defineModuleFactory = <A, O extends Readonly<Record<string, unknown
   }
   const loadFromCheckpoint: ModuleFactory<A, O, M>['loadFromCheckpoint'] = (path, options = {}) =>
     pipe(
-      loadCheckpoint(options.fs ?? nodeFileSystem, path),
+      loadCheckpoint(options.fs ?? liveEnv.fs, path),
       TE.chainEitherKW((loaded) => {
         const result = fromCheckpoint(loaded, options.hparams)
         // Only the model's variables are handed over; on failure, nothing is.

@@ -1,10 +1,14 @@
+import { liveConsole } from '#platform/liveConsole.js'
+import { liveFileSystem } from '#platform/liveFileSystem.js'
+import { liveProcessInfo } from '#platform/liveProcessInfo.js'
+import { liveSignals } from '#platform/liveSignals.js'
+import { liveTerminal } from '#platform/liveTerminal.js'
 import { type Clock, systemClock } from './clock.js'
-import { type Console, liveConsole } from './console.js'
+import type { Console } from './console.js'
 import type { FileSystem } from './fileSystem.js'
-import { nodeFileSystem } from './nodeFileSystem.js'
-import { liveProcessInfo, type ProcessInfo } from './processInfo.js'
-import { processSignals, type Signals } from './signals.js'
-import { liveTerminal, type TerminalStream } from './terminal.js'
+import type { ProcessInfo } from './processInfo.js'
+import type { Signals } from './signalTypes.js'
+import type { TerminalStream } from './terminal.js'
 
 /**
  * The effect capabilities a run uses, as one record with a live default. Tests replace any of
@@ -28,11 +32,13 @@ export interface Env {
 }
 
 /**
- * The live capabilities: the node file system, the system clock, the process's console, signals, stderr and host name and pid.
+ * The live capabilities. In Node: the disk, the system clock, the process's console, signals, stderr and host name and
+ * pid. In a browser bundle (the package's `browser` condition): the Origin Private File System (IndexedDB where it is
+ * missing), the clock, the developer console, `pagehide` as the interrupt, and the page's host name.
  *
  * @example
  * const quiet: Env = { ...liveEnv, console: effects.bufferConsole() }   // live files, clock and signals; lines kept
  * fit(module, { train, val }, { maxEpochs: 1 }, quiet).pipe(printMetrics()).subscribe()
  * liveEnv.clock.now()   // Date.now()
  */
-export const liveEnv: Env = { fs: nodeFileSystem, clock: systemClock, console: liveConsole, signals: processSignals, terminal: liveTerminal, processInfo: liveProcessInfo }
+export const liveEnv: Env = { fs: liveFileSystem, clock: systemClock, console: liveConsole, signals: liveSignals, terminal: liveTerminal, processInfo: liveProcessInfo }

@@ -1,5 +1,3 @@
-import { hostname } from 'node:os'
-
 /**
  * Who is writing: the host's name and the process id. Loggers put them in file names (as
  * TensorBoard's `events.out.tfevents.<time>.<host>.<pid>.<n>`) so that runs on several machines
@@ -13,19 +11,6 @@ import { hostname } from 'node:os'
 export interface ProcessInfo {
   hostname(): string
   pid(): number
-}
-
-/**
- * The live process's host name and pid.
- *
- * @example
- * const { hostname, pid } = effects.liveProcessInfo
- * console.log(`${hostname()}.${pid()}`)   // 'gpu-box-3.41207'
- * liveEnv.processInfo === effects.liveProcessInfo   // true: a run's default
- */
-export const liveProcessInfo: ProcessInfo = {
-  hostname: () => hostname(),
-  pid: () => process.pid,
 }
 
 /**

@@ -85,12 +85,13 @@ export const liveProcesses: Processes = {
  * The command line that starts the `rxtrain` command in a child process: this Node with the
  * compiled `dist/cli/main.js`, or, when rxtrain runs from its TypeScript sources (development,
  * tests), `src/cli/main.ts` through tsx's loader (found from rxtrain's own folder, so the
- * user's cwd need not have tsx).
+ * user's cwd need not have tsx), told where rxtrain's tsconfig.json is: tsx looks for one in the
+ * cwd, and its `paths` are what map `#platform/*` to the Node sources.
  */
-export const rxtrainCommandLine = (): { readonly command: string; readonly args: readonly string[] } => {
+export const rxtrainCommandLine = (): { readonly command: string; readonly args: readonly string[]; readonly env?: Readonly<Record<string, string>> } => {
   const self = import.meta.url
   const main = fileURLToPath(new URL(`../cli/main.${self.endsWith('.ts') ? 'ts' : 'js'}`, self))
   if (!self.endsWith('.ts')) return { command: process.execPath, args: [main] }
   const tsx = pathToFileURL(createRequire(self).resolve('tsx')).href
-  return { command: process.execPath, args: ['--import', tsx, main] }
+  return { command: process.execPath, args: ['--import', tsx, main], env: { TSX_TSCONFIG_PATH: fileURLToPath(new URL('../../tsconfig.json', self)) } }
 }

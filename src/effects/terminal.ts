@@ -19,12 +19,3 @@ export interface TerminalStream {
   clearLine?(dir: -1 | 0 | 1, callback?: () => void): boolean
   moveCursor?(dx: number, dy: number, callback?: () => void): boolean
 }
-
-/**
- * The process's stderr (where tqdm and cli-progress draw bars by default).
- *
- * @example
- * console.log(effects.liveTerminal.isTTY, effects.liveTerminal.columns)   // true 120 in a terminal; false undefined when piped
- * fit(module, { train, val }, {}, { terminal: effects.liveTerminal }).pipe(progressBar()).subscribe()   // the default
- */
-export const liveTerminal: TerminalStream = process.stderr

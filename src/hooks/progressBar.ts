@@ -1,5 +1,5 @@
-import { SingleBar } from 'cli-progress'
 import { defer, finalize, type MonoTypeOperatorFunction } from 'rxjs'
+import { SingleBar } from '#platform/singleBar.js'
 import type { TerminalStream } from '../effects/terminal.js'
 import { rxtrainError } from '../errors/rxtrainError.js'
 import { hook } from '../flow/hook.js'
@@ -70,8 +70,8 @@ interface Bars {
 
 const newBar = (stream: TerminalStream, clearOnComplete: boolean): SingleBar =>
   new SingleBar({
-    stream: stream as unknown as NodeJS.WritableStream,
-    format: (_options, _params, payload: { readonly line?: string }) => payload.line ?? '',
+    stream,
+    format: (_options, _params, payload) => payload.line ?? '',
     clearOnComplete,
     hideCursor: false,
     gracefulExit: false,
@@ -79,7 +79,8 @@ const newBar = (stream: TerminalStream, clearOnComplete: boolean): SingleBar =>
 
 /**
  * Lightning's progress bar. On a terminal (the run's console `isTTY` and its `terminal` a TTY),
- * one live bar per epoch, drawn with cli-progress on the run's terminal:
+ * one live bar per epoch, drawn on the run's terminal (with cli-progress in Node; in a browser,
+ * a line redrawn after `'\r'`, for `effects.pageTerminal`):
  *
  *     epoch 1/3 ██████████░░░░░░░░░░░░░░░ 200/430 · 180.2 it/s · ETA 1.3s · loss 0.2512 · val/loss 0.1502
  *

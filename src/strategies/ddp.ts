@@ -17,7 +17,8 @@ import type { BatchSource, PassOrder } from '../data/source.js'
 import { type Shards, type ShardSlots, shardBatch, shardSlots } from './batchShards.js'
 import { mergeLogs } from './mergeLogs.js'
 import { rankPasses } from './rankPasses.js'
-import { startWorker } from './startWorker.js'
+import { startWorker } from '#platform/startWorker.js'
+import { ddpWorkerData } from './workerContext.js'
 import type { FromWorker, SharedLayout, ToWorker } from './protocol.js'
 import { layoutOf } from './layout.js'
 import { tensorFromShared, writeToShared } from './sharedTensor.js'
@@ -37,6 +38,9 @@ export interface DdpOptions {
   readonly precision: Precision
   readonly optimizer: GradientTransform<StateTree>
 }
+
+/** The worker's script beside this file: compiled, or the TypeScript source when rxtrain runs from its sources. */
+const ddpWorkerScript = (): URL => new URL(import.meta.url.endsWith('.ts') ? './ddpWorker.ts' : './ddpWorker.js', import.meta.url)
 
 const workerError = (rank: number, m: { message: string; tag?: string; problem?: string; remedy?: string }): RxtrainError =>
   m.tag !== undefined && m.problem !== undefined && m.remedy !== undefined
@@ -116,7 +120,7 @@ export const ddp = (o: DdpOptions): TrainStrategy => {
         variables = new Float32Array(variablesBuffer)
         gradients = new Float32Array(gradientsBuffer)
         for (let rank = 1; rank < o.devices; rank++) {
-          const worker = startWorker(rank)
+          const worker = startWorker(ddpWorkerScript(), ddpWorkerData(rank))
           workers.push(worker)
           worker.on('message', (m: FromWorker) => {
             const w = waiting.get(rank)

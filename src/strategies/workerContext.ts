@@ -8,7 +8,7 @@
  * thread sees), and `fit` there fails at once; the failure also goes straight to the main thread,
  * so the run that started the worker fails with it however the file handles the error.
  */
-import { isMainThread, parentPort, workerData } from 'node:worker_threads'
+import { threadContext } from '#platform/threadContext.js'
 import { isRxtrainError, type RxtrainError, rxtrainError } from '../errors/rxtrainError.js'
 import type { FromWorker } from './protocol.js'
 
@@ -19,6 +19,7 @@ export const ddpWorkerData = (rank: number): Readonly<Record<typeof marker, numb
 
 /** The rank of this thread when it is a DDP worker, else undefined. */
 export const ddpWorkerRank = (): number | undefined => {
+  const { isMainThread, workerData } = threadContext
   if (isMainThread || typeof workerData !== 'object' || workerData === null) return undefined
   const rank = (workerData as Record<string, unknown>)[marker]
   return typeof rank === 'number' ? rank : undefined
@@ -43,6 +44,6 @@ export const fitInWorker = (): RxtrainError | undefined => {
     'move the module (defineModule with its `source`) into a file without side effects, one that does not call fit when it is imported, and call fit from another file (or only when the file runs as the main script in the main thread, as the examples do with `isMainThread`).',
     { field: 'strategy', rank },
   )
-  parentPort?.postMessage(failedMessage(e))
+  threadContext.postToMain(failedMessage(e))
   return e
 }

@@ -50,7 +50,7 @@ export interface TrialScheduler {
  * Runs jobs as child processes here, `parallel` at once, in job order: the command line is
  * `command args... <job.argv>` (this Node with the rxtrain CLI).
  */
-export const localScheduler = (processes: Processes, commandLine: { readonly command: string; readonly args: readonly string[] }): TrialScheduler => ({
+export const localScheduler = (processes: Processes, commandLine: { readonly command: string; readonly args: readonly string[]; readonly env?: Readonly<Record<string, string>> }): TrialScheduler => ({
   run: (jobs, parallel, onEvent) => {
     const outcomes: (TrialOutcome | undefined)[] = jobs.map(() => undefined)
     const running = new Map<number, { kill: (s: InterruptSignal) => void }>()
@@ -64,7 +64,7 @@ export const localScheduler = (processes: Processes, commandLine: { readonly com
       while (stopped === undefined && running.size < Math.max(1, parallel) && next < jobs.length) {
         const i = next++
         const job = jobs[i] as TrialJob
-        const child = processes.spawn({ command: commandLine.command, args: [...commandLine.args, ...job.argv], cwd: job.cwd, logFile: job.logFile })
+        const child = processes.spawn({ command: commandLine.command, args: [...commandLine.args, ...job.argv], cwd: job.cwd, logFile: job.logFile, ...(commandLine.env !== undefined && { env: commandLine.env }) })
         running.set(i, child)
         onEvent({ type: 'started', job, pid: child.pid })
         void child.exited.then((exit) => {

@@ -179,6 +179,13 @@ describe('tensorflow packages', () => {
     expect(error.remedy).toMatch(/npm install @tensorflow\/tfjs-node@4\.22\.0/)
   })
 
+  it('in a browser, the tensorflow backends say they run only in Node, without trying the import', async () => {
+    const asked: string[] = []
+    const error = await failure(loadTensorflowPackage('tensorflow-gpu', async (specifier) => asked.push(specifier), false))
+    expect(isRxtrainError(error) && `${error.problem} | ${error.remedy}`).toMatch(/^the tensorflow-gpu backend runs only in Node \(@tensorflow\/tfjs-node-gpu is a native addon.*\| in a browser, choose accelerator: 'wasm' or 'webgpu'/)
+    expect(asked).toEqual([])
+  })
+
   it('an installed but broken tfjs-node is reported as such', async () => {
     const error = await failure(
       loadTensorflowPackage('tensorflow-gpu', async () => {

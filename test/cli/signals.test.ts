@@ -16,7 +16,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 /** `npm run rxtrain -- <args>`'s command, in `dir`; sends `signal` once the output matches `when`. */
 const rxtrain = (args: string[], when?: RegExp, signal: NodeJS.Signals = 'SIGINT'): Promise<{ code: number | null; out: string }> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', tsx, join(root, 'src', 'cli', 'main.ts'), ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, ['--import', tsx, join(root, 'src', 'cli', 'main.ts'), ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TSX_TSCONFIG_PATH: join(root, 'tsconfig.json') } })
     let out = ''
     let sent = false
     const onData = (chunk: Buffer): void => {

@@ -109,6 +109,16 @@ describe('the packed package in a fresh project', () => {
     expect(message).toMatch(/npm install .*vega.*vega-lite.*@resvg\/resvg-js/)
   }, 60_000)
 
+  it('bundles for a browser (esbuild, platform browser): the package\'s conditions give the browser\'s platform modules and no Node built-in', async () => {
+    writeFileSync(join(project, 'page.js'), "import { fit, effects, liveEnv } from 'rxtrain'\nconsole.log(typeof fit, Object.keys(effects).length, liveEnv.processInfo.pid())\n")
+    const { build } = await import('esbuild')
+    const result = await build({ absWorkingDir: project, entryPoints: ['page.js'], bundle: true, platform: 'browser', format: 'esm', write: false, metafile: true, logLevel: 'silent' })
+    const inputs = Object.keys(result.metafile.inputs)
+    expect(inputs.filter((f) => f.includes('rxtrain/dist/platform/node/'))).toEqual([])
+    expect(inputs.filter((f) => f.includes('rxtrain/dist/platform/browser/')).length).toBeGreaterThanOrEqual(10)
+    expect(inputs.filter((f) => /node_modules\/(cli-progress|webgpu|tsx)\//.test(f))).toEqual([])
+  }, 60_000)
+
   it('loads with require() too (Node 20.19 and later load ES modules that way)', () => {
     expect(run(process.execPath, ['-e', "process.stdout.write(typeof require('rxtrain').fit)"], project)).toBe('function')
   })

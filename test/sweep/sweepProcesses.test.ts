@@ -20,8 +20,8 @@ const dir = join(cwd, 'runs', 'tiny-sweep')
 afterAll(() => rmSync(cwd, { recursive: true, force: true }))
 
 const startSweep = () => {
-  const { command, args } = rxtrainCommandLine()
-  const child = spawn(command, [...args, 'sweep', '--config', sweepFile], { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+  const { command, args, env } = rxtrainCommandLine()
+  const child = spawn(command, [...args, 'sweep', '--config', sweepFile], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
   let output = ''
   child.stdout.on('data', (d: Buffer) => (output += d.toString()))
   child.stderr.on('data', (d: Buffer) => (output += d.toString()))

@@ -1,0 +1,32 @@
+import { Observable } from 'rxjs'
+import type { Signals } from '../../effects/signalTypes.js'
+
+/** One macrotask later (a MessageChannel message: no 4 ms clamp, unlike setTimeout). */
+const nextTask = new Observable<void>((subscriber) => {
+  const channel = new MessageChannel()
+  channel.port1.onmessage = () => {
+    channel.port1.close()
+    subscriber.next()
+    subscriber.complete()
+  }
+  channel.port2.postMessage(undefined)
+  return () => channel.port1.close()
+})
+
+const LET_IN_EVERY_MS = 50
+let lastLetIn = performance.now()
+
+/**
+ * A page has no process signals: nothing is ever raised here (pages take their interrupts from
+ * `effects.pageSignals()`, a page's default). It still lets the page in every 50 ms, so a loop
+ * over in-memory data does not freeze the tab.
+ */
+export const processSignals: Signals = {
+  onInterrupt: () => () => undefined,
+  letIn: () => {
+    const now = performance.now()
+    if (now - lastLetIn < LET_IN_EVERY_MS) return undefined
+    lastLetIn = now
+    return nextTask
+  },
+}
