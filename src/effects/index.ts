@@ -4,7 +4,9 @@
  * (`liveConsole`, `bufferConsole`), interrupt signals (`processSignals`, `manualSignals`, `latchedSignals`), a
  * terminal for progress bars (`liveTerminal`), process facts for run metadata (`liveProcessInfo`,
  * `fixedProcessInfo`), plus the run-directory helpers `nextVersionDir` / `latestVersionDir` / `versionDirs` and
- * `packageFile`. Pass any of them in a run's environment (`fit(..., env)`); what is left out is
+ * `packageFile`. In a browser page: `browserFileSystem` (OPFS, else IndexedDB: `opfsFileSystem`,
+ * `indexedDbFileSystem`), `fetchFileSystem` (read-only, over HTTP), `zipFolder` / `downloadZip`,
+ * `pageSignals`, `pageConsole`, `pageTerminal`. Pass any of them in a run's environment (`fit(..., env)`); what is left out is
  * taken from `liveEnv`. The package root re-exports this module as `effects`.
  *
  * @example
@@ -30,3 +32,11 @@ export { latchedSignals, manualSignals, processSignals } from './signals.js'
 export type { TerminalStream } from './terminal.js'
 export { liveTerminal } from '#platform/liveTerminal.js'
 export { latestVersionDir, nextVersionDir, versionDirs } from './versionDir.js'
+export { browserFileSystem } from './browserFileSystem.js'
+export { fetchFileSystem } from './fetchFileSystem.js'
+export { indexedDbFileSystem } from './indexedDbFileSystem.js'
+export { opfsFileSystem } from './opfsFileSystem.js'
+export { pageConsole } from './pageConsole.js'
+export { pageSignals } from './pageSignals.js'
+export { pageTerminal } from './pageTerminal.js'
+export { downloadZip, zipFolder } from './zipFolder.js'

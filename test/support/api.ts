@@ -46,7 +46,9 @@ const moduleDoc = (file: ts.SourceFile): { documented: boolean; example: boolean
 
 /** Every named export of src/index.ts, in declaration order. */
 export const apiEntries = (): ApiEntry[] => {
-  const program = ts.createProgram([index], { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, strict: true, skipLibCheck: true })
+  // `#platform/*` as tsconfig.json maps it: Node's implementations (their doc comments are the API's).
+  const platform = { baseUrl: fileURLToPath(new URL('../..', import.meta.url)), paths: { '#platform/*': ['./src/platform/node/*'] } }
+  const program = ts.createProgram([index], { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, strict: true, skipLibCheck: true, ...platform })
   const checker = program.getTypeChecker()
   const source = program.getSourceFile(index)
   if (source === undefined) throw new Error('no src/index.ts')

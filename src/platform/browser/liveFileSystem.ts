@@ -1,2 +1,4 @@
-// TODO(lead): browserFileSystem() once effects/browserFileSystem.ts lands.
-export { nodeFileSystem as liveFileSystem } from './nodeFileSystem.js'
+import { browserFileSystem } from '../../effects/browserFileSystem.js'
+
+/** A page's default file system: the Origin Private File System, or IndexedDB where it is missing (decided on first use). */
+export const liveFileSystem = browserFileSystem()

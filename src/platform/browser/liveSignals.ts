@@ -1,2 +1,4 @@
-// TODO(lead): pageSignals() once effects/pageSignals.ts lands.
-export { processSignals as liveSignals } from './processSignals.js'
+import { pageSignals } from '../../effects/pageSignals.js'
+
+/** A page's default interrupts: `pagehide` and the tab turning hidden, as SIGTERM; it also lets the page paint during a run. */
+export const liveSignals = pageSignals()

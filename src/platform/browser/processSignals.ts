@@ -1,17 +1,5 @@
-import { Observable } from 'rxjs'
 import type { Signals } from '../../effects/signalTypes.js'
-
-/** One macrotask later (a MessageChannel message: no 4 ms clamp, unlike setTimeout). */
-const nextTask = new Observable<void>((subscriber) => {
-  const channel = new MessageChannel()
-  channel.port1.onmessage = () => {
-    channel.port1.close()
-    subscriber.next()
-    subscriber.complete()
-  }
-  channel.port2.postMessage(undefined)
-  return () => channel.port1.close()
-})
+import { nextMacrotask } from '../../effects/pageSignals.js'
 
 const LET_IN_EVERY_MS = 50
 let lastLetIn = performance.now()
@@ -27,6 +15,6 @@ export const processSignals: Signals = {
     const now = performance.now()
     if (now - lastLetIn < LET_IN_EVERY_MS) return undefined
     lastLetIn = now
-    return nextTask
+    return nextMacrotask
   },
 }
