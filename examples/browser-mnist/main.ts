@@ -84,6 +84,7 @@ const start = async (o: { maxSteps?: number; resume?: boolean } = {}): Promise<{
       charts.reset()
     }
     const maxSteps = o.maxSteps ?? Number(ui.steps.value)
+    ui.steps.value = String(maxSteps) // a caller's limit (the window API) shows in the box
     ui.status.textContent = `${resume ? 'resuming' : 'training'} on ${backendName} up to step ${maxSteps}…`
     let end: Extract<FitEvent, { type: 'fitEnd' }> | undefined
     let sinceSnapshot = 0
