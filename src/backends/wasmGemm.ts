@@ -9,10 +9,11 @@ import { wasmGemmBinary } from './wasmGemmBinary.js'
  * tfjs creates that operator, which packs and transposes the right-hand operand, for every new
  * right-hand tensor, and in training every weight is a new tensor after each step: each step
  * paid the packing of W1 [784, 256] (about 0.6 ms here) and the explicit transposes that
- * wasmKernels.ts adds for x^T dy. This kernel keeps no state (it copies one 8-column panel of B
- * at a time into a scratch area) and reads a transposed A where it lies. Its results are bitwise
- * XNNPACK's: each output is summed over k in order from the bias (or +0), a multiplication then
- * an addition, and ReLU clamps as XNNPACK's x86 kernels do.
+ * wasmKernels.ts adds for x^T dy. This kernel keeps no state: it copies one 8-column panel of B
+ * at a time into a scratch area, and a transposed A once into blocks of 4 columns (a scratch as
+ * large as A, for the length of the call). Its results are bitwise XNNPACK's: each output is
+ * summed over k in order from the bias (or +0), a multiplication then an addition, and ReLU
+ * clamps as XNNPACK's x86 kernels do.
  */
 
 type KernelFunc = tf.KernelConfig['kernelFunc']
@@ -41,18 +42,18 @@ interface MatMulAttrs {
 const isOne = (dims: readonly number[]): boolean => dims.every((d) => d === 1)
 
 /**
- * Whether this kernel should take the product. Measured on the bench's five products (wasm, one
- * thread, a fresh right-hand operand each time), it wins where XNNPACK would pack a large B or
- * transpose A first; with few terms per output (dy W2^T, k = 10) XNNPACK's packing costs little
- * and its kernel is a little faster.
+ * Whether this kernel should take the product: whenever there is a term to sum. Measured on the
+ * bench's five products (bench/gemmMicro.ts: wasm, one thread, in one process), with k unrolled
+ * it is faster than XNNPACK on each of them, even against XNNPACK's weights packed once and
+ * reused, including dy W2^T (k = 10), which XNNPACK took while this kernel ran one k step a loop.
  */
-const worthIt = (_m: number, _n: number, k: number, transposeA: boolean): boolean => k >= 16 || (transposeA && k > 0)
+const worthIt = (_m: number, _n: number, k: number): boolean => k > 0
 
 /**
  * Runs a BatchMatMul or _FusedMatMul with rxtrain's kernel, whatever the sizes, or answers
  * undefined where it cannot: another dtype, batched operands, an activation other than
  * linear/ReLU, a bias that is not one value per column, PReLU weights, no SIMD, or the backend's
- * memory unreachable. (`gemmKernel` also leaves the sizes where it is slower to tfjs.)
+ * memory unreachable. (`gemmKernel` also leaves products without terms, k = 0, to tfjs.)
  */
 export const wasmGemm = ({ inputs, backend, attrs }: Parameters<KernelFunc>[0], sizes: (m: number, n: number, k: number, transposeA: boolean) => boolean = () => true): tf.TensorInfo | undefined => {
   const { a, b, bias, preluActivationWeights } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo; bias?: tf.TensorInfo; preluActivationWeights?: tf.TensorInfo }
@@ -72,7 +73,8 @@ export const wasmGemm = ({ inputs, backend, attrs }: Parameters<KernelFunc>[0], 
   if (gemm === undefined) return undefined
   const wasm = backend as unknown as WasmBackendInternals
   const out = wasm.makeOutput([...tf.backend_util.assertAndGetBroadcastShape(aBatch, bBatch), m, n], 'float32')
-  const scratch = wasm.makeOutput([k * 8 + 8], 'float32')
+  // B's panel, 8 floats for a partial row, and a transposed A's blocks of 4 columns.
+  const scratch = wasm.makeOutput([k * 8 + 8 + (transposeA ? (m - (m % 4)) * k : 0)], 'float32')
   try {
     // Offsets are read after every allocation: an allocation may grow the memory (offsets stay valid).
     const at = (t: tf.TensorInfo | undefined): number => (t === undefined ? 0 : wasm.dataIdMap.get(t.dataId).memoryOffset)

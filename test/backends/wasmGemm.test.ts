@@ -47,6 +47,18 @@ const cases: Case[] = [
   [130, 31, 250, false, false],
   [4, 64, 7, false, false],
   [1, 40, 33, true, true],
+  // k around the unrolled steps (4 a loop iteration, an exit after each): every count of steps
+  // left over, k below one iteration, exactly one or two, in both layouts of A.
+  ...[1, 2, 3, 4, 5, 6, 7, 8, 9].flatMap((k): Case[] => [
+    [8, k, 8, false, false],
+    [8, k, 11, true, false],
+    [5, k, 16, false, true],
+    [4, k, 9, true, true],
+  ]),
+  // A transposed A is copied in blocks of 4 columns; the rows past the last block are read in place.
+  [13, 6, 10, true, false],
+  [14, 3, 8, true, true],
+  [2, 9, 16, true, false],
 ]
 
 describe("rxtrain's wasm matrix product", () => {
@@ -115,9 +127,11 @@ describe("rxtrain's wasm matrix product", () => {
       expect(route({ a, b }, {})).toBe(false)
       expect(route({ a: tf.ones([1, 32, 8]), b }, { transposeA: true })).toBe(false)
       expect(route({ a, b, bias: tf.ones([16]) }, { activation: 'relu' })).toBe(false)
-      // Batched operands, few terms per output, another activation, a broadcast bias: tfjs's kernel.
+      // Few terms per output too (dy W2^T has 10; XNNPACK's packed kernel is slower there).
+      expect(route({ a: tf.ones([1, 8, 4]), b: tf.ones([1, 4, 16]) }, {})).toBe(false)
+      expect(route({ a: tf.ones([1, 128, 10]), b: tf.ones([1, 256, 10]) }, { transposeB: true })).toBe(false)
+      // Batched operands, another activation, a broadcast bias: tfjs's kernel.
       expect(route({ a: tf.ones([2, 8, 32]), b: tf.ones([2, 32, 16]) }, {})).toBe(true)
-      expect(route({ a: tf.ones([1, 8, 4]), b: tf.ones([1, 4, 16]) }, {})).toBe(true)
       expect(route({ a, b }, { activation: 'elu' })).toBe(true)
       expect(route({ a, b, bias: tf.ones([1]) }, {})).toBe(true)
     })
@@ -133,7 +147,8 @@ describe("rxtrain's wasm matrix product", () => {
       expect(first(tf.matMul(tf.ones([8, 32]), tf.ones([32, 16])))).toBe(42)
       expect(first(tf.matMul(tf.ones([32, 8]), tf.ones([16, 32]), true, true))).toBe(42)
       expect(first(tf.fused.matMul({ a: tf.ones([8, 32]), b: tf.ones([32, 16]), bias: tf.ones([16]), activation: 'relu' }))).toBe(42)
-      expect(first(tf.matMul(tf.ones([8, 4]), tf.ones([4, 16])))).toBe(4)
+      expect(first(tf.matMul(tf.ones([8, 4]), tf.ones([4, 16])))).toBe(42)
+      expect(first(tf.matMul(tf.ones([8, 2, 4]), tf.ones([8, 4, 16])))).toBe(4)
       // The bench's GEMM-floor row runs XNNPACK's kernel, not this one.
       expect(first(xnnpackBatchMatMul(tf.ones([8, 32]), tf.ones([32, 16])))).toBe(32)
     })
