@@ -44,13 +44,15 @@ const initialise = (
   load: () => Promise<void>,
   make: () => Backend | Promise<Backend>,
   engineName: string,
-): Promise<E.Either<BackendError, Backend>> => keepingProcessErrorHandling(() => initialiseIn(name, load, make, engineName))
+  remedy: string,
+): Promise<E.Either<BackendError, Backend>> => keepingProcessErrorHandling(() => initialiseIn(name, load, make, engineName, remedy))
 
 const initialiseIn = async (
   name: BackendName,
   load: () => Promise<void>,
   make: () => Backend | Promise<Backend>,
   engineName: string,
+  remedy: string,
 ): Promise<E.Either<BackendError, Backend>> => {
   try {
     await load()
@@ -71,7 +73,7 @@ const initialiseIn = async (
   }
   if (!ok || tf.getBackend() !== engineName)
     return E.left(
-      rxtrainError('BackendError', `the ${name} backend failed to initialise: ${await failureReason(engineName)}`, "choose accelerator: 'cpu'.", {
+      rxtrainError('BackendError', `the ${name} backend failed to initialise: ${await failureReason(engineName)}`, remedy, {
         backend: name,
       }),
     )
@@ -89,10 +91,11 @@ export const initEngineBackend = (
   load: () => Promise<void>,
   make: () => Backend | Promise<Backend>,
   engineName: string = name,
+  remedy = "choose accelerator: 'cpu'.",
 ): TE.TaskEither<BackendError, Backend> => {
   let outcome: Promise<E.Either<BackendError, Backend>> | undefined
   return async () => {
-    outcome ??= initialise(name, load, make, engineName)
+    outcome ??= initialise(name, load, make, engineName, remedy)
     const result = await outcome
     if (E.isRight(result)) result.right.activate()
     return result

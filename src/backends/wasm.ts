@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core'
 import type * as TE from 'fp-ts/lib/TaskEither.js'
 import type { RxtrainError } from '../errors/rxtrainError.js'
 import { type Backend, engineBackend, type OptimizerKernels } from './backend.js'
-import { setupWasm } from '#platform/wasmSetup.js'
+import { setupWasm, wasmFailureRemedy } from '#platform/wasmSetup.js'
 import { initEngineBackend } from './initEngineBackend.js'
 import { registerWasmKernelFixes } from './wasmKernels.js'
 import { registerWasmAdam } from './wasmAdam.js'
@@ -34,4 +34,6 @@ export const wasmBackend: TE.TaskEither<RxtrainError<'BackendError'>, Backend> =
     const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true
     return engineBackend('wasm', 'cpu', `wasm (XNNPACK${simd ? ', SIMD' : ''}, 1 thread, tfjs ${tf.version_core})`, { kernels })
   },
+  'wasm',
+  wasmFailureRemedy,
 )

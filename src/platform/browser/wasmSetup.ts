@@ -12,3 +12,7 @@ import * as tf from '@tensorflow/tfjs-core'
 export const setupWasm = (): void => {
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false)
 }
+
+/** What to do when the wasm backend does not start in a page: most often its .wasm files were not where tfjs looked. */
+export const wasmFailureRemedy =
+  "serve tfjs-backend-wasm's .wasm files (node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm) with the page and call that package's setWasmPaths('<their folder URL>/') before the run, or choose accelerator: 'cpu'."
