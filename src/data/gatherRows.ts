@@ -10,7 +10,7 @@ export interface RowValues {
  * `out`, multiplied by `scale`. Each value is the double `v * scale` rounded once to the output's
  * type. Where the copy converts every value exactly (float32 out, data of at most 16 bits or
  * float32), the rows are copied first and scaled in one loop over the float32 output, about twice
- * as fast as a loop reading the column's own array.
+ * as fast as a loop reading the column's own array. Consecutive rows are copied as one block.
  *
  * Self-contained (it names nothing outside itself): the batch worker thread runs its source text.
  *
@@ -21,11 +21,18 @@ export interface RowValues {
  */
 export function gatherRowsInto(out: Float32Array | Int32Array, data: RowValues, indices: Int32Array, from: number, to: number, size: number, scale: number): void {
   const exactCopy = out instanceof Float32Array && !(data instanceof Int32Array)
-  for (let i = from; i < to; i++) {
-    const src = (indices[i] as number) * size
+  for (let i = from; i < to; ) {
+    // Rows that follow each other in the column (every batch of an unshuffled pass) are one block:
+    // one copy instead of one per row (a row of MNIST is 784 values, a batch 128 rows).
+    const first = indices[i] as number
+    let end = i + 1
+    while (end < to && indices[end] === first + (end - i)) end++
+    const src = first * size
     const dst = (i - from) * size
-    if (scale === 1 || exactCopy) out.set(data.subarray(src, src + size), dst)
-    else for (let j = 0; j < size; j++) out[dst + j] = (data[src + j] as number) * scale
+    const n = (end - i) * size
+    if (scale === 1 || exactCopy) out.set(data.subarray(src, src + n), dst)
+    else for (let j = 0; j < n; j++) out[dst + j] = (data[src + j] as number) * scale
+    i = end
   }
   if (scale !== 1 && exactCopy) for (let k = 0; k < out.length; k++) out[k] = (out[k] as number) * scale
 }

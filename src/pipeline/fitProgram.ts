@@ -35,7 +35,7 @@ import { sourceEndedEarly } from './sourceEndedEarly.js'
 import { fitStartEvent, startingState } from './startingState.js'
 import { trainStep } from './step.js'
 import { timedStep } from './timedStep.js'
-import { type ClosedWindow, closeWindow, settleWindow, type TrainedBatch } from './trainOnBatch.js'
+import { type ClosedWindow, closeWindow, loopStepContext, settleWindow, type TrainedBatch } from './trainOnBatch.js'
 import { readUnread, releaseUnread, type UnreadStep, valuesNotNeeded, withLateValues } from './unreadSteps.js'
 
 /**
@@ -68,6 +68,7 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
   const seed = resume?.loop.seed ?? plan.seed
   const [initKey, shuffleKey, stepKey, valKey] = split(key(seed), 4)
   const computeCast = precision.computeFormat === undefined ? {} : { castCompute: precision.castCompute }
+  const castCompute = precision.computeFormat === undefined ? undefined : precision.castCompute
   // The step every batch runs: the exported one, with the run's precision and accumulation.
   const step = trainStep(module, optimizer, { precision, accumulateGradBatches: plan.accumulateGradBatches, logGradNorm: args.options.logGradNorm })
   // A profiler among the hooks: the loop's phases are timed on the run's phase clock (else nothing is).
@@ -151,8 +152,9 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
   }
 
   const trainBatch = function* (epoch: number, batchIdx: number, stepping: boolean): Program {
-    const batches = current().batches ?? openBatches(epoch, batchIdx)
-    run = { ...current(), batches }
+    const open = current().batches
+    const batches = open ?? openBatches(epoch, batchIdx)
+    if (open === undefined) run = { ...current(), batches }
     const pulled = yield* during('data loading', pullBatch(batches, 'train'))
     if (pulled.done === true) {
       // A source of unknown length that has nothing in an epoch ends the run (the schedule's
@@ -163,7 +165,7 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
       return setLoop(sourceRanOut(current().loop))
     }
     const { loop: before, unread } = current()
-    const ctx = { stage: 'train' as const, training: true, key: foldIn(foldIn(stepKey, epoch), batchIdx), epoch, batchIdx, globalStep: before.globalStep, ...computeCast, lossScale: before.lossScale, optimizerStep: stepping }
+    const ctx = loopStepContext(foldIn(foldIn(stepKey, epoch), batchIdx), epoch, batchIdx, before.globalStep, before.lossScale, stepping, castCompute)
     // The step's halves are timed inside it; the rest of this (the read back, the release) is the host reads.
     const leaveStep = phases?.enter('host reads')
     // Without host reads, a step whose values nobody needs now is not waited for (read with a later one).

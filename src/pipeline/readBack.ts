@@ -12,9 +12,9 @@ export interface ReadBack {
 
 /** Tensors to read back in one transfer, and what to make of their values. */
 export interface PendingReads {
-  /** The tensors to read: the extra ones, then the logged ones. */
+  /** The tensors to read: the extra ones, then the logged ones, each once. */
   readonly tensors: tf.Tensor[]
-  /** Builds the result from the values read, and releases what `keep` does not hold. */
+  /** Builds the result from the values read (those of `tensors`), and releases what `keep` does not hold. */
   readonly finish: (values: readonly number[] | undefined) => ReadBack
 }
 
@@ -43,11 +43,15 @@ const collect = (
           )
         logged.push(p.source)
       }
+    const all = [...extra, ...logged]
+    // A tensor asked for twice (the loss, also logged under its name) is read once.
+    const tensors = all.length < 2 ? all : [...new Set(all)]
     return {
-      tensors: [...extra, ...logged],
-      finish: (values) => {
+      tensors,
+      finish: (read) => {
         release()
-        if (values === undefined) return { extra: [], logs: [] }
+        if (read === undefined) return { extra: [], logs: [] }
+        const values = tensors.length === all.length ? read : spread(read, tensors, all)
         const extraSize = extra.reduce((n, t) => n + t.size, 0)
         let i = extraSize
         // A metric state's statistics arrive as `size` consecutive values; a scalar as one.
@@ -66,6 +70,22 @@ const collect = (
     release()
     throw e
   }
+}
+
+/** The values of `all` (tensors some of which repeat), from those of `tensors` (each of them once, in order). */
+const spread = (values: readonly number[], tensors: readonly tf.Tensor[], all: readonly tf.Tensor[]): number[] => {
+  const at = new Map<tf.Tensor, number>()
+  let offset = 0
+  for (const t of tensors) {
+    at.set(t, offset)
+    offset += t.size
+  }
+  const out: number[] = []
+  for (const t of all) {
+    const from = at.get(t) as number
+    for (let k = 0; k < t.size; k++) out.push(values[from + k] as number)
+  }
+  return out
 }
 
 /** What to read back: the step's logs (with their defaults and batch size) and extra scalars. */

@@ -102,6 +102,8 @@ export interface TrainedOutcome {
 
 /** The epoch's progress-bar names with those of these logs added (the same array when none is new). */
 const withProgBar = (names: readonly string[], logs: readonly ReadLog[]): readonly string[] => {
+  // The common step shows nothing per epoch on the bar: no arrays built for it.
+  if (!logs.some((l) => l.pending.progBar && l.pending.onEpoch)) return names
   const added = progressBarNames(logs, 'epoch').filter((n) => !names.includes(n))
   return added.length === 0 ? names : [...names, ...added]
 }

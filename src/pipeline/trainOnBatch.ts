@@ -3,6 +3,7 @@ import { from, Observable } from 'rxjs'
 import type { Backend } from '../backends/backend.js'
 import type { LossScale, Precision } from '../backends/precision.js'
 import type { GradientTransform } from '../optim/transform.js'
+import type { Key } from '../random/key.js'
 import type { Params, StateTree } from '../tree/tree.js'
 import { batchSizeOf, stepError } from './batches.js'
 import type { TrainState } from './events.js'
@@ -37,6 +38,23 @@ export interface LoopStepContext extends TrainStepContext {
   readonly lossScale: LossScale
   readonly optimizerStep: boolean
 }
+
+/**
+ * A training batch's context in the loop, always in one shape: it is built once per step, and an
+ * object spread there (of the precision's compute cast) would take V8's slow path.
+ */
+export const loopStepContext = (
+  key: Key,
+  epoch: number,
+  batchIdx: number,
+  globalStep: number,
+  lossScale: LossScale,
+  optimizerStep: boolean,
+  castCompute: ((x: tf.Tensor) => tf.Tensor) | undefined,
+): LoopStepContext =>
+  castCompute === undefined
+    ? { stage: 'train', training: true, key, epoch, batchIdx, globalStep, lossScale, optimizerStep }
+    : { stage: 'train', training: true, key, epoch, batchIdx, globalStep, castCompute, lossScale, optimizerStep }
 
 export interface TrainOnBatch<P extends Params, S extends Params, B> extends StepArgs<P, S, B> {
   readonly backend: Backend
