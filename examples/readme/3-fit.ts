@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core'
-import { filter, lastValueFrom, tap } from 'rxjs'
+import { lastValueFrom, tap } from 'rxjs'
 import { defineModule, disposeTree, fit, fromArrays, nn, optim, printMetrics, trainedModel } from 'rxtrain'
 
 // 200 points of y = 3x - 1 with a little structure, as host arrays

@@ -8,7 +8,7 @@ import { withPrefetch } from '../../src/data/prefetch.js'
 import { type BatchSource, done, type Pull } from '../../src/data/source.js'
 import { key } from '../../src/random/key.js'
 import { useBackend } from '../support/backend.js'
-import { disposeAll, numTensors, resolvePull, values } from './helpers.js'
+import { numTensors, resolvePull, values } from './helpers.js'
 
 beforeAll(async () => {
   await useBackend('cpu')
