@@ -1,4 +1,4 @@
-import type { TerminalStream } from '../../effects/terminal.js'
+import type { SingleBarOptions } from '../singleBarTypes.js'
 
 /**
  * One live progress bar on a terminal, in a browser, where cli-progress cannot go (it needs
@@ -8,27 +8,7 @@ import type { TerminalStream } from '../../effects/terminal.js'
  * always at `start` and `stop`. A stream that is not a TTY gets nothing, as with cli-progress.
  */
 
-/** What the bar draws from: its value and total (the line itself comes from `format`). */
-export interface SingleBarParams {
-  readonly value: number
-  readonly total: number
-  /** value / total, in [0, 1]. */
-  readonly progress: number
-}
-
-/** The options rxtrain passes (cli-progress's names; the same on both platforms). */
-export interface SingleBarOptions {
-  readonly stream: TerminalStream
-  /** The whole line, from the latest payload given to `start` or `update`. */
-  readonly format: (options: object, params: SingleBarParams, payload: { readonly line?: string }) => string
-  /** Erase the line at `stop` (else it stays, and the cursor goes to the next line). */
-  readonly clearOnComplete?: boolean
-  readonly hideCursor?: boolean
-  /** Stop the bar on SIGINT/SIGTERM (rxtrain stops it itself: false). */
-  readonly gracefulExit?: boolean
-  /** Redraws a second at most (cli-progress's default: 10). */
-  readonly fps?: number
-}
+export type { SingleBarOptions, SingleBarParams } from '../singleBarTypes.js'
 
 /** Erase from the cursor to the end of the line (a page terminal strips it; a real one obeys it). */
 const ERASE_RIGHT = '\x1b[K'
