@@ -4,12 +4,13 @@
  * into a report by the `rxtrain report` command, then opened in headless Chromium: it must load
  * with no console error and every chart must have drawn marks. The screenshot is kept (path printed).
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import * as os from 'node:os'
 import * as nodePath from 'node:path'
 import { pathToFileURL } from 'node:url'
 import * as tf from '@tensorflow/tfjs-core'
 import { lastValueFrom, toArray } from 'rxjs'
+import type { Page } from 'puppeteer-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Backend } from '../../src/backends/backend.js'
 import { reportCommand } from '../../src/cli/reportCommand.js'
@@ -21,9 +22,8 @@ import { sgd } from '../../src/optim/aliases.js'
 import { fit } from '../../src/pipeline/fit.js'
 import { defineModule } from '../../src/pipeline/module.js'
 import { quiet, useBackend } from '../support/backend.js'
+import { withPage } from '../support/chromium.js'
 import { tinyData, type XY } from '../support/tiny.js'
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 
 let backend: Backend
 const root = mkdtempSync(nodePath.join(os.tmpdir(), 'rxtrain-report-'))
@@ -79,23 +79,13 @@ describe('rxtrain report, end to end', () => {
     expect(pngs).toEqual(['01-loss.png', '02-lr.png', '03-confusion-val.png', '04-lr-finder.png'])
     expect(out[0]).toBe(`wrote ${nodePath.join('runs', 'line', 'version_0', 'report', 'report.html')} with 4 charts:`)
 
-    if (!existsSync(CHROMIUM))
-      throw new Error(`no Chromium at ${CHROMIUM}: this test opens the report in a real browser. Install Debian's chromium (sudo apt-get install chromium), as .ci/run does, or set CHROMIUM_PATH.`)
-    const { default: puppeteer } = await import('puppeteer-core')
-    const browser = await puppeteer.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--headless=new'] })
-    try {
-      const page = await browser.newPage()
-      const problems: string[] = []
-      page.on('console', (m) => {
-        if (m.type() === 'error') problems.push(`console: ${m.text()}`)
-      })
-      page.on('pageerror', (e) => problems.push(`page error: ${String(e)}`))
-      page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`))
+    // Opened as the user opens it, from the disk; it must not reach the network (its scripts are inlined).
+    const watch = (page: Page, problems: string[]): void => {
       page.on('request', (r) => {
         if (!r.url().startsWith('file:') && !r.url().startsWith('data:')) problems.push(`network request: ${r.url()}`)
       })
-      await page.setViewport({ width: 1280, height: 900 })
-      await page.goto(pathToFileURL(nodePath.join(reportDir, 'report.html')).href, { waitUntil: 'load' })
+    }
+    await withPage({ url: pathToFileURL(nodePath.join(reportDir, 'report.html')).href }, async ({ page, problems }) => {
       const charts = await page.$$eval('figure.chart', (figures) =>
         figures.map((f) => {
           const svg = f.querySelector('svg')
@@ -122,8 +112,6 @@ describe('rxtrain report, end to end', () => {
       const shot = nodePath.join(shots, 'report.png')
       await page.screenshot({ path: shot, fullPage: true })
       console.log(`report screenshot: ${shot}`)
-    } finally {
-      await browser.close()
-    }
+    }, { watch })
   })
 })

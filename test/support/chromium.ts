@@ -159,7 +159,13 @@ const DEFAULT_HTML = '<!doctype html><html><head><meta charset="utf-8"><title>rx
 export const withPage = async <A>(
   site: Site,
   fn: (session: PageSession) => Promise<A>,
-  options: { readonly args?: readonly string[]; readonly width?: number; readonly height?: number } = {},
+  options: {
+    readonly args?: readonly string[]
+    readonly width?: number
+    readonly height?: number
+    /** Called before the page loads, to watch it from the first request (it may add to `problems`). */
+    readonly watch?: (page: Page, problems: string[]) => void
+  } = {},
 ): Promise<A> => {
   requireChromium()
   const server =
@@ -184,6 +190,7 @@ export const withPage = async <A>(
     })
     page.on('pageerror', (e) => problems.push(`page error: ${String(e)}`))
     page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} (${r.failure()?.errorText ?? '?'})`))
+    options.watch?.(page, problems)
     await page.setViewport({ width: options.width ?? 1280, height: options.height ?? 900 })
     await page.goto(url, { waitUntil: 'load' })
     return await fn({ page, browser, url, problems })
