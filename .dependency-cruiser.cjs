@@ -3,7 +3,7 @@
  * `npx depcruise src`. Type-only imports count: a cycle through types is still a cycle.
  *
  * Bottom to top: errors, tree, random, core (the run's data: Model, TrainState, LoopState) ->
- * platform (Node's or a browser's implementation of each `#platform/*` module), effects, backends, data, metrics, nn, optim -> flow -> pipeline, checkpoint, strategies,
+ * effects (with effects/platform: Node's or a browser's implementation of each `#platform/*` module), backends, data, metrics, nn, optim -> flow -> pipeline, checkpoint, strategies,
  * export -> hooks -> index; and above hooks the `rxtrain` command's parts: config (run files) ->
  * sweep, report -> cli.
  */
@@ -12,8 +12,8 @@ const layer = (name, from, notTo) => ({ name, severity: 'error', comment: `${fro
 module.exports = {
   forbidden: [
     { name: 'no-circular', severity: 'error', comment: 'an import cycle in src/', from: { path: '^src/' }, to: { circular: true } },
-    layer('bottom', 'errors|tree|random|core', ['platform', 'effects', 'backends', 'data', 'metrics', 'nn', 'optim', 'flow', 'pipeline', 'checkpoint', 'strategies', 'export', 'hooks', 'config', 'sweep', 'report', 'cli', 'tuner']),
-    layer('capabilities', 'platform|effects|backends', ['data', 'nn', 'flow', 'pipeline', 'checkpoint', 'strategies', 'export', 'hooks', 'config', 'sweep', 'report', 'cli', 'tuner']),
+    layer('bottom', 'errors|tree|random|core', ['effects', 'backends', 'data', 'metrics', 'nn', 'optim', 'flow', 'pipeline', 'checkpoint', 'strategies', 'export', 'hooks', 'config', 'sweep', 'report', 'cli', 'tuner']),
+    layer('capabilities', 'effects|backends', ['data', 'nn', 'flow', 'pipeline', 'checkpoint', 'strategies', 'export', 'hooks', 'config', 'sweep', 'report', 'cli', 'tuner']),
     layer('building blocks', 'data|metrics|nn|optim', ['flow', 'pipeline', 'checkpoint', 'strategies', 'export', 'hooks', 'config', 'sweep', 'report', 'cli', 'tuner']),
     layer('flow control', 'flow', ['pipeline', 'checkpoint', 'strategies', 'export', 'hooks', 'config', 'sweep', 'report', 'cli', 'tuner']),
     layer('the loop', 'pipeline|checkpoint|strategies|export', ['hooks', 'config', 'sweep', 'report', 'cli', 'tuner']),
@@ -32,15 +32,15 @@ module.exports = {
     {
       name: 'platform-modules-by-their-import-name',
       severity: 'error',
-      comment: "src/ outside src/platform reaches a platform module only as '#platform/<name>.js', so that a browser bundle gets the browser's",
-      from: { path: '^src/', pathNot: '^src/platform/' },
-      to: { path: '^src/platform/(node|browser)/' , dependencyTypesNot: ['aliased-subpath-import', 'aliased-tsconfig-paths', 'aliased-tsconfig', 'aliased'] },
+      comment: "src/ outside src/effects/platform reaches a platform module only as '#platform/<name>.js', so that a browser bundle gets the browser's",
+      from: { path: '^src/', pathNot: '^src/effects/platform/' },
+      to: { path: '^src/effects/platform/(node|browser)/', dependencyTypesNot: ['aliased-subpath-import', 'aliased-tsconfig-paths', 'aliased-tsconfig', 'aliased'] },
     },
     {
       name: 'browser-platform-without-node',
       severity: 'error',
-      comment: "src/platform/browser/ must not reach Node's built-ins (types excepted) or Node's platform files (types excepted)",
-      from: { path: '^src/platform/browser/' },
+      comment: "src/effects/platform/browser/ must not reach Node's built-ins (types excepted) or Node's platform files (types excepted)",
+      from: { path: '^src/effects/platform/browser/' },
       to: { dependencyTypes: ['core'], dependencyTypesNot: ['type-only'] },
     },
     { name: 'index-only-from-outside', severity: 'error', comment: 'src/ imports modules, never the public index', from: { path: '^src/' }, to: { path: '^src/index\\.ts$' } },

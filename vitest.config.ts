@@ -7,7 +7,7 @@ export default defineConfig({
     alias: [
       { find: /^rxtrain$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
       // Node's implementations of the platform modules (tsconfig.json's `paths` says the same to tsc and tsx).
-      { find: /^#platform\/(.*)$/, replacement: `${fileURLToPath(new URL('./src/platform/node/', import.meta.url))}$1` },
+      { find: /^#platform\/(.*)$/, replacement: `${fileURLToPath(new URL('./src/effects/platform/node/', import.meta.url))}$1` },
     ],
   },
   test: {

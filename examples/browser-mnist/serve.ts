@@ -36,7 +36,7 @@ export interface ExampleServer {
   close(): Promise<void>
 }
 
-/** Bundles main.ts for the browser: `#platform/*` resolves to src/platform/browser, `rxtrain` to src/index.ts. */
+/** Bundles main.ts for the browser: `#platform/*` resolves to src/effects/platform/browser, `rxtrain` to src/index.ts. */
 const bundler = () =>
   esbuild.context({
     entryPoints: [nodePath.join(here, 'main.ts')],

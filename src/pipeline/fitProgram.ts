@@ -67,7 +67,6 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
   // A resumed run continues with its checkpoint's seed: every key derives from it.
   const seed = resume?.loop.seed ?? plan.seed
   const [initKey, shuffleKey, stepKey, valKey] = split(key(seed), 4)
-  const computeCast = precision.computeFormat === undefined ? {} : { castCompute: precision.castCompute }
   const castCompute = precision.computeFormat === undefined ? undefined : precision.castCompute
   // The step every batch runs: the exported one, with the run's precision and accumulation.
   const step = trainStep(module, optimizer, { precision, accumulateGradBatches: plan.accumulateGradBatches, logGradNorm: args.options.logGradNorm })
@@ -132,7 +131,7 @@ export function* fitProgram<P extends Params, S extends Params, B>(args: FitProg
         key: foldIn(valKey, epoch),
         epoch,
         globalStep,
-        ...computeCast,
+        ...(castCompute !== undefined && { castCompute }),
         afterBatch: function* (batchIdx, metrics): Program {
           const sanity = stage === 'sanity'
           const logStep = current().loop.valBatchesSeen ?? 0

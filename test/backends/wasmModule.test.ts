@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { base64OfBytes, bytesOfBase64, compiles, ownWasmModule } from '../../src/backends/wasmModule.js'
 import { wasmGemmBinary } from '../../src/backends/wasmGemmBinary.js'
-import { setupWasm } from '../../src/platform/browser/wasmSetup.js'
+import { setupWasm } from '../../src/effects/platform/browser/wasmSetup.js'
 
 afterEach(() => vi.unstubAllGlobals())
 

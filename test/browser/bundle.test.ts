@@ -35,14 +35,14 @@ const isNodeBuiltin = (path: string): boolean => path.startsWith('node:') || bui
 const isNodeOnlyPackage = (path: string): boolean => NODE_ONLY_PACKAGES.some((p) => path === p || path.startsWith(`${p}/`))
 
 describe('the browser bundle of src/index.ts', () => {
-  it('reaches no Node built-in and no Node-only package, and takes every platform module from src/platform/browser', async () => {
+  it('reaches no Node built-in and no Node-only package, and takes every platform module from src/effects/platform/browser', async () => {
     const { asked, inputs, text } = await bundleForBrowser('src/index.ts', 'tsconfig.browser.json')
     // rxtrain's own code asks for no built-in and no Node-only package (tfjs's packages ask for some,
     // which their package.json's `browser` field turns off: esbuild would fail the build on any other).
     expect(asked.filter((a) => a.importer.startsWith('src/') && (isNodeBuiltin(a.path) || isNodeOnlyPackage(a.path)))).toEqual([])
     expect(inputs.filter((f) => NODE_ONLY_PACKAGES.some((p) => f.startsWith(`node_modules/${p}/`)))).toEqual([])
-    expect(inputs.filter((f) => f.startsWith('src/platform/node/'))).toEqual([])
-    expect(inputs.filter((f) => f.startsWith('src/platform/browser/')).length).toBeGreaterThanOrEqual(10)
+    expect(inputs.filter((f) => f.startsWith('src/effects/platform/node/'))).toEqual([])
+    expect(inputs.filter((f) => f.startsWith('src/effects/platform/browser/')).length).toBeGreaterThanOrEqual(10)
     expect(inputs).not.toContain('src/cli/main.ts')
     expect(text.length).toBeGreaterThan(100_000)
   }, 60_000)

@@ -9,7 +9,7 @@ import * as esbuild from 'esbuild'
 import { describe, expect, it } from 'vitest'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
-const names = (dir: string): string[] => readdirSync(`${root}/src/platform/${dir}`).filter((f) => f.endsWith('.ts')).sort()
+const names = (dir: string): string[] => readdirSync(`${root}/src/effects/platform/${dir}`).filter((f) => f.endsWith('.ts')).sort()
 
 /** The names a module exports (types erased), as esbuild reads them. */
 const exportsOf = async (file: string): Promise<string[]> => {
@@ -17,10 +17,10 @@ const exportsOf = async (file: string): Promise<string[]> => {
   return [...(Object.values(r.metafile.outputs).find((o) => o.entryPoint !== undefined)?.exports ?? [])].sort()
 }
 
-/** `#platform/<module>.js` -> the value names src/ (outside src/platform) imports or re-exports from it. */
+/** `#platform/<module>.js` -> the value names src/ (outside src/effects/platform) imports or re-exports from it. */
 const usedNames = (): Map<string, Set<string>> => {
   const used = new Map<string, Set<string>>()
-  const files = readdirSync(`${root}/src`, { recursive: true }).map(String).filter((f) => f.endsWith('.ts') && !f.startsWith('platform/'))
+  const files = readdirSync(`${root}/src`, { recursive: true }).map(String).filter((f) => f.endsWith('.ts') && !f.startsWith('effects/platform/'))
   for (const f of files) {
     const text = readFileSync(`${root}/src/${f}`, 'utf8')
     for (const m of text.matchAll(/(?:import|export)\s+(type\s+)?\{([^}]*)\}\s+from\s+'#platform\/([\w-]+)\.js'/g)) {
@@ -38,7 +38,7 @@ const usedNames = (): Map<string, Set<string>> => {
 }
 
 describe('platform modules', () => {
-  it('come in pairs: src/platform/node/X.ts and src/platform/browser/X.ts, and src/ uses each', () => {
+  it('come in pairs: src/effects/platform/node/X.ts and src/effects/platform/browser/X.ts, and src/ uses each', () => {
     expect(names('browser')).toEqual(names('node'))
     expect(names('node').length).toBeGreaterThanOrEqual(12)
     expect([...usedNames().keys()].sort()).toEqual(names('node'))
@@ -46,7 +46,7 @@ describe('platform modules', () => {
 
   it('export, on both platforms, every name src/ takes from them', async () => {
     for (const [file, used] of usedNames()) {
-      const [node, browser] = await Promise.all([exportsOf(`src/platform/node/${file}`), exportsOf(`src/platform/browser/${file}`)])
+      const [node, browser] = await Promise.all([exportsOf(`src/effects/platform/node/${file}`), exportsOf(`src/effects/platform/browser/${file}`)])
       expect({ file, missingInNode: [...used].filter((n) => !node.includes(n)), missingInBrowser: [...used].filter((n) => !browser.includes(n)) }).toEqual({ file, missingInNode: [], missingInBrowser: [] })
       expect(used.size).toBeGreaterThan(0)
     }

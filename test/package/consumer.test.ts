@@ -114,8 +114,8 @@ describe('the packed package in a fresh project', () => {
     const { build } = await import('esbuild')
     const result = await build({ absWorkingDir: project, entryPoints: ['page.js'], bundle: true, platform: 'browser', format: 'esm', write: false, metafile: true, logLevel: 'silent' })
     const inputs = Object.keys(result.metafile.inputs)
-    expect(inputs.filter((f) => f.includes('rxtrain/dist/platform/node/'))).toEqual([])
-    expect(inputs.filter((f) => f.includes('rxtrain/dist/platform/browser/')).length).toBeGreaterThanOrEqual(10)
+    expect(inputs.filter((f) => f.includes('rxtrain/dist/effects/platform/node/'))).toEqual([])
+    expect(inputs.filter((f) => f.includes('rxtrain/dist/effects/platform/browser/')).length).toBeGreaterThanOrEqual(10)
     expect(inputs.filter((f) => /node_modules\/(cli-progress|webgpu|tsx)\//.test(f))).toEqual([])
   }, 60_000)
 

@@ -1,5 +1,5 @@
 /**
- * The browser's progress bar class (src/platform/browser/singleBar.ts), run in Node: it draws
+ * The browser's progress bar class (src/effects/platform/browser/singleBar.ts), run in Node: it draws
  * what cli-progress draws (the same final screen, read through a small terminal model), only
  * with `'\r'` and erases that a page terminal understands, at most 10 times a second; and the
  * progressBar hook, given it in place of cli-progress's, leaves the same epoch lines.
@@ -12,14 +12,14 @@ import { bufferConsole } from '../../src/effects/console.js'
 import type { TerminalStream } from '../../src/effects/terminal.js'
 import { progressBar } from '../../src/hooks/progressBar.js'
 import { fit } from '../../src/pipeline/fit.js'
-import { SingleBar as BrowserBar, type SingleBarOptions as BrowserOptions } from '../../src/platform/browser/singleBar.js'
-import type { SingleBar as NodeBar, SingleBarOptions as NodeOptions } from '../../src/platform/node/singleBar.js'
+import { SingleBar as BrowserBar, type SingleBarOptions as BrowserOptions } from '../../src/effects/platform/browser/singleBar.js'
+import type { SingleBar as NodeBar, SingleBarOptions as NodeOptions } from '../../src/effects/platform/node/singleBar.js'
 import { quiet, useBackend } from '../support/backend.js'
 import { runSync } from '../support/run.js'
 import { lineModule, tinyData } from '../support/tiny.js'
 
 // The hook draws with the browser's class here, as it does in a browser bundle.
-vi.mock('#platform/singleBar.js', async () => await import('../../src/platform/browser/singleBar.js'))
+vi.mock('#platform/singleBar.js', async () => await import('../../src/effects/platform/browser/singleBar.js'))
 
 let backend: Backend
 beforeAll(async () => {

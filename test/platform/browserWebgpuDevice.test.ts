@@ -1,5 +1,5 @@
 /**
- * The browser's WebGPU acquisition (src/platform/browser/webgpuDevice.ts), run in Node on fake
+ * The browser's WebGPU acquisition (src/effects/platform/browser/webgpuDevice.ts), run in Node on fake
  * `navigator.gpu` objects: each way a page can lack WebGPU is a sentence with its remedy, and a
  * page that has it gets the adapter tfjs's factory will use described. (A real adapter in
  * Chromium is test/browser's part.)
@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import * as E from 'fp-ts/lib/Either.js'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { prepareWebGpuWith } from '../../src/platform/browser/webgpuDevice.js'
+import { prepareWebGpuWith } from '../../src/effects/platform/browser/webgpuDevice.js'
 
 const noImport = async (): Promise<unknown> => {
   throw new Error('Failed to resolve module specifier "@tensorflow/tfjs-backend-webgpu"')

@@ -1,8 +1,8 @@
 /** The browser's SHA-256 (pure JavaScript) gives Node's digests, so checkpoints written in a page verify in Node and back. */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { sha256 as browserSha256 } from '../../src/platform/browser/sha256.js'
-import { sha256 as nodeSha256 } from '../../src/platform/node/sha256.js'
+import { sha256 as browserSha256 } from '../../src/effects/platform/browser/sha256.js'
+import { sha256 as nodeSha256 } from '../../src/effects/platform/node/sha256.js'
 
 describe('sha256 on both platforms', () => {
   it('matches the standard test vectors', () => {

@@ -4,7 +4,7 @@ import { describe, expect, it, vi } from 'vitest'
 import { startBackend } from '../../src/backends/accelerator.js'
 
 // The browser's platform module for wasm, as a page's bundle has it (the rest stays Node's).
-vi.mock('#platform/wasmSetup.js', () => import('../../src/platform/browser/wasmSetup.js'))
+vi.mock('#platform/wasmSetup.js', () => import('../../src/effects/platform/browser/wasmSetup.js'))
 // This file's process gets a wasm backend that cannot find its binary, as a page that serves no .wasm files.
 setWasmPaths('/nonexistent/')
 

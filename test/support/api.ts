@@ -47,7 +47,7 @@ const moduleDoc = (file: ts.SourceFile): { documented: boolean; example: boolean
 /** Every named export of src/index.ts, in declaration order. */
 export const apiEntries = (): ApiEntry[] => {
   // `#platform/*` as tsconfig.json maps it: Node's implementations (their doc comments are the API's).
-  const platform = { baseUrl: fileURLToPath(new URL('../..', import.meta.url)), paths: { '#platform/*': ['./src/platform/node/*'] } }
+  const platform = { baseUrl: fileURLToPath(new URL('../..', import.meta.url)), paths: { '#platform/*': ['./src/effects/platform/node/*'] } }
   const program = ts.createProgram([index], { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, strict: true, skipLibCheck: true, ...platform })
   const checker = program.getTypeChecker()
   const source = program.getSourceFile(index)

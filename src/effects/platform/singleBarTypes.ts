@@ -1,4 +1,4 @@
-import type { TerminalStream } from '../effects/terminal.js'
+import type { TerminalStream } from '../terminal.js'
 
 // The progress bar's options, the same on both platforms (cli-progress's names): `#platform/singleBar.js` in Node is
 // cli-progress's bar, in a browser a small class of rxtrain's.

@@ -1,4 +1,4 @@
-import type { Console } from '../../effects/console.js'
+import type { Console } from '../../console.js'
 
 /**
  * A page's console: the browser's developer console (pages that show lines use

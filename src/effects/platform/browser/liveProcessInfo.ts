@@ -1,4 +1,4 @@
-import type { ProcessInfo } from '../../effects/processInfo.js'
+import type { ProcessInfo } from '../../processInfo.js'
 
 /** A page's name for itself in file names: the page's host name (or 'browser'), and pid 0. */
 export const liveProcessInfo: ProcessInfo = {

@@ -1,4 +1,4 @@
-import type { TerminalStream } from '../../effects/terminal.js'
+import type { TerminalStream } from '../../terminal.js'
 
 /**
  * A page's default terminal: not a TTY, so a progress bar prints one line per epoch, to the

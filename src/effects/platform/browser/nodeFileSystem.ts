@@ -1,6 +1,6 @@
 import * as TE from 'fp-ts/lib/TaskEither.js'
-import type { FileError, FileSystem } from '../../effects/fileSystem.js'
-import { rxtrainError } from '../../errors/rxtrainError.js'
+import type { FileError, FileSystem } from '../../fileSystem.js'
+import { rxtrainError } from '../../../errors/rxtrainError.js'
 
 const refuse = (operation: string, path: string): FileError =>
   rxtrainError('FileError', `could not ${operation} ${path}: Node's file system is not available in a browser`, "use effects.browserFileSystem() in a page (the Origin Private File System; it is a page's default), or leave `fs` out of the run's environment.", { operation, path })

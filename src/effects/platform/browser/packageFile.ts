@@ -1,5 +1,5 @@
 import * as E from 'fp-ts/lib/Either.js'
-import { type RxtrainError, rxtrainError } from '../../errors/rxtrainError.js'
+import { type RxtrainError, rxtrainError } from '../../../errors/rxtrainError.js'
 
 /** A page has no installed packages to read files from: a `DataError` that says how a page gets them. */
 export const packageFile = (pkg: string, relative: string): E.Either<RxtrainError<'DataError'>, string> =>

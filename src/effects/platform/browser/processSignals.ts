@@ -1,5 +1,5 @@
-import type { Signals } from '../../effects/signalTypes.js'
-import { nextMacrotask } from '../../effects/pageSignals.js'
+import type { Signals } from '../../signalTypes.js'
+import { nextMacrotask } from '../../pageSignals.js'
 
 const LET_IN_EVERY_MS = 50
 let lastLetIn = performance.now()

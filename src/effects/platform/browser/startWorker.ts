@@ -1,5 +1,5 @@
 import type { Worker } from 'node:worker_threads'
-import { rxtrainError } from '../../errors/rxtrainError.js'
+import { rxtrainError } from '../../../errors/rxtrainError.js'
 
 /** A page has no worker threads of Node's kind: `strategy: 'ddp'` is refused with what to do instead. */
 export const startWorker = (_script: URL, _workerData: unknown): Worker => {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import * as E from 'fp-ts/lib/Either.js'
-import { adapterInfoOf, adapterName, isSoftwareAdapter, type WebGpuAdapterInfo, type WebGpuSetup, type WebGpuUnavailable } from '../../backends/webgpuAdapter.js'
-import { messageOf } from '../../errors/rxtrainError.js'
+import { adapterInfoOf, adapterName, isSoftwareAdapter, type WebGpuAdapterInfo, type WebGpuSetup, type WebGpuUnavailable } from '../../../backends/webgpuAdapter.js'
+import { messageOf } from '../../../errors/rxtrainError.js'
 
 /**
  * WebGPU in a browser: the page's own `navigator.gpu`, and tfjs's WebGPU kernels, which the page

@@ -1,4 +1,4 @@
-import type { Console } from '../../effects/console.js'
+import type { Console } from '../../console.js'
 
 /**
  * The process's stdout/stderr.

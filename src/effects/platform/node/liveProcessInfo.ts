@@ -1,5 +1,5 @@
 import { hostname } from 'node:os'
-import type { ProcessInfo } from '../../effects/processInfo.js'
+import type { ProcessInfo } from '../../processInfo.js'
 
 /**
  * The live process's host name and pid.

@@ -1,4 +1,4 @@
-import type { TerminalStream } from '../../effects/terminal.js'
+import type { TerminalStream } from '../../terminal.js'
 
 /**
  * The process's stderr (where tqdm and cli-progress draw bars by default).

@@ -1,7 +1,7 @@
 import { promises as fsp } from 'node:fs'
 import * as nodePath from 'node:path'
 import * as TE from 'fp-ts/lib/TaskEither.js'
-import { type FileError, type FileSystem, fileError } from '../../effects/fileSystem.js'
+import { type FileError, type FileSystem, fileError } from '../../fileSystem.js'
 
 const attempt = <A>(operation: string, path: string, f: () => Promise<A>): TE.TaskEither<FileError, A> =>
   TE.tryCatch(f, (e) => fileError(operation, path, e))

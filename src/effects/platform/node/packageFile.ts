@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import * as nodePath from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
-import { messageOf, type RxtrainError, rxtrainError } from '../../errors/rxtrainError.js'
+import { messageOf, type RxtrainError, rxtrainError } from '../../../errors/rxtrainError.js'
 
 const require = createRequire(import.meta.url)
 

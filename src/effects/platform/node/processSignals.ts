@@ -1,5 +1,5 @@
 import { Observable } from 'rxjs'
-import type { InterruptSignal, Signals } from '../../effects/signalTypes.js'
+import type { InterruptSignal, Signals } from '../../signalTypes.js'
 
 /** Signals closer together than this are one request (a launcher relaying the Ctrl-C it saw too). */
 const DUPLICATE_WINDOW_MS = 1000

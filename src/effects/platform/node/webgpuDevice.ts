@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs'
 import * as tf from '@tensorflow/tfjs-core'
 import * as E from 'fp-ts/lib/Either.js'
-import { isMissingPackage } from '../../backends/optionalPeer.js'
-import { isSoftwareAdapter, type WebGpuAdapterInfo, type WebGpuSetup, type WebGpuUnavailable } from '../../backends/webgpuAdapter.js'
-import { messageOf } from '../../errors/rxtrainError.js'
+import { isMissingPackage } from '../../../backends/optionalPeer.js'
+import { isSoftwareAdapter, type WebGpuAdapterInfo, type WebGpuSetup, type WebGpuUnavailable } from '../../../backends/webgpuAdapter.js'
+import { messageOf } from '../../../errors/rxtrainError.js'
 
 /**
  * WebGPU in Node: Dawn (the `webgpu` package) finds the adapter, and tfjs's WebGPUBackend class
